@@ -1,0 +1,55 @@
+#!/usr/bin/env node
+/**
+ * The `wise` command line: a table of commands (src/cli/commands/*) over one commander
+ * program. Exit codes: 0 ok, 1 failure, 2 usage, 3 store locked. Results go to stdout
+ * (one JSON document under --json); progress and logs go to stderr.
+ */
+import { Command, CommanderError } from 'commander';
+import { COMMANDS } from './commands/index.js';
+import { EXIT, exitCodeFor } from './exit-codes.js';
+import { WiseError } from '../util/errors.js';
+
+export function buildProgram(): Command {
+  const program = new Command();
+  // exitOverride/configureOutput must be set on the root before any .command().
+  program
+    .name('wise')
+    .description('Lifelong knowledge editing (WISE) for language models')
+    .version('0.1.0')
+    .exitOverride()
+    .configureOutput({ writeErr: (s) => process.stderr.write(s) })
+    .showHelpAfterError(false)
+    .option('--model <dir>', 'checkpoint folder (config.json, safetensors, tokenizer); default: the bundled model')
+    .option('--db <dir>', 'store directory; default: the per-user data directory')
+    .option('--config <file>', 'YAML config file')
+    .option('--json', 'print one JSON document to stdout; no progress on stderr')
+    .option('--quiet', 'no progress or logs on stderr')
+    .option('--verbose', 'debug logs on stderr (even without a TTY)');
+  for (const register of COMMANDS) register(program);
+  return program;
+}
+
+export async function main(argv: string[]): Promise<number> {
+  const program = buildProgram();
+  try {
+    await program.parseAsync(argv);
+    return typeof process.exitCode === 'number' ? process.exitCode : EXIT.ok;
+  } catch (err) {
+    if (err instanceof CommanderError) {
+      if (err.code === 'commander.helpDisplayed' || err.code === 'commander.version' || err.code === 'commander.help') return EXIT.ok;
+      return EXIT.usage;
+    }
+    const json = argv.includes('--json');
+    if (err instanceof WiseError) {
+      if (json) process.stdout.write(JSON.stringify({ error: err.toJSON() }) + '\n');
+      process.stderr.write(`error [${err.code}]: ${err.message}\n`);
+    } else {
+      process.stderr.write(`error: ${(err as Error)?.stack ?? String(err)}\n`);
+    }
+    return exitCodeFor(err);
+  }
+}
+
+main(process.argv).then((code) => {
+  process.exitCode = code;
+});

@@ -1,0 +1,99 @@
+/**
+ * The one typed config of wise-edit, with every default in one place.
+ *
+ * Resolution (config/load.ts): defaults < YAML file < WISE_* env < CLI flags.
+ * Every object is strict: an unknown key anywhere is an error (zod strictObject at every
+ * level, since `.strict()` only covers one level). WISE defaults follow EasyEdit's
+ * hparams/WISE/*.yaml (see ../shared/docs/wise-reference.md §2); where we differ on
+ * purpose, README's parity table says why.
+ */
+import { z } from 'zod';
+
+const positiveInt = z.number().int().positive();
+const unit = z.number().gt(0).lte(1);
+
+export const EngineSchema = z.strictObject({
+  /** onnxruntime intra-op threads; set explicitly (ORT's default oversubscribes). */
+  threads: positiveInt.default(2),
+  /** Execution provider: 'cpu', or 'cuda' when onnxruntime-node's CUDA binaries are installed. */
+  provider: z.enum(['cpu', 'cuda']).default('cpu'),
+  /** Budget for cached sessions (serialized graph bytes), in MiB; LRU beyond it. */
+  session_budget_mb: positiveInt.default(4096),
+});
+
+export const WiseSchema = z.strictObject({
+  /** Layer whose MLP down projection becomes the side memory; null = the family default. */
+  layer: z.number().int().nonnegative().nullable().default(null),
+  /** SGD learning rate for W′ (EasyEdit edit_lr). */
+  edit_lr: z.number().positive().default(1.0),
+  /** Max optimisation steps per edit (EasyEdit n_iter: 70 for llama-7b). */
+  n_iter: positiveInt.default(70),
+  /** Bernoulli(ρ) gradient-mask density per shard (EasyEdit mask_ratio). */
+  mask_ratio: unit.default(0.2),
+  /** L∞ clamp of W′ around W after every step (EasyEdit norm_constraint). */
+  norm_constraint: z.number().positive().default(1.0),
+  /** Activation-margin loss (α, β, γ): irrelevant < α, edits > β, margin γ. */
+  act_margin: z.tuple([z.number(), z.number(), z.number()]).default([5, 20, 10]),
+  /** ε = act_ratio × min final edit score (EasyEdit act_ratio). */
+  act_ratio: unit.default(0.88),
+  /** Edits per shard (EasyEdit save_freq). */
+  save_freq: positiveInt.default(500),
+  /** Edits between merges; a multiple of save_freq (EasyEdit merge_freq). */
+  merge_freq: positiveInt.default(1000),
+  /** Merge method name from src/merge's registry. */
+  merge_alg: z.string().default('ties'),
+  /** TIES density (EasyEdit densities). */
+  densities: unit.default(0.53),
+  /** Per-shard merge weight (EasyEdit weights). */
+  weights: z.number().positive().default(1.0),
+  /** Scale of the merged delta (EasyEdit code: 1.0; paper table: 0.5). */
+  lambda: z.number().positive().default(1.0),
+  /** Router mode: 'merge' (WISE-Merge) or 'retrieve' (WISE-Retrieve, top-1 memory). */
+  mode: z.enum(['merge', 'retrieve']).default('merge'),
+  /** Routing score: the paper's ‖A(x)(W′−W)ᵀ‖ or EasyEdit's ‖σ(AW′ᵀ)−σ(AWᵀ)‖. */
+  score: z.enum(['paper', 'activation']).default('paper'),
+  /** Weight decay on W′ (EasyEdit 1e-5 also shrinks unmasked entries; we default to 0). */
+  weight_decay: z.number().nonnegative().default(0),
+  /** Early stop: |Δloss| ≤ tol and loss ≤ early_stop_loss. */
+  early_stop_tol: z.number().nonnegative().default(1e-4),
+  early_stop_loss: z.number().nonnegative().default(0.02),
+  /** Number of context-template prefixes (the paper's 10, plus the bare prompt). */
+  context_templates: z.number().int().nonnegative().default(10),
+  /** Sequences longer than this route on the max token score instead of the mean. */
+  max_mean_tokens: positiveInt.default(100),
+  /** Seed for masks and irrelevant-sample choice; each shard records its own derived seed. */
+  seed: z.number().int().nonnegative().default(42),
+});
+
+export const StoreSchema = z.strictObject({
+  /** Store directory; null = the per-user data directory. */
+  db: z.string().nullable().default(null),
+  /** Blobs at least this many bytes go to content-addressed files, not LevelDB. */
+  blob_threshold: z.number().int().nonnegative().default(1 << 20),
+  /** fsync every batch (survives power loss at a cost; process crashes are safe either way). */
+  sync: z.boolean().default(false),
+});
+
+export const ServeSchema = z.strictObject({
+  host: z.string().default('127.0.0.1'),
+  port: z.number().int().min(0).max(65535).default(8080),
+  body_limit: positiveInt.default(1 << 20),
+  max_prompt_tokens: positiveInt.default(512),
+});
+
+export const ConfigSchema = z.strictObject({
+  /** Checkpoint folder (config.json + safetensors + tokenizer); null = the bundled model. */
+  model: z.string().nullable().default(null),
+  engine: EngineSchema.default(EngineSchema.parse({})),
+  wise: WiseSchema.default(WiseSchema.parse({})),
+  store: StoreSchema.default(StoreSchema.parse({})),
+  serve: ServeSchema.default(ServeSchema.parse({})),
+  log: z.strictObject({ level: z.enum(['debug', 'info', 'warn', 'error']).default('info') }).default({ level: 'info' }),
+});
+
+export type Config = z.infer<typeof ConfigSchema>;
+export type WiseConfig = z.infer<typeof WiseSchema>;
+export type EngineConfig = z.infer<typeof EngineSchema>;
+
+/** All defaults, as one object. */
+export const DEFAULTS: Config = ConfigSchema.parse({});
