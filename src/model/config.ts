@@ -1,0 +1,212 @@
+/**
+ * HF `config.json` → normalized ModelConfig. Which keys hold which value, and the per-family defaults, come from
+ * the ArchSpec (arch.ts); this file holds only the family-independent rules (RoPE, token ids, validation).
+ * Pure: takes the parsed JSON; weights.ts reads the file.
+ */
+import { WiseError, check } from '../util/errors.js';
+import { getArchSpec, type ArchSpec, type ConfigKeys } from './arch.js';
+
+/** Normalized MLP activations: gelu_new = tanh approximation (= gelu_pytorch_tanh), gelu = exact erf. */
+export type Activation = 'gelu_new' | 'gelu' | 'silu';
+const ACTIVATIONS: Record<string, Activation> = {
+  gelu_new: 'gelu_new',
+  gelu_pytorch_tanh: 'gelu_new',
+  gelu: 'gelu',
+  silu: 'silu',
+  swish: 'silu',
+};
+/** RoPE variants implemented (plain RoPE only). */
+export const SUPPORTED_ROPE_TYPES: readonly string[] = ['default'];
+
+export interface ModelConfig {
+  /** HF model_type as given (e.g. 'mistral'); `arch` is the spec it maps to */
+  modelType: string;
+  arch: string;
+  vocabSize: number;
+  hiddenSize: number;
+  numLayers: number;
+  numHeads: number;
+  /** = numHeads without GQA */
+  numKvHeads: number;
+  /** explicit `head_dim` or hiddenSize / numHeads */
+  headDim: number;
+  intermediateSize: number;
+  maxPositionEmbeddings: number;
+  /** LayerNorm / RMSNorm epsilon */
+  normEps: number;
+  /** RoPE base; null for learned positions */
+  ropeTheta: number | null;
+  tieWordEmbeddings: boolean;
+  activation: Activation;
+  /** HF `attention_bias` (llama/mistral): q/k/v/o biases */
+  attentionBias: boolean;
+  /** HF `mlp_bias` (llama): gate/up/down biases */
+  mlpBias: boolean;
+  /** sliding-window attention size, null when off (absent, null, or `use_sliding_window: false`) */
+  slidingWindow: number | null;
+  bosTokenId: number | null;
+  /** HF allows one id or a list */
+  eosTokenIds: number[];
+  padTokenId: number | null;
+}
+
+type Json = Record<string, unknown>;
+
+function bad(file: string, field: string, message: string, value?: unknown): never {
+  throw new WiseError('WISE_BAD_CONFIG', `${file}: ${field}: ${message}`, { file, field, value });
+}
+
+function isObj(v: unknown): v is Json {
+  return v !== null && typeof v === 'object' && !Array.isArray(v);
+}
+
+/** First key of `keys` present (non-null) in `raw`. */
+function pick(raw: Json, keys: readonly string[]): { key: string; value: unknown } | null {
+  for (const key of keys) if (raw[key] !== undefined && raw[key] !== null) return { key, value: raw[key] };
+  return null;
+}
+
+function positiveInt(file: string, raw: Json, keys: readonly string[], fallback?: number): number {
+  const p = pick(raw, keys);
+  if (!p) {
+    if (fallback !== undefined) return fallback;
+    return bad(file, keys[0] ?? '?', `missing (expected a positive integer${keys.length > 1 ? `; also looked for ${keys.slice(1).join(', ')}` : ''})`);
+  }
+  if (!Number.isSafeInteger(p.value) || (p.value as number) <= 0) bad(file, p.key, `must be a positive integer, got ${JSON.stringify(p.value)}`, p.value);
+  return p.value as number;
+}
+
+function tokenId(file: string, raw: Json, key: string): number | null {
+  const v = raw[key];
+  if (v === undefined || v === null) return null;
+  if (!Number.isSafeInteger(v) || (v as number) < 0) bad(file, key, `must be a non-negative integer or null, got ${JSON.stringify(v)}`, v);
+  return v as number;
+}
+
+function parseRope(file: string, raw: Json, spec: ArchSpec): number | null {
+  const rp = raw.rope_parameters;
+  const rs = raw.rope_scaling;
+  for (const [field, v] of [['rope_parameters', rp], ['rope_scaling', rs]] as const) {
+    if (v !== undefined && v !== null && !isObj(v)) bad(file, field, 'must be an object or null', v);
+  }
+  const rpo = isObj(rp) ? rp : {};
+  const rso = isObj(rs) ? rs : {};
+  const fromParams = pick(rpo, ['rope_type', 'type']);
+  const typed = fromParams ?? pick(rso, ['rope_type', 'type']);
+  const ropeType = typed?.value ?? 'default';
+  if (typeof ropeType !== 'string' || !SUPPORTED_ROPE_TYPES.includes(ropeType)) {
+    const field = `${fromParams ? 'rope_parameters' : 'rope_scaling'}.${typed?.key ?? 'rope_type'}`;
+    throw new WiseError('WISE_UNSUPPORTED_MODEL', `${file}: ${field} = ${JSON.stringify(ropeType)} is not supported (supported RoPE types: ${SUPPORTED_ROPE_TYPES.join(', ')})`, { file, field, value: ropeType, supported: SUPPORTED_ROPE_TYPES });
+  }
+  const prf = pick(rpo, ['partial_rotary_factor']) ?? pick(raw, ['partial_rotary_factor']);
+  if (prf && prf.value !== 1) {
+    throw new WiseError('WISE_UNSUPPORTED_MODEL', `${file}: partial_rotary_factor = ${JSON.stringify(prf.value)} is not supported (only 1)`, { file, field: 'partial_rotary_factor', value: prf.value });
+  }
+  const nested = rpo.rope_theta;
+  const top = raw.rope_theta;
+  for (const [field, v] of [['rope_parameters.rope_theta', nested], ['rope_theta', top]] as const) {
+    if (v !== undefined && v !== null && (typeof v !== 'number' || !(v > 0))) bad(file, field, `must be a positive number, got ${JSON.stringify(v)}`, v);
+  }
+  if (typeof nested === 'number' && typeof top === 'number' && nested !== top) {
+    bad(file, 'rope_theta', `disagrees with rope_parameters.rope_theta (${top} vs ${nested})`, { rope_theta: top, 'rope_parameters.rope_theta': nested });
+  }
+  if (spec.position !== 'rope') return null;
+  return (typeof nested === 'number' ? nested : typeof top === 'number' ? top : null) ?? spec.config.defaults.ropeTheta;
+}
+
+/** Parses a config.json body. `file` is used in error messages only. */
+export function parseModelConfig(json: unknown, file = 'config.json'): ModelConfig {
+  if (!isObj(json)) return bad(file, '(root)', 'must be a JSON object');
+  const raw = json;
+  const mt = raw.model_type;
+  if (typeof mt !== 'string' || mt.length === 0) bad(file, 'model_type', `missing or not a string (got ${JSON.stringify(mt)})`, mt);
+  const spec = getArchSpec(mt);
+  const keys: ConfigKeys = spec.config.keys;
+  const defaults = spec.config.defaults;
+
+  const vocabSize = positiveInt(file, raw, ['vocab_size']);
+  const hiddenSize = positiveInt(file, raw, keys.hiddenSize);
+  const numLayers = positiveInt(file, raw, keys.numLayers);
+  const numHeads = positiveInt(file, raw, keys.numHeads);
+  const numKvHeads = positiveInt(file, raw, keys.numKvHeads, numHeads);
+  const headsKey = keys.numHeads[0] ?? 'num_attention_heads';
+  if (numHeads % numKvHeads !== 0) bad(file, keys.numKvHeads[0] ?? 'num_key_value_heads', `${numKvHeads} does not divide ${headsKey} = ${numHeads}`, numKvHeads);
+  if (spec.layer.attention.kind === 'fused' && numKvHeads !== numHeads) bad(file, 'num_key_value_heads', 'grouped-query attention is not possible with a fused qkv projection', numKvHeads);
+  let headDim: number;
+  if (raw.head_dim !== undefined && raw.head_dim !== null) {
+    headDim = positiveInt(file, raw, ['head_dim']);
+  } else {
+    if (hiddenSize % numHeads !== 0) bad(file, headsKey, `${numHeads} does not divide the hidden size ${hiddenSize} (and no head_dim is given)`, numHeads);
+    headDim = hiddenSize / numHeads;
+  }
+  const ropeTheta = parseRope(file, raw, spec);
+  if (spec.position === 'rope' && headDim % 2 !== 0) bad(file, 'head_dim', `RoPE needs an even head dimension, got ${headDim}`, headDim);
+
+  const inter = defaults.intermediateMultiple;
+  const intermediateSize = positiveInt(file, raw, keys.intermediateSize, inter === null ? undefined : inter * hiddenSize);
+  const maxPositionEmbeddings = positiveInt(file, raw, keys.maxPositionEmbeddings);
+
+  const epsP = pick(raw, keys.normEps);
+  if (epsP && (typeof epsP.value !== 'number' || !(epsP.value > 0))) bad(file, epsP.key, `must be a positive number, got ${JSON.stringify(epsP.value)}`, epsP.value);
+  const normEps = epsP ? (epsP.value as number) : defaults.normEps;
+
+  const actP = pick(raw, keys.activation);
+  const actName = actP ? actP.value : defaults.activation;
+  const activation = typeof actName === 'string' ? ACTIVATIONS[actName] : undefined;
+  if (activation === undefined) {
+    bad(file, actP?.key ?? keys.activation[0] ?? 'hidden_act', `unsupported activation ${JSON.stringify(actName)} (supported: ${Object.keys(ACTIVATIONS).join(', ')})`, actName);
+  }
+
+  const bool = (key: string, fallback: boolean): boolean => {
+    const v = raw[key];
+    if (v === undefined || v === null) return fallback;
+    if (typeof v !== 'boolean') bad(file, key, `must be a boolean, got ${JSON.stringify(v)}`, v);
+    return v;
+  };
+  const tieWordEmbeddings = bool('tie_word_embeddings', defaults.tieWordEmbeddings);
+  const attentionBias = bool('attention_bias', false);
+  const mlpBias = bool('mlp_bias', false);
+
+  let slidingWindow: number | null = null;
+  if (bool('use_sliding_window', true) && raw.sliding_window !== undefined && raw.sliding_window !== null) {
+    slidingWindow = positiveInt(file, raw, ['sliding_window']);
+  }
+
+  const eos = raw.eos_token_id;
+  let eosTokenIds: number[] = [];
+  if (Array.isArray(eos)) {
+    if (!eos.every((x) => Number.isSafeInteger(x) && (x as number) >= 0)) bad(file, 'eos_token_id', `must be a non-negative integer or a list of them, got ${JSON.stringify(eos)}`, eos);
+    eosTokenIds = eos as number[];
+  } else {
+    const id = tokenId(file, raw, 'eos_token_id');
+    if (id !== null) eosTokenIds = [id];
+  }
+  const bosTokenId = tokenId(file, raw, 'bos_token_id');
+  const padTokenId = tokenId(file, raw, 'pad_token_id');
+  for (const [field, id] of [['bos_token_id', bosTokenId], ['pad_token_id', padTokenId], ...eosTokenIds.map((x) => ['eos_token_id', x] as const)] as const) {
+    check(id === null || id < vocabSize, 'WISE_BAD_CONFIG', `${file}: ${field}: ${id} is not below vocab_size ${vocabSize}`, { file, field, value: id, vocabSize });
+  }
+
+  return {
+    modelType: mt,
+    arch: spec.name,
+    vocabSize,
+    hiddenSize,
+    numLayers,
+    numHeads,
+    numKvHeads,
+    headDim,
+    intermediateSize,
+    maxPositionEmbeddings,
+    normEps,
+    ropeTheta,
+    tieWordEmbeddings,
+    activation,
+    attentionBias,
+    mlpBias,
+    slidingWindow,
+    bosTokenId,
+    eosTokenIds,
+    padTokenId,
+  };
+}

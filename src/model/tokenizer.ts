@@ -1,0 +1,128 @@
+/**
+ * Thin adapter over @huggingface/transformers' AutoTokenizer, loaded from a local checkpoint folder
+ * (needs tokenizer.json + tokenizer_config.json; remote loading off). The package is imported lazily on the first
+ * load (it pulls in onnxruntime, ~0.6 s), so importing this module is cheap. This is the only file that imports it.
+ * Reference: ecosystem-notes.md §4.
+ */
+import * as path from 'node:path';
+import { WiseError } from '../util/errors.js';
+import { readJsonFile, requireFiles } from './weights.js';
+
+type HF = typeof import('@huggingface/transformers');
+type HFTokenizer = InstanceType<HF['PreTrainedTokenizer']>;
+
+export const TOKENIZER_FILES = ['tokenizer.json', 'tokenizer_config.json'] as const;
+
+export interface ChatMessage {
+  role: string;
+  content: string;
+}
+
+export interface DecodeOptions {
+  /** drop special tokens such as <|endoftext|> (default false) */
+  skipSpecialTokens?: boolean;
+}
+
+let hfModule: Promise<HF> | null = null;
+
+/** Imports @huggingface/transformers once, with remote loading disabled. */
+function loadHF(): Promise<HF> {
+  hfModule ??= import('@huggingface/transformers').then((m) => {
+    m.env.allowRemoteModels = false;
+    m.env.allowLocalModels = true;
+    return m;
+  });
+  return hfModule;
+}
+
+/**
+ * Throws WISE_TOKEN_OUT_OF_RANGE unless every id is an integer in [0, vocab); the error names the id and position.
+ */
+export function checkIds(ids: ArrayLike<number>, vocab: number, what = 'token ids'): void {
+  for (let i = 0; i < ids.length; i++) {
+    const id = ids[i]!;
+    if (!Number.isInteger(id) || id < 0 || id >= vocab) {
+      throw new WiseError('WISE_TOKEN_OUT_OF_RANGE', `${what}: id ${id} at position ${i} is outside the vocabulary [0, ${vocab})`, { id, position: i, vocabSize: vocab });
+    }
+  }
+}
+
+export class Tokenizer {
+  /** ids are < vocabSize (largest id + 1, added tokens included) */
+  readonly vocabSize: number;
+  readonly eosId: number | null;
+  readonly bosId: number | null;
+  /** null unless tokenizer_config.json declares a pad token (callers usually fall back to eos) */
+  readonly padId: number | null;
+  readonly unkId: number | null;
+  /** Jinja chat template, null when the checkpoint has none */
+  readonly chatTemplate: string | null;
+
+  constructor(
+    readonly dir: string,
+    private readonly tok: HFTokenizer,
+    declaresPad: boolean,
+  ) {
+    const vocab = tok.get_vocab();
+    let maxId = -1;
+    for (const id of vocab.values()) maxId = Math.max(maxId, id);
+    this.vocabSize = Math.max(vocab.size, maxId + 1);
+    const id = (v: unknown): number | null => (typeof v === 'number' && Number.isInteger(v) ? v : null);
+    this.eosId = id(tok.eos_token_id);
+    this.bosId = id(tok.bos_token_id);
+    this.padId = declaresPad ? id(tok.pad_token_id) : null;
+    this.unkId = id(tok.unk_token_id);
+    this.chatTemplate = typeof tok.chat_template === 'string' ? tok.chat_template : null;
+  }
+
+  /** Token ids of `text`, no special tokens added. */
+  encode(text: string): number[] {
+    if (text.length === 0) return [];
+    const ids = this.tok.encode(text, { add_special_tokens: false });
+    const badAt = ids.findIndex((x) => !Number.isInteger(x));
+    if (badAt >= 0) {
+      throw new WiseError('WISE_TOKENIZER', `tokenizer in ${this.dir} produced a non-id (${String(ids[badAt])}) at position ${badAt}; its vocabulary probably lacks a byte of the input`, { dir: this.dir, position: badAt, text });
+    }
+    return ids;
+  }
+
+  /** Text of `ids`; ids outside the vocabulary → WISE_TOKEN_OUT_OF_RANGE. */
+  decode(ids: ArrayLike<number>, opts: DecodeOptions = {}): string {
+    checkIds(ids, this.vocabSize, 'decode');
+    if (ids.length === 0) return '';
+    return this.tok.decode(Array.from(ids), { skip_special_tokens: opts.skipSpecialTokens ?? false });
+  }
+
+  checkIds(ids: ArrayLike<number>, what?: string): void {
+    checkIds(ids, this.vocabSize, what);
+  }
+
+  /** The prompt text for `messages` per the chat template, or null when the checkpoint has no template. */
+  applyChatTemplate(messages: readonly ChatMessage[], opts: { addGenerationPrompt?: boolean } = {}): string | null {
+    if (this.chatTemplate === null) return null;
+    try {
+      return this.tok.apply_chat_template(messages.map((m) => ({ role: m.role, content: m.content })), {
+        tokenize: false,
+        add_generation_prompt: opts.addGenerationPrompt ?? true,
+      }) as string;
+    } catch (e) {
+      throw new WiseError('WISE_TOKENIZER', `chat template of ${this.dir} failed: ${(e as Error).message}`, { dir: this.dir }, { cause: e });
+    }
+  }
+}
+
+/** Loads the tokenizer of a local checkpoint folder. */
+export async function loadTokenizer(dir: string): Promise<Tokenizer> {
+  const abs = path.resolve(dir);
+  await requireFiles(abs, TOKENIZER_FILES, 'tokenizer file');
+  const tcfg = await readJsonFile(path.join(abs, 'tokenizer_config.json'), 'WISE_TOKENIZER');
+  const declaresPad = tcfg !== null && typeof tcfg === 'object' && (tcfg as Record<string, unknown>).pad_token != null;
+  const hf = await loadHF();
+  let tok: HFTokenizer;
+  try {
+    tok = await hf.AutoTokenizer.from_pretrained(abs, { local_files_only: true });
+  } catch (e) {
+    throw new WiseError('WISE_TOKENIZER', `cannot load the tokenizer in ${abs}: ${(e as Error).message}`, { dir: abs }, { cause: e });
+  }
+  return new Tokenizer(abs, tok, declaresPad);
+}
