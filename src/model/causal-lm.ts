@@ -1,0 +1,190 @@
+/**
+ * CausalLM: a loaded checkpoint + tokenizer + engine, with its graphs built once and kept
+ * for the life of the object (sessions are cached by graph hash in the engine, so a graph
+ * object must be reused, not rebuilt, per call).
+ *
+ * Variants: WISE (src/router) plugs into the edited layer through a `Variant` — a down-
+ * projection hook plus its extra feeds (side-memory weights, thresholds). A variant's
+ * graphs are cached under its key; its feeds change per call, so new edits never need
+ * new graphs. Decoding: a prefill pass over the prompt (P = 0), then one token per step
+ * with the KV cache; `variant.decodeFeeds` carries state decided at prefill (the route)
+ * into every step.
+ */
+import type { Graph } from '../graph/index.js';
+import type { TensorData } from '../graph/types.js';
+import { Engine, defaultEngine } from '../engine/index.js';
+import { Rng } from '../util/rng.js';
+import { WiseError } from '../util/errors.js';
+import { buildTransformer, type DownHookCtx, type TransformerOptions } from './transformer.js';
+import { padBatch, transformerFeeds, type PaddedBatch } from './feeds.js';
+import { sampleToken } from './sampling.js';
+import { loadCheckpoint, type Checkpoint } from './weights.js';
+import { loadTokenizer, type Tokenizer } from './tokenizer.js';
+import { checkIds } from './tokenizer.js';
+import type { Value } from '../graph/index.js';
+
+export interface Variant {
+  /** cache key of the variant's graphs (its structure, e.g. 'wise-merge-3mem') */
+  key: string;
+  hook: (ctx: DownHookCtx) => Value;
+  /** extra graph outputs to fetch (e.g. 'route', 'route_score') */
+  outputs: string[];
+  /** extra feeds of a full pass / prefill */
+  feeds(batch: number): Record<string, TensorData>;
+  /** extra feeds of decode steps, given the prefill's extra outputs */
+  decodeFeeds(batch: number, prefill: Record<string, TensorData>): Record<string, TensorData>;
+}
+
+export interface ForwardResult {
+  /** (B, T, V) */
+  logits: Float32Array;
+  batch: PaddedBatch;
+  extra: Record<string, TensorData>;
+}
+
+export interface GenerateOpts {
+  maxTokens: number;
+  temperature?: number;
+  topP?: number;
+  seed?: number;
+  /** token ids that end generation (default: the model's eos ids) */
+  stopIds?: number[];
+  /** return true to stop after this token (e.g. a stop string matched) */
+  onToken?: (id: number) => boolean | void;
+  signal?: AbortSignal;
+  variant?: Variant;
+  /** false = recompute the whole context every step (for checks) */
+  useCache?: boolean;
+}
+
+export interface GenerateOutput {
+  ids: number[];
+  finishReason: 'stop' | 'length';
+  /** extra outputs of the prefill (e.g. the route) */
+  prefill: Record<string, TensorData>;
+  /** the logits each token was chosen from (V,) per step, when requested */
+  stepLogits?: Float32Array[];
+}
+
+export class CausalLM {
+  private readonly graphs = new Map<string, Graph>();
+
+  constructor(
+    readonly ckpt: Checkpoint,
+    readonly tokenizer: Tokenizer,
+    readonly engine: Engine = defaultEngine(),
+  ) {}
+
+  static async load(dir: string, engine?: Engine): Promise<CausalLM> {
+    const [ckpt, tok] = await Promise.all([loadCheckpoint(dir), loadTokenizer(dir)]);
+    return new CausalLM(ckpt, tok, engine);
+  }
+
+  get config() {
+    return this.ckpt.config;
+  }
+  get spec() {
+    return this.ckpt.spec;
+  }
+  get padId(): number {
+    return this.tokenizer.padId ?? this.config.padTokenId ?? this.tokenizer.eosId ?? 0;
+  }
+  get eosIds(): number[] {
+    const ids = new Set(this.config.eosTokenIds);
+    if (this.tokenizer.eosId !== null && this.tokenizer.eosId !== undefined) ids.add(this.tokenizer.eosId);
+    return [...ids];
+  }
+
+  /** A cached graph of this model. `key` must identify `opts` (and the variant) uniquely. */
+  graph(key: string, opts: TransformerOptions): Graph {
+    let g = this.graphs.get(key);
+    if (!g) {
+      g = buildTransformer(this.spec, this.config, this.ckpt.weights, opts);
+      this.graphs.set(key, g);
+    }
+    return g;
+  }
+
+  private fullGraph(v?: Variant): Graph {
+    return this.graph(`full:${v?.key ?? 'base'}`, { batch: 'B', seq: 'T', logits: 'all', hooks: v ? { down: v.hook } : {}, name: 'forward' });
+  }
+
+  private decodeGraph(v?: Variant): Graph {
+    return this.graph(`decode:${v?.key ?? 'base'}`, { batch: 'B', seq: 'T', cache: true, logits: 'last', hooks: v ? { down: v.hook } : {}, name: 'decode' });
+  }
+
+  checkIds(seqs: readonly (readonly number[])[]): void {
+    seqs.forEach((s) => checkIds(s, this.config.vocabSize, 'input ids'));
+  }
+
+  /** Full teacher-forced pass over a padded batch: logits (B, T, V). */
+  async forward(seqs: readonly (readonly number[])[], opts: { side?: 'left' | 'right'; variant?: Variant } = {}): Promise<ForwardResult> {
+    this.checkIds(seqs);
+    const b = padBatch(seqs, opts.side ?? 'left', this.padId);
+    const v = opts.variant;
+    const feeds = { ...transformerFeeds(this.spec, this.config, b.ids, b.mask, b.batch, b.seq), ...(v?.feeds(b.batch) ?? {}) };
+    const out = await this.engine.run(this.fullGraph(v), feeds, ['logits', ...(v?.outputs ?? [])]);
+    const extra: Record<string, TensorData> = {};
+    for (const k of v?.outputs ?? []) extra[k] = out[k]!;
+    return { logits: out.logits!.data as Float32Array, batch: b, extra };
+  }
+
+  /** Decodes one prompt (B = 1). Greedy unless temperature > 0 (seeded). */
+  async generate(prompt: readonly number[], o: GenerateOpts, keepLogits = false): Promise<GenerateOutput> {
+    if (prompt.length === 0) throw new WiseError('WISE_BAD_REQUEST', 'prompt must have at least one token', { field: 'prompt' });
+    this.checkIds([prompt]);
+    const V = this.config.vocabSize;
+    const rng = new Rng(o.seed ?? 0);
+    const stop = new Set(o.stopIds ?? this.eosIds);
+    const ids: number[] = [];
+    const stepLogits: Float32Array[] = [];
+    const v = o.variant;
+    const useCache = o.useCache ?? true;
+    const kv = this.config.numKvHeads, D = this.config.headDim, L = this.config.numLayers;
+    let past: Record<string, TensorData> = {};
+    for (let i = 0; i < L; i++) {
+      past[`past_key_${i}`] = { dtype: 'float32', dims: [1, kv, 0, D], data: new Float32Array(0) };
+      past[`past_value_${i}`] = { dtype: 'float32', dims: [1, kv, 0, D], data: new Float32Array(0) };
+    }
+    let prefill: Record<string, TensorData> = {};
+    let ctx = [...prompt];
+    let finish: 'stop' | 'length' = 'length';
+    for (let step = 0; step < o.maxTokens; step++) {
+      if (o.signal?.aborted) break;
+      let row: Float32Array;
+      if (useCache) {
+        const fresh = step === 0 ? ctx : ctx.slice(-1);
+        const P = step === 0 ? 0 : ctx.length - 1;
+        const extraFeeds = step === 0 ? (v?.feeds(1) ?? {}) : (v?.decodeFeeds(1, prefill) ?? {});
+        const feeds = { ...transformerFeeds(this.spec, this.config, fresh, new Array(ctx.length).fill(1), 1, fresh.length, P), ...past, ...extraFeeds };
+        const g = this.decodeGraph(v);
+        const fetch = ['logits_last', ...Array.from({ length: L }, (_, i) => [`present_key_${i}`, `present_value_${i}`]).flat()];
+        const out = await this.engine.run(g, feeds, step === 0 ? [...fetch, ...(v?.outputs ?? [])] : fetch);
+        if (step === 0) for (const k of v?.outputs ?? []) prefill[k] = out[k]!;
+        past = {};
+        for (let i = 0; i < L; i++) {
+          past[`past_key_${i}`] = out[`present_key_${i}`]!;
+          past[`past_value_${i}`] = out[`present_value_${i}`]!;
+        }
+        row = out.logits_last!.data as Float32Array;
+      } else {
+        const r = await this.forward([ctx], { variant: v });
+        if (step === 0) prefill = r.extra;
+        row = r.logits.subarray((ctx.length - 1) * V, ctx.length * V);
+      }
+      if (keepLogits) stepLogits.push(Float32Array.from(row));
+      const next = sampleToken(row, { temperature: o.temperature ?? 0, topP: o.topP ?? 1 }, rng);
+      if (stop.has(next)) {
+        finish = 'stop';
+        break;
+      }
+      ids.push(next);
+      ctx.push(next);
+      if (o.onToken?.(next) === true) {
+        finish = 'stop';
+        break;
+      }
+    }
+    return { ids, finishReason: finish, prefill, ...(keepLogits ? { stepLogits } : {}) };
+  }
+}

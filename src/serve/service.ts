@@ -1,0 +1,63 @@
+/**
+ * The contract between the HTTP server and the model/editor behind it. The server only
+ * talks to this interface; src/edits provides the real implementation (an Editor over a
+ * loaded model and a store).
+ *
+ * Consistency: `generate` captures the current model state (base + memories + thresholds)
+ * when it starts and uses that snapshot until it finishes, so a stream in flight never sees
+ * an edit applied meanwhile; an applied edit becomes visible atomically to later calls.
+ */
+import type { EditRequest } from '../edits/request.js';
+
+export interface GenerateOptions {
+  maxTokens: number;
+  /** 0 = greedy */
+  temperature: number;
+  topP: number;
+  seed?: number | undefined;
+  /** stop strings: generation ends before the first occurrence; it is not included in the text */
+  stop?: string[] | undefined;
+  /** aborts generation (client went away) */
+  signal?: AbortSignal | undefined;
+  /** called with each new piece of decoded text, in order */
+  onText?: ((piece: string) => void) | undefined;
+}
+
+export interface GenerateResult {
+  text: string;
+  ids: number[];
+  finishReason: 'stop' | 'length';
+  promptTokens: number;
+  completionTokens: number;
+  /** which memory answered: 'main', or the id of a side memory (e.g. 'active', 'merged', 'mem-3') */
+  memory: string;
+  /** the edit sequence number of the state this generation ran on */
+  editSeq: number;
+}
+
+export interface EditSummary {
+  id: number;
+  prompt: string;
+  target: string;
+  status: 'active' | 'reverted';
+  shardId: string | null;
+  createdAt: string;
+}
+
+export interface ModelService {
+  /** base model name, e.g. 'wise-base' */
+  readonly baseName: string;
+  /** the number of applied (non-reverted) edits: part of the model id 'base+edits@N' */
+  editSeq(): number;
+  encode(text: string): number[];
+  /** chat messages → prompt text, with the checkpoint's chat template or the documented fallback */
+  chatPrompt(messages: { role: string; content: string }[]): string;
+  generate(prompt: string, opts: GenerateOptions): Promise<GenerateResult>;
+  /** applies one edit (trains it) and makes it visible atomically */
+  applyEdit(req: EditRequest): Promise<EditSummary>;
+  listEdits(): Promise<EditSummary[]>;
+  getEdit(id: number): Promise<EditSummary | undefined>;
+  revertEdit(id: number): Promise<EditSummary>;
+  /** forces a merge of pending shards now */
+  mergeNow(): Promise<{ merged: boolean; memory: string | null }>;
+}
