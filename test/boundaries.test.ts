@@ -20,7 +20,7 @@ const ALLOWED: Record<string, string[]> = {
   data: ['util'],
   merge: ['util'],
   shards: ['util'],
-  memory: ['graph', 'engine', 'model', 'util', 'config'],
+  memory: ['graph', 'engine', 'model', 'util', 'config', 'router'],
   router: ['graph', 'engine', 'model', 'memory', 'util', 'config'],
   train: ['graph', 'engine', 'model', 'util', 'config', 'data'],
   edits: ['memory', 'router', 'merge', 'shards', 'model', 'config', 'util', 'graph', 'engine'],

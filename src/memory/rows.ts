@@ -1,0 +1,87 @@
+/**
+ * One edit's training batch (wise-reference.md §1.3): the edit as `template(prompt + " " +
+ * target)` under each context template (the bare prompt plus the generated prefixes), and
+ * one irrelevant row (x_i) for the activation margin. Rows are right-padded to a bucketed
+ * length Tb (a power of two, so a few static gradient graphs serve every edit), and the
+ * target-token positions are exact because prompt and target are tokenized separately.
+ * Pure: takes an encoder, returns arrays.
+ */
+
+export interface Encoder {
+  encode(text: string): number[];
+}
+
+export interface EditBatch {
+  /** rows R = templates + 1 (the last row is the irrelevant sample) */
+  R: number;
+  /** bucketed row length */
+  Tb: number;
+  /** bucketed number of target positions */
+  Kb: number;
+  /** (R, Tb) token ids, right-padded */
+  ids: number[];
+  /** (R, Tb) 1 = token, 0 = padding */
+  mask: number[];
+  /** (Kb,) flat positions r·Tb + t whose next token is a target token; padded with 0 */
+  rows: number[];
+  /** (Kb,) the target token at each position */
+  targets: number[];
+  /** (Kb,) 1 / (edit rows × target length); 0 for padding entries */
+  weights: number[];
+  /** (R,) 1 for edit rows, 0 for the irrelevant row */
+  isEdit: number[];
+  /** target token ids */
+  targetIds: number[];
+}
+
+export const nextPow2 = (n: number, min = 1): number => {
+  let p = min;
+  while (p < n) p *= 2;
+  return p;
+};
+
+/** The target as appended after the prompt: one leading space, as EasyEdit's `prompt + " " + target`. */
+export function normalizeTarget(target: string): string {
+  return ' ' + target.replace(/^\s+/, '');
+}
+
+/**
+ * @param templates strings containing one "{}" (the first is usually the bare "{}")
+ * @param irrelevant the irrelevant sample's text (loc + " " + loc_ans)
+ */
+export function buildEditBatch(tok: Encoder, templates: readonly string[], prompt: string, target: string, irrelevant: string, pad: number, maxLen: number): EditBatch {
+  const targetIds = tok.encode(normalizeTarget(target));
+  const seqs: number[][] = [];
+  const starts: number[] = [];
+  for (const t of templates) {
+    const ctx = tok.encode(t.replace('{}', prompt));
+    starts.push(ctx.length);
+    seqs.push([...ctx, ...targetIds]);
+  }
+  seqs.push(tok.encode(irrelevant));
+  const longest = Math.max(...seqs.map((s) => s.length));
+  if (longest > maxLen) throw new Error(`edit row of ${longest} tokens exceeds the model context of ${maxLen}`);
+  const R = seqs.length;
+  const Tb = Math.min(nextPow2(longest, 16), Math.max(maxLen, 16));
+  const ids = new Array<number>(R * Tb).fill(pad);
+  const mask = new Array<number>(R * Tb).fill(0);
+  seqs.forEach((s, r) => s.forEach((id, t) => {
+    ids[r * Tb + t] = id;
+    mask[r * Tb + t] = 1;
+  }));
+  const K = templates.length * targetIds.length;
+  const Kb = nextPow2(K, 8);
+  const rows = new Array<number>(Kb).fill(0);
+  const targets = new Array<number>(Kb).fill(0);
+  const weights = new Array<number>(Kb).fill(0);
+  let k = 0;
+  templates.forEach((_, r) => {
+    for (let j = 0; j < targetIds.length; j++, k++) {
+      rows[k] = r * Tb + (starts[r] as number) - 1 + j; // the position predicting target token j
+      targets[k] = targetIds[j] as number;
+      weights[k] = 1 / K;
+    }
+  });
+  const isEdit = seqs.map((_, r) => (r < templates.length ? 1 : 0));
+  return { R, Tb, Kb, ids, mask, rows, targets, weights, isEdit, targetIds };
+}
