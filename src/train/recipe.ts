@@ -56,7 +56,7 @@ export const BASE_RECIPE: Recipe = {
   config: llamaConfigJson({ vocab: 4096, hidden: 256, layers: 6, heads: 8, kvHeads: 4, ff: 688, ctx: 256, eos: 0, pad: 1 }),
   batch: 16,
   seq: 64,
-  steps: 6000,
+  steps: 4000,
   peakLr: 2e-3,
   warmup: 100,
   minLrRatio: 0.05,
