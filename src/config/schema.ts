@@ -42,6 +42,8 @@ export const WiseSchema = z.strictObject({
   merge_freq: positiveInt.default(1000),
   /** Merge method name from src/merge's registry. */
   merge_alg: z.string().default('ties'),
+  /** Extra parameters of the merge method (validated by its schema); ties takes densities and lambda below. */
+  merge_params: z.record(z.string(), z.unknown()).default({}),
   /** TIES density (EasyEdit densities). */
   densities: unit.default(0.53),
   /** Per-shard merge weight (EasyEdit weights). */
@@ -61,6 +63,10 @@ export const WiseSchema = z.strictObject({
   context_templates: z.number().int().nonnegative().default(10),
   /** Sequences longer than this route on the max token score instead of the mean. */
   max_mean_tokens: positiveInt.default(100),
+  /** Where irrelevant samples come from: 'pool' (a train split) or 'request' (the edit's locality prompt). */
+  irrelevant: z.enum(['pool', 'request']).default('pool'),
+  /** Train split for the irrelevant samples (EasyEdit JSON, ZsRE or CounterFact); null = the bundled train split. */
+  train_split: z.string().nullable().default(null),
   /** Seed for masks and irrelevant-sample choice; each shard records its own derived seed. */
   seed: z.number().int().nonnegative().default(42),
 });

@@ -29,10 +29,10 @@ export interface Variant {
   hook: (ctx: DownHookCtx) => Value;
   /** extra graph outputs to fetch (e.g. 'route', 'route_score') */
   outputs: string[];
-  /** extra feeds of a full pass / prefill */
-  feeds(batch: number): Record<string, TensorData>;
-  /** extra feeds of decode steps, given the prefill's extra outputs */
-  decodeFeeds(batch: number, prefill: Record<string, TensorData>): Record<string, TensorData>;
+  /** extra feeds of a full pass / prefill over (B, T) tokens with padding mask (B·T) */
+  feeds(batch: number, seq: number, mask: readonly number[]): Record<string, TensorData>;
+  /** extra feeds of decode steps over (B, T) new tokens, given the prefill's extra outputs */
+  decodeFeeds(batch: number, seq: number, prefill: Record<string, TensorData>): Record<string, TensorData>;
 }
 
 export interface ForwardResult {
@@ -65,6 +65,8 @@ export interface GenerateOutput {
   /** the logits each token was chosen from (V,) per step, when requested */
   stepLogits?: Float32Array[];
 }
+
+export type { DownHookCtx };
 
 export class CausalLM {
   private readonly graphs = new Map<string, Graph>();
@@ -122,7 +124,7 @@ export class CausalLM {
     this.checkIds(seqs);
     const b = padBatch(seqs, opts.side ?? 'left', this.padId);
     const v = opts.variant;
-    const feeds = { ...transformerFeeds(this.spec, this.config, b.ids, b.mask, b.batch, b.seq), ...(v?.feeds(b.batch) ?? {}) };
+    const feeds = { ...transformerFeeds(this.spec, this.config, b.ids, b.mask, b.batch, b.seq), ...(v?.feeds(b.batch, b.seq, b.mask) ?? {}) };
     const out = await this.engine.run(this.fullGraph(v), feeds, ['logits', ...(v?.outputs ?? [])]);
     const extra: Record<string, TensorData> = {};
     for (const k of v?.outputs ?? []) extra[k] = out[k]!;
@@ -155,7 +157,7 @@ export class CausalLM {
       if (useCache) {
         const fresh = step === 0 ? ctx : ctx.slice(-1);
         const P = step === 0 ? 0 : ctx.length - 1;
-        const extraFeeds = step === 0 ? (v?.feeds(1) ?? {}) : (v?.decodeFeeds(1, prefill) ?? {});
+        const extraFeeds = step === 0 ? (v?.feeds(1, fresh.length, new Array<number>(fresh.length).fill(1)) ?? {}) : (v?.decodeFeeds(1, 1, prefill) ?? {});
         const feeds = { ...transformerFeeds(this.spec, this.config, fresh, new Array(ctx.length).fill(1), 1, fresh.length, P), ...past, ...extraFeeds };
         const g = this.decodeGraph(v);
         const fetch = ['logits_last', ...Array.from({ length: L }, (_, i) => [`present_key_${i}`, `present_value_${i}`]).flat()];

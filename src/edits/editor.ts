@@ -1,0 +1,275 @@
+/**
+ * The WISE editor: applies edits to the side memory, saves shards, merges them, reverts
+ * edits and keeps everything in the store, where the edit log is the source of truth.
+ *
+ * Every change is one atomic commit (edit + active state + shard + merged memory + counters);
+ * blobs are written first. The in-memory state is swapped only after the commit succeeded,
+ * so readers see either the old or the new state, never a mix.
+ */
+import { WiseError } from '../util/errors.js';
+import { hashString32 } from '../util/rng.js';
+import type { Logger } from '../util/log.js';
+import type { WiseConfig } from '../config/schema.js';
+import type { CausalLM, Variant } from '../model/causal-lm.js';
+import { SideMemory } from '../memory/side-memory.js';
+import { bernoulliMask, shardSeed } from '../memory/masks.js';
+import { routerVariant, type RoutedMemory } from '../router/router.js';
+import { mergeRegistry } from '../merge/index.js';
+import { fingerprintModel, Tx, type EditRecord, type ShardStore, type TensorRef } from '../shards/index.js';
+import { validateEditRequest, type EditRequest } from './request.js';
+import { isSavePoint, mergeDue, mergedId, mergeWeights, shardId, type MergeStep } from './schedule.js';
+import { minOf, routedMemories, type EditorState, type LiveMemory, type LiveShard } from './state.js';
+import { loadState } from './load-state.js';
+
+export interface EditorOptions {
+  lm: CausalLM;
+  /** an unopened store */
+  store: ShardStore;
+  config: WiseConfig;
+  /** irrelevant samples (text) for the margin loss */
+  pool: readonly string[];
+  owner?: string;
+  log?: Logger;
+}
+
+export interface AppliedEdit {
+  record: EditRecord;
+  steps: number;
+  score: number;
+  loss: number;
+}
+
+export class WiseEditor {
+  state!: EditorState;
+  templates: string[] = [];
+  readonly memory: SideMemory;
+  private variantCache: { key: EditorState; memories: RoutedMemory[]; variant: Variant } | null = null;
+  private queue: Promise<unknown> = Promise.resolve();
+
+  private constructor(readonly lm: CausalLM, readonly store: ShardStore, readonly cfg: WiseConfig, readonly pool: readonly string[], readonly layer: number) {
+    this.memory = new SideMemory(lm, {
+      layer,
+      margin: { alpha: cfg.act_margin[0], beta: cfg.act_margin[1], gamma: cfg.act_margin[2] },
+      hparams: { lr: cfg.edit_lr, nIter: cfg.n_iter, normConstraint: cfg.norm_constraint, weightDecay: cfg.weight_decay, earlyStopTol: cfg.early_stop_tol, earlyStopLoss: cfg.early_stop_loss },
+    });
+  }
+
+  static defaultLayer(lm: CausalLM): number {
+    // EasyEdit edits a late-middle layer (27 of 32 for Llama-2-7B): ~0.8 of the depth.
+    return Math.min(lm.config.numLayers - 1, Math.round(0.8 * (lm.config.numLayers - 1)));
+  }
+
+  static fingerprint(lm: CausalLM, layer: number): string {
+    const sm = new SideMemory(lm, { layer, margin: { alpha: 0, beta: 0, gamma: 0 }, hparams: { lr: 0, nIter: 0, normConstraint: 0, weightDecay: 0, earlyStopTol: 0, earlyStopLoss: 0 } });
+    return fingerprintModel({ config: lm.config, weightName: sm.weightName, dtype: 'float32', shape: sm.shape, weight: sm.base });
+  }
+
+  static async open(o: EditorOptions): Promise<WiseEditor> {
+    if (o.config.merge_freq % o.config.save_freq !== 0) {
+      throw new WiseError('WISE_BAD_CONFIG', `wise.merge_freq (${o.config.merge_freq}) must be a multiple of wise.save_freq (${o.config.save_freq})`, { field: 'wise.merge_freq' });
+    }
+    const layer = o.config.layer ?? WiseEditor.defaultLayer(o.lm);
+    if (layer >= o.lm.config.numLayers) throw new WiseError('WISE_BAD_CONFIG', `wise.layer ${layer} ≥ the model's ${o.lm.config.numLayers} layers`, { field: 'wise.layer' });
+    await o.store.open({ fingerprint: WiseEditor.fingerprint(o.lm, layer), create: true, owner: o.owner ?? 'wise' });
+    const ed = new WiseEditor(o.lm, o.store, o.config, o.pool, layer);
+    try {
+      const stored = (await o.store.getMeta('templates')) as string[] | undefined;
+      if (stored) ed.templates = stored;
+      else {
+        ed.templates = await ed.memory.contextTemplates(o.config.context_templates);
+        await o.store.putMeta('templates', ed.templates);
+      }
+      ed.state = await loadState(o.store, ed.memory.base, (i) => shardSeed(o.config.seed, i));
+    } catch (e) {
+      await o.store.close();
+      throw e;
+    }
+    return ed;
+  }
+
+  async close(): Promise<void> {
+    await this.queue.catch(() => undefined);
+    await this.store.close();
+  }
+
+  /** Serializes writers: edits, reverts and merges run one at a time. */
+  private serial<T>(fn: () => Promise<T>): Promise<T> {
+    const run = this.queue.then(fn, fn);
+    this.queue = run.catch(() => undefined);
+    return run;
+  }
+
+  /** The routing variant of the current state (cached until the state changes). */
+  variant(state: EditorState = this.state): { variant: Variant; memories: RoutedMemory[] } {
+    if (this.variantCache?.key === state) return this.variantCache;
+    const memories = routedMemories(state, this.memory.base, this.cfg.act_ratio);
+    const variant = routerVariant(memories, { layer: this.layer, maxMeanTokens: this.cfg.max_mean_tokens }, this.memory.shape);
+    const v = { key: state, memories, variant };
+    if (state === this.state) this.variantCache = v;
+    return v;
+  }
+
+  /** Deterministic irrelevant sample of edit `id` (a function of the id and the seed). */
+  irrelevantFor(id: number, req: EditRequest): { text: string; ref: string } {
+    if (this.cfg.irrelevant === 'request' || this.pool.length === 0) {
+      if (!req.locality_prompt) throw new WiseError('WISE_BAD_REQUEST', 'no irrelevant-sample pool is configured, so the edit needs locality_prompt', { field: 'locality_prompt' });
+      return { text: `${req.locality_prompt} ${req.locality_answer ?? ''}`.trim(), ref: 'request' };
+    }
+    const i = hashString32(`${this.cfg.seed}:irrelevant:${id}`) % this.pool.length;
+    return { text: this.pool[i] as string, ref: `pool:${i}` };
+  }
+
+  applyEdit(request: unknown): Promise<AppliedEdit> {
+    const req = validateEditRequest(request);
+    return this.serial(() => this.applyLocked(req));
+  }
+
+  private async applyLocked(req: EditRequest): Promise<AppliedEdit> {
+    const s = this.state;
+    const id = this.store.nextEditId;
+    const irr = this.irrelevantFor(id, req);
+    const side = Float32Array.from(s.active.side);
+    const mask = bernoulliMask(s.active.maskSeed, side.length, this.cfg.mask_ratio);
+    const r = await this.memory.train(side, mask, this.memory.batch(this.templates, { prompt: req.prompt, target: req.target, irrelevant: irr.text }));
+    const next: EditorState = { ...s, edits: id + 1, applied: s.applied + 1, active: { ...s.active, side, editIds: [...s.active.editIds, id], minScore: minOf(s.active.minScore, r.editScore) } };
+    const tx = new Tx();
+    if (isSavePoint(next.active.editIds.length, this.cfg.save_freq)) await this.saveActive(next, tx);
+    if (mergeDue(next.pending, this.cfg.save_freq, this.cfg.merge_freq)) await this.mergePending(next, tx);
+    await this.putActive(next, tx);
+    const record = await this.store.appendEdit(
+      {
+        request: req, seed: hashString32(`edit:${id}`), irrelevantSampleIds: [irr.ref], shardId: shardId(s.active.index),
+        meta: { irrelevant: irr.text, score: r.editScore, steps: r.steps, loss: r.finalLoss },
+      },
+      (t) => t.ops.push(...tx.ops),
+    );
+    this.state = next;
+    return { record, steps: r.steps, score: r.editScore, loss: r.finalLoss };
+  }
+
+  /** Moves the active memory into a new shard and resets it to W (mutates `next`). */
+  private async saveActive(next: EditorState, tx: Tx): Promise<void> {
+    const a = next.active;
+    const sh: LiveShard = { id: shardId(a.index), index: a.index, editIds: a.editIds, maskSeed: a.maskSeed, delta: this.deltaOf(a.side), minScore: a.minScore };
+    tx.putShard({ ...(await this.shardRecord(sh)) });
+    next.shards = new Map(next.shards).set(sh.id, sh);
+    next.pending = [...next.pending, sh.id];
+    const index = a.index + 1;
+    next.active = { index, maskSeed: shardSeed(this.cfg.seed, index), side: Float32Array.from(this.memory.base), editIds: [], minScore: null };
+  }
+
+  /** Merges the pending shards (mutates `next`). */
+  private async mergePending(next: EditorState, tx: Tx): Promise<void> {
+    const prev = this.cfg.mode === 'merge' ? (next.memories.at(-1) ?? null) : null;
+    const step: MergeStep = { id: mergedId(next.merges.length), shardIds: next.pending, previous: prev?.id ?? null };
+    const mem = this.runMerge(step, next.shards, prev);
+    tx.putMemory(await this.memoryRecord(mem, step));
+    if (prev) tx.deleteMemory(prev.id);
+    next.memories = prev ? [...next.memories.slice(0, -1), mem] : [...next.memories, mem];
+    next.merges = [...next.merges, step];
+    next.pending = [];
+    tx.putMeta('merges', next.merges);
+  }
+
+  runMerge(step: MergeStep, shards: ReadonlyMap<string, LiveShard>, prev: LiveMemory | null): LiveMemory {
+    const parts = step.shardIds.map((id) => shards.get(id)!);
+    const deltas = [...(prev ? [prev.delta] : []), ...parts.map((p) => p.delta)];
+    const weights = mergeWeights(parts.length, prev !== null, this.cfg.weights);
+    const params = this.cfg.merge_alg === 'ties' ? { density: this.cfg.densities, lambda: this.cfg.lambda, ...this.cfg.merge_params } : this.cfg.merge_params;
+    const shape = this.memory.shape;
+    const merged = mergeRegistry.merge(this.cfg.merge_alg, { data: this.memory.base, shape }, deltas.map((d) => ({ data: d, shape })), weights, params);
+    let minScore = prev?.minScore ?? null;
+    for (const p of parts) minScore = minOf(minScore, p.minScore);
+    return { id: step.id, shardIds: [...(prev?.shardIds ?? []), ...step.shardIds], delta: merged, minScore };
+  }
+
+  private deltaOf(side: Float32Array): Float32Array {
+    const d = new Float32Array(side.length);
+    for (let i = 0; i < d.length; i++) d[i] = (side[i] as number) - (this.memory.base[i] as number);
+    return d;
+  }
+
+  private async tensorRef(data: Float32Array): Promise<TensorRef> {
+    return { blob: await this.store.putBlob(data), dtype: 'float32', shape: [...this.memory.shape] };
+  }
+
+  private async shardRecord(sh: LiveShard) {
+    return { id: sh.id, editIds: sh.editIds, maskSeed: sh.maskSeed, density: this.cfg.mask_ratio, delta: await this.tensorRef(sh.delta), minScore: sh.minScore };
+  }
+
+  private async memoryRecord(m: LiveMemory, step: MergeStep) {
+    return {
+      id: m.id, shardIds: m.shardIds, method: this.cfg.merge_alg, params: { densities: this.cfg.densities, lambda: this.cfg.lambda, ...this.cfg.merge_params },
+      weights: await this.tensorRef(m.delta), threshold: m.minScore === null ? 0 : this.cfg.act_ratio * m.minScore,
+      meta: { minScore: m.minScore, previous: step.previous, merged: step.shardIds },
+    };
+  }
+
+  private async putActive(next: EditorState, tx: Tx): Promise<void> {
+    const a = next.active;
+    tx.putMeta('active', {
+      index: a.index, maskSeed: a.maskSeed, editIds: a.editIds, minScore: a.minScore,
+      delta: a.editIds.length > 0 ? await this.tensorRef(this.deltaOf(a.side)) : null,
+    });
+    tx.putMeta('pending', next.pending);
+  }
+
+  /** Forces a merge of the pending shards now (and saves the active memory first if it holds edits). */
+  mergeNow(): Promise<{ merged: boolean; memory: string | null }> {
+    return this.serial(async () => {
+      const next: EditorState = { ...this.state };
+      const tx = new Tx();
+      if (next.active.editIds.length > 0) await this.saveActive(next, tx);
+      if (next.pending.length === 0) return { merged: false, memory: null };
+      await this.mergePending(next, tx);
+      await this.putActive(next, tx);
+      await this.store.commit(tx);
+      this.state = next;
+      return { merged: true, memory: next.memories.at(-1)?.id ?? null };
+    });
+  }
+
+  revert(id: number): Promise<EditRecord> {
+    return this.serial(async () => {
+      const { revertEdit } = await import('./revert.js');
+      return revertEdit(this, id);
+    });
+  }
+
+  /** Replays `editIds` from W inside the mask of shard `index`: W′, the min score. Deterministic. */
+  async replay(index: number, editIds: readonly number[]): Promise<{ side: Float32Array; minScore: number | null }> {
+    const side = Float32Array.from(this.memory.base);
+    const mask = bernoulliMask(shardSeed(this.cfg.seed, index), side.length, this.cfg.mask_ratio);
+    let minScore: number | null = null;
+    for (const eid of editIds) {
+      const e = await this.store.getEdit(eid);
+      if (!e) throw new WiseError('WISE_NOT_FOUND', `edit ${eid} is missing from the log`, { id: eid });
+      const req = e.request as EditRequest;
+      const irrelevant = (e.meta as { irrelevant: string }).irrelevant;
+      const r = await this.memory.train(side, mask, this.memory.batch(this.templates, { prompt: req.prompt, target: req.target, irrelevant }));
+      minScore = minOf(minScore, r.editScore);
+    }
+    return { side, minScore };
+  }
+
+  /** Internal: used by revert.ts after a successful commit. */
+  setState(s: EditorState): void {
+    this.state = s;
+  }
+
+  async persist(tx: Tx, next: EditorState): Promise<void> {
+    await this.putActive(next, tx);
+    await this.store.commit(tx);
+    this.state = next;
+  }
+
+  shardRecordOf(sh: LiveShard) {
+    return this.shardRecord(sh);
+  }
+  memoryRecordOf(m: LiveMemory, step: MergeStep) {
+    return this.memoryRecord(m, step);
+  }
+  deltaFrom(side: Float32Array): Float32Array {
+    return this.deltaOf(side);
+  }
+}

@@ -1,0 +1,81 @@
+/**
+ * Training the side memory for one edit (wise-reference.md §1.6): plain SGD on W′ only,
+ * the gradient multiplied by the shard's Bernoulli(ρ) mask, optional weight decay (applied
+ * after masking, as EasyEdit does; our default is 0), an L∞ clamp of W′ to W ± c after every
+ * step, and early stop when |Δloss| ≤ tol and loss ≤ stopLoss. Returns the final scores of
+ * the rows under the trained W′ (the threshold ε is derived from the edit rows' mean).
+ */
+import type { Graph } from '../graph/index.js';
+import type { TensorData } from '../graph/types.js';
+import type { Engine } from '../engine/index.js';
+
+export interface EditHparams {
+  lr: number;
+  nIter: number;
+  normConstraint: number;
+  weightDecay: number;
+  earlyStopTol: number;
+  earlyStopLoss: number;
+}
+
+export interface EditTrainResult {
+  steps: number;
+  losses: number[];
+  /** scores (R,) of every row under the final W′ */
+  scores: number[];
+  /** mean score of the edit rows under the final W′ */
+  editScore: number;
+  finalLoss: number;
+}
+
+/**
+ * @param side W′ (stored layout), updated in place
+ * @param base W, the frozen weight
+ * @param mask the shard's gradient mask (same length)
+ * @param feeds every other input of the step graph for this edit
+ */
+export async function trainSideMemory(
+  engine: Engine,
+  graph: Graph,
+  feeds: Record<string, TensorData>,
+  side: Float32Array,
+  base: Float32Array,
+  shape: readonly number[],
+  mask: Float32Array,
+  isEdit: readonly number[],
+  hp: EditHparams,
+): Promise<EditTrainResult> {
+  const losses: number[] = [];
+  const sideT: TensorData = { dtype: 'float32', dims: [...shape], data: side };
+  let prev = Infinity;
+  let steps = 0;
+  const run = () => engine.run(graph, { ...feeds, side_weight: sideT }, ['total_loss', 'scores', 'grad_side']);
+  for (let it = 0; it < hp.nIter; it++) {
+    const out = await run();
+    const loss = (out.total_loss!.data as Float32Array)[0]!;
+    losses.push(loss);
+    if (Math.abs(loss - prev) <= hp.earlyStopTol && loss <= hp.earlyStopLoss) break;
+    prev = loss;
+    const g = out.grad_side!.data as Float32Array;
+    const c = hp.normConstraint;
+    for (let i = 0; i < side.length; i++) {
+      const m = mask[i] as number;
+      let w = side[i] as number;
+      const gi = (g[i] as number) * m + hp.weightDecay * w;
+      w -= hp.lr * gi;
+      const lo = (base[i] as number) - c, hi = (base[i] as number) + c;
+      side[i] = w < lo ? lo : w > hi ? hi : w;
+    }
+    steps++;
+  }
+  const fin = await run();
+  const scores = Array.from(fin.scores!.data as Float32Array);
+  let s = 0, n = 0;
+  scores.forEach((v, r) => {
+    if (isEdit[r]) {
+      s += v;
+      n++;
+    }
+  });
+  return { steps, losses, scores, editScore: s / Math.max(1, n), finalLoss: (fin.total_loss!.data as Float32Array)[0]! };
+}

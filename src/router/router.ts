@@ -1,0 +1,114 @@
+/**
+ * The WISE router, inside the forward graph (one pass, no second run).
+ *
+ * At the edited layer, for each side memory k (its delta Δ_k = W′_k − W fed as an input, in
+ * the checkpoint's layout) the graph computes δ_k = A(x)·Δ_kᵀ (B, T, d) and its sequence
+ * score s_k (router/score.ts). A sequence goes to the memory with the highest score among
+ * those with s_k ≥ ε_k (top-1, each memory gated by its own ε), and to the main memory (the
+ * original layer) when no memory passes. Output: base + δ_k* — exactly A·W′_k*ᵀ (+ bias).
+ *
+ * WISE-Merge is the case of few memories (the merged one, unmerged shards and the active
+ * one, EasyEdit's "original / merged / active" choice, taking the larger score); WISE-Retrieve
+ * the case of many. Routing is per sequence (EasyEdit routes a whole batch together).
+ *
+ * Inputs: mem_delta_k (stored shape), mem_eps (M,), token_mask (B, T) float, use_max (B,)
+ * bool, route_in (B,) int64: −1 = decide here, r ≥ 0 = force route r (decoding keeps the
+ * prefill's decision). Outputs: route (B,) int64 (0 = main, k+1 = memory k), route_scores
+ * (B, M).
+ */
+import { nn, ops, type Value } from '../graph/index.js';
+import type { TensorData } from '../graph/types.js';
+import type { DownHookCtx, Variant } from '../model/causal-lm.js';
+import { sequenceScore, tokenNorms } from './score.js';
+
+export interface RoutedMemory {
+  /** stable id shown to users ('active', 'merged-2', 'shard-5', …) */
+  id: string;
+  /** W′ − W in the stored layout of the edited weight */
+  delta: Float32Array;
+  /** the routing threshold ε of this memory */
+  eps: number;
+}
+
+export interface RouterOptions {
+  layer: number;
+  /** sequences longer than this route on the max token score */
+  maxMeanTokens: number;
+}
+
+/** Builds the routing hook for M memories (the graph structure depends only on M). */
+export function routerHook(M: number, layer: number) {
+  return (ctx: DownHookCtx): Value => {
+    const base = ctx.base(); // (B, T, d)
+    if (ctx.layer !== layer || M === 0) return base;
+    const g = base.graph;
+    const w = ctx.weight;
+    const tokenMask = g.input('token_mask', g.floatType, [ctx.a.shape[0]!, ctx.a.shape[1]!]);
+    const useMax = g.input('use_max', 'bool', [ctx.a.shape[0]!]);
+    const routeIn = g.input('route_in', 'int64', [ctx.a.shape[0]!]);
+    const eps = g.input('mem_eps', g.floatType, [M]);
+    const deltas: Value[] = [];
+    const scores: Value[] = [];
+    let best: Value | undefined;
+    let route: Value | undefined;
+    for (let k = 0; k < M; k++) {
+      const dk = g.input(`mem_delta_${k}`, g.floatType, w.shape);
+      const delta = nn.linear(ctx.a, dk, undefined, ctx.spec.layout); // (B, T, d)
+      const s = sequenceScore(tokenNorms(delta), tokenMask, useMax); // (B,)
+      deltas.push(delta);
+      scores.push(ops.unsqueeze(s, [1]));
+      if (!best || !route) {
+        best = ops.sub(ops.mul(s, 0), 1); // (B,) of −1: below every score
+        route = ops.cast(ops.mul(s, 0), 'int64'); // (B,) of 0: main memory
+      }
+      const passes = ops.and(ops.not(ops.less(s, ops.slice(eps, [k], [k + 1]))), ops.greater(s, best));
+      best = ops.where(passes, s, best);
+      route = ops.where(passes, k + 1, route);
+    }
+    const decided = ops.where(ops.less(routeIn, 0), route!, routeIn); // (B,)
+    g.output('route', decided);
+    g.output('route_scores', ops.concat(scores, 1)); // (B, M)
+    let out = base;
+    deltas.forEach((d, k) => {
+      out = ops.where(ops.unsqueeze(ops.equal(decided, k + 1), [1, 2]), ops.add(base, d), out);
+    });
+    return out;
+  };
+}
+
+/** A CausalLM variant routing over `memories` (the key depends only on their count). */
+export function routerVariant(memories: readonly RoutedMemory[], o: RouterOptions, shape: readonly number[]): Variant {
+  const M = memories.length;
+  const memFeeds = (): Record<string, TensorData> => {
+    const f: Record<string, TensorData> = { mem_eps: { dtype: 'float32', dims: [M], data: Float32Array.from(memories.map((m) => m.eps)) } };
+    memories.forEach((m, k) => (f[`mem_delta_${k}`] = { dtype: 'float32', dims: [...shape], data: m.delta }));
+    return f;
+  };
+  const common = (batch: number, T: number, mask: readonly number[], route: ArrayLike<bigint> | null): Record<string, TensorData> => {
+    const useMax = new Uint8Array(batch);
+    for (let b = 0; b < batch; b++) {
+      let n = 0;
+      for (let t = 0; t < T; t++) n += mask[b * T + t] as number;
+      useMax[b] = n > o.maxMeanTokens ? 1 : 0;
+    }
+    return {
+      ...memFeeds(),
+      token_mask: { dtype: 'float32', dims: [batch, T], data: Float32Array.from(mask) },
+      use_max: { dtype: 'bool', dims: [batch], data: useMax },
+      route_in: { dtype: 'int64', dims: [batch], data: route ? BigInt64Array.from(route) : new BigInt64Array(batch).fill(-1n) },
+    };
+  };
+  return {
+    key: `router-L${o.layer}-M${M}`,
+    hook: routerHook(M, o.layer),
+    outputs: M > 0 ? ['route', 'route_scores'] : [],
+    feeds: (batch, T, mask) => (M > 0 ? common(batch, T, mask, null) : {}),
+    decodeFeeds: (batch, T, prefill) => (M > 0 ? common(batch, T, new Array<number>(batch * T).fill(1), prefill.route!.data as BigInt64Array) : {}),
+  };
+}
+
+/** The memory id that answered each sequence (route r: 0 → 'main', k+1 → memories[k].id). */
+export function routeNames(route: TensorData | undefined, memories: readonly RoutedMemory[]): string[] {
+  if (!route) return [];
+  return Array.from(route.data as BigInt64Array, (r) => (r === 0n ? 'main' : (memories[Number(r) - 1]?.id ?? `memory-${r}`)));
+}

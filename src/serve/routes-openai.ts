@@ -1,0 +1,191 @@
+/**
+ * The OpenAI-compatible routes: /v1/models, /v1/completions, /v1/chat/completions.
+ *
+ * Each completion reports the state it ran on: `model` is `base+edits@N` of that state, and
+ * an extra `wise: {memory, edit_seq}` field (OpenAI clients ignore it) names the memory that
+ * answered. Streams (SSE, `data: {json}\n\n`, ending with `data: [DONE]`) carry `wise` in
+ * their last chunk. A client that goes away aborts its generation.
+ */
+import { randomBytes } from 'node:crypto';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { GenerateOptions, GenerateResult, ModelService } from './service.js';
+import { ApiError, toApiError } from './errors.js';
+import { bearerAuth, modelId, type ServeContext } from './context.js';
+import {
+  chatBodySchema,
+  completionBodySchema,
+  contentText,
+  type ChatBody,
+  type CompletionBody,
+  type SamplingBody,
+} from './schemas.js';
+
+const DEFAULT_COMPLETION_MAX_TOKENS = 16; // OpenAI's default for /v1/completions
+
+type Kind = 'text' | 'chat';
+
+/** Throws 404 model_not_found unless `model` is the current id or the bare base name. */
+export function checkModel(service: ModelService, model: string): void {
+  const id = modelId(service.baseName, service.editSeq());
+  if (model !== id && model !== service.baseName) {
+    throw new ApiError(404, 'model_not_found', `The model '${model}' does not exist; this server serves '${id}' (or '${service.baseName}')`, 'model');
+  }
+}
+
+function checkPromptLength(ctx: ServeContext, service: ModelService, prompt: string, param: string): void {
+  const n = service.encode(prompt).length;
+  if (n > ctx.maxPromptTokens) {
+    throw new ApiError(400, 'context_length_exceeded', `the prompt has ${n} tokens; this server accepts at most ${ctx.maxPromptTokens}`, param);
+  }
+}
+
+function samplingOptions(body: SamplingBody, maxTokens: number): GenerateOptions {
+  const stop = body.stop == null ? undefined : typeof body.stop === 'string' ? [body.stop] : body.stop;
+  return {
+    maxTokens,
+    temperature: body.temperature ?? 1,
+    topP: body.top_p ?? 1,
+    seed: body.seed ?? undefined,
+    stop: stop && stop.length > 0 ? stop : undefined,
+  };
+}
+
+const newId = (prefix: string): string => `${prefix}-${randomBytes(12).toString('hex')}`;
+
+function usage(r: GenerateResult): Record<string, number> {
+  return { prompt_tokens: r.promptTokens, completion_tokens: r.completionTokens, total_tokens: r.promptTokens + r.completionTokens };
+}
+
+const wiseField = (r: GenerateResult): Record<string, unknown> => ({ memory: r.memory, edit_seq: r.editSeq });
+
+interface Call {
+  kind: Kind;
+  service: ModelService;
+  prompt: string;
+  options: GenerateOptions;
+  stream: boolean;
+  includeUsage: boolean;
+}
+
+async function respond(ctx: ServeContext, call: Call, req: FastifyRequest, reply: FastifyReply): Promise<unknown> {
+  const { kind, service } = call;
+  const id = newId(kind === 'chat' ? 'chatcmpl' : 'cmpl');
+  const object = kind === 'chat' ? 'chat.completion' : 'text_completion';
+  const created = Math.floor(Date.now() / 1000);
+  const ac = new AbortController();
+  const raw = reply.raw;
+  const onClose = (): void => {
+    if (!raw.writableFinished) ac.abort();
+  };
+  raw.on('close', onClose);
+  ctx.active.add(ac);
+  // the model id echoed while streaming is the one requested against; the final chunk names the state used
+  let model = modelId(service.baseName, service.editSeq());
+  try {
+    if (!call.stream) {
+      const r = await service.generate(call.prompt, { ...call.options, signal: ac.signal }).catch((e: unknown) => {
+        if (ac.signal.aborted) throw new ApiError(503, 'aborted', 'the generation was aborted (the client went away or the server is closing)');
+        throw e;
+      });
+      model = modelId(service.baseName, r.editSeq);
+      const choice =
+        kind === 'chat'
+          ? { index: 0, message: { role: 'assistant', content: r.text }, logprobs: null, finish_reason: r.finishReason }
+          : { index: 0, text: r.text, logprobs: null, finish_reason: r.finishReason };
+      return { id, object, created, model, choices: [choice], usage: usage(r), wise: wiseField(r) };
+    }
+    reply.hijack();
+    raw.writeHead(200, {
+      'content-type': 'text/event-stream; charset=utf-8',
+      'cache-control': 'no-cache',
+      connection: 'keep-alive',
+      'x-accel-buffering': 'no',
+    });
+    const send = (obj: unknown): void => {
+      if (!raw.destroyed && !raw.writableEnded) raw.write(`data: ${JSON.stringify(obj)}\n\n`);
+    };
+    const chunkObject = kind === 'chat' ? 'chat.completion.chunk' : 'text_completion';
+    const extra = call.includeUsage ? { usage: null } : {};
+    const chunk = (piece: string | null, finish: string | null, first = false): Record<string, unknown> =>
+      kind === 'chat'
+        ? {
+            index: 0,
+            delta: first ? { role: 'assistant', content: '' } : piece === null ? {} : { content: piece },
+            logprobs: null,
+            finish_reason: finish,
+          }
+        : { index: 0, text: piece ?? '', logprobs: null, finish_reason: finish };
+    if (kind === 'chat') send({ id, object: chunkObject, created, model, choices: [chunk(null, null, true)], ...extra });
+    try {
+      const r = await service.generate(call.prompt, {
+        ...call.options,
+        signal: ac.signal,
+        onText: (piece) => {
+          if (piece !== '') send({ id, object: chunkObject, created, model, choices: [chunk(piece, null)], ...extra });
+        },
+      });
+      model = modelId(service.baseName, r.editSeq);
+      send({ id, object: chunkObject, created, model, choices: [chunk(null, r.finishReason)], ...extra, wise: wiseField(r) });
+      if (call.includeUsage) send({ id, object: chunkObject, created, model, choices: [], usage: usage(r) });
+    } catch (e) {
+      if (!ac.signal.aborted) {
+        const err = toApiError(e);
+        req.log.error({ err: e }, 'stream failed');
+        send({ error: err.body() });
+      }
+    }
+    if (!raw.destroyed && !raw.writableEnded) raw.end('data: [DONE]\n\n');
+    return reply;
+  } finally {
+    ctx.active.delete(ac);
+    raw.off('close', onClose);
+  }
+}
+
+export function registerOpenAIRoutes(app: FastifyInstance, ctx: ServeContext): void {
+  const auth = ctx.openaiNeedsToken ? { onRequest: bearerAuth(ctx.token) } : {};
+
+  const listModel = (service: ModelService): Record<string, unknown> => ({
+    id: modelId(service.baseName, service.editSeq()),
+    object: 'model',
+    created: 0,
+    owned_by: 'wise-edit',
+    wise: { base: service.baseName, edit_seq: service.editSeq() },
+  });
+  app.get('/v1/models', auth, async () => ({ object: 'list', data: [listModel(ctx.ready())] }));
+  app.get<{ Params: { id: string } }>('/v1/models/:id', auth, async (req) => {
+    const service = ctx.ready();
+    checkModel(service, req.params.id);
+    return listModel(service);
+  });
+
+  app.post<{ Body: CompletionBody }>(
+    '/v1/completions',
+    { ...auth, schema: { body: completionBodySchema(ctx.maxTokensCap) } },
+    async (req, reply) => {
+      const service = ctx.ready();
+      const body = req.body;
+      checkModel(service, body.model);
+      const prompt = typeof body.prompt === 'string' ? body.prompt : (body.prompt[0] as string);
+      checkPromptLength(ctx, service, prompt, 'prompt');
+      const options = samplingOptions(body, body.max_tokens ?? Math.min(DEFAULT_COMPLETION_MAX_TOKENS, ctx.maxTokensCap));
+      const stream = body.stream === true;
+      return respond(ctx, { kind: 'text', service, prompt, options, stream, includeUsage: stream && body.stream_options?.include_usage === true }, req, reply);
+    },
+  );
+
+  app.post<{ Body: ChatBody }>(
+    '/v1/chat/completions',
+    { ...auth, schema: { body: chatBodySchema(ctx.maxTokensCap) } },
+    async (req, reply) => {
+      const service = ctx.ready();
+      const body = req.body;
+      checkModel(service, body.model);
+      const prompt = service.chatPrompt(body.messages.map((m) => ({ role: m.role, content: contentText(m.content) })));
+      checkPromptLength(ctx, service, prompt, 'messages');
+      const options = samplingOptions(body, body.max_completion_tokens ?? body.max_tokens ?? ctx.maxTokensCap);
+      const stream = body.stream === true;
+      return respond(ctx, { kind: 'chat', service, prompt, options, stream, includeUsage: stream && body.stream_options?.include_usage === true }, req, reply);
+    },
+  );
+}

@@ -1,0 +1,141 @@
+/**
+ * JSON schemas for the routes, compiled by fastify's Ajv with coerceTypes:false and
+ * removeAdditional:false (app.ts), so `"max_tokens":"5"` is a 400, never a silent 5.
+ *
+ * OpenAI bodies accept unknown fields (llama.cpp / vLLM practice: clients send fields such
+ * as `user`, `logprobs`, `frequency_penalty`), but the fields we read are checked for type
+ * and range. Optional OpenAI fields also accept `null` (some clients send it for "unset").
+ *
+ *   model        string, required; must be the current id `base+edits@N` or the bare base name (checked in the route → 404)
+ *   prompt       string, or an array of exactly one string; non-empty                 (completions)
+ *   messages     non-empty array of {role: system|user|assistant, content: string | [{type:'text', text}]}  (chat)
+ *   max_tokens   integer 1..cap (also `max_completion_tokens` for chat)
+ *   temperature  number 0..2 (0 = greedy)          top_p  number in (0, 1]
+ *   stop         non-empty string, or an array of at most 4 non-empty strings
+ *   seed         integer 0..2^53-1                   n      1 if given
+ *   stream       boolean                             stream_options  {include_usage: boolean}
+ *
+ * Edit bodies are strict (unknown fields are typos): see src/edits/request.ts.
+ */
+
+export const MAX_SEED = Number.MAX_SAFE_INTEGER;
+
+function samplingProps(maxTokensCap: number): Record<string, unknown> {
+  const maxTokens = { type: ['integer', 'null'], minimum: 1, maximum: maxTokensCap };
+  return {
+    model: { type: 'string' },
+    max_tokens: maxTokens,
+    temperature: { type: ['number', 'null'], minimum: 0, maximum: 2 },
+    top_p: { type: ['number', 'null'], exclusiveMinimum: 0, maximum: 1 },
+    stop: {
+      type: ['string', 'array', 'null'],
+      minLength: 1,
+      maxItems: 4,
+      items: { type: 'string', minLength: 1 },
+    },
+    seed: { type: ['integer', 'null'], minimum: 0, maximum: MAX_SEED },
+    n: { type: ['integer', 'null'], enum: [1, null] },
+    stream: { type: ['boolean', 'null'] },
+    stream_options: {
+      type: ['object', 'null'],
+      properties: { include_usage: { type: ['boolean', 'null'] } },
+    },
+  };
+}
+
+export function completionBodySchema(maxTokensCap: number): Record<string, unknown> {
+  return {
+    type: 'object',
+    required: ['model', 'prompt'],
+    properties: {
+      ...samplingProps(maxTokensCap),
+      prompt: {
+        type: ['string', 'array'],
+        minLength: 1,
+        minItems: 1,
+        maxItems: 1,
+        items: { type: 'string', minLength: 1 },
+      },
+    },
+  };
+}
+
+export function chatBodySchema(maxTokensCap: number): Record<string, unknown> {
+  const props = samplingProps(maxTokensCap);
+  return {
+    type: 'object',
+    required: ['model', 'messages'],
+    properties: {
+      ...props,
+      max_completion_tokens: props.max_tokens,
+      messages: {
+        type: 'array',
+        minItems: 1,
+        items: {
+          type: 'object',
+          required: ['role', 'content'],
+          properties: {
+            role: { type: 'string', enum: ['system', 'user', 'assistant'] },
+            content: {
+              type: ['string', 'array'],
+              items: {
+                type: 'object',
+                required: ['type', 'text'],
+                properties: { type: { type: 'string', enum: ['text'] }, text: { type: 'string' } },
+              },
+            },
+          },
+        },
+      },
+    },
+  };
+}
+
+const nonBlank = { type: 'string', pattern: '\\S' };
+
+export const editBodySchema = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['prompt', 'target'],
+  properties: {
+    prompt: nonBlank,
+    target: nonBlank,
+    rephrase: { type: 'string' },
+    locality_prompt: { type: 'string' },
+    locality_answer: { type: 'string' },
+    subject: { type: 'string' },
+  },
+};
+
+export const waitQuerySchema = {
+  type: 'object',
+  properties: { wait: { type: 'string', enum: ['true', 'false', '1', '0'] } },
+};
+
+/** Typed views of the validated bodies. */
+export interface SamplingBody {
+  model: string;
+  max_tokens?: number | null;
+  temperature?: number | null;
+  top_p?: number | null;
+  stop?: string | string[] | null;
+  seed?: number | null;
+  n?: number | null;
+  stream?: boolean | null;
+  stream_options?: { include_usage?: boolean | null } | null;
+}
+
+export interface CompletionBody extends SamplingBody {
+  prompt: string | string[];
+}
+
+export type ChatContent = string | { type: 'text'; text: string }[];
+
+export interface ChatBody extends SamplingBody {
+  messages: { role: 'system' | 'user' | 'assistant'; content: ChatContent }[];
+  max_completion_tokens?: number | null;
+}
+
+export function contentText(c: ChatContent): string {
+  return typeof c === 'string' ? c : c.map((p) => p.text).join('');
+}

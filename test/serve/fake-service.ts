@@ -1,0 +1,182 @@
+/**
+ * FakeService: a TEST DOUBLE for ModelService, with no neural network in it. It exists to
+ * test the HTTP layer deterministically and fast:
+ *   - tokens are Unicode code points (encode = code points, one "token" per character);
+ *   - its knowledge is a Map prompt → answer. The base knows nothing and babbles a fixed
+ *     sentence (" the quick brown fox ..." cycled; temperature > 0 with a seed only shifts
+ *     where in the cycle it starts); an applied edit adds a fact, answered by memory `mem-ID`
+ *     and ended with EOS (finish 'stop');
+ *   - `applyEdit` "trains" for `editDelayMs`, then swaps the state atomically;
+ *   - `generate` snapshots the state when it starts and emits one character per tick
+ *     (`tickMs`, awaited), so an edit can be applied while a stream is running.
+ * The chat template is the plain one: "System: …\nUser: …\nAssistant:" lines.
+ */
+import { setTimeout as sleep } from 'node:timers/promises';
+import { WiseError } from '../../src/util/errors.js';
+import type { EditRequest } from '../../src/edits/request.js';
+import type { EditSummary, GenerateOptions, GenerateResult, ModelService } from '../../src/serve/service.js';
+
+const BABBLE = ' the quick brown fox jumps over the lazy dog.';
+
+export interface FakeServiceOptions {
+  baseName?: string;
+  /** delay per emitted character; default 1 ms */
+  tickMs?: number;
+  /** how long an edit "trains"; default 20 ms */
+  editDelayMs?: number;
+}
+
+interface State {
+  seq: number;
+  facts: Map<string, { answer: string; editId: number }>;
+}
+
+export class FakeService implements ModelService {
+  readonly baseName: string;
+  readonly tickMs: number;
+  readonly editDelayMs: number;
+  private state: State = { seq: 0, facts: new Map() };
+  private readonly edits: EditSummary[] = [];
+  /** how many generations ran (for tests) */
+  generations = 0;
+  /** how many generations were aborted (for tests) */
+  aborted = 0;
+
+  constructor(opts: FakeServiceOptions = {}) {
+    this.baseName = opts.baseName ?? 'fake-base';
+    this.tickMs = opts.tickMs ?? 1;
+    this.editDelayMs = opts.editDelayMs ?? 20;
+  }
+
+  editSeq(): number {
+    return this.state.seq;
+  }
+
+  encode(text: string): number[] {
+    return Array.from(text, (c) => c.codePointAt(0) as number);
+  }
+
+  chatPrompt(messages: { role: string; content: string }[]): string {
+    const name = (r: string): string => r.charAt(0).toUpperCase() + r.slice(1);
+    return messages.map((m) => `${name(m.role)}: ${m.content}`).join('\n') + '\nAssistant:';
+  }
+
+  private answer(state: State, prompt: string, opts: GenerateOptions): { text: string; memory: string; eos: boolean } {
+    const key = prompt.trim();
+    for (const [p, f] of state.facts) {
+      if (key.endsWith(p)) return { text: f.answer, memory: `mem-${f.editId}`, eos: true };
+    }
+    let offset = 0;
+    if (opts.temperature > 0 && opts.seed !== undefined) offset = opts.seed % BABBLE.length;
+    let text = '';
+    for (let i = 0; text.length < opts.maxTokens; i++) text += BABBLE[(offset + i) % BABBLE.length];
+    return { text, memory: 'main', eos: false };
+  }
+
+  async generate(prompt: string, opts: GenerateOptions): Promise<GenerateResult> {
+    const state = this.state; // the snapshot: a later edit replaces this.state, never mutates it
+    this.generations++;
+    const plan = this.answer(state, prompt, opts);
+    const full = Array.from(plan.text);
+    const chars = full.slice(0, opts.maxTokens);
+    const stops = opts.stop ?? [];
+    let text = '';
+    let emitted = 0;
+    let finish: 'stop' | 'length' = plan.eos && chars.length === full.length ? 'stop' : 'length';
+    let count = 0;
+    for (const c of chars) {
+      if (opts.signal?.aborted) {
+        this.aborted++;
+        throw new WiseError('WISE_INTERNAL', 'generation aborted');
+      }
+      if (this.tickMs > 0) await sleep(this.tickMs);
+      text += c;
+      count++;
+      const hit = firstStop(text, stops);
+      if (hit >= 0) {
+        text = text.slice(0, hit);
+        finish = 'stop';
+        break;
+      }
+      const safe = text.length - heldBack(text, stops);
+      if (safe > emitted) {
+        opts.onText?.(text.slice(emitted, safe));
+        emitted = safe;
+      }
+    }
+    if (text.length > emitted) opts.onText?.(text.slice(emitted));
+    return {
+      text,
+      ids: this.encode(text),
+      finishReason: finish,
+      promptTokens: this.encode(prompt).length,
+      completionTokens: count,
+      memory: plan.memory,
+      editSeq: state.seq,
+    };
+  }
+
+  async applyEdit(req: EditRequest): Promise<EditSummary> {
+    await sleep(this.editDelayMs);
+    const id = this.edits.length + 1;
+    const target = req.target.startsWith(' ') ? req.target : ` ${req.target}`;
+    const summary: EditSummary = { id, prompt: req.prompt, target, status: 'active', shardId: null, createdAt: new Date().toISOString() };
+    this.edits.push(summary);
+    this.swap();
+    return { ...summary };
+  }
+
+  async listEdits(): Promise<EditSummary[]> {
+    return this.edits.map((e) => ({ ...e }));
+  }
+
+  async getEdit(id: number): Promise<EditSummary | undefined> {
+    const e = this.edits.find((x) => x.id === id);
+    return e ? { ...e } : undefined;
+  }
+
+  async revertEdit(id: number): Promise<EditSummary> {
+    const e = this.edits.find((x) => x.id === id);
+    if (!e) throw new WiseError('WISE_NOT_FOUND', `no edit ${id}`, { field: 'id' });
+    if (e.status === 'reverted') throw new WiseError('WISE_BAD_REQUEST', `edit ${id} is already reverted`, { field: 'id' });
+    await sleep(this.editDelayMs);
+    e.status = 'reverted';
+    this.swap();
+    return { ...e };
+  }
+
+  async mergeNow(): Promise<{ merged: boolean; memory: string | null }> {
+    return { merged: false, memory: null };
+  }
+
+  /** Builds the next state from the active edits and publishes it in one assignment. */
+  private swap(): void {
+    const facts = new Map<string, { answer: string; editId: number }>();
+    for (const e of this.edits) if (e.status === 'active') facts.set(e.prompt.trim(), { answer: e.target, editId: e.id });
+    this.state = { seq: this.edits.filter((e) => e.status === 'active').length, facts };
+  }
+}
+
+/** Index of the earliest stop-string occurrence, or -1. */
+function firstStop(text: string, stops: string[]): number {
+  let best = -1;
+  for (const s of stops) {
+    const i = text.indexOf(s);
+    if (i >= 0 && (best < 0 || i < best)) best = i;
+  }
+  return best;
+}
+
+/** Length of the longest suffix of `text` that is a proper prefix of a stop string (held back, not yet emitted). */
+function heldBack(text: string, stops: string[]): number {
+  let n = 0;
+  for (const s of stops) {
+    for (let k = Math.min(s.length - 1, text.length); k > n; k--) {
+      if (text.endsWith(s.slice(0, k))) {
+        n = k;
+        break;
+      }
+    }
+  }
+  return n;
+}

@@ -1,0 +1,223 @@
+/**
+ * The server suite: the official `openai@6` client against `startServer` on port 0, for any
+ * ModelService. test/serve/openai.test.ts runs it on the FakeService; the real model runs it
+ * by calling `runServerSuite('real model', factory)` from its own test file. (This file is not
+ * a *.test.ts, so importing it registers the suite only where it is called.)
+ *
+ * The factory names an edit whose target the model does not produce before the edit.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import OpenAI from 'openai';
+import type { EditRequest } from '../../src/edits/request.js';
+import type { ModelService } from '../../src/serve/service.js';
+import { startServer, type RunningServer } from '../../src/serve/index.js';
+
+export interface SuiteSubject {
+  service: ModelService | Promise<ModelService>;
+  /** an edit whose target the unedited model does not produce for its prompt */
+  edit: EditRequest;
+  /** assert that the edit landed while the stream was still running (true for the fake; a fast real model may finish first) */
+  strictInterleave?: boolean;
+  /** max_tokens of the live-edit stream; default 64 */
+  streamTokens?: number;
+  close?: () => Promise<void>;
+}
+
+const TOKEN = 'suite-token';
+type Extra = { wise?: { memory: string; edit_seq: number } };
+
+export function runServerSuite(name: string, factory: () => SuiteSubject | Promise<SuiteSubject>): void {
+  describe(`server suite: ${name}`, () => {
+    let subject: SuiteSubject;
+    let server: RunningServer;
+    let client: OpenAI;
+    let service: ModelService;
+    const currentId = (): string => `${service.baseName}+edits@${service.editSeq()}`;
+    const wiseFetch = (path: string, init: RequestInit = {}, token: string | null = TOKEN): Promise<Response> =>
+      fetch(server.url + path, {
+        ...init,
+        headers: { 'content-type': 'application/json', ...(token === null ? {} : { authorization: `Bearer ${token}` }), ...(init.headers ?? {}) },
+      });
+    const greedy = async (prompt: string, maxTokens: number): Promise<OpenAI.Completion & Extra> =>
+      (await client.completions.create({ model: currentId(), prompt, max_tokens: maxTokens, temperature: 0 })) as OpenAI.Completion & Extra;
+
+    beforeAll(async () => {
+      subject = await factory();
+      service = await subject.service;
+      server = await startServer({ service, port: 0, token: TOKEN, stderr: { write: () => true } });
+      client = new OpenAI({ baseURL: `${server.url}/v1`, apiKey: 'not-needed-on-loopback', maxRetries: 0 });
+    });
+    afterAll(async () => {
+      await server?.close();
+      await subject?.close?.();
+    });
+
+    it('answers /health and lists the model as base+edits@N', async () => {
+      const h = await fetch(`${server.url}/health`);
+      expect(h.status).toBe(200);
+      const models = await client.models.list();
+      expect(models.data.map((m) => m.id)).toEqual([currentId()]);
+    });
+
+    it('completes (non-streaming), reporting usage and the memory that answered', async () => {
+      const r = await greedy('Hello there', 8);
+      expect(r.object).toBe('text_completion');
+      expect(r.model).toBe(currentId());
+      expect(typeof r.choices[0]?.text).toBe('string');
+      expect(['stop', 'length']).toContain(r.choices[0]?.finish_reason);
+      expect(r.usage?.completion_tokens).toBeLessThanOrEqual(8);
+      expect(r.usage?.prompt_tokens).toBeGreaterThan(0);
+      expect(typeof r.wise?.memory).toBe('string');
+      expect(r.wise?.edit_seq).toBe(service.editSeq());
+    });
+
+    it('accepts the bare base name as the model', async () => {
+      const r = await client.completions.create({ model: service.baseName, prompt: 'Hello', max_tokens: 2, temperature: 0 });
+      expect(r.choices).toHaveLength(1);
+    });
+
+    it('streams a completion that equals the non-streamed one', async () => {
+      const whole = await greedy('Once upon a time', 10);
+      const stream = await client.completions.create({ model: currentId(), prompt: 'Once upon a time', max_tokens: 10, temperature: 0, stream: true });
+      let text = '';
+      let last: (OpenAI.Completion & Extra) | undefined;
+      for await (const c of stream) {
+        text += c.choices[0]?.text ?? '';
+        last = c as OpenAI.Completion & Extra;
+      }
+      expect(text).toBe(whole.choices[0]?.text);
+      expect(last?.choices[0]?.finish_reason).toBe(whole.choices[0]?.finish_reason);
+      expect(last?.wise?.edit_seq).toBe(service.editSeq());
+    });
+
+    it('chats, streamed and not, with include_usage', async () => {
+      const messages = [
+        { role: 'system' as const, content: 'You are terse.' },
+        { role: 'user' as const, content: 'Say something.' },
+      ];
+      const r = (await client.chat.completions.create({ model: currentId(), messages, max_tokens: 6, temperature: 0 })) as OpenAI.ChatCompletion & Extra;
+      expect(r.object).toBe('chat.completion');
+      expect(r.choices[0]?.message.role).toBe('assistant');
+      expect(typeof r.wise?.memory).toBe('string');
+      const stream = await client.chat.completions.create({
+        model: currentId(), messages, max_tokens: 6, temperature: 0, stream: true, stream_options: { include_usage: true },
+      });
+      const chunks: OpenAI.ChatCompletionChunk[] = [];
+      for await (const c of stream) chunks.push(c);
+      expect(chunks[0]?.choices[0]?.delta.role).toBe('assistant');
+      const text = chunks.map((c) => c.choices[0]?.delta.content ?? '').join('');
+      expect(text).toBe(r.choices[0]?.message.content);
+      const usageChunk = chunks.at(-1);
+      expect(usageChunk?.choices).toEqual([]);
+      expect(usageChunk?.usage?.completion_tokens).toBe(r.usage?.completion_tokens);
+      expect(chunks.at(-2)?.choices[0]?.finish_reason).toBe(r.choices[0]?.finish_reason);
+    });
+
+    it('honours stop, max_tokens and seed', async () => {
+      const base = (await greedy('The weather today', 12)).choices[0]?.text ?? '';
+      expect(Array.from(base).length).toBeGreaterThanOrEqual(3);
+      const stop = base.slice(2, 4);
+      const cut = base.slice(0, base.indexOf(stop));
+      const r = await client.completions.create({ model: currentId(), prompt: 'The weather today', max_tokens: 12, temperature: 0, stop: [stop] });
+      expect(r.choices[0]?.text).toBe(cut);
+      expect(r.choices[0]?.finish_reason).toBe('stop');
+      const short = await client.completions.create({ model: currentId(), prompt: 'The weather today', max_tokens: 1, temperature: 0 });
+      expect(short.usage?.completion_tokens).toBeLessThanOrEqual(1);
+      const a = await client.completions.create({ model: currentId(), prompt: 'Random', max_tokens: 8, temperature: 1, top_p: 0.9, seed: 7 });
+      const b = await client.completions.create({ model: currentId(), prompt: 'Random', max_tokens: 8, temperature: 1, top_p: 0.9, seed: 7 });
+      expect(a.choices[0]?.text).toBe(b.choices[0]?.text);
+    });
+
+    it('gives 400 in the OpenAI envelope with param set, and 404 for an unknown model', async () => {
+      const bad = await client.completions.create({ model: currentId(), prompt: 'x', temperature: 9 }).catch((e: unknown) => e);
+      expect(bad).toBeInstanceOf(OpenAI.BadRequestError);
+      const e = bad as InstanceType<typeof OpenAI.BadRequestError>;
+      expect([e.status, e.type, e.param, e.code]).toEqual([400, 'invalid_request_error', 'temperature', 'invalid_value']);
+      const nf = await client.chat.completions.create({ model: 'gpt-4o', messages: [{ role: 'user', content: 'hi' }] }).catch((x: unknown) => x);
+      expect(nf).toBeInstanceOf(OpenAI.NotFoundError);
+      const nfe = nf as InstanceType<typeof OpenAI.NotFoundError>;
+      expect([nfe.code, nfe.param]).toEqual(['model_not_found', 'model']);
+    });
+
+    it('needs the bearer token on every edit route (401 when missing or wrong)', async () => {
+      const seq = service.editSeq();
+      const routes: [string, string, string?][] = [
+        ['POST', '/wise/edits', JSON.stringify(subject.edit)],
+        ['GET', '/wise/edits'],
+        ['GET', '/wise/edits/1'],
+        ['DELETE', '/wise/edits/1'],
+        ['GET', '/wise/jobs/job-1'],
+        ['POST', '/wise/merge'],
+      ];
+      for (const [method, path, body] of routes) {
+        for (const token of [null, 'wrong-token', '']) {
+          const r = await wiseFetch(path, { method, ...(body ? { body } : {}) }, token);
+          expect(r.status, `${method} ${path} token=${String(token)}`).toBe(401);
+          const j = (await r.json()) as { error: { code: string; type: string } };
+          expect(j.error.type).toBe('authentication_error');
+          expect(j.error.code).toBe(token === 'wrong-token' ? 'invalid_token' : token === '' ? 'invalid_token' : 'missing_token');
+        }
+      }
+      expect(service.editSeq()).toBe(seq);
+    });
+
+    it('applies an edit while a stream runs: the stream ends on the old state, the next request sees the new one', async () => {
+      const { edit } = subject;
+      const n = subject.streamTokens ?? 64;
+      const seq0 = service.editSeq();
+      const id0 = currentId();
+      const old = (await greedy(edit.prompt, n)).choices[0]?.text ?? '';
+      const stream = await client.completions.create({ model: id0, prompt: edit.prompt, max_tokens: n, temperature: 0, stream: true });
+      let text = '';
+      let last: (OpenAI.Completion & Extra) | undefined;
+      let editPromise: Promise<{ status: number; body: { job: { status: string; result: { id: number } } }; at: number }> | undefined;
+      for await (const c of stream) {
+        text += c.choices[0]?.text ?? '';
+        last = c as OpenAI.Completion & Extra;
+        editPromise ??= wiseFetch('/wise/edits?wait=true', { method: 'POST', body: JSON.stringify(edit) }).then(async (r) => ({
+          status: r.status, body: (await r.json()) as never, at: performance.now(),
+        }));
+      }
+      const streamEnd = performance.now();
+      const applied = await editPromise;
+      expect(applied?.status).toBe(200);
+      expect(applied?.body.job.status).toBe('done');
+      expect(text).toBe(old);
+      expect(last?.wise?.edit_seq).toBe(seq0);
+      expect(last?.model).toBe(id0);
+      if (subject.strictInterleave ?? true) expect(applied!.at).toBeLessThan(streamEnd);
+
+      expect(service.editSeq()).toBe(seq0 + 1);
+      expect((await client.models.list()).data[0]?.id).toBe(currentId());
+      const after = await greedy(edit.prompt, n);
+      expect(after.choices[0]?.text.trim().startsWith(edit.target.trim())).toBe(true);
+      expect(after.wise?.memory).not.toBe('main');
+      expect(after.wise?.edit_seq).toBe(seq0 + 1);
+      const stale = await client.completions.create({ model: id0, prompt: 'x', max_tokens: 1 }).catch((e: unknown) => e);
+      expect(stale).toBeInstanceOf(OpenAI.NotFoundError);
+
+      const list = (await (await wiseFetch('/wise/edits')).json()) as { data: { id: number; status: string }[] };
+      const editId = applied!.body.job.result.id;
+      expect(list.data.find((e) => e.id === editId)?.status).toBe('active');
+      const del = await wiseFetch(`/wise/edits/${editId}`, { method: 'DELETE' });
+      expect(del.status).toBe(200);
+      expect(service.editSeq()).toBe(seq0);
+      expect((await greedy(edit.prompt, n)).choices[0]?.text).toBe(old);
+      expect((await wiseFetch(`/wise/edits/${editId}`, { method: 'DELETE' })).status).toBe(409);
+    });
+
+    it('queues an edit with 202 and a pollable job id', async () => {
+      const r = await wiseFetch('/wise/edits', { method: 'POST', body: JSON.stringify(subject.edit) });
+      expect(r.status).toBe(202);
+      const { job } = (await r.json()) as { job: { id: string; status: string } };
+      expect(r.headers.get('location')).toBe(`/wise/jobs/${job.id}`);
+      expect(['queued', 'running']).toContain(job.status);
+      let status = job.status;
+      for (let i = 0; i < 6000 && (status === 'queued' || status === 'running'); i++) {
+        await new Promise((res) => setTimeout(res, 20));
+        status = ((await (await wiseFetch(`/wise/jobs/${job.id}`)).json()) as { job: { status: string } }).job.status;
+      }
+      expect(status).toBe('done');
+    });
+  });
+}
