@@ -1,0 +1,104 @@
+/**
+ * Benchmark timing helpers (generic, shared by the bench/ scripts).
+ *
+ * `measureInterleaved` runs every case once as a discarded warm-up (first runs are 10–50%
+ * slower: arena growth, prepacking), then in `rounds` rounds runs each case in turn, so a
+ * burst of load from another process hits all cases alike and ratios measured in the same
+ * run stay meaningful. A case faster than `minSampleMs` is repeated within its sample and
+ * the sample is the mean per run. Report medians (`median`), not means.
+ */
+
+export interface BenchCase {
+  name: string;
+  /** one run of the measured operation */
+  run: () => unknown;
+}
+
+export interface CaseTiming {
+  name: string;
+  /** ms per run, one entry per round */
+  samples: number[];
+  /** runs per sample */
+  reps: number;
+  /** the discarded first run, ms */
+  firstMs: number;
+  median: number;
+  min: number;
+  max: number;
+}
+
+export interface InterleaveOpts {
+  /** rounds after the warm-up (≥ 5 for a median worth reporting) */
+  rounds: number;
+  /** cases faster than this are repeated inside one sample (default 50 ms) */
+  minSampleMs?: number;
+  /** cap on repetitions per sample (default 50) */
+  maxReps?: number;
+  /** called after each round (progress) */
+  onRound?: (round: number) => void;
+}
+
+export const now = (): number => performance.now();
+
+export async function timeOnce(f: () => unknown): Promise<number> {
+  const t0 = now();
+  await f();
+  return now() - t0;
+}
+
+export function median(xs: readonly number[]): number {
+  if (xs.length === 0) return NaN;
+  const s = [...xs].sort((a, b) => a - b);
+  const m = s.length >> 1;
+  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
+}
+
+/** Warm-up once per case (discarded), then `rounds` interleaved rounds over all cases. */
+export async function measureInterleaved(cases: readonly BenchCase[], o: InterleaveOpts): Promise<Map<string, CaseTiming>> {
+  const minSample = o.minSampleMs ?? 50;
+  const maxReps = o.maxReps ?? 50;
+  const out = new Map<string, CaseTiming>();
+  for (const c of cases) {
+    if (out.has(c.name)) throw new Error(`duplicate bench case ${c.name}`);
+    const firstMs = await timeOnce(c.run);
+    const second = await timeOnce(c.run); // also a warm-up: sizes the repetitions
+    const reps = Math.max(1, Math.min(maxReps, Math.ceil(minSample / Math.max(second, 1e-3))));
+    out.set(c.name, { name: c.name, samples: [], reps, firstMs, median: NaN, min: NaN, max: NaN });
+  }
+  for (let r = 0; r < o.rounds; r++) {
+    for (const c of cases) {
+      const t = out.get(c.name)!;
+      const t0 = now();
+      for (let i = 0; i < t.reps; i++) await c.run();
+      t.samples.push((now() - t0) / t.reps);
+    }
+    o.onRound?.(r + 1);
+  }
+  for (const t of out.values()) {
+    t.median = median(t.samples);
+    t.min = Math.min(...t.samples);
+    t.max = Math.max(...t.samples);
+  }
+  return out;
+}
+
+/** Spread of the samples: (max − min) / median. */
+export const spread = (t: CaseTiming): number => (t.max - t.min) / t.median;
+
+/** A duration in ms as a bare number with sensible precision (tables add the unit). */
+export function fmtMs(ms: number): string {
+  if (!Number.isFinite(ms)) return '–';
+  if (ms >= 100) return ms.toFixed(0);
+  if (ms >= 10) return ms.toFixed(1);
+  return ms.toFixed(2);
+}
+
+/** A duration with its unit: "850 ms", "16.7 s". */
+export const fmtDuration = (ms: number): string => (ms >= 10_000 ? `${(ms / 1000).toFixed(1)} s` : `${fmtMs(ms)} ms`);
+
+/** A plain-text table with right-aligned columns except the first. */
+export function table(header: readonly string[], rows: readonly (readonly string[])[]): string {
+  const w = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
+  const line = (r: readonly string[]): string => r.map((c, i) => (i === 0 ? c.padEnd(w[i]!) : c.padStart(w[i]!))).join('  ');
+  return [line(header), w.map((n) => '-'.repeat(n)).join('  '), ...rows.map(line)].join('\n');
+}

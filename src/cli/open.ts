@@ -1,0 +1,71 @@
+/**
+ * Opening what commands work on: the model (checkpoint folder or the bundled one), the
+ * family's config layer (config/<family>.yaml, or config/wise-base.yaml for the bundled model)
+ * and the editor over the store. Shared by the CLI commands and `wise serve`.
+ */
+import { existsSync, readFileSync } from 'node:fs';
+import * as path from 'node:path';
+import { WiseError } from '../util/errors.js';
+import { Engine } from '../engine/index.js';
+import { CausalLM } from '../model/causal-lm.js';
+import { resolveConfig, readConfigFile } from '../config/load.js';
+import { bundledModelDir, defaultStoreDir, packageRoot } from '../config/paths.js';
+import type { Config } from '../config/schema.js';
+import { LevelShardStore } from '../shards/index.js';
+import { WiseEditor } from '../edits/editor.js';
+import { loadTrainSplit } from '../eval/datasets.js';
+import type { CommandContext, GlobalOptions } from './context.js';
+
+export function modelDir(config: Config): string {
+  return path.resolve(config.model ?? bundledModelDir());
+}
+
+/** The config layer of the model's family: config/wise-base.yaml for the bundled model, else config/<model_type>.yaml. */
+export function familyLayer(dir: string): Record<string, unknown>[] {
+  const root = packageRoot();
+  const isBundled = path.resolve(dir) === path.resolve(bundledModelDir());
+  let name = 'wise-base';
+  if (!isBundled) {
+    const cfgFile = path.join(dir, 'config.json');
+    if (!existsSync(cfgFile)) return [];
+    const mt = String((JSON.parse(readFileSync(cfgFile, 'utf8')) as { model_type?: unknown }).model_type ?? '');
+    name = mt === 'mistral' ? 'llama' : mt;
+  }
+  const f = path.join(root, 'config', `${name}.yaml`);
+  return existsSync(f) ? [readConfigFile(f)] : [];
+}
+
+/** Re-resolves the config with the model family's layer under the user's file, env and flags. */
+export function withFamily(ctx: CommandContext, g: GlobalOptions): Config {
+  const dir = modelDir(ctx.config);
+  const flags: Record<string, unknown> = {};
+  if (g.model) flags.model = g.model;
+  if (g.db) flags.store = { db: g.db };
+  return resolveConfig({ base: familyLayer(dir), file: g.config, env: process.env, flags });
+}
+
+export async function openModel(ctx: CommandContext): Promise<CausalLM> {
+  const dir = modelDir(ctx.config);
+  if (!existsSync(path.join(dir, 'config.json'))) {
+    throw new WiseError('WISE_FILE_NOT_FOUND', `no model at ${dir} (config.json missing); pass --model DIR with a Hugging Face checkpoint`, { file: path.join(dir, 'config.json') });
+  }
+  ctx.log.info(`loading model ${dir}`);
+  const engine = new Engine({ intraOpNumThreads: ctx.config.engine.threads, executionProviders: ctx.config.engine.provider === 'cuda' ? ['cuda', 'cpu'] : ['cpu'], cacheBudgetBytes: ctx.config.engine.session_budget_mb * 2 ** 20 });
+  return CausalLM.load(dir, engine);
+}
+
+/** The irrelevant-sample pool: the configured train split, or the bundled one. */
+export function irrelevantPool(config: Config): string[] {
+  const file = config.wise.train_split ?? path.join(packageRoot(), 'datasets', 'bundled-train.json');
+  return loadTrainSplit(file);
+}
+
+export function storeDir(config: Config): string {
+  return path.resolve(config.store.db ?? defaultStoreDir());
+}
+
+export async function openEditor(ctx: CommandContext, lm: CausalLM, owner: string, dir = storeDir(ctx.config)): Promise<WiseEditor> {
+  const store = new LevelShardStore(dir, { blobThreshold: ctx.config.store.blob_threshold, sync: ctx.config.store.sync });
+  ctx.log.info(`store ${dir}`);
+  return WiseEditor.open({ lm, store, config: ctx.config.wise, pool: irrelevantPool(ctx.config), owner, log: ctx.log });
+}

@@ -1,0 +1,107 @@
+/**
+ * Scores EvalRecords with a Scorer (EasyEdit `compute_edit_quality`), one model state at a time.
+ *
+ * Per record, by dataset kind:
+ *   rewrite     prompt → target: rewrite_acc (+ rewrite_acc_all); hallucination: rewrite_ppl instead
+ *   rephrase    rephrase → target: rephrase_acc (+ rephrase_acc_all), where the record has one
+ *   ood         temporal: ood_acc over the tokens of `oodRephrase` (the target is ignored, as in EasyEdit)
+ *   locality    loc.prompt + " " + loc.answer: the argmax ids at the answer positions (kept raw here;
+ *               `combine` turns pre/post ids into the post-side `locality` agreement)
+ *   portability each question → answer: token accuracy, averaged over the record's questions
+ *
+ * Deviation, documented: for temporal EasyEdit reports only ood_acc (rewrite and rephrase share one key);
+ * we also report rewrite_acc so the table has the paper's Rel. column.
+ */
+import { WiseError } from '../util/errors.js';
+import type { EvalRecord } from './datasets.js';
+import { allTokensCorrect, localityAgreement, meanFinite, oodAccuracy, perplexity, tokenAccuracy, type RequestMetrics, type RequestResult } from './metrics.js';
+import { promptTargetRow, wholeTextRow, type ScoreOut, type ScoreRow, type Scorer } from './scorer.js';
+
+export interface EvaluateOptions {
+  /** Clip rewrite_ppl at this value (EasyEdit issue #531 fix: 100). Default: no clip, as EasyEdit ships. */
+  pplClip?: number;
+  /** ood_acc probability threshold. Default 0.8. */
+  oodThreshold?: number;
+  /** Rows handed to the Scorer per call (the Scorer batches further). Default 64. */
+  rowsPerCall?: number;
+}
+
+/** One record's outputs for one model state. */
+export interface SideOutput {
+  metrics: RequestMetrics;
+  /** Argmax ids at the locality answer positions (compared pre vs post). */
+  localityIds?: number[];
+}
+
+type JobKind = 'rewrite' | 'rephrase' | 'ood' | 'locality' | 'portability';
+interface Job {
+  rec: number;
+  kind: JobKind;
+  row: ScoreRow;
+}
+
+function jobsFor(scorer: Scorer, rec: EvalRecord, i: number): Job[] {
+  const jobs: Job[] = [{ rec: i, kind: 'rewrite', row: promptTargetRow(scorer, rec.prompt, rec.target) }];
+  if (rec.rephrase !== undefined) jobs.push({ rec: i, kind: 'rephrase', row: promptTargetRow(scorer, rec.rephrase, rec.target) });
+  if (rec.kind === 'temporal' && rec.oodRephrase !== undefined) jobs.push({ rec: i, kind: 'ood', row: wholeTextRow(scorer, rec.oodRephrase) });
+  if (rec.locality) jobs.push({ rec: i, kind: 'locality', row: promptTargetRow(scorer, rec.locality.prompt, rec.locality.answer) });
+  for (const p of rec.portability ?? []) jobs.push({ rec: i, kind: 'portability', row: promptTargetRow(scorer, p.prompt, p.answer) });
+  return jobs;
+}
+
+/** Runs every record's probes through the Scorer and computes that side's metrics. */
+export async function evaluateSide(scorer: Scorer, records: readonly EvalRecord[], opts: EvaluateOptions = {}): Promise<SideOutput[]> {
+  const jobs = records.flatMap((r, i) => jobsFor(scorer, r, i));
+  const per = Math.max(1, opts.rowsPerCall ?? 64);
+  const outs: ScoreOut[] = [];
+  for (let i = 0; i < jobs.length; i += per) {
+    const rows = jobs.slice(i, i + per).map((j) => j.row);
+    const got = await scorer.argmaxAndLogprobs(rows);
+    if (got.length !== rows.length) throw new WiseError('WISE_INTERNAL', `Scorer returned ${got.length} rows for ${rows.length}`, {});
+    got.forEach((o, k) => {
+      const want = (rows[k] as ScoreRow).targetIds.length;
+      if (o.argmax.length !== want || o.targetLogprobs.length !== want) {
+        throw new WiseError('WISE_INTERNAL', `Scorer row ${i + k}: expected ${want} outputs, got ${o.argmax.length}/${o.targetLogprobs.length}`, {});
+      }
+    });
+    outs.push(...got);
+  }
+  const sides: SideOutput[] = records.map(() => ({ metrics: {} }));
+  const port: number[][] = records.map(() => []);
+  jobs.forEach((job, k) => {
+    const out = outs[k] as ScoreOut;
+    const side = sides[job.rec] as SideOutput;
+    const m = side.metrics;
+    const target = job.row.targetIds;
+    switch (job.kind) {
+      case 'rewrite':
+        if (records[job.rec]?.kind === 'hallucination') m.rewrite_ppl = perplexity(out.targetLogprobs, opts.pplClip);
+        else (m.rewrite_acc = tokenAccuracy(out.argmax, target)), (m.rewrite_acc_all = allTokensCorrect(out.argmax, target));
+        break;
+      case 'rephrase':
+        m.rephrase_acc = tokenAccuracy(out.argmax, target);
+        m.rephrase_acc_all = allTokensCorrect(out.argmax, target);
+        break;
+      case 'ood':
+        m.ood_acc = oodAccuracy(out.targetLogprobs, opts.oodThreshold);
+        break;
+      case 'locality':
+        side.localityIds = out.argmax;
+        break;
+      case 'portability':
+        (port[job.rec] as number[]).push(tokenAccuracy(out.argmax, target));
+        break;
+    }
+  });
+  port.forEach((accs, i) => {
+    if (accs.length > 0) (sides[i] as SideOutput).metrics.portability = meanFinite(accs);
+  });
+  return sides;
+}
+
+/** Pairs one record's pre and post outputs; post.locality = agreement of post ids with pre ids. */
+export function combine(id: string, pre: SideOutput, post: SideOutput): RequestResult {
+  const result: RequestResult = { id, pre: { ...pre.metrics }, post: { ...post.metrics } };
+  if (pre.localityIds && post.localityIds) result.post.locality = localityAgreement(post.localityIds, pre.localityIds);
+  return result;
+}
