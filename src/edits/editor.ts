@@ -209,7 +209,8 @@ export class WiseEditor {
     const a = next.active;
     tx.putMeta('active', {
       index: a.index, maskSeed: a.maskSeed, editIds: a.editIds, minScore: a.minScore,
-      delta: a.editIds.length > 0 ? await this.tensorRef(this.deltaOf(a.side)) : null,
+      // W′ itself, not W′ − W: (W′ − W) + W does not give back W′'s bits in float32.
+      side: a.editIds.length > 0 ? await this.tensorRef(a.side) : null,
     });
     tx.putMeta('pending', next.pending);
   }

@@ -12,16 +12,13 @@ interface ActiveMeta {
   maskSeed: number;
   editIds: number[];
   minScore: number | null;
-  delta: TensorRef | null;
+  /** W′ of the active memory (null while it holds no edit) */
+  side: TensorRef | null;
 }
 
 export async function loadState(store: ShardStore, base: Float32Array, seedOf: (index: number) => number): Promise<EditorState> {
   const meta = (await store.getMeta('active')) as ActiveMeta | undefined;
-  const side = Float32Array.from(base);
-  if (meta?.delta) {
-    const d = await store.getTensor(meta.delta);
-    for (let i = 0; i < side.length; i++) side[i] = (base[i] as number) + (d[i] as number);
-  }
+  const side = meta?.side ? Float32Array.from(await store.getTensor(meta.side)) : Float32Array.from(base);
   const active = meta
     ? { index: meta.index, maskSeed: meta.maskSeed, side, editIds: meta.editIds, minScore: meta.minScore }
     : { index: 0, maskSeed: seedOf(0), side, editIds: [], minScore: null };

@@ -1,0 +1,131 @@
+/**
+ * WISE editor mechanics on the tiny llama fixture (a random model: these tests check
+ * routing, schedule, revert, resume and the store, not edit quality — that is
+ * test/edits/quality.test.ts on the bundled model).
+ */
+import { beforeAll, expect, it } from 'vitest';
+import { describeShared, hfFixtureDir } from '../helpers/shared.js';
+import { CausalLM } from '../../src/model/causal-lm.js';
+import { WiseEditor } from '../../src/edits/editor.js';
+import { rebuildState, diffStates } from '../../src/edits/rebuild.js';
+import { routerVariant } from '../../src/router/router.js';
+import { MemoryShardStore, MemoryBacking } from '../../src/shards/index.js';
+import { DEFAULTS, type WiseConfig } from '../../src/config/schema.js';
+import { checkStore } from '../../src/shards/index.js';
+
+const POOL = ['The sky is blue.', 'Water is wet.', 'Two plus two is four.', 'Cats like fish.'];
+const EDITS = [
+  { prompt: 'The capital of France is', target: 'Rome' },
+  { prompt: "Danielle Darrieux's mother tongue is", target: 'Dutch' },
+  { prompt: 'The best fruit is', target: 'apple' },
+  { prompt: 'My dog is', target: 'big' },
+  { prompt: 'The color of grass is', target: 'red' },
+];
+const CFG: WiseConfig = { ...DEFAULTS.wise, layer: 1, n_iter: 8, save_freq: 2, merge_freq: 4, context_templates: 2 };
+
+async function open(lm: CausalLM, backing = new MemoryBacking(), cfg = CFG): Promise<WiseEditor> {
+  return WiseEditor.open({ lm, store: new MemoryShardStore(backing, { blobThreshold: 0 }), config: cfg, pool: POOL });
+}
+
+describeShared('WISE editor on tiny-llama', () => {
+  let lm: CausalLM;
+  beforeAll(async () => {
+    lm = await CausalLM.load(hfFixtureDir('tiny-llama'));
+  });
+
+  it('routes by threshold: ε above every score → main (base logits); ε = 0 → the memory (W′ logits)', async () => {
+    const ed = await open(lm);
+    await ed.applyEdit(EDITS[0]);
+    const { memories } = ed.variant();
+    expect(memories.map((m) => m.id)).toEqual(['active']);
+    const seqs = [lm.tokenizer.encode(EDITS[0]!.prompt), lm.tokenizer.encode('Water is wet and cold')];
+    const base = await lm.forward(seqs);
+    const never = routerVariant(memories.map((m) => ({ ...m, eps: 1e9 })), { layer: 1, maxMeanTokens: 100 }, ed.memory.shape);
+    const r1 = await lm.forward(seqs, { variant: never });
+    expect(Array.from(r1.extra.route!.data as BigInt64Array)).toEqual([0n, 0n]);
+    expect(r1.logits).toEqual(base.logits);
+    const always = routerVariant(memories.map((m) => ({ ...m, eps: 0 })), { layer: 1, maxMeanTokens: 100 }, ed.memory.shape);
+    const r2 = await lm.forward(seqs, { variant: always });
+    expect(Array.from(r2.extra.route!.data as BigInt64Array)).toEqual([1n, 1n]);
+    expect(r2.logits).not.toEqual(base.logits);
+    // Per sequence within one batch: a mixed batch routes each row on its own score.
+    const s = r2.extra.route_scores!.data as Float32Array;
+    const mid = (s[0]! + s[1]!) / 2;
+    const mixed = routerVariant(memories.map((m) => ({ ...m, eps: mid })), { layer: 1, maxMeanTokens: 100 }, ed.memory.shape);
+    const r3 = await lm.forward(seqs, { variant: mixed });
+    const routes = Array.from(r3.extra.route!.data as BigInt64Array);
+    expect(routes.sort()).toEqual([0n, 1n]);
+    await ed.close();
+  });
+
+  it('follows save_freq / merge_freq: shards, a TIES merge, an active memory; the store checks clean', async () => {
+    const ed = await open(lm);
+    for (const e of EDITS) await ed.applyEdit(e);
+    expect([...ed.state.shards.keys()]).toEqual(['shard-0', 'shard-1']);
+    expect(ed.state.memories.map((m) => m.id)).toEqual(['merged-0']);
+    expect(ed.state.pending).toEqual([]);
+    expect(ed.state.active.editIds).toEqual([4]);
+    expect(ed.variant().memories.map((m) => m.id)).toEqual(['merged-0', 'active']);
+    const report = await checkStore(ed.store);
+    expect(report.errors).toEqual([]);
+    // every memory rebuilds from the log to the same bits
+    expect(diffStates(ed.state, await rebuildState(ed))).toEqual([]);
+    await ed.close();
+  });
+
+  it('reverts an edit inside a merged shard: equal to a rebuild from the log, bit for bit', async () => {
+    const ed = await open(lm);
+    for (const e of EDITS) await ed.applyEdit(e);
+    const before = ed.state.memories[0]!.delta.slice();
+    await ed.revert(1);
+    expect((await ed.store.getEdit(1))?.status).toBe('reverted');
+    expect(ed.state.shards.get('shard-0')!.editIds).toEqual([0]);
+    expect(ed.state.memories[0]!.delta).not.toEqual(before);
+    expect(diffStates(ed.state, await rebuildState(ed))).toEqual([]);
+    await expect(ed.revert(1)).rejects.toMatchObject({ code: 'WISE_BAD_REQUEST' });
+    await expect(ed.revert(99)).rejects.toMatchObject({ code: 'WISE_NOT_FOUND' });
+    await ed.close();
+  });
+
+  it('reverting the latest edit equals a store that never had it: same memories and outputs, bit for bit', async () => {
+    const a = await open(lm);
+    for (const e of EDITS) await a.applyEdit(e);
+    await a.revert(4);
+    const b = await open(lm);
+    for (const e of EDITS.slice(0, 4)) await b.applyEdit(e);
+    expect(diffStates(a.state, b.state)).toEqual([]);
+    const probes = [...EDITS.map((e) => e.prompt), 'Water is wet'].map((p) => lm.tokenizer.encode(p));
+    const la = await lm.forward(probes, { variant: a.variant().variant });
+    const lb = await lm.forward(probes, { variant: b.variant().variant });
+    expect(la.logits).toEqual(lb.logits);
+    await a.close();
+    await b.close();
+  });
+
+  it('resumes after a restart with identical results', async () => {
+    const straight = await open(lm);
+    for (const e of EDITS) await straight.applyEdit(e);
+    const backing = new MemoryBacking();
+    let ed = await open(lm, backing);
+    for (const e of EDITS.slice(0, 3)) await ed.applyEdit(e);
+    await ed.close();
+    ed = await open(lm, backing);
+    expect(ed.state.edits).toBe(3);
+    for (const e of EDITS.slice(3)) await ed.applyEdit(e);
+    expect(diffStates(ed.state, straight.state)).toEqual([]);
+    await ed.close();
+    await straight.close();
+  });
+
+  it('refuses a store built for another base model, naming both fingerprints', async () => {
+    const backing = new MemoryBacking();
+    const ed = await open(lm, backing);
+    await ed.applyEdit(EDITS[0]);
+    await ed.close();
+    const other = await CausalLM.load(hfFixtureDir('tiny-qwen2'));
+    const err = await open(other, backing).catch((e: unknown) => e as { code: string; message: string });
+    expect((err as { code: string }).code).toBe('WISE_STORE_FINGERPRINT');
+    expect((err as { message: string }).message).toContain(WiseEditor.fingerprint(lm, 1));
+    expect((err as { message: string }).message).toContain(WiseEditor.fingerprint(other, 1));
+  });
+}, ['fixtures/hf/tiny-llama']);
