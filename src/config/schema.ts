@@ -34,6 +34,9 @@ export const WiseSchema = z.strictObject({
   norm_constraint: z.number().positive().default(1.0),
   /** Activation-margin loss (α, β, γ): irrelevant < α, edits > β, margin γ. */
   act_margin: z.tuple([z.number(), z.number(), z.number()]).default([5, 20, 10]),
+  /** Weight of the margin loss L_a against the edit NLL (WISE: 1). Lower it when a small model's
+   *  activation scores are large next to its NLL gradient (the bundled model uses 0.1). */
+  margin_weight: z.number().positive().default(1),
   /** ε = act_ratio × min final edit score (EasyEdit act_ratio). */
   act_ratio: unit.default(0.88),
   /** Edits per shard (EasyEdit save_freq). */

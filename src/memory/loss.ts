@@ -17,6 +17,8 @@ export interface MarginParams {
   alpha: number;
   beta: number;
   gamma: number;
+  /** weight of L_a against L_edit (1 in WISE); a small model's scores can be large next to its NLL gradient */
+  weight?: number;
 }
 
 function meanPositive(x: Value, weight: Value): Value {
@@ -32,5 +34,6 @@ export function marginLoss(scores: Value, isEdit: Value, p: MarginParams): Value
   const margin = meanPositive(ops.add(ops.sub(out, scores), p.gamma), isEdit);
   const upper = ops.relu(ops.sub(out, p.alpha));
   const lower = meanPositive(ops.sub(p.beta, scores), isEdit);
-  return ops.add(ops.add(margin, upper), lower);
+  const la = ops.add(ops.add(margin, upper), lower);
+  return p.weight === undefined || p.weight === 1 ? la : ops.mul(la, p.weight);
 }
