@@ -29,6 +29,28 @@ export function buildProgram(): Command {
   return program;
 }
 
+/**
+ * For a store held by `wise serve` (owner 'wise serve on URL'): where to send the request instead.
+ * The store's own message already names the owner (pid, command, since).
+ */
+export function lockHint(err: WiseError): string | null {
+  if (err.code !== 'WISE_STORE_LOCKED') return null;
+  const owner = err.details.owner as { pid?: number; command?: string } | null | undefined;
+  const url = /^wise serve on (\S+)/.exec(owner?.command ?? '')?.[1];
+  if (!url) {
+    return owner?.pid ? `hint: wait for pid ${owner.pid} to finish, or stop it\n` : null;
+  }
+  return [
+    `hint: the server at ${url} holds the store; send the request through it (edit routes need its bearer token):`,
+    `  apply an edit:  POST ${url}/wise/edits?wait=true  {"prompt": "...", "target": "..."}`,
+    `  list / show:    GET ${url}/wise/edits, GET ${url}/wise/edits/ID`,
+    `  revert:         DELETE ${url}/wise/edits/ID`,
+    `  merge:          POST ${url}/wise/merge`,
+    `  generate:       POST ${url}/v1/completions (OpenAI API)`,
+    '',
+  ].join('\n');
+}
+
 export async function main(argv: string[]): Promise<number> {
   const program = buildProgram();
   try {
@@ -43,6 +65,8 @@ export async function main(argv: string[]): Promise<number> {
     if (err instanceof WiseError) {
       if (json) process.stdout.write(JSON.stringify({ error: err.toJSON() }) + '\n');
       process.stderr.write(`error [${err.code}]: ${err.message}\n`);
+      const hint = lockHint(err);
+      if (hint) process.stderr.write(hint);
     } else {
       process.stderr.write(`error: ${(err as Error)?.stack ?? String(err)}\n`);
     }

@@ -68,6 +68,8 @@ export const WiseSchema = z.strictObject({
   max_mean_tokens: positiveInt.default(100),
   /** Where irrelevant samples come from: 'pool' (a train split) or 'request' (the edit's locality prompt). */
   irrelevant: z.enum(['pool', 'request']).default('pool'),
+  /** Irrelevant samples per edit (EasyEdit: 1); more of them tighten locality. */
+  irrelevant_count: positiveInt.default(1),
   /** Train split for the irrelevant samples (EasyEdit JSON, ZsRE or CounterFact); null = the bundled train split. */
   train_split: z.string().nullable().default(null),
   /** Seed for masks and irrelevant-sample choice; each shard records its own derived seed. */

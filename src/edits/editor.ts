@@ -109,14 +109,21 @@ export class WiseEditor {
     return v;
   }
 
-  /** Deterministic irrelevant sample of edit `id` (a function of the id and the seed). */
-  irrelevantFor(id: number, req: EditRequest): { text: string; ref: string } {
+  /** Deterministic irrelevant samples of edit `id` (a function of the id and the seed). */
+  irrelevantFor(id: number, req: EditRequest): { texts: string[]; refs: string[] } {
     if (this.cfg.irrelevant === 'request' || this.pool.length === 0) {
       if (!req.locality_prompt) throw new WiseError('WISE_BAD_REQUEST', 'no irrelevant-sample pool is configured, so the edit needs locality_prompt', { field: 'locality_prompt' });
-      return { text: `${req.locality_prompt} ${req.locality_answer ?? ''}`.trim(), ref: 'request' };
+      return { texts: [`${req.locality_prompt} ${req.locality_answer ?? ''}`.trim()], refs: ['request'] };
     }
-    const i = hashString32(`${this.cfg.seed}:irrelevant:${id}`) % this.pool.length;
-    return { text: this.pool[i] as string, ref: `pool:${i}` };
+    const texts: string[] = [];
+    const refs: string[] = [];
+    for (let j = 0; j < this.cfg.irrelevant_count; j++) {
+      // j = 0 keeps the single-sample choice of earlier stores
+      const i = hashString32(j === 0 ? `${this.cfg.seed}:irrelevant:${id}` : `${this.cfg.seed}:irrelevant:${id}:${j}`) % this.pool.length;
+      texts.push(this.pool[i] as string);
+      refs.push(`pool:${i}`);
+    }
+    return { texts, refs };
   }
 
   applyEdit(request: unknown): Promise<AppliedEdit> {
@@ -130,7 +137,7 @@ export class WiseEditor {
     const irr = this.irrelevantFor(id, req);
     const side = Float32Array.from(s.active.side);
     const mask = bernoulliMask(s.active.maskSeed, side.length, this.cfg.mask_ratio);
-    const r = await this.memory.train(side, mask, this.memory.batch(this.templates, { prompt: req.prompt, target: req.target, irrelevant: irr.text }));
+    const r = await this.memory.train(side, mask, this.memory.batch(this.templates, { prompt: req.prompt, target: req.target, irrelevant: irr.texts }));
     const next: EditorState = { ...s, edits: id + 1, applied: s.applied + 1, active: { ...s.active, side, editIds: [...s.active.editIds, id], minScore: minOf(s.active.minScore, r.editScore) } };
     const tx = new Tx();
     if (isSavePoint(next.active.editIds.length, this.cfg.save_freq)) await this.saveActive(next, tx);
@@ -138,8 +145,8 @@ export class WiseEditor {
     await this.putActive(next, tx);
     const record = await this.store.appendEdit(
       {
-        request: req, seed: hashString32(`edit:${id}`), irrelevantSampleIds: [irr.ref], shardId: shardId(s.active.index),
-        meta: { irrelevant: irr.text, score: r.editScore, steps: r.steps, loss: r.finalLoss },
+        request: req, seed: hashString32(`edit:${id}`), irrelevantSampleIds: irr.refs, shardId: shardId(s.active.index),
+        meta: { irrelevant: irr.texts, score: r.editScore, steps: r.steps, loss: r.finalLoss },
       },
       (t) => t.ops.push(...tx.ops),
     );
@@ -246,7 +253,7 @@ export class WiseEditor {
       const e = await this.store.getEdit(eid);
       if (!e) throw new WiseError('WISE_NOT_FOUND', `edit ${eid} is missing from the log`, { id: eid });
       const req = e.request as EditRequest;
-      const irrelevant = (e.meta as { irrelevant: string }).irrelevant;
+      const irrelevant = (e.meta as { irrelevant: string | string[] }).irrelevant;
       const r = await this.memory.train(side, mask, this.memory.batch(this.templates, { prompt: req.prompt, target: req.target, irrelevant }));
       minScore = minOf(minScore, r.editScore);
     }

@@ -27,12 +27,19 @@ function meanPositive(x: Value, weight: Value): Value {
   return ops.div(ops.reduceSum(pos), ops.max(count, 1));
 }
 
-/** scores (R,), isEdit (R,) 1/0 floats with exactly one 0 → scalar L_a. */
+/**
+ * scores (R,), isEdit (R,) 1/0 floats → scalar L_a. Rows with isEdit = 0 are irrelevant samples;
+ * EasyEdit uses exactly one. With several, `margin` runs over every (irrelevant, edit) pair and
+ * `upper` over every irrelevant row, each averaged over its positive entries — for one
+ * irrelevant row this is exactly EasyEdit's loss.
+ */
 export function marginLoss(scores: Value, isEdit: Value, p: MarginParams): Value {
-  const isOut = ops.sub(1, isEdit);
-  const out = ops.reduceSum(ops.mul(scores, isOut)); // scalar: the irrelevant row's score
-  const margin = meanPositive(ops.add(ops.sub(out, scores), p.gamma), isEdit);
-  const upper = ops.relu(ops.sub(out, p.alpha));
+  const isOut = ops.sub(1, isEdit); // (R,)
+  const sOut = ops.unsqueeze(scores, [1]); // (R, 1): row i as the irrelevant sample
+  const sIn = ops.unsqueeze(scores, [0]); // (1, R): row j as the edit row
+  const pairW = ops.mul(ops.unsqueeze(isOut, [1]), ops.unsqueeze(isEdit, [0])); // (R, R)
+  const margin = meanPositive(ops.add(ops.sub(sOut, sIn), p.gamma), pairW);
+  const upper = meanPositive(ops.sub(scores, p.alpha), isOut);
   const lower = meanPositive(ops.sub(p.beta, scores), isEdit);
   const la = ops.add(ops.add(margin, upper), lower);
   return p.weight === undefined || p.weight === 1 ? la : ops.mul(la, p.weight);

@@ -12,7 +12,7 @@ export interface Encoder {
 }
 
 export interface EditBatch {
-  /** rows R = templates + 1 (the last row is the irrelevant sample) */
+  /** rows R = templates + irrelevant samples (the last rows) */
   R: number;
   /** bucketed row length */
   Tb: number;
@@ -28,7 +28,7 @@ export interface EditBatch {
   targets: number[];
   /** (Kb,) 1 / (edit rows × target length); 0 for padding entries */
   weights: number[];
-  /** (R,) 1 for edit rows, 0 for the irrelevant row */
+  /** (R,) 1 for edit rows, 0 for irrelevant rows */
   isEdit: number[];
   /** target token ids */
   targetIds: number[];
@@ -47,9 +47,9 @@ export function normalizeTarget(target: string): string {
 
 /**
  * @param templates strings containing one "{}" (the first is usually the bare "{}")
- * @param irrelevant the irrelevant sample's text (loc + " " + loc_ans)
+ * @param irrelevant the irrelevant samples' texts (loc + " " + loc_ans); EasyEdit uses one
  */
-export function buildEditBatch(tok: Encoder, templates: readonly string[], prompt: string, target: string, irrelevant: string, pad: number, maxLen: number): EditBatch {
+export function buildEditBatch(tok: Encoder, templates: readonly string[], prompt: string, target: string, irrelevant: string | readonly string[], pad: number, maxLen: number): EditBatch {
   const targetIds = tok.encode(normalizeTarget(target));
   const seqs: number[][] = [];
   const starts: number[] = [];
@@ -58,7 +58,7 @@ export function buildEditBatch(tok: Encoder, templates: readonly string[], promp
     starts.push(ctx.length);
     seqs.push([...ctx, ...targetIds]);
   }
-  seqs.push(tok.encode(irrelevant));
+  for (const x of typeof irrelevant === 'string' ? [irrelevant] : irrelevant) seqs.push(tok.encode(x));
   const longest = Math.max(...seqs.map((s) => s.length));
   if (longest > maxLen) throw new Error(`edit row of ${longest} tokens exceeds the model context of ${maxLen}`);
   const R = seqs.length;

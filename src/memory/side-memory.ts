@@ -24,7 +24,7 @@ export interface SideMemoryOptions {
 export interface EditInput {
   prompt: string;
   target: string;
-  irrelevant: string;
+  irrelevant: string | readonly string[];
 }
 
 export class SideMemory {

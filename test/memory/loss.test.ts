@@ -27,3 +27,12 @@ describe('WISE margin loss', () => {
     expect(await la([1, 3, 2], [1, 1, 0])).toBeCloseTo(28, 12);
   });
 });
+
+describe('WISE margin loss with several irrelevant rows', () => {
+  it('runs the margin over every (irrelevant, edit) pair and the upper bound over every irrelevant row', async () => {
+    // irrelevant rows 8 and 2, edit rows 25 and 15:
+    // pairs out − in + 10: (8,25) −7, (8,15) 3, (2,25) −13, (2,15) −3 → mean over positive = 3
+    // upper out − 5: 3, −3 → 3; lower 20 − in: −5, 5 → 5. Total 11.
+    expect(await la([25, 8, 15, 2], [1, 0, 1, 0])).toBeCloseTo(11, 12);
+  });
+});

@@ -2,10 +2,22 @@
 import type { Command } from 'commander';
 import { registerConfig } from './config.js';
 import { registerDemo } from './demo.js';
+import { registerGenerate } from './generate.js';
+import { registerEdit } from './edit.js';
+import { registerEdits } from './edits.js';
+import { registerDb } from './db.js';
+import { registerMerge } from './merge.js';
+import { registerServe } from './serve.js';
 
 export type Registrar = (program: Command) => void;
 
 export const COMMANDS: Registrar[] = [
   registerDemo,
   registerConfig,
+  registerGenerate,
+  registerEdit,
+  registerEdits,
+  registerDb,
+  registerMerge,
+  registerServe,
 ];

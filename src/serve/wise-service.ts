@@ -1,0 +1,221 @@
+/**
+ * WiseModelService: the real ModelService, a loaded CausalLM plus a WiseEditor over a store.
+ * `wise serve` builds one; tests run the server suite on it (test/serve/real-model.test.ts).
+ *
+ * Generation (also used by `wise generate`, see `generateText`):
+ *  - the routing state is captured once when a call starts (`editor.variant()` of the current
+ *    immutable editor state), so an edit applied meanwhile never reaches a call in flight;
+ *  - text is decoded incrementally: the new ids are decoded together with a few preceding ids
+ *    (the last prompt tokens at first), and the suffix beyond the text already produced is
+ *    appended, so word-initial spaces survive SentencePiece-style decoders; a piece ending in
+ *    U+FFFD (an incomplete UTF-8 sequence) is held back until the next token completes it.
+ *    The result text is exactly the concatenation of the streamed pieces;
+ *  - stop strings end generation before their first occurrence (not included); text that could
+ *    be the start of a stop string is held back from the stream until it is decided;
+ *  - the signal aborts between tokens (the call then rejects with WISE_INTERNAL 'generation aborted').
+ *
+ * Chat prompts use the checkpoint's chat template when it has one, else the plain fallback
+ * "System: …\nUser: …\nAssistant:" (one "Role: content" line per message, then "Assistant:").
+ */
+import * as path from 'node:path';
+import { WiseError } from '../util/errors.js';
+import type { CausalLM, Variant } from '../model/causal-lm.js';
+import { routeNames, type RoutedMemory } from '../router/router.js';
+import type { WiseEditor } from '../edits/editor.js';
+import type { EditRequest } from '../edits/request.js';
+import type { EditRecord } from '../shards/index.js';
+import type { EditSummary, GenerateOptions, GenerateResult, ModelService } from './service.js';
+
+/** Prompt tokens decoded before the first generated one (keeps a leading space of the completion). */
+const PROMPT_CONTEXT = 4;
+
+export interface Routing {
+  variant: Variant;
+  memories: readonly RoutedMemory[];
+}
+
+export interface GenerateTextResult {
+  text: string;
+  ids: number[];
+  finishReason: 'stop' | 'length';
+  promptTokens: number;
+  /** 'main' or the id of the side memory the router chose for the prompt */
+  memory: string;
+}
+
+/** The plain chat fallback: "Role: content" lines, then "Assistant:". */
+export function plainChatPrompt(messages: readonly { role: string; content: string }[]): string {
+  const name = (r: string): string => r.charAt(0).toUpperCase() + r.slice(1);
+  return messages.map((m) => `${name(m.role)}: ${m.content}`).join('\n') + '\nAssistant:';
+}
+
+/** Index of the earliest occurrence of any stop string in `text` (at or after `from`), or -1. */
+function firstStop(text: string, stops: readonly string[], from: number): number {
+  let best = -1;
+  for (const s of stops) {
+    const i = text.indexOf(s, from);
+    if (i >= 0 && (best < 0 || i < best)) best = i;
+  }
+  return best;
+}
+
+/** Length of the longest suffix of `text` that is a proper prefix of some stop string. */
+function heldBack(text: string, stops: readonly string[]): number {
+  let n = 0;
+  for (const s of stops) {
+    for (let k = Math.min(s.length - 1, text.length); k > n; k--) {
+      if (text.endsWith(s.slice(0, k))) {
+        n = k;
+        break;
+      }
+    }
+  }
+  return n;
+}
+
+/**
+ * Generates a continuation of `prompt` with `lm` (routed through `routing` when given; a
+ * routing without memories runs the plain model). See the file comment for decoding rules.
+ */
+export async function generateText(lm: CausalLM, prompt: string, opts: GenerateOptions, routing?: Routing): Promise<GenerateTextResult> {
+  const tok = lm.tokenizer;
+  const promptIds = tok.encode(prompt);
+  if (promptIds.length === 0) throw new WiseError('WISE_BAD_REQUEST', 'prompt must have at least one token', { field: 'prompt' });
+  const stops = (opts.stop ?? []).filter((s) => s.length > 0);
+  const maxStop = stops.reduce((m, s) => Math.max(m, s.length), 0);
+  const variant = routing && routing.memories.length > 0 ? routing.variant : undefined;
+
+  // Incremental decoding over ctx = (last prompt tokens) + generated ids.
+  const ctx = promptIds.slice(-PROMPT_CONTEXT);
+  let prefix = 0;
+  let read = ctx.length;
+  let text = ''; // decided text (complete characters)
+  let emitted = 0; // chars of `text` passed to onText
+  let searched = 0; // stop strings cannot start before this index of `text`
+  let stopAt = -1;
+  const dec = (a: number, b?: number): string => tok.decode(ctx.slice(a, b), { skipSpecialTokens: true });
+
+  const advance = (final: boolean): void => {
+    const before = dec(prefix, read);
+    const after = dec(prefix);
+    if (after.length > before.length && (final || !after.endsWith('\uFFFD'))) {
+      text += after.startsWith(before) ? after.slice(before.length) : after.slice(commonPrefix(before, after));
+      prefix = read;
+      read = ctx.length;
+    }
+    if (stops.length > 0) {
+      const hit = firstStop(text, stops, searched);
+      if (hit >= 0) {
+        stopAt = hit;
+        text = text.slice(0, hit);
+      } else searched = Math.max(0, text.length - maxStop + 1);
+    }
+    const safe = stopAt >= 0 || final ? text.length : text.length - heldBack(text, stops);
+    if (safe > emitted) {
+      opts.onText?.(text.slice(emitted, safe));
+      emitted = safe;
+    }
+  };
+
+  const r = await lm.generate(promptIds, {
+    maxTokens: opts.maxTokens,
+    temperature: opts.temperature,
+    topP: opts.topP,
+    ...(opts.seed !== undefined ? { seed: opts.seed } : {}),
+    ...(opts.signal ? { signal: opts.signal } : {}),
+    ...(variant ? { variant } : {}),
+    onToken: (id) => {
+      ctx.push(id);
+      advance(false);
+      return stopAt >= 0;
+    },
+  });
+  if (opts.signal?.aborted) throw new WiseError('WISE_INTERNAL', 'generation aborted');
+  if (stopAt < 0) advance(true);
+  const memory = variant ? (routeNames(r.prefill.route, routing!.memories)[0] ?? 'main') : 'main';
+  return { text, ids: r.ids, finishReason: stopAt >= 0 ? 'stop' : r.finishReason, promptTokens: promptIds.length, memory };
+}
+
+function commonPrefix(a: string, b: string): number {
+  let i = 0;
+  while (i < a.length && i < b.length && a[i] === b[i]) i++;
+  return i;
+}
+
+export function editSummary(e: EditRecord): EditSummary {
+  const req = e.request as EditRequest;
+  return { id: e.id, prompt: req.prompt, target: req.target, status: e.status, shardId: e.shardId, createdAt: e.createdAt };
+}
+
+export interface WiseModelServiceOptions {
+  lm: CausalLM;
+  editor: WiseEditor;
+  /** default: the model folder's name (e.g. 'wise-base') */
+  baseName?: string;
+}
+
+export class WiseModelService implements ModelService {
+  readonly baseName: string;
+  readonly lm: CausalLM;
+  readonly editor: WiseEditor;
+
+  constructor(o: WiseModelServiceOptions) {
+    this.lm = o.lm;
+    this.editor = o.editor;
+    this.baseName = o.baseName ?? path.basename(o.lm.tokenizer.dir);
+  }
+
+  editSeq(): number {
+    return this.editor.state.applied;
+  }
+
+  encode(text: string): number[] {
+    return this.lm.tokenizer.encode(text);
+  }
+
+  chatPrompt(messages: { role: string; content: string }[]): string {
+    return this.lm.tokenizer.applyChatTemplate(messages, { addGenerationPrompt: true }) ?? plainChatPrompt(messages);
+  }
+
+  async generate(prompt: string, opts: GenerateOptions): Promise<GenerateResult> {
+    // The snapshot: the editor replaces `state` as a whole after each commit, never mutates it.
+    const state = this.editor.state;
+    const routing = this.editor.variant(state);
+    const r = await generateText(this.lm, prompt, opts, routing);
+    return {
+      text: r.text,
+      ids: r.ids,
+      finishReason: r.finishReason,
+      promptTokens: r.promptTokens,
+      completionTokens: r.ids.length,
+      memory: r.memory,
+      editSeq: state.applied,
+    };
+  }
+
+  async applyEdit(req: EditRequest): Promise<EditSummary> {
+    return editSummary((await this.editor.applyEdit(req)).record);
+  }
+
+  async listEdits(): Promise<EditSummary[]> {
+    return (await this.editor.store.listEdits()).map(editSummary);
+  }
+
+  async getEdit(id: number): Promise<EditSummary | undefined> {
+    const e = await this.editor.store.getEdit(id);
+    return e ? editSummary(e) : undefined;
+  }
+
+  async revertEdit(id: number): Promise<EditSummary> {
+    return editSummary(await this.editor.revert(id));
+  }
+
+  mergeNow(): Promise<{ merged: boolean; memory: string | null }> {
+    return this.editor.mergeNow();
+  }
+
+  /** Closes the editor (and its store). */
+  close(): Promise<void> {
+    return this.editor.close();
+  }
+}

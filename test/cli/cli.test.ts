@@ -1,0 +1,288 @@
+/**
+ * The `wise` command line, run as the built binary (`node dist/cli/main.js`; rebuilt with
+ * tsc when a source file is newer than it). Usage errors need no model; the rest runs on the
+ * tiny-llama fixture with a temporary store, WISE_WISE__N_ITER=3 and 2 context templates.
+ *
+ * Choices asserted here: a malformed JSONL line is WISE_BAD_REQUEST naming the line, exit 1
+ * (a bad input file, like a bad request; nothing of the file is applied); a malformed edit id
+ * is a usage error (exit 2), an unknown one WISE_NOT_FOUND (exit 1).
+ */
+import { spawn, spawnSync, type ChildProcessWithoutNullStreams } from 'node:child_process';
+import { existsSync, mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import * as path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { REPO_ROOT, describeShared, hfFixtureDir } from '../helpers/shared.js';
+
+const BIN = path.join(REPO_ROOT, 'dist', 'cli', 'main.js');
+const TMP = mkdtempSync(path.join(tmpdir(), 'wise-cli-'));
+// The user's WISE_* settings must not leak into the tests.
+const ENV: NodeJS.ProcessEnv = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('WISE_')));
+Object.assign(ENV, {
+  WISE_DATA_DIR: path.join(TMP, 'data'),
+  WISE_WISE__N_ITER: '3',
+  WISE_WISE__CONTEXT_TEMPLATES: '2',
+  WISE_ENGINE__THREADS: '1',
+});
+
+interface Run {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+function wise(args: string[]): Promise<Run> {
+  return new Promise((resolve, reject) => {
+    const p = spawn(process.execPath, [BIN, ...args], { env: ENV, cwd: TMP });
+    let stdout = '';
+    let stderr = '';
+    p.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+    p.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    p.on('error', reject);
+    p.on('close', (code) => resolve({ code, stdout, stderr }));
+  });
+}
+
+function newestMtime(dir: string): number {
+  let t = 0;
+  for (const e of readdirSync(dir, { withFileTypes: true })) {
+    const f = path.join(dir, e.name);
+    t = Math.max(t, e.isDirectory() ? newestMtime(f) : statSync(f).mtimeMs);
+  }
+  return t;
+}
+
+beforeAll(() => {
+  const stale = !existsSync(BIN) || newestMtime(path.join(REPO_ROOT, 'src')) > statSync(BIN).mtimeMs || !existsSync(path.join(REPO_ROOT, 'dist', 'cli', 'commands', 'serve.js'));
+  if (stale) {
+    // tsc emits even when some other module has type errors; only a missing output fails here.
+    const r = spawnSync(process.execPath, [path.join(REPO_ROOT, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', 'tsconfig.build.json'], { cwd: REPO_ROOT, encoding: 'utf8' });
+    if (!existsSync(BIN)) throw new Error(`build failed:\n${r.stdout}\n${r.stderr}`);
+  }
+}, 180_000);
+
+afterAll(() => rmSync(TMP, { recursive: true, force: true }));
+
+describe('wise: usage errors (exit 2, the flag named)', () => {
+  const cases: [string[], string][] = [
+    [['generate', '--prompt', 'x', '--bogus'], '--bogus'],
+    [['edit', '--prompt', 'x', '--tagret', 'y'], '--tagret'],
+    [['edits', 'list', '--verbosee'], '--verbosee'],
+    [['edits', 'show', '1', '--all'], '--all'],
+    [['db', 'check', '--deeper'], '--deeper'],
+    [['db', 'backup', 'out', '--force'], '--force'],
+    [['merge', '--now'], '--now'],
+    [['serve', '--prot', '80'], '--prot'],
+    [['--modle', 'm', 'generate', '--prompt', 'x'], '--modle'],
+    [['generate', '--prompt', 'x', '--max-tokens', 'many'], '--max-tokens'],
+    [['generate', '--prompt', 'x', '--temperature', '9'], '--temperature'],
+    [['generate', '--prompt', 'x', '--top-p', '-1'], '--top-p'],
+    [['generate', '--prompt', 'x', '--seed', '1.5'], '--seed'],
+    [['serve', '--port', '70000'], '--port'],
+    [['generate'], '--prompt'],
+    [['edits', 'revert', '-1'], '-1'],
+    [['edits', 'show', 'abc'], 'abc'],
+  ];
+  it(`rejects ${cases.length} bad command lines`, async () => {
+    const runs = await Promise.all(cases.map(([args]) => wise(args)));
+    runs.forEach((r, i) => {
+      const [args, flag] = cases[i]!;
+      expect(r.code, `${args.join(' ')}: ${r.stderr}`).toBe(2);
+      expect(r.stderr, args.join(' ')).toContain(flag);
+      expect(r.stdout).toBe('');
+    });
+  });
+
+  it('edit without a request, or with both --file and --prompt, is a usage error', async () => {
+    const [none, both] = await Promise.all([wise(['edit']), wise(['edit', '--file', 'x.jsonl', '--prompt', 'p', '--target', 't'])]);
+    expect(none.code).toBe(2);
+    expect(none.stderr).toContain('--prompt and --target');
+    expect(both.code).toBe(2);
+    expect(both.stderr).toContain('--file');
+  });
+});
+
+describeShared(
+  'wise on tiny-llama',
+  () => {
+    const model = hfFixtureDir('tiny-llama');
+    const db = path.join(TMP, 'db');
+    const g = (...args: string[]): Promise<Run> => wise(['--model', model, '--db', db, ...args]);
+    const json = (r: Run): Record<string, unknown> => JSON.parse(r.stdout) as Record<string, unknown>;
+
+    it('generates text, the same as --json and --stream; --no-edits needs no store', async () => {
+      const [text, js, stream] = await Promise.all([
+        g('generate', '--prompt', 'Hello there', '-n', '8'),
+        g('--json', 'generate', '--prompt', 'Hello there', '-n', '8', '--no-edits'),
+        g('generate', '--prompt', 'Hello there', '-n', '8', '--stream', '--no-edits'),
+      ]);
+      for (const r of [text, js, stream]) expect(r.code, r.stderr).toBe(0);
+      const j = json(js);
+      expect(j.memory).toBe('main');
+      expect(j.completion_tokens).toBe(8);
+      expect(j.finish_reason).toBe('length');
+      expect(text.stdout).toBe(`${j.text as string}\n`);
+      expect(stream.stdout).toBe(`${j.text as string}\n`);
+      expect(existsSync(db)).toBe(false); // generate does not create a store
+    });
+
+    it('applies one edit, then a JSONL file; a malformed line names the line and applies nothing', async () => {
+      const one = await g('--json', 'edit', '--prompt', 'The capital of France is', '--target', 'Rome', '--rephrase', 'France has its capital in');
+      expect(one.code, one.stderr).toBe(0);
+      const r1 = json(one) as { edits: { id: number; steps: number; score: number }[]; applied: number };
+      expect(r1.edits.map((e) => e.id)).toEqual([0]);
+      expect(r1.edits[0]!.steps).toBeGreaterThan(0);
+      expect(r1.edits[0]!.steps).toBeLessThanOrEqual(3);
+      expect(Number.isFinite(r1.edits[0]!.score)).toBe(true);
+      expect(r1.applied).toBe(1);
+
+      const file = path.join(TMP, 'edits.jsonl');
+      writeFileSync(file, '{"prompt":"The sky is","target":"green"}\n\n{"prompt":"Water is","target":"dry","locality_prompt":"Fire is","locality_answer":"hot"}\n');
+      const many = await g('--json', 'edit', '--file', file);
+      expect(many.code, many.stderr).toBe(0);
+      expect((json(many) as { edits: { id: number }[] }).edits.map((e) => e.id)).toEqual([1, 2]);
+
+      const bad = path.join(TMP, 'bad.jsonl');
+      writeFileSync(bad, '{"prompt":"A is","target":"B"}\n{"prompt":"C is" "target":"D"}\n');
+      const b = await g('edit', '--file', bad);
+      expect(b.code).toBe(1);
+      expect(b.stderr).toContain('WISE_BAD_REQUEST');
+      expect(b.stderr).toContain('line 2');
+      const unknownField = path.join(TMP, 'typo.jsonl');
+      writeFileSync(unknownField, '{"prompt":"A is","tagret":"B"}\n');
+      const t = await g('edit', '--file', unknownField);
+      expect(t.code).toBe(1);
+      expect(t.stderr).toMatch(/line 1: unknown field "tagret"/);
+      const empty = await g('edit', '--prompt', ' ', '--target', 'x');
+      expect(empty.code).toBe(2);
+      expect(empty.stderr).toContain('--prompt');
+    });
+
+    it('lists, shows and reverts edits', async () => {
+      const list = await g('--json', 'edits', 'list');
+      expect(list.code, list.stderr).toBe(0);
+      const edits = (json(list) as { edits: { id: number; status: string; prompt: string; target: string; rephrase?: string }[] }).edits;
+      expect(edits.map((e) => [e.id, e.status])).toEqual([[0, 'active'], [1, 'active'], [2, 'active']]);
+      expect(edits[0]).toMatchObject({ prompt: 'The capital of France is', target: 'Rome', rephrase: 'France has its capital in' });
+      const text = await g('edits', 'list');
+      expect(text.stdout).toContain('The sky is → green');
+
+      const show = await g('--json', 'edits', 'show', '2');
+      expect(show.code, show.stderr).toBe(0);
+      expect(json(show)).toMatchObject({ id: 2, prompt: 'Water is', target: 'dry', locality_prompt: 'Fire is', status: 'active' });
+      const missing = await g('--json', 'edits', 'show', '42');
+      expect(missing.code).toBe(1);
+      expect((json(missing) as { error: { code: string } }).error.code).toBe('WISE_NOT_FOUND');
+      expect(missing.stderr).toContain('edit 42 does not exist');
+
+      const rev = await g('--json', 'edits', 'revert', '1');
+      expect(rev.code, rev.stderr).toBe(0);
+      expect(json(rev)).toMatchObject({ reverted: { id: 1, status: 'reverted' }, applied: 2 });
+      const again = await g('edits', 'revert', '1');
+      expect(again.code).toBe(1);
+      expect(again.stderr).toContain('already reverted');
+      const unknown = await g('edits', 'revert', '42');
+      expect(unknown.code).toBe(1);
+      expect(unknown.stderr).toContain('WISE_NOT_FOUND');
+      const active = await g('--json', 'edits', 'list', '--active');
+      expect((json(active) as { edits: { id: number }[] }).edits.map((e) => e.id)).toEqual([0, 2]);
+    });
+
+    it('generates through the store\'s router once edits exist', async () => {
+      const r = await g('--json', 'generate', '--prompt', 'The capital of France is', '-n', '4');
+      expect(r.code, r.stderr).toBe(0);
+      const j = json(r);
+      expect(j.edits).toBe(2);
+      expect(typeof j.memory).toBe('string');
+    });
+
+    it('merges, checks the store, backs it up and checks the backup', async () => {
+      const m = await g('--json', 'merge');
+      expect(m.code, m.stderr).toBe(0);
+      expect(json(m)).toMatchObject({ merged: true, memory: 'merged-0', memories: ['merged-0'] });
+      const again = await g('--json', 'merge');
+      expect(json(again)).toMatchObject({ merged: false, memory: null });
+
+      const check = await g('--json', 'db', 'check');
+      expect(check.code, check.stderr).toBe(0);
+      const report = json(check) as { ok: boolean; errors: unknown[]; stats: { edits: number; memories: number } };
+      expect(report.ok).toBe(true);
+      expect(report.errors).toEqual([]);
+      expect(report.stats).toMatchObject({ edits: 3, memories: 1 });
+      const text = await g('db', 'check');
+      expect(text.stdout).toMatch(/: ok\n/);
+
+      const dest = path.join(TMP, 'backup');
+      const bk = await g('--json', 'db', 'backup', dest);
+      expect(bk.code, bk.stderr).toBe(0);
+      expect((json(bk) as { records: number }).records).toBeGreaterThan(0);
+      const check2 = await wise(['--model', model, '--db', dest, '--json', 'db', 'check']);
+      expect(check2.code, check2.stderr).toBe(0);
+      expect(json(check2)).toMatchObject({ ok: true, stats: { edits: 3, memories: 1 } });
+      const listB = await wise(['--model', model, '--db', dest, '--json', 'edits', 'list']);
+      expect((json(listB) as { edits: { status: string }[] }).edits.map((e) => e.status)).toEqual(['active', 'reverted', 'active']);
+      const over = await g('db', 'backup', dest);
+      expect(over.code).toBe(2);
+      expect(over.stderr).toContain('already holds a store');
+    });
+
+    it('db check on a missing store fails with WISE_NOT_FOUND', async () => {
+      const r = await wise(['--model', model, '--db', path.join(TMP, 'nowhere'), 'db', 'check']);
+      expect(r.code).toBe(1);
+      expect(r.stderr).toContain('WISE_NOT_FOUND');
+    });
+
+    describe('a store held by wise serve', () => {
+      let server: ChildProcessWithoutNullStreams | undefined;
+      afterAll(() => {
+        if (server && server.exitCode === null) server.kill('SIGKILL');
+      });
+
+      it('makes a second process exit 3 naming the server and its edit routes; SIGTERM stops the server cleanly', async () => {
+        const srv = spawn(process.execPath, [BIN, '--model', model, '--db', db, '--json', 'serve', '--port', '0', '--token', 'cli-test'], { env: ENV, cwd: TMP });
+        server = srv;
+        let out = '';
+        let err = '';
+        srv.stderr.on('data', (d: Buffer) => (err += d.toString()));
+        const exited = new Promise<number | null>((res) => srv.on('close', (code) => res(code)));
+        const ready = await new Promise<{ url: string; model: string }>((resolve, reject) => {
+          srv.stdout.on('data', (d: Buffer) => {
+            out += d.toString();
+            if (out.includes('\n')) resolve(JSON.parse(out.split('\n')[0]!) as { url: string; model: string });
+          });
+          void exited.then((code) => reject(new Error(`wise serve exited (${String(code)}): ${err}`)));
+        });
+        expect(ready.url).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
+        expect(ready.model).toBe('tiny-llama+edits@2');
+
+        const health = await fetch(`${ready.url}/health`);
+        expect(health.status).toBe(200);
+
+        const [edit, locked] = await Promise.all([
+          g('edit', '--prompt', 'a', '--target', 'b'),
+          g('--json', 'edits', 'list'),
+        ]);
+        expect(edit.code).toBe(3);
+        expect(edit.stderr).toContain('WISE_STORE_LOCKED');
+        expect(edit.stderr).toContain(`wise serve on ${ready.url}`);
+        expect(edit.stderr).toContain(`${ready.url}/wise/edits`);
+        expect(locked.code).toBe(3);
+        expect((json(locked) as { error: { code: string } }).error.code).toBe('WISE_STORE_LOCKED');
+
+        // the server itself takes the edit
+        const viaServer = await fetch(`${ready.url}/wise/edits?wait=true`, {
+          method: 'POST', headers: { 'content-type': 'application/json', authorization: 'Bearer cli-test' }, body: JSON.stringify({ prompt: 'a', target: 'b' }),
+        });
+        expect(viaServer.status).toBe(200);
+
+        srv.kill('SIGTERM');
+        expect(await exited).toBe(0);
+        expect(existsSync(path.join(db, 'owner.json'))).toBe(false);
+        const after = await g('--json', 'edits', 'list');
+        expect(after.code, after.stderr).toBe(0);
+        expect((json(after) as { edits: unknown[] }).edits).toHaveLength(4);
+      });
+    });
+  },
+  ['fixtures/hf/tiny-llama'],
+);
