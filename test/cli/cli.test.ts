@@ -100,6 +100,15 @@ describe('wise: usage errors (exit 2, the flag named)', () => {
     expect(both.code).toBe(2);
     expect(both.stderr).toContain('--file');
   });
+
+  it('a command group without its subcommand prints its help and exits 2; --help exits 0', async () => {
+    const [edits, db, help] = await Promise.all([wise(['edits']), wise(['db']), wise(['edits', '--help'])]);
+    expect(edits.code).toBe(2);
+    expect(edits.stderr).toContain('Usage: wise edits');
+    expect(db.code).toBe(2);
+    expect(help.code).toBe(0);
+    expect(help.stdout).toContain('revert');
+  });
 });
 
 describeShared(
