@@ -26,6 +26,7 @@ const ALLOWED: Record<string, string[]> = {
   edits: ['memory', 'router', 'merge', 'shards', 'model', 'config', 'util', 'graph', 'engine'],
   baselines: ['graph', 'engine', 'model', 'eval', 'util', 'config'],
   eval: ['edits', 'baselines', 'model', 'router', 'memory', 'config', 'util', 'engine', 'graph', 'data'],
+  export: ['*'],
   serve: ['*'],
   cli: ['*'],
 };

@@ -8,6 +8,7 @@ import { registerEdits } from './edits.js';
 import { registerDb } from './db.js';
 import { registerMerge } from './merge.js';
 import { registerServe } from './serve.js';
+import { registerExport } from './export.js';
 
 export type Registrar = (program: Command) => void;
 
@@ -20,4 +21,5 @@ export const COMMANDS: Registrar[] = [
   registerDb,
   registerMerge,
   registerServe,
+  registerExport,
 ];
