@@ -55,6 +55,8 @@ export const WiseSchema = z.strictObject({
   lambda: z.number().positive().default(1.0),
   /** Router mode: 'merge' (WISE-Merge) or 'retrieve' (WISE-Retrieve, top-1 memory). */
   mode: z.enum(['merge', 'retrieve']).default('merge'),
+  /** Among memories past their ε: highest raw score (EasyEdit) or highest score / ε. */
+  route_select: z.enum(['score', 'ratio']).default('score'),
   /** Routing score: the paper's ‖A(x)(W′−W)ᵀ‖ or EasyEdit's ‖σ(AW′ᵀ)−σ(AWᵀ)‖. */
   score: z.enum(['paper', 'activation']).default('paper'),
   /** Weight decay on W′ (EasyEdit 1e-5 also shrinks unmasked entries; we default to 0). */
@@ -68,8 +70,10 @@ export const WiseSchema = z.strictObject({
   max_mean_tokens: positiveInt.default(100),
   /** Where irrelevant samples come from: 'pool' (a train split) or 'request' (the edit's locality prompt). */
   irrelevant: z.enum(['pool', 'request']).default('pool'),
-  /** Irrelevant samples per edit (EasyEdit: 1); more of them tighten locality. */
+  /** Random irrelevant samples per edit (EasyEdit: 1); more of them tighten locality. */
   irrelevant_count: positiveInt.default(1),
+  /** Extra irrelevant samples chosen as the pool texts most similar to the prompt (hard negatives; EasyEdit: 0). */
+  irrelevant_similar: z.number().int().nonnegative().default(0),
   /** Train split for the irrelevant samples (EasyEdit JSON, ZsRE or CounterFact); null = the bundled train split. */
   train_split: z.string().nullable().default(null),
   /** Seed for masks and irrelevant-sample choice; each shard records its own derived seed. */

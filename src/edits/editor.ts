@@ -21,6 +21,22 @@ import { isSavePoint, mergeDue, mergedId, mergeWeights, shardId, type MergeStep 
 import { minOf, routedMemories, type EditorState, type LiveMemory, type LiveShard } from './state.js';
 import { loadState } from './load-state.js';
 
+const words = (t: string): Set<string> => new Set(t.toLowerCase().match(/[a-z0-9]+/g) ?? []);
+
+/** Indices of the `k` pool texts with the highest word Jaccard similarity to `text` (ties: lower index). */
+export function mostSimilar(text: string, pool: readonly string[], k: number): number[] {
+  if (k <= 0) return [];
+  const w = words(text);
+  const scored = pool.map((p, i) => {
+    const pw = words(p);
+    let inter = 0;
+    for (const x of pw) if (w.has(x)) inter++;
+    return { i, s: inter / Math.max(1, w.size + pw.size - inter) };
+  });
+  scored.sort((a, b) => b.s - a.s || a.i - b.i);
+  return scored.slice(0, k).map((x) => x.i);
+}
+
 export interface EditorOptions {
   lm: CausalLM;
   /** an unopened store */
@@ -103,7 +119,7 @@ export class WiseEditor {
   variant(state: EditorState = this.state): { variant: Variant; memories: RoutedMemory[] } {
     if (this.variantCache?.key === state) return this.variantCache;
     const memories = routedMemories(state, this.memory.base, this.cfg.act_ratio);
-    const variant = routerVariant(memories, { layer: this.layer, maxMeanTokens: this.cfg.max_mean_tokens }, this.memory.shape);
+    const variant = routerVariant(memories, { layer: this.layer, maxMeanTokens: this.cfg.max_mean_tokens, select: this.cfg.route_select }, this.memory.shape);
     const v = { key: state, memories, variant };
     if (state === this.state) this.variantCache = v;
     return v;
@@ -117,7 +133,13 @@ export class WiseEditor {
     }
     const texts: string[] = [];
     const refs: string[] = [];
-    for (let j = 0; j < this.cfg.irrelevant_count; j++) {
+    // Hard negatives first: the pool samples sharing the most words with the prompt (same
+    // relation, other subject), so a memory learns to stay quiet on its relation's other facts.
+    for (const i of mostSimilar(req.prompt, this.pool, this.cfg.irrelevant_similar)) {
+      texts.push(this.pool[i] as string);
+      refs.push(`pool:${i}`);
+    }
+    for (let j = 0; texts.length < this.cfg.irrelevant_count + this.cfg.irrelevant_similar; j++) {
       // j = 0 keeps the single-sample choice of earlier stores
       const i = hashString32(j === 0 ? `${this.cfg.seed}:irrelevant:${id}` : `${this.cfg.seed}:irrelevant:${id}:${j}`) % this.pool.length;
       texts.push(this.pool[i] as string);

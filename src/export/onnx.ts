@@ -94,7 +94,7 @@ export function buildExportGraph(src: ExportSource, logits: 'last' | 'all' = 'la
   const { lm } = src;
   return buildTransformer(lm.spec, lm.config, lm.ckpt.weights, {
     batch: 'B', seq: 'T', cache: true, logits,
-    hooks: { down: routerHook(src.memories.length, src.layer) },
+    hooks: { down: routerHook(src.memories.length, src.layer, src.select) },
     name: 'wise-export',
   });
 }

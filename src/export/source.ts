@@ -3,6 +3,7 @@
  * among (the editor's current state), plus the folder helpers both formats share (the
  * output folder, and copying config.json and the tokenizer files beside the weights).
  */
+import type { RouteSelect } from '../router/router.js';
 import { promises as fsp } from 'node:fs';
 import * as path from 'node:path';
 import { WiseError } from '../util/errors.js';
@@ -25,6 +26,8 @@ export interface ExportSource {
   /** sequences with more real tokens than this route on the max token score */
   maxMeanTokens: number;
   mode: 'merge' | 'retrieve';
+  /** how the router picks among memories past their ε */
+  select: RouteSelect;
 }
 
 /** The editor's current routing state as an export source. */
@@ -41,6 +44,7 @@ export function exportSourceOf(ed: WiseEditor): ExportSource {
   return {
     lm: ed.lm,
     layer: ed.layer,
+    select: ed.cfg.route_select,
     memories: memories.map((m) => ({ ...m, editIds: editsOf(m.id) })),
     maxMeanTokens: ed.cfg.max_mean_tokens,
     mode: ed.cfg.mode,

@@ -30,14 +30,23 @@ export interface RoutedMemory {
   eps: number;
 }
 
+/**
+ * How the router picks among memories that pass their threshold: 'score' takes the highest
+ * raw score (EasyEdit's Retrieve top-1); 'ratio' takes the highest s_k / ε_k, which compares
+ * memories on their own scales (a memory whose scores run high everywhere does not win every
+ * query).
+ */
+export type RouteSelect = 'score' | 'ratio';
+
 export interface RouterOptions {
   layer: number;
   /** sequences longer than this route on the max token score */
   maxMeanTokens: number;
+  select?: RouteSelect;
 }
 
 /** Builds the routing hook for M memories (the graph structure depends only on M). */
-export function routerHook(M: number, layer: number) {
+export function routerHook(M: number, layer: number, select: RouteSelect = 'score') {
   return (ctx: DownHookCtx): Value => {
     const base = ctx.base(); // (B, T, d)
     if (ctx.layer !== layer || M === 0) return base;
@@ -61,8 +70,10 @@ export function routerHook(M: number, layer: number) {
         best = ops.sub(ops.mul(s, 0), 1); // (B,) of −1: below every score
         route = ops.cast(ops.mul(s, 0), 'int64'); // (B,) of 0: main memory
       }
-      const passes = ops.and(ops.not(ops.less(s, ops.slice(eps, [k], [k + 1]))), ops.greater(s, best));
-      best = ops.where(passes, s, best);
+      const ek = ops.slice(eps, [k], [k + 1]); // (1,)
+      const key = select === 'ratio' ? ops.div(s, ops.max(ek, 1e-12)) : s; // what the memories compete on
+      const passes = ops.and(ops.not(ops.less(s, ek)), ops.greater(key, best));
+      best = ops.where(passes, key, best);
       route = ops.where(passes, k + 1, route);
     }
     const decided = ops.where(ops.less(routeIn, 0), route!, routeIn); // (B,)
@@ -99,8 +110,8 @@ export function routerVariant(memories: readonly RoutedMemory[], o: RouterOption
     };
   };
   return {
-    key: `router-L${o.layer}-M${M}`,
-    hook: routerHook(M, o.layer),
+    key: `router-L${o.layer}-M${M}-${o.select ?? 'score'}`,
+    hook: routerHook(M, o.layer, o.select),
     outputs: M > 0 ? ['route', 'route_scores'] : [],
     feeds: (batch, T, mask) => (M > 0 ? common(batch, T, mask, null) : {}),
     decodeFeeds: (batch, T, prefill) => (M > 0 ? common(batch, T, new Array<number>(batch * T).fill(1), prefill.route!.data as BigInt64Array) : {}),

@@ -9,6 +9,7 @@ import { registerDb } from './db.js';
 import { registerMerge } from './merge.js';
 import { registerServe } from './serve.js';
 import { registerExport } from './export.js';
+import { registerEval } from './eval.js';
 
 export type Registrar = (program: Command) => void;
 
@@ -22,4 +23,5 @@ export const COMMANDS: Registrar[] = [
   registerMerge,
   registerServe,
   registerExport,
+  registerEval,
 ];

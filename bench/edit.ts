@@ -1,0 +1,450 @@
+/**
+ * `npm run bench:edit [-- --quick] [-- --rounds N] [-- --n-iter N] [-- --threads N] [-- --only gpt2|llama] [-- --profile]`
+ *
+ * The cost of a WISE edit and of routing, on random weights, in one run (so the ratios
+ * share one machine state; the box is shared, so read ratios, not absolute ms):
+ *   - seconds per edit (SideMemory.train: one lower pass + n_iter steps of the static
+ *     gradient graph from the edited layer's MLP up, LM head on the target rows only + the
+ *     final scoring run), on a llama of ~3.9M parameters and on GPT-2-small-shaped weights;
+ *   - the step's MatMul FLOPs (src/graph matmulFlops) per second against the square-MatMul
+ *     peak measured in the same run (steps/s against peak / step FLOPs);
+ *   - router overhead: CausalLM.forward with routerVariant over M memories against the plain
+ *     forward (M = 0, no routing) on the same 4 × 32 tokens, in Merge mode (M = 2: merged +
+ *     active) and Retrieve mode (M = 1, 4, 8); overhead per memory = (routed/plain − 1)/M.
+ * The edit batch is EasyEdit's shape: 11 template rows (the bare prompt + 10 generated
+ * prefixes) + 1 irrelevant row, ~24 tokens each (Tb 32), a 3-token target (K = 33 → Kb 64),
+ * built by the real buildEditBatch with a word-hash encoder (no tokenizer needed).
+ * Edited layer ≈ 0.8 depth: llama ⌊4 × 0.8⌋ = 3, GPT-2 layer 9 of 12.
+ * Also the routing scores alone at M = 8: eight A·Δ_k MatMuls (as the router builds them)
+ * against one MatMul on the deltas concatenated along the output axis, and the least-squares
+ * slope of routed/plain against M (Retrieve points) as the growth per memory.
+ * Timing: square MatMul peaks, step, lower pass, the five forwards and the score graphs are
+ * interleaved (medians of `rounds` rounds after a warm-up; routed/plain is the median of the
+ * per-round ratios); whole edits are timed separately after that (a GPT-2 edit is ~50 s).
+ * Rated: the edit step at both shapes; the router at GPT-2 size only (llama 4M: info — one
+ * memory's A·Δᵀ alone is 4.1% of its forward's MatMul FLOPs, so ~2%/memory cannot hold).
+ * `--profile` adds ORT kernel profiles (per op type) of the step and of the M = 0 / 8 forwards.
+ * `--quick` runs tiny shapes with n_iter 5 (smoke test of the script, no targets).
+ */
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import * as ort from 'onnxruntime-node';
+import { Engine } from '../src/engine/index.js';
+import { Graph, matmulFlops, ops, toOnnxBytes } from '../src/graph/index.js';
+import { tensorData, type TensorData } from '../src/graph/types.js';
+import { CausalLM } from '../src/model/causal-lm.js';
+import type { Checkpoint } from '../src/model/weights.js';
+import type { Tokenizer } from '../src/model/tokenizer.js';
+import { SideMemory } from '../src/memory/side-memory.js';
+import { buildEditBatch, type EditBatch, type Encoder } from '../src/memory/rows.js';
+import type { EditHparams } from '../src/memory/train.js';
+import { routerVariant, type RoutedMemory } from '../src/router/router.js';
+import { Rng } from '../src/util/rng.js';
+import { measureInterleaved, median, fmtMs, fmtDuration, table, spread, now, type BenchCase, type CaseTiming } from './lib/timing.js';
+import { describeMachine, loadAvg, maxRssMiB, rssMiB } from './lib/machine.js';
+import { peakCases } from './lib/peak.js';
+import { GPT2_SMALL, LLAMA_4M, randomModel, uniformFill } from './lib/weights.js';
+
+// ---------------------------------------------------------------- options
+const argv = process.argv.slice(2);
+const flag = (name: string): boolean => argv.includes(`--${name}`);
+const opt = (name: string): string | undefined => {
+  const i = argv.indexOf(`--${name}`);
+  return i >= 0 ? argv[i + 1] : undefined;
+};
+const QUICK = flag('quick');
+const ROUNDS = Number(opt('rounds') ?? (QUICK ? 3 : 11));
+const N_ITER = Number(opt('n-iter') ?? (QUICK ? 5 : 70));
+const THREADS = Number(opt('threads') ?? 2);
+const ONLY = opt('only');
+const PROFILE = flag('profile');
+const PEAK_SIZES = QUICK ? [256, 512] : [1024, 2048];
+const MEMS = [1, 2, 4, 8] as const; // Retrieve 1, Merge 2 (merged + active), Retrieve 4, 8
+const ROUTE_B = 4;
+const ROUTE_T = 32;
+
+interface Shape {
+  key: 'gpt2' | 'llama';
+  label: string;
+  hf: Record<string, unknown>;
+  layer: (numLayers: number) => number;
+  /** whether the router targets are rated on this shape (see docs/bench-edit.md: FLOP floor) */
+  rateRouter: boolean;
+}
+
+const at08 = (n: number): number => Math.min(n - 1, Math.floor(n * 0.8));
+const SHAPES: Shape[] = QUICK
+  ? [
+      { key: 'llama', label: 'llama tiny', hf: { ...LLAMA_4M, hidden_size: 64, intermediate_size: 128, num_hidden_layers: 2, vocab_size: 500 }, layer: at08, rateRouter: false },
+      { key: 'gpt2', label: 'gpt2 tiny', hf: { ...GPT2_SMALL, n_layer: 2, n_embd: 64, n_head: 4, vocab_size: 500, n_positions: 64, bos_token_id: 499, eos_token_id: 499 }, layer: at08, rateRouter: false },
+    ]
+  : [
+      { key: 'llama', label: 'llama ~4M', hf: { ...LLAMA_4M }, layer: at08, rateRouter: false },
+      { key: 'gpt2', label: 'GPT-2 small', hf: { ...GPT2_SMALL }, layer: () => 9, rateRouter: true },
+    ];
+
+const TARGET = { stepOfPeak: 0.5, merge: 1.05, perMemory: 0.02 } as const;
+const HP: EditHparams = { lr: 1.0, nIter: N_ITER, normConstraint: 1.0, weightDecay: 0, earlyStopTol: -1, earlyStopLoss: -1 }; // never stops early
+const MARGIN = { alpha: 5, beta: 20, gamma: 10 };
+
+const engine = new Engine({ intraOpNumThreads: THREADS, allowSpinning: false, cacheBudgetBytes: 64 * 2 ** 30 });
+const cases: BenchCase[] = [];
+
+/** A deterministic word-level encoder: each whitespace-separated word → a hashed id in [2, vocab). */
+function wordEncoder(vocab: number): Encoder {
+  return {
+    encode(text: string): number[] {
+      return text.split(/\s+/).filter(Boolean).map((w) => {
+        let h = 2166136261;
+        for (let i = 0; i < w.length; i++) h = Math.imul(h ^ w.charCodeAt(i), 16777619);
+        return 2 + ((h >>> 0) % (vocab - 2));
+      });
+    },
+  };
+}
+const words = (n: number, rng: Rng, tag: string): string => Array.from({ length: n }, () => `${tag}${rng.int(1_000_000)}`).join(' ');
+
+/** EasyEdit-shaped batch: "{}" + 5 prefixes of 6 words + 5 of 11 (seed + 5/10 generated tokens), a 14-word prompt, 3-word target, 24-word irrelevant row. */
+function editBatch(vocab: number, pad: number, maxLen: number, rng: Rng): EditBatch {
+  const templates = ['{}'];
+  for (const len of [6, 11]) for (let i = 0; i < 5; i++) templates.push(`${words(len, rng, 'p')} {}`);
+  return buildEditBatch(wordEncoder(vocab), templates, words(14, rng, 'q'), words(3, rng, 't'), words(24, rng, 'x'), pad, maxLen);
+}
+
+interface ShapeRun {
+  s: Shape;
+  lm: CausalLM;
+  side: SideMemory;
+  batch: EditBatch;
+  params: number;
+  desc: string;
+  stepGraph: Graph;
+  lowerGraph: Graph;
+  stepFlops: number;
+  lowerFlops: number;
+  fwdFlops: Map<number, number>;
+  routed: Map<number, Graph>;
+  routeSeqs: number[][];
+  scoreFlops: number;
+  memories: RoutedMemory[];
+  edits: number[];
+  editLoss: [number, number];
+  setupMs: number;
+}
+
+const caseName = (s: Shape, what: string): string => `${s.label} / ${what}`;
+
+async function setupShape(s: Shape): Promise<ShapeRun> {
+  const t0 = now();
+  const m = randomModel(s.hf, { seed: 7 });
+  const { spec, cfg, weights } = m;
+  const ckpt: Checkpoint = { dir: '', config: cfg, spec, weights, unused: [], files: [] };
+  const pad = cfg.eosTokenIds[0] ?? 0;
+  const tok = { padId: pad, eosId: pad } as unknown as Tokenizer; // SideMemory.train and CausalLM.forward only read padId
+  const lm = new CausalLM(ckpt, tok, engine);
+  const layer = s.layer(cfg.numLayers);
+  const side = new SideMemory(lm, { layer, margin: MARGIN, hparams: HP });
+  const rng = new Rng(11);
+  const batch = editBatch(cfg.vocabSize, pad, cfg.maxPositionEmbeddings, rng);
+  const K = batch.weights.filter((w) => w > 0).length;
+  const lens = Array.from({ length: batch.R }, (_, r) => batch.mask.slice(r * batch.Tb, (r + 1) * batch.Tb).reduce((a, b) => a + b, 0));
+  const desc = `${(m.params / 1e6).toFixed(1)}M params, ${cfg.numLayers} layers, d=${cfg.hiddenSize}, ff=${cfg.intermediateSize}, vocab ${cfg.vocabSize}; edited layer ${layer} (${side.weightName} ${side.shape.join('×')}); ` +
+    `batch R=${batch.R} rows of ${Math.min(...lens)}–${Math.max(...lens)} tokens (mean ${(lens.reduce((a, b) => a + b, 0) / lens.length).toFixed(1)}), Tb=${batch.Tb}, K=${K} → Kb=${batch.Kb}`;
+  console.log(`# ${s.label}: ${desc}`);
+
+  // The graphs SideMemory itself runs (private members, reached for measurement only).
+  const sm = side as unknown as { stepGraph(b: EditBatch): Graph; lowerPass(b: EditBatch): Promise<Record<string, TensorData>> };
+  const stepGraph = sm.stepGraph(batch);
+  const lowerGraph = lm.graph(`lower-${layer}`, { batch: 'B', seq: 'T', toLayer: layer + 1, exposeLayer: layer, logits: 'none', name: 'lower' });
+  const lower = await sm.lowerPass(batch); // also creates the lower session
+  const sideW = Float32Array.from(side.base);
+  const stepFeeds: Record<string, TensorData> = {
+    ...lower,
+    rows: tensorData('int64', [batch.Kb], batch.rows),
+    row_targets: tensorData('int64', [batch.Kb], batch.targets),
+    row_weights: tensorData('float32', [batch.Kb], batch.weights),
+    token_mask: tensorData('float32', [batch.R, batch.Tb], batch.mask),
+    is_edit: tensorData('float32', [batch.R], batch.isEdit),
+    side_weight: tensorData('float32', side.shape, sideW),
+  };
+  await engine.session(stepGraph);
+  const stepFlops = matmulFlops(stepGraph);
+  const lowerFlops = matmulFlops(lowerGraph, { B: batch.R, T: batch.Tb });
+  cases.push({ name: caseName(s, 'step'), run: () => engine.run(stepGraph, stepFeeds, ['total_loss', 'scores', 'grad_side']) });
+  cases.push({ name: caseName(s, 'lower'), run: () => sm.lowerPass(batch) });
+
+  // Router: the same 4 × 32 prompts through the plain (M = 0) and routed forwards.
+  const routeSeqs = Array.from({ length: ROUTE_B }, () => Array.from({ length: ROUTE_T }, () => 2 + rng.int(cfg.vocabSize - 2)));
+  const memories: RoutedMemory[] = Array.from({ length: Math.max(...MEMS) }, (_, k) => ({
+    id: `mem-${k}`,
+    delta: uniformFill(new Float32Array(side.size), 1e-3, rng),
+    eps: 0, // every memory passes; the highest score wins (routing cost does not depend on the choice)
+  }));
+  const fwdFlops = new Map<number, number>();
+  const routed = new Map<number, Graph>();
+  for (const M of [0, ...MEMS]) {
+    const v = routerVariant(memories.slice(0, M), { layer, maxMeanTokens: 100 }, side.shape);
+    const r = await lm.forward(routeSeqs, { variant: v }); // builds the graph, creates the session
+    if (M > 0 && r.extra.route === undefined) throw new Error('routed forward returned no route');
+    const g = lm.graph(`full:${v.key}`, { batch: 'B', seq: 'T', logits: 'all', hooks: { down: v.hook }, name: 'forward' }); // the cached instance
+    routed.set(M, g);
+    fwdFlops.set(M, matmulFlops(g, { B: ROUTE_B, T: ROUTE_T }));
+    cases.push({ name: caseName(s, `forward M=${M}`), run: () => lm.forward(routeSeqs, { variant: v }) });
+  }
+  // The routing scores alone at M = 8: eight A·Δ_k MatMuls (as the router graph does) against
+  // one MatMul on the deltas concatenated along the output axis (ff × 8d), both with the norms.
+  const Mx = Math.max(...MEMS);
+  const ff = cfg.intermediateSize, d = cfg.hiddenSize, N = ROUTE_B * ROUTE_T;
+  const aData = uniformFill(new Float32Array(N * ff), 1, rng);
+  const sep = new Graph({ floatType: 'float32', name: 'scores-separate' });
+  const cat = new Graph({ floatType: 'float32', name: 'scores-concat' });
+  const aS = sep.input('a', 'float32', [N, ff]);
+  sep.output('norms', ops.concat(Array.from({ length: Mx }, (_, k) => {
+    const dk = ops.matmul(aS, sep.input(`d${k}`, 'float32', [ff, d]));
+    return ops.sqrt(ops.reduceSum(ops.mul(dk, dk), [-1], true));
+  }), 1));
+  const dc = ops.reshape(ops.matmul(cat.input('a', 'float32', [N, ff]), cat.input('dcat', 'float32', [ff, Mx * d])), [N, Mx, d]);
+  cat.output('norms', ops.sqrt(ops.reduceSum(ops.mul(dc, dc), [-1])));
+  const sepFeeds: Record<string, TensorData> = { a: tensorData('float32', [N, ff], aData) };
+  for (let k = 0; k < Mx; k++) sepFeeds[`d${k}`] = tensorData('float32', [ff, d], memories[k]!.delta);
+  const catFeeds = { a: sepFeeds.a!, dcat: tensorData('float32', [ff, Mx * d], uniformFill(new Float32Array(ff * Mx * d), 1e-3, rng)) };
+  await engine.session(sep);
+  await engine.session(cat);
+  cases.push({ name: caseName(s, `scores ${Mx} MatMuls`), run: () => engine.run(sep, sepFeeds) });
+  cases.push({ name: caseName(s, `scores 1 concat MatMul`), run: () => engine.run(cat, catFeeds) });
+  const scoreFlops = matmulFlops(sep);
+
+  const setupMs = now() - t0;
+  console.log(`  graphs built, sessions created: ${fmtDuration(setupMs)}, RSS ${rssMiB().toFixed(0)} MiB`);
+  return { s, lm, side, batch, params: m.params, desc, stepGraph, lowerGraph, stepFlops, lowerFlops, fwdFlops, routed, routeSeqs, scoreFlops, memories, edits: [], editLoss: [NaN, NaN], setupMs };
+}
+
+/** Whole edits through SideMemory.train (n_iter steps, no early stop), timed one after another. */
+async function timeEdits(r: ShapeRun, count: number): Promise<void> {
+  const rng = new Rng(5);
+  const mask = new Float32Array(r.side.size);
+  for (let i = 0; i < mask.length; i++) mask[i] = rng.nextU32() < 0.2 * 4294967296 ? 1 : 0; // Bernoulli(ρ = 0.2)
+  for (let i = 0; i < count; i++) {
+    const w = Float32Array.from(r.side.base);
+    const t0 = now();
+    const res = await r.side.train(w, mask, r.batch);
+    r.edits.push(now() - t0);
+    if (res.steps !== N_ITER) throw new Error(`edit ran ${res.steps} steps, expected ${N_ITER}`);
+    r.editLoss = [res.losses[0]!, res.finalLoss];
+  }
+}
+
+// ---------------------------------------------------------------- ORT profiling (--profile)
+interface OpCost { op: string; ms: number; n: number }
+/** the costliest single nodes of the last profile (name → ms per run) */
+let topNodes: { name: string; op: string; ms: number }[] = [];
+
+interface ProfJob { g: Graph; feeds: Record<string, ort.Tensor>; fetches: string[] }
+
+/**
+ * ORT kernel times per op type for each job: the jobs' sessions run alternately (paired, so a
+ * burst of load hits all alike), `runs` times after one warm-up; per op the median over runs.
+ */
+async function profile(jobs: ProfJob[], runs: number): Promise<OpCost[][]> {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'bench-edit-prof-'));
+  const sessions: ort.InferenceSession[] = [];
+  for (const [i, j] of jobs.entries()) {
+    sessions.push(await ort.InferenceSession.create(toOnnxBytes(j.g), {
+      intraOpNumThreads: THREADS, interOpNumThreads: 1, executionMode: 'sequential', graphOptimizationLevel: 'all',
+      enableProfiling: true, profileFilePrefix: path.join(dir, `job${i}`), extra: { session: { intra_op: { allow_spinning: '0' } } },
+    }));
+  }
+  for (let r = 0; r < runs + 1; r++) for (const [i, j] of jobs.entries()) await sessions[i]!.run(j.feeds, j.fetches);
+  const out: OpCost[][] = [];
+  for (const [i, sess] of sessions.entries()) {
+    sess.endProfiling();
+    await sess.release();
+    const file = fs.readdirSync(dir).find((f) => f.startsWith(`job${i}_`) && f.endsWith('.json'));
+    if (!file) { out.push([]); continue; }
+    const events = JSON.parse(fs.readFileSync(path.join(dir, file), 'utf8')) as { cat: string; name: string; dur: number; args?: { op_name?: string } }[];
+    const per = new Map<string, { ms: number[]; n: number }>(); // op → kernel ms per run
+    const nodes = new Map<string, { name: string; op: string; ms: number[] }>();
+    let run = 0;
+    for (const e of events) {
+      if (e.cat === 'Session' && e.name === 'model_run') run++;
+      // a run's model_run event follows its node events: run 0 is the warm-up
+      if (e.cat !== 'Node' || !e.name.endsWith('_kernel_time') || run === 0 || run > runs) continue;
+      const op = e.args?.op_name ?? '?';
+      const c = per.get(op) ?? { ms: new Array<number>(runs).fill(0), n: 0 };
+      c.ms[run - 1]! += e.dur / 1000;
+      if (run === 1) c.n++;
+      per.set(op, c);
+      const name = e.name.slice(0, -'_kernel_time'.length);
+      const nd = nodes.get(name) ?? { name, op, ms: new Array<number>(runs).fill(0) };
+      nd.ms[run - 1]! += e.dur / 1000;
+      nodes.set(name, nd);
+    }
+    if (i === 0) topNodes = [...nodes.values()].map((x) => ({ name: x.name, op: x.op, ms: median(x.ms) })).sort((a, b) => b.ms - a.ms).slice(0, 6);
+    out.push([...per.entries()].map(([op, c]) => ({ op, ms: median(c.ms), n: c.n })).sort((a, b) => b.ms - a.ms));
+  }
+  fs.rmSync(dir, { recursive: true, force: true });
+  return out;
+}
+
+const toOrtFeeds = (f: Record<string, TensorData>): Record<string, ort.Tensor> => {
+  const out: Record<string, ort.Tensor> = {};
+  for (const [k, t] of Object.entries(f)) {
+    const data = t.dtype === 'int64' && !(t.data instanceof BigInt64Array) ? BigInt64Array.from(Array.from(t.data as ArrayLike<number>, (x) => BigInt(x))) : t.data;
+    out[k] = new ort.Tensor(t.dtype, data as never, [...t.dims]);
+  }
+  return out;
+};
+
+async function profileShape(r: ShapeRun): Promise<void> {
+  const { lm, side, batch } = r;
+  const sm = side as unknown as { lowerPass(b: EditBatch): Promise<Record<string, TensorData>> };
+  const lower = await sm.lowerPass(batch);
+  const stepFeeds = toOrtFeeds({
+    ...lower,
+    rows: tensorData('int64', [batch.Kb], batch.rows), row_targets: tensorData('int64', [batch.Kb], batch.targets),
+    row_weights: tensorData('float32', [batch.Kb], batch.weights), token_mask: tensorData('float32', [batch.R, batch.Tb], batch.mask),
+    is_edit: tensorData('float32', [batch.R], batch.isEdit), side_weight: tensorData('float32', side.shape, Float32Array.from(side.base)),
+  });
+  const fmt = (xs: OpCost[], total: number): string => xs.slice(0, 8).map((c) => `${c.op} ${fmtMs(c.ms)} ms (${((100 * c.ms) / total).toFixed(1)}%, ${Math.round(c.n)} nodes)`).join('; ');
+  const [step] = (await profile([{ g: r.stepGraph, feeds: stepFeeds, fetches: ['total_loss', 'scores', 'grad_side'] }], QUICK ? 3 : 5)) as [OpCost[]];
+  const stepTotal = step.reduce((a, c) => a + c.ms, 0);
+  console.log(`  ${r.s.label} step kernels ${fmtMs(stepTotal)} ms/run: ${fmt(step, stepTotal)}`);
+  console.log(`    costliest step nodes: ${topNodes.map((n) => `${n.name} [${n.op}] ${fmtMs(n.ms)} ms`).join('; ')}`);
+  // Forwards M = 0 and M = 8 on the same feeds (CausalLM.forward's, rebuilt here).
+  const { padBatch, transformerFeeds } = await import('../src/model/feeds.js');
+  const b = padBatch(r.routeSeqs, 'left', lm.padId);
+  const base = transformerFeeds(lm.spec, lm.config, b.ids, b.mask, b.batch, b.seq);
+  const jobs = [0, Math.max(...MEMS)].map((M) => {
+    const v = routerVariant(r.memories.slice(0, M), { layer: side.layer, maxMeanTokens: 100 }, side.shape);
+    return { g: r.routed.get(M)!, feeds: toOrtFeeds({ ...base, ...v.feeds(b.batch, b.seq, b.mask) }), fetches: ['logits', ...v.outputs] };
+  });
+  const [p0, p8] = (await profile(jobs, QUICK ? 3 : 7)) as [OpCost[], OpCost[]];
+  const prof: Record<number, OpCost[]> = { 0: p0, [Math.max(...MEMS)]: p8 };
+  const Mx = Math.max(...MEMS);
+  const t0 = prof[0]!.reduce((a, c) => a + c.ms, 0), t8 = prof[Mx]!.reduce((a, c) => a + c.ms, 0);
+  const ops = new Set([...prof[0]!, ...prof[Mx]!].map((c) => c.op));
+  const diff = [...ops].map((op) => {
+    const a = prof[0]!.find((c) => c.op === op), z = prof[Mx]!.find((c) => c.op === op);
+    return { op, ms: (z?.ms ?? 0) - (a?.ms ?? 0), n: (z?.n ?? 0) - (a?.n ?? 0) };
+  }).filter((d) => Math.abs(d.ms) > 0.005 || d.n !== 0).sort((x, y) => y.ms - x.ms);
+  console.log(`  ${r.s.label} forward kernels: M=0 ${fmtMs(t0)} ms, M=${Mx} ${fmtMs(t8)} ms (+${(((t8 / t0) - 1) * 100).toFixed(1)}%); added by routing: ` +
+    diff.slice(0, 10).map((d) => `${d.op} ${d.ms >= 0 ? '+' : ''}${fmtMs(d.ms)} ms (${d.n >= 0 ? '+' : ''}${Math.round(d.n)} nodes)`).join('; '));
+}
+
+// ---------------------------------------------------------------- main
+async function main(): Promise<void> {
+  const loadBefore = loadAvg();
+  const started = new Date();
+  console.log(`bench:edit ${QUICK ? '(quick) ' : ''}— ${started.toISOString()}`);
+  console.log(`machine: ${describeMachine()}`);
+  console.log(`engine: intraOpNumThreads=${THREADS}, allow_spinning=0, graphOptimizationLevel=all, float32; ${ROUNDS} interleaved rounds after a warm-up, medians; n_iter ${N_ITER}`);
+  console.log(`load average before (1/5/15 min): ${loadBefore}\n`);
+
+  const peak = peakCases(engine, PEAK_SIZES);
+  cases.push(...peak.cases);
+  const runs: ShapeRun[] = [];
+  for (const s of SHAPES) if (!ONLY || ONLY === s.key) runs.push(await setupShape(s));
+
+  const t0 = now();
+  const timings = await measureInterleaved(cases, {
+    rounds: ROUNDS,
+    minSampleMs: 50,
+    onRound: (r) => process.stdout.write(`  round ${r}/${ROUNDS} (${fmtDuration(now() - t0)}, load ${loadAvg()})\n`),
+  });
+  const interleaveMs = now() - t0;
+  const loadMid = loadAvg();
+  const t1 = now();
+  for (const r of runs) {
+    const n = QUICK ? 2 : r.s.key === 'gpt2' ? 1 : 3;
+    await timeEdits(r, n);
+    console.log(`  ${r.s.label}: ${n} edit(s) of ${N_ITER} steps timed (${fmtDuration(now() - t1)}, load ${loadAvg()})`);
+  }
+  const loadAfter = loadAvg();
+  const { gflops: peakG, size: peakN, bySize } = peak.best(timings);
+  const t = (name: string): CaseTiming => timings.get(name)!;
+
+  console.log(`\nPeak MatMul (float32, ${THREADS} threads): ` + bySize.map((p) => `${p.size}: ${fmtMs(p.ms)} ms = ${p.gflops.toFixed(1)} GFLOP/s`).join('; ') + ` → peak ${peakG.toFixed(1)} GFLOP/s (n=${peakN})\n`);
+
+  // ---------------------------------------------------------------- edit table
+  const verdict = (ok: boolean): string => (ok ? 'PASS' : 'MISS');
+  const lines: string[] = [];
+  let misses = 0;
+  const check = (ok: boolean, text: string, rated: boolean): void => {
+    if (rated && !ok) misses++;
+    lines.push(`${rated ? verdict(ok) : 'info'}  ${text}`);
+  };
+  const editRows: string[][] = [];
+  for (const r of runs) {
+    const step = t(caseName(r.s, 'step'));
+    const lower = t(caseName(r.s, 'lower'));
+    const g = r.stepFlops / step.median / 1e6;
+    const ideal = (peakG * 1e9) / r.stepFlops; // steps/s if every step FLOP ran at the peak
+    const edit = median(r.edits);
+    const perStepInEdit = (edit - lower.median) / (N_ITER + 1); // train() runs n_iter steps + one scoring run
+    editRows.push([
+      r.s.label, `${r.batch.R}x${r.batch.Tb} K${r.batch.Kb}`, (r.lowerFlops / 1e9).toFixed(3), fmtMs(lower.median), (r.stepFlops / 1e9).toFixed(3),
+      fmtMs(step.median), `${fmtMs(step.min)}-${fmtMs(step.max)}`, (1000 / step.median).toFixed(2), ideal.toFixed(2), g.toFixed(1), (g / peakG).toFixed(2),
+      (edit / 1000).toFixed(2), fmtMs(perStepInEdit),
+    ]);
+    check(g / peakG >= TARGET.stepOfPeak, `${r.s.label}: edit step ${(g / peakG).toFixed(2)} of peak (${(1000 / step.median).toFixed(2)} steps/s vs ${ideal.toFixed(2)} at peak; target ≥ ${TARGET.stepOfPeak}); edit of ${N_ITER} steps ${(edit / 1000).toFixed(2)} s`, !QUICK);
+  }
+  console.log(`WISE edit (n_iter ${N_ITER}; the edit = lower pass + ${N_ITER} steps + 1 scoring run + the JS SGD/clamp update per step):`);
+  console.log(table(['shape', 'batch', 'lower GFLOP', 'lower ms', 'step GFLOP', 'step ms', 'min-max', 'steps/s', 'at peak', 'GFLOP/s', 'of peak', 's/edit', 'ms/step in edit'], editRows));
+  for (const r of runs) console.log(`  ${r.s.label}: ${r.desc}; edit loss ${r.editLoss[0].toFixed(2)} → ${r.editLoss[1].toFixed(2)}; edits ${r.edits.map((x) => (x / 1000).toFixed(2)).join(', ')} s`);
+
+  // ---------------------------------------------------------------- router table
+  const routerRows: string[][] = [];
+  for (const r of runs) {
+    const plain = t(caseName(r.s, 'forward M=0'));
+    const f0 = r.fwdFlops.get(0)!;
+    routerRows.push([r.s.label, 'plain', '0', fmtMs(plain.median), `${fmtMs(plain.min)}-${fmtMs(plain.max)}`, '1.000', '–', '–', '–', '']);
+    for (const M of MEMS) {
+      const x = t(caseName(r.s, `forward M=${M}`));
+      const ratios = x.samples.map((v, i) => v / plain.samples[i]!); // paired by round
+      const ratio = median(ratios);
+      const per = (ratio - 1) / M;
+      const floor = (r.fwdFlops.get(M)! / f0 - 1) / M;
+      const mode = M === 2 ? 'Merge' : 'Retrieve';
+      routerRows.push([r.s.label, mode, String(M), fmtMs(x.median), `${fmtMs(x.min)}-${fmtMs(x.max)}`, ratio.toFixed(3), `${(100 * per).toFixed(2)}%`, `${(100 * floor).toFixed(2)}%`,
+        `${Math.min(...ratios).toFixed(3)}-${Math.max(...ratios).toFixed(3)}`, '']);
+      if (M === 2) check(ratio <= TARGET.merge, `${r.s.label}: Merge mode (M=2) overhead ${ratio.toFixed(3)}× (target ≤ ${TARGET.merge}×; MatMul FLOPs alone ${(1 + 2 * floor).toFixed(3)}×)`, !QUICK && r.s.rateRouter);
+      else check(per <= TARGET.perMemory, `${r.s.label}: Retrieve M=${M} overhead ${ratio.toFixed(3)}× = ${(100 * per).toFixed(2)}% per memory (target ≤ ~${100 * TARGET.perMemory}%; MatMul FLOPs alone ${(100 * floor).toFixed(2)}%)`, !QUICK && r.s.rateRouter);
+    }
+  }
+  const fitLines: string[] = [];
+  for (const r of runs) {
+    // least-squares slope of the paired ratio against M over plain + Retrieve points (M = 0, 1, 4, 8)
+    const plain = t(caseName(r.s, 'forward M=0'));
+    const pts: [number, number][] = [[0, 1]];
+    for (const M of MEMS) if (M !== 2) pts.push([M, median(t(caseName(r.s, `forward M=${M}`)).samples.map((v, i) => v / plain.samples[i]!))]);
+    const mx = pts.reduce((a, p) => a + p[0], 0) / pts.length, my = pts.reduce((a, p) => a + p[1], 0) / pts.length;
+    const slope = pts.reduce((a, p) => a + (p[0] - mx) * (p[1] - my), 0) / pts.reduce((a, p) => a + (p[0] - mx) ** 2, 0);
+    const Mx = Math.max(...MEMS);
+    const sepT = t(caseName(r.s, `scores ${Mx} MatMuls`)).median, catT = t(caseName(r.s, 'scores 1 concat MatMul')).median;
+    fitLines.push(`  ${r.s.label}: Retrieve growth (least-squares slope over M = 0, 1, 4, 8) ${(100 * slope).toFixed(2)}% of the plain forward per memory; ` +
+      `scores alone at M=${Mx}: ${Mx} MatMuls ${fmtMs(sepT)} ms (${(r.scoreFlops / sepT / 1e6).toFixed(1)} GFLOP/s, ${(100 * sepT / plain.median / Mx).toFixed(2)}% of plain per memory) vs one MatMul on concatenated deltas ${fmtMs(catT)} ms (${(r.scoreFlops / catT / 1e6).toFixed(1)} GFLOP/s), ${(sepT / catT).toFixed(2)}×`);
+  }
+  console.log(`\nRouter overhead: CausalLM.forward of ${ROUTE_B}×${ROUTE_T} tokens (all logits), routed over M memories vs plain (M=0); ratio = median of per-round ratios:`);
+  console.log(table(['shape', 'mode', 'M', 'ms (median)', 'min-max', 'routed/plain', 'per memory', 'FLOP floor/mem', 'ratio min-max', ''], routerRows));
+  console.log(fitLines.join('\n'));
+
+  console.log(`\nTargets (${QUICK ? 'quick run: not rated' : 'edit step rated at both shapes; router rated at GPT-2 size (llama: info, its MatMul FLOP floor per memory is above 2%)'}):`);
+  console.log(lines.map((l) => '  ' + l).join('\n'));
+
+  const noisy = [...timings.values()].filter((x) => spread(x) > 0.3).map((x) => x.name);
+  console.log(`\nload average before / after interleaved timing / after edits (1/5/15 min): ${loadBefore} / ${loadMid} / ${loadAfter}; peak RSS ${maxRssMiB().toFixed(0)} MiB; interleaved timing ${fmtDuration(interleaveMs)}, edits ${fmtDuration(now() - t1)}; setup ${runs.map((r) => `${r.s.label} ${fmtDuration(r.setupMs)}`).join(', ')}`);
+  if (noisy.length) console.log(`noisy (min-max spread > 30% of median; other load on the machine?): ${noisy.join('; ')}`);
+
+  if (PROFILE) {
+    console.log('\nORT kernel profile (enableProfiling; per op type the median over 5–7 runs after a warm-up, the two forwards run alternately; kernel time only):');
+    for (const r of runs) await profileShape(r);
+  }
+  await engine.dispose();
+  if (misses) console.log(`${misses} target(s) missed`);
+}
+
+main().catch((err: unknown) => {
+  console.error(err);
+  process.exit(1);
+});

@@ -1,0 +1,71 @@
+/**
+ * The editing methods the evaluation harness can run, by CLI name:
+ *
+ *   wise           WISE-Merge (src/edits WiseEditor, config.mode 'merge')
+ *   wise-retrieve  WISE-Retrieve (config.mode 'retrieve')
+ *   grace          GRACE codebook at the WISE layer's down projection (src/baselines/grace.ts)
+ *   ft-l           EasyEdit FT, objective prompt_last (src/baselines/ft.ts)
+ *   ft-m           EasyEdit FT, objective target_new
+ *
+ * Every method edits the same layer: `config.layer` (the family config), else the editor's default.
+ * `createMethod` also returns the method's effective settings, for cache fingerprints and the report.
+ */
+import type { WiseConfig } from '../../config/schema.js';
+import { WiseEditor } from '../../edits/editor.js';
+import type { CausalLM } from '../../model/causal-lm.js';
+import { FT_DEFAULTS, FtMethod, type FtOptions } from '../../baselines/ft.js';
+import { GRACE_DEFAULTS, GraceMethod, type GraceOptions } from '../../baselines/grace.js';
+import { WiseError } from '../../util/errors.js';
+import type { EditMethod } from '../lifelong.js';
+import { WiseMethod, type StoreFactory } from './wise.js';
+
+export { WiseMethod, type StoreFactory, type WiseMethodOptions } from './wise.js';
+
+export const METHOD_NAMES = ['wise', 'wise-retrieve', 'grace', 'ft-l', 'ft-m'] as const;
+export type MethodName = (typeof METHOD_NAMES)[number];
+
+export function isMethodName(s: string): s is MethodName {
+  return (METHOD_NAMES as readonly string[]).includes(s);
+}
+
+export interface MethodContext {
+  lm: CausalLM;
+  /** The resolved WISE config (its `layer` is every method's layer). */
+  config: WiseConfig;
+  /** The train split's irrelevant samples. */
+  pool: readonly string[];
+  /** A new empty store per WISE reset. */
+  newStore: StoreFactory;
+  grace?: Partial<Omit<GraceOptions, 'layer'>>;
+  ft?: Partial<Omit<FtOptions, 'layer' | 'objective'>>;
+}
+
+export interface CreatedMethod {
+  method: EditMethod;
+  /** Everything that changes the method's results (hashed into the cache fingerprint). */
+  settings: Record<string, unknown>;
+}
+
+const defined = <T extends object>(o: T | undefined): Partial<T> => Object.fromEntries(Object.entries(o ?? {}).filter(([, v]) => v !== undefined)) as Partial<T>;
+
+export function createMethod(name: string, c: MethodContext): CreatedMethod {
+  const layer = c.config.layer ?? WiseEditor.defaultLayer(c.lm);
+  switch (name) {
+    case 'wise':
+    case 'wise-retrieve': {
+      const config: WiseConfig = { ...c.config, layer, mode: name === 'wise' ? 'merge' : 'retrieve' };
+      return { method: new WiseMethod({ lm: c.lm, config, pool: c.pool, newStore: c.newStore, name }), settings: { method: name, ...config } };
+    }
+    case 'grace': {
+      const opts: GraceOptions = { ...GRACE_DEFAULTS, ...defined(c.grace), layer, name };
+      return { method: new GraceMethod(c.lm, opts), settings: { method: name, ...opts } };
+    }
+    case 'ft-l':
+    case 'ft-m': {
+      const opts: FtOptions = { ...FT_DEFAULTS, ...defined(c.ft), layer, objective: name === 'ft-l' ? 'prompt_last' : 'target_new', name };
+      return { method: new FtMethod(c.lm, opts), settings: { method: name, ...opts } };
+    }
+    default:
+      throw new WiseError('WISE_USAGE', `unknown method "${name}" (expected ${METHOD_NAMES.join('|')})`, { method: name });
+  }
+}

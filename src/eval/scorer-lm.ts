@@ -1,0 +1,73 @@
+/**
+ * Scorers over a CausalLM: the model side of the harness's `Scorer` contract (scorer.ts).
+ *
+ *   lmScorer(lm, { variant })       teacher-forced rows through lm.forward(seqs, { side: 'left', variant }),
+ *                                   via makeScorer (left padding and the logits bookkeeping live there)
+ *   lmRowScorer(lm, { variantFor }) the same pass, for methods whose variant needs to know each row's
+ *                                   prompt length (GRACE keys on the last prompt token): the variant is
+ *                                   built per batch from the rows and their left padding
+ *
+ * BOS: our tokenizers add no special tokens, and neither the bundled model (models/wise-base) nor the
+ * HF test fixtures were trained with a BOS convention, so `encode` is the plain tokenizer encode by
+ * default. For a checkpoint that expects BOS (Llama), pass `bosId` and it is prepended to every
+ * encoded text, as HF `tok(text).input_ids` would (scorer.ts's Scorer.encode contract).
+ */
+import type { CausalLM, Variant } from '../model/causal-lm.js';
+import { leftPad, makeScorer, readLeftPadded, type LeftPadded, type ScoreOut, type ScoreRow, type Scorer } from './scorer.js';
+
+export interface LmScorerOptions {
+  /** The routing / edited-weight variant of the state being scored; absent = the plain model. */
+  variant?: Variant;
+  /** Rows per forward pass (default 16). */
+  maxBatch?: number;
+  /** Prepended to every encoded text when set (for BOS models; see the file comment). */
+  bosId?: number;
+}
+
+function encoder(lm: CausalLM, bosId?: number): (text: string) => number[] {
+  return bosId === undefined ? (text) => lm.tokenizer.encode(text) : (text) => [bosId, ...lm.tokenizer.encode(text)];
+}
+
+/** A Scorer over `lm` (optionally routed through `variant`). */
+export function lmScorer(lm: CausalLM, opts: LmScorerOptions = {}): Scorer {
+  const variant = opts.variant;
+  return makeScorer({
+    encode: encoder(lm, opts.bosId),
+    forward: async (_batch, seqs) => (await lm.forward(seqs, variant ? { side: 'left', variant } : { side: 'left' })).logits,
+    vocab: lm.config.vocabSize,
+    padId: lm.padId,
+    ...(opts.maxBatch !== undefined ? { maxBatch: opts.maxBatch } : {}),
+  });
+}
+
+export interface LmRowScorerOptions {
+  /** The variant for one left-padded batch of rows (undefined = the plain model). */
+  variantFor: (rows: readonly ScoreRow[], batch: LeftPadded) => Variant | undefined;
+  maxBatch?: number;
+  bosId?: number;
+}
+
+/** A Scorer whose variant depends on the rows of each batch (e.g. their last prompt token). */
+export function lmRowScorer(lm: CausalLM, opts: LmRowScorerOptions): Scorer {
+  const maxBatch = Math.max(1, opts.maxBatch ?? 16);
+  return {
+    encode: encoder(lm, opts.bosId),
+    async argmaxAndLogprobs(rows) {
+      const out: ScoreOut[] = [];
+      for (let i = 0; i < rows.length; i += maxBatch) {
+        const chunk = rows.slice(i, i + maxBatch);
+        const batch = leftPad(chunk, lm.padId);
+        const seqs = chunk.map((r) => [...r.promptIds, ...r.targetIds]);
+        const variant = opts.variantFor(chunk, batch);
+        const r = await lm.forward(seqs, variant ? { side: 'left', variant } : { side: 'left' });
+        out.push(...readLeftPadded(r.logits, lm.config.vocabSize, chunk, batch));
+      }
+      return out;
+    },
+  };
+}
+
+/** Padded position of each row's last prompt token in a left-padded batch. */
+export function lastPromptPositions(rows: readonly ScoreRow[], batch: LeftPadded): number[] {
+  return rows.map((r, b) => (batch.pads[b] as number) + r.promptIds.length - 1);
+}
