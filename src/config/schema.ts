@@ -37,6 +37,8 @@ export const WiseSchema = z.strictObject({
   /** Weight of the margin loss L_a against the edit NLL (WISE: 1). Lower it when a small model's
    *  activation scores are large next to its NLL gradient (the bundled model uses 0.1). */
   margin_weight: z.number().positive().default(1),
+  /** The edit score behind ε: the mean over the template rows (EasyEdit) or the bare prompt's row. */
+  threshold_on: z.enum(['templates', 'prompt']).default('templates'),
   /** ε = act_ratio × min final edit score (EasyEdit act_ratio). */
   act_ratio: unit.default(0.88),
   /** Edits per shard (EasyEdit save_freq). */

@@ -160,7 +160,7 @@ export class WiseEditor {
     const side = Float32Array.from(s.active.side);
     const mask = bernoulliMask(s.active.maskSeed, side.length, this.cfg.mask_ratio);
     const r = await this.memory.train(side, mask, this.memory.batch(this.templates, { prompt: req.prompt, target: req.target, irrelevant: irr.texts }));
-    const next: EditorState = { ...s, edits: id + 1, applied: s.applied + 1, active: { ...s.active, side, editIds: [...s.active.editIds, id], minScore: minOf(s.active.minScore, r.editScore) } };
+    const next: EditorState = { ...s, edits: id + 1, applied: s.applied + 1, active: { ...s.active, side, editIds: [...s.active.editIds, id], minScore: minOf(s.active.minScore, this.scoreOf(r)) } };
     const tx = new Tx();
     if (isSavePoint(next.active.editIds.length, this.cfg.save_freq)) await this.saveActive(next, tx);
     if (mergeDue(next.pending, this.cfg.save_freq, this.cfg.merge_freq)) await this.mergePending(next, tx);
@@ -277,9 +277,14 @@ export class WiseEditor {
       const req = e.request as EditRequest;
       const irrelevant = (e.meta as { irrelevant: string | string[] }).irrelevant;
       const r = await this.memory.train(side, mask, this.memory.batch(this.templates, { prompt: req.prompt, target: req.target, irrelevant }));
-      minScore = minOf(minScore, r.editScore);
+      minScore = minOf(minScore, this.scoreOf(r));
     }
     return { side, minScore };
+  }
+
+  /** The score that feeds ε (wise.threshold_on). */
+  private scoreOf(r: { editScore: number; promptScore: number }): number {
+    return this.cfg.threshold_on === 'prompt' ? r.promptScore : r.editScore;
   }
 
   /** Internal: used by revert.ts after a successful commit. */

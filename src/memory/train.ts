@@ -25,6 +25,8 @@ export interface EditTrainResult {
   scores: number[];
   /** mean score of the edit rows under the final W′ */
   editScore: number;
+  /** score of the first row (the bare prompt, template "{}") under the final W′ */
+  promptScore: number;
   finalLoss: number;
 }
 
@@ -77,5 +79,5 @@ export async function trainSideMemory(
       n++;
     }
   });
-  return { steps, losses, scores, editScore: s / Math.max(1, n), finalLoss: (fin.total_loss!.data as Float32Array)[0]! };
+  return { steps, losses, scores, editScore: s / Math.max(1, n), promptScore: scores[0] ?? 0, finalLoss: (fin.total_loss!.data as Float32Array)[0]! };
 }
