@@ -57,6 +57,8 @@ export const WiseSchema = z.strictObject({
   lambda: z.number().positive().default(1.0),
   /** Router mode: 'merge' (WISE-Merge) or 'retrieve' (WISE-Retrieve, top-1 memory). */
   mode: z.enum(['merge', 'retrieve']).default('merge'),
+  /** A sequence's score from its token scores: mean over real tokens (WISE) or max. */
+  score_reduce: z.enum(['mean', 'max']).default('mean'),
   /** Among memories past their ε: highest raw score (EasyEdit) or highest score / ε. */
   route_select: z.enum(['score', 'ratio']).default('score'),
   /** Routing score: the paper's ‖A(x)(W′−W)ᵀ‖ or EasyEdit's ‖σ(AW′ᵀ)−σ(AWᵀ)‖. */

@@ -65,6 +65,7 @@ export class WiseEditor {
   private constructor(readonly lm: CausalLM, readonly store: ShardStore, readonly cfg: WiseConfig, readonly pool: readonly string[], readonly layer: number) {
     this.memory = new SideMemory(lm, {
       layer,
+      scoreReduce: cfg.score_reduce,
       margin: { alpha: cfg.act_margin[0], beta: cfg.act_margin[1], gamma: cfg.act_margin[2], weight: cfg.margin_weight },
       hparams: { lr: cfg.edit_lr, nIter: cfg.n_iter, normConstraint: cfg.norm_constraint, weightDecay: cfg.weight_decay, earlyStopTol: cfg.early_stop_tol, earlyStopLoss: cfg.early_stop_loss },
     });
@@ -119,7 +120,7 @@ export class WiseEditor {
   variant(state: EditorState = this.state): { variant: Variant; memories: RoutedMemory[] } {
     if (this.variantCache?.key === state) return this.variantCache;
     const memories = routedMemories(state, this.memory.base, this.cfg.act_ratio);
-    const variant = routerVariant(memories, { layer: this.layer, maxMeanTokens: this.cfg.max_mean_tokens, select: this.cfg.route_select }, this.memory.shape);
+    const variant = routerVariant(memories, { layer: this.layer, maxMeanTokens: this.cfg.max_mean_tokens, select: this.cfg.route_select, reduce: this.cfg.score_reduce }, this.memory.shape);
     const v = { key: state, memories, variant };
     if (state === this.state) this.variantCache = v;
     return v;

@@ -17,6 +17,8 @@ import type { MarginParams } from './loss.js';
 
 export interface SideMemoryOptions {
   layer: number;
+  /** how a sequence's score reduces its token scores: mean (WISE) or max */
+  scoreReduce?: 'mean' | 'max';
   margin: MarginParams;
   hparams: EditHparams;
 }
@@ -88,7 +90,7 @@ export class SideMemory {
     const key = `${b.R}x${b.Tb}k${b.Kb}`;
     let g = this.stepGraphs.get(key);
     if (!g) {
-      g = buildEditStepGraph(this.lm.spec, this.lm.config, this.lm.ckpt.weights, this.layer, b, this.opts.margin);
+      g = buildEditStepGraph(this.lm.spec, this.lm.config, this.lm.ckpt.weights, this.layer, b, this.opts.margin, this.opts.scoreReduce ?? 'mean');
       this.stepGraphs.set(key, g);
     }
     return g;

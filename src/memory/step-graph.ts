@@ -22,12 +22,12 @@ export interface StepBucket {
   Kb: number;
 }
 
-export function buildEditStepGraph(spec: ArchSpec, cfg: ModelConfig, weights: ReadonlyMap<string, Weight>, layer: number, b: StepBucket, margin: MarginParams): Graph {
+export function buildEditStepGraph(spec: ArchSpec, cfg: ModelConfig, weights: ReadonlyMap<string, Weight>, layer: number, b: StepBucket, margin: MarginParams, reduce: 'mean' | 'max' = 'mean'): Graph {
   let side: Value | undefined;
   let scores: Value | undefined;
   const g = buildTransformer(spec, cfg, weights, {
     batch: b.R, seq: b.Tb, rowCount: b.Kb, fromLayer: layer, fromMlp: true, loss: 'rows', logits: 'none',
-    name: `wise-step-${layer}-${b.R}x${b.Tb}k${b.Kb}`,
+    name: `wise-step-${layer}-${b.R}x${b.Tb}k${b.Kb}-${reduce}`,
     hooks: {
       down: (ctx) => {
         if (ctx.layer !== layer) return ctx.base();
@@ -35,7 +35,7 @@ export function buildEditStepGraph(spec: ArchSpec, cfg: ModelConfig, weights: Re
         side = w.graph.input('side_weight', w.graph.floatType, w.shape);
         const delta = nn.linear(ctx.a, ops.sub(side, w), undefined, ctx.spec.layout); // (R, Tb, d) = A (W′ − W)ᵀ
         const tokenMask = w.graph.input('token_mask', w.graph.floatType, [b.R, b.Tb]);
-        scores = sequenceScore(tokenNorms(delta), tokenMask); // (R,)
+        scores = sequenceScore(tokenNorms(delta), tokenMask, reduce === 'max' ? 'always' : undefined); // (R,)
         return ops.add(ctx.base(), delta);
       },
     },

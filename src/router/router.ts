@@ -43,6 +43,8 @@ export interface RouterOptions {
   /** sequences longer than this route on the max token score */
   maxMeanTokens: number;
   select?: RouteSelect;
+  /** 'max': every sequence routes on its max token score (as sequences longer than maxMeanTokens do) */
+  reduce?: 'mean' | 'max';
 }
 
 /** Builds the routing hook for M memories (the graph structure depends only on M). */
@@ -100,7 +102,7 @@ export function routerVariant(memories: readonly RoutedMemory[], o: RouterOption
     for (let b = 0; b < batch; b++) {
       let n = 0;
       for (let t = 0; t < T; t++) n += mask[b * T + t] as number;
-      useMax[b] = n > o.maxMeanTokens ? 1 : 0;
+      useMax[b] = o.reduce === 'max' || n > o.maxMeanTokens ? 1 : 0;
     }
     return {
       ...memFeeds(),

@@ -19,7 +19,8 @@ export function tokenNorms(delta: Value): Value {
  * `useMax` (B,) bool selects the max over real tokens instead of the mean (long sequences);
  * omit it in gradient graphs (training rows are short).
  */
-export function sequenceScore(norms: Value, tokenMask: Value, useMax?: Value): Value {
+export function sequenceScore(norms: Value, tokenMask: Value, useMax?: Value | 'always'): Value {
+  if (useMax === 'always') return ops.reduceMax(ops.mul(norms, tokenMask), [-1]);
   const count = ops.max(ops.reduceSum(tokenMask, [-1]), 1); // (B,)
   const mean = ops.div(ops.reduceSum(ops.mul(norms, tokenMask), [-1]), count); // (B,)
   if (!useMax) return mean;
