@@ -39,6 +39,8 @@ export const WiseSchema = z.strictObject({
   margin_weight: z.number().positive().default(1),
   /** The edit score behind ε: the mean over the template rows (EasyEdit) or the bare prompt's row. */
   threshold_on: z.enum(['templates', 'prompt']).default('templates'),
+  /** Raise each edit's threshold score to irrelevant max / act_ratio, so ε never admits the edit's own irrelevant samples (EasyEdit: false). */
+  threshold_above_irrelevant: z.boolean().default(false),
   /** ε = act_ratio × min final edit score (EasyEdit act_ratio). */
   act_ratio: unit.default(0.88),
   /** Edits per shard (EasyEdit save_freq). */

@@ -284,8 +284,9 @@ export class WiseEditor {
   }
 
   /** The score that feeds ε (wise.threshold_on). */
-  private scoreOf(r: { editScore: number; promptScore: number }): number {
-    return this.cfg.threshold_on === 'prompt' ? r.promptScore : r.editScore;
+  private scoreOf(r: { editScore: number; promptScore: number; irrelevantMax: number }): number {
+    const s = this.cfg.threshold_on === 'prompt' ? r.promptScore : r.editScore;
+    return this.cfg.threshold_above_irrelevant ? Math.max(s, r.irrelevantMax / this.cfg.act_ratio) : s;
   }
 
   /** Internal: used by revert.ts after a successful commit. */

@@ -18,7 +18,7 @@ export function ioDocs(o: { maxMeanTokens: number; memories: number }): (name: s
     rope_sin: 'RoPE sin table of the new tokens\' positions (HF rotate-half layout, see formulas.rope)',
     position_ids: 'positions of the new tokens: cumsum(key_mask) − 1 (see formulas.positions)',
     token_mask: 'routing token mask (float 1/0): the prompt\'s key padding at prefill, ones at decode',
-    use_max: `true where the row has more than ${o.maxMeanTokens} real tokens: its score is the max token score, not the mean`,
+    use_max: `true where the row has more than ${o.maxMeanTokens} real tokens (or every row when wise.score_reduce is max): its score is the max token score, not the mean`,
     route_in: '−1 = decide the route here (prefill); r ≥ 0 forces route r (decode: feed the prefill\'s `route`)',
     logits_last: 'logits of the last position of each row (B, V): the next-token distribution',
     logits: 'logits of every new position (B, T, V)',

@@ -27,6 +27,8 @@ export interface EditTrainResult {
   editScore: number;
   /** score of the first row (the bare prompt, template "{}") under the final W′ */
   promptScore: number;
+  /** the highest irrelevant row's score under the final W′ */
+  irrelevantMax: number;
   finalLoss: number;
 }
 
@@ -79,5 +81,5 @@ export async function trainSideMemory(
       n++;
     }
   });
-  return { steps, losses, scores, editScore: s / Math.max(1, n), promptScore: scores[0] ?? 0, finalLoss: (fin.total_loss!.data as Float32Array)[0]! };
+  return { steps, losses, scores, editScore: s / Math.max(1, n), promptScore: scores[0] ?? 0, irrelevantMax: Math.max(0, ...scores.filter((_, r) => !isEdit[r])), finalLoss: (fin.total_loss!.data as Float32Array)[0]! };
 }
