@@ -58,7 +58,7 @@ async function complete(lm: CausalLM, prompt: string, routing?: { variant: Varia
     ...(routing ? { variant: routing.variant } : {}),
     onToken: (id) => {
       ids.push(id);
-      return /[.?!\n]/.test(lm.tokenizer.decode(ids));
+      return /\S[.?!](\s|$)|\n/.test(lm.tokenizer.decode(ids)); // a sentence end, not the dot of ".ug"
     },
   });
   const text = lm.tokenizer.decode(r.ids, { skipSpecialTokens: true }).split('\n')[0]!.trim();

@@ -1,0 +1,11 @@
+import { readSafetensors, writeSafetensors } from './src/model/safetensors.js';
+import { BASE_RECIPE } from './src/train/recipe.js';
+import { mkdirSync, writeFileSync, copyFileSync } from 'node:fs';
+const s = await readSafetensors('.wise-tmp/train-base/checkpoint.safetensors');
+const out = new Map();
+for (const [k, v] of s.tensors) if (k.startsWith('w/')) out.set(k.slice(2), { shape: v.shape, data: v.data });
+mkdirSync('/tmp/wb-partial', { recursive: true });
+await writeSafetensors('/tmp/wb-partial/model.safetensors', out);
+writeFileSync('/tmp/wb-partial/config.json', JSON.stringify(BASE_RECIPE.config));
+for (const f of ['tokenizer.json', 'tokenizer_config.json']) copyFileSync('models/wise-base/' + f, '/tmp/wb-partial/' + f);
+console.log('step', s.metadata.step);
