@@ -179,7 +179,8 @@ async function main(): Promise<void> {
     editEvery: env('SERVE_BENCH_EDIT_EVERY', 10),
     maxTokens: env('SERVE_BENCH_MAX_TOKENS', 16),
   };
-  const mod = process.env.SERVE_BENCH_FACTORY;
+  // Default: the bundled model (bench/serve-wise.ts); SERVE_BENCH_FAKE=1 measures the HTTP layer alone.
+  const mod = process.env.SERVE_BENCH_FACTORY ?? (process.env.SERVE_BENCH_FAKE ? undefined : path.join(path.dirname(new URL(import.meta.url).pathname), 'serve-wise.ts'));
   const factory: BenchFactory = mod
     ? ((await import(pathToFileURL(path.resolve(mod)).href)) as { createBenchServices: BenchFactory }).createBenchServices
     : fakeFactory;

@@ -15,9 +15,9 @@ import { readSafetensors, writeSafetensors, type TensorToWrite } from '../model/
 import { initWeights } from './init.js';
 import { Trainer } from './trainer.js';
 import { epochBatches, type PackedRow } from './pack.js';
-import type { AdamWOptions } from './adamw.js';
+import type { Recipe } from './recipe.js';
 
-export interface TrainRunOptions {
+export interface TrainRunOptions extends Omit<Recipe, 'config'> {
   spec: ArchSpec;
   cfg: ModelConfig;
   engine: Engine;
@@ -25,15 +25,6 @@ export interface TrainRunOptions {
   lines: number[][];
   eos: number;
   pad: number;
-  batch: number;
-  seq: number;
-  steps: number;
-  peakLr: number;
-  warmup: number;
-  minLrRatio: number;
-  adamw: AdamWOptions;
-  clip: number;
-  seed: number;
   /** folder for resumable checkpoints; null = none */
   checkpointDir: string | null;
   checkpointEvery: number;

@@ -1,0 +1,38 @@
+/**
+ * The real services for `npm run bench:serve`: the bundled model with WISE (an in-memory store
+ * that receives edits during the run) against the same model with no memories (the plain
+ * forward graph, no routing).
+ */
+import * as path from 'node:path';
+import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { CausalLM } from '../src/model/causal-lm.js';
+import { WiseEditor } from '../src/edits/editor.js';
+import { MemoryShardStore } from '../src/shards/index.js';
+import { resolveConfig, readConfigFile } from '../src/config/load.js';
+import { loadTrainSplit } from '../src/eval/datasets.js';
+import { WiseModelService } from '../src/serve/wise-service.js';
+import type { BenchServices } from './serve.js';
+
+const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+
+export async function createBenchServices(): Promise<BenchServices> {
+  const lm = await CausalLM.load(path.join(ROOT, 'models', 'wise-base'));
+  const config = resolveConfig({ base: [readConfigFile(path.join(ROOT, 'config', 'wise-base.yaml'))], env: {} }).wise;
+  const pool = loadTrainSplit(path.join(ROOT, 'datasets', 'bundled-train.json'));
+  const routedEd = await WiseEditor.open({ lm, store: new MemoryShardStore(), config, pool });
+  const plainEd = await WiseEditor.open({ lm, store: new MemoryShardStore(), config, pool });
+  // Start the routed model with a few memories so that routing is exercised from the first request.
+  const bench = JSON.parse(readFileSync(path.join(ROOT, 'datasets', 'bundled-zsre.json'), 'utf8')) as { src: string; alt: string }[];
+  for (const r of bench.slice(0, 4)) await routedEd.applyEdit({ prompt: r.src, target: r.alt });
+  return {
+    routed: new WiseModelService({ lm, editor: routedEd, baseName: 'wise-base' }),
+    plain: new WiseModelService({ lm, editor: plainEd, baseName: 'wise-base' }),
+    label: 'wise-base (6.45M params) with WISE: 4 edits before the run, more applied during it; plain = same model, no memories',
+    edits: bench.slice(4, 40).map((r) => ({ prompt: r.src, target: r.alt })),
+    close: async () => {
+      await routedEd.close();
+      await plainEd.close();
+    },
+  };
+}
