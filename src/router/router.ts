@@ -89,8 +89,23 @@ export function routerHook(M: number, layer: number, select: RouteSelect = 'scor
   };
 }
 
-/** A CausalLM variant routing over `memories` (the key depends only on their count). */
-export function routerVariant(memories: readonly RoutedMemory[], o: RouterOptions, shape: readonly number[]): Variant {
+/**
+ * Memory counts are bucketed to powers of two (padding memories have a zero delta and an ε no
+ * score reaches), so a store that gains memories edit by edit needs a new graph and session
+ * only when it crosses a power of two: sessions are kept for the life of the process.
+ */
+export function bucketMemories(memories: readonly RoutedMemory[], shape: readonly number[]): RoutedMemory[] {
+  if (memories.length === 0) return [];
+  let M = 1;
+  while (M < memories.length) M *= 2;
+  const n = shape.reduce((a, b) => a * b, 1);
+  const zero = new Float32Array(n);
+  return [...memories, ...Array.from({ length: M - memories.length }, (_, i) => ({ id: `padding-${i}`, delta: zero, eps: 3.0e38 }))];
+}
+
+/** A CausalLM variant routing over `memories` (the key depends only on their bucketed count). */
+export function routerVariant(given: readonly RoutedMemory[], o: RouterOptions, shape: readonly number[]): Variant {
+  const memories = bucketMemories(given, shape);
   const M = memories.length;
   const memFeeds = (): Record<string, TensorData> => {
     const f: Record<string, TensorData> = { mem_eps: { dtype: 'float32', dims: [M], data: Float32Array.from(memories.map((m) => m.eps)) } };
