@@ -7,7 +7,7 @@
 import type { Graph } from '../graph/index.js';
 import type { TensorData } from '../graph/types.js';
 import { tensorData } from '../graph/types.js';
-import type { CausalLM } from '../model/causal-lm.js';
+import { CausalLM } from '../model/causal-lm.js';
 import { editWeightName } from '../model/arch.js';
 import { transformerFeeds } from '../model/feeds.js';
 import { buildEditBatch, type EditBatch } from './rows.js';
@@ -90,7 +90,7 @@ export class SideMemory {
     const key = `${b.R}x${b.Tb}k${b.Kb}`;
     let g = this.stepGraphs.get(key);
     if (!g) {
-      g = buildEditStepGraph(this.lm.spec, this.lm.config, this.lm.ckpt.weights, this.layer, b, this.opts.margin, this.opts.scoreReduce ?? 'mean');
+      g = buildEditStepGraph(this.lm.spec, this.lm.config, this.lm.ckpt.weights, this.layer, b, this.opts.margin, this.opts.scoreReduce ?? 'mean', this.lm.weightBytes > CausalLM.initializerLimitBytes);
       this.stepGraphs.set(key, g);
     }
     return g;

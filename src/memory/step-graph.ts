@@ -22,11 +22,12 @@ export interface StepBucket {
   Kb: number;
 }
 
-export function buildEditStepGraph(spec: ArchSpec, cfg: ModelConfig, weights: ReadonlyMap<string, Weight>, layer: number, b: StepBucket, margin: MarginParams, reduce: 'mean' | 'max' = 'mean'): Graph {
+export function buildEditStepGraph(spec: ArchSpec, cfg: ModelConfig, weights: ReadonlyMap<string, Weight>, layer: number, b: StepBucket, margin: MarginParams, reduce: 'mean' | 'max' = 'mean', weightsAsInputs = false): Graph {
   let side: Value | undefined;
   let scores: Value | undefined;
   const g = buildTransformer(spec, cfg, weights, {
     batch: b.R, seq: b.Tb, rowCount: b.Kb, fromLayer: layer, fromMlp: true, loss: 'rows', logits: 'none',
+    ...(weightsAsInputs ? { inputWeights: 'all' as const } : {}),
     name: `wise-step-${layer}-${b.R}x${b.Tb}k${b.Kb}-${reduce}`,
     hooks: {
       down: (ctx) => {

@@ -97,10 +97,24 @@ export class CausalLM {
     return [...ids];
   }
 
+  /**
+   * Frozen weights go into graphs as initializers (ORT prepacks them: fastest) unless the model
+   * is large: a protobuf cannot exceed 2 GB, and each initializer session holds its own copy,
+   * so above this many bytes of weights they are graph inputs fed zero-copy from JS memory.
+   */
+  static initializerLimitBytes = 1.2e9;
+
+  get weightBytes(): number {
+    let n = 0;
+    for (const w of this.ckpt.weights.values()) n += w.data.byteLength;
+    return n;
+  }
+
   /** A cached graph of this model. `key` must identify `opts` (and the variant) uniquely. */
   graph(key: string, opts: TransformerOptions): Graph {
     let g = this.graphs.get(key);
     if (!g) {
+      if (opts.inputWeights === undefined && this.weightBytes > CausalLM.initializerLimitBytes) opts = { ...opts, inputWeights: 'all' };
       g = buildTransformer(this.spec, this.config, this.ckpt.weights, opts);
       this.graphs.set(key, g);
     }
