@@ -80,6 +80,8 @@ export const WiseSchema = z.strictObject({
   irrelevant_count: positiveInt.default(1),
   /** Extra irrelevant samples chosen as the pool texts most similar to the prompt (hard negatives; EasyEdit: 0). */
   irrelevant_similar: z.number().int().nonnegative().default(0),
+  /** Earlier edits (the most recent ones) added as irrelevant samples, WISE's replay (EasyEdit: off). */
+  replay: z.number().int().nonnegative().default(0),
   /** Train split for the irrelevant samples (EasyEdit JSON, ZsRE or CounterFact); null = the bundled train split. */
   train_split: z.string().nullable().default(null),
   /** Seed for masks and irrelevant-sample choice; each shard records its own derived seed. */

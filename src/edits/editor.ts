@@ -158,6 +158,11 @@ export class WiseEditor {
     const s = this.state;
     const id = this.store.nextEditId;
     const irr = this.irrelevantFor(id, req);
+    // WISE's replay (paper B.3): earlier edits are negatives, so the new memory stays quiet on them.
+    for (const e of await this.recentEdits(this.cfg.replay)) {
+      irr.texts.push(`${e.prompt} ${e.target.replace(/^\s+/, '')}`);
+      irr.refs.push('replay');
+    }
     const side = Float32Array.from(s.active.side);
     const mask = bernoulliMask(s.active.maskSeed, side.length, this.cfg.mask_ratio);
     const r = await this.memory.train(side, mask, this.memory.batch(this.templates, { prompt: req.prompt, target: req.target, irrelevant: irr.texts }));
@@ -281,6 +286,17 @@ export class WiseEditor {
       minScore = minOf(minScore, this.scoreOf(r));
     }
     return { side, minScore };
+  }
+
+  /** The last `k` applied edits' requests, newest first. */
+  private async recentEdits(k: number): Promise<EditRequest[]> {
+    if (k <= 0) return [];
+    const out: EditRequest[] = [];
+    for (let id = this.store.nextEditId - 1; id >= 0 && out.length < k; id--) {
+      const e = await this.store.getEdit(id);
+      if (e?.status === 'active') out.push(e.request as EditRequest);
+    }
+    return out;
   }
 
   /** The score that feeds ε (wise.threshold_on). */

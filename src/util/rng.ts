@@ -1,5 +1,5 @@
 /**
- * Seeded pseudo-random numbers. wise-edit never uses Math.random in src/: masks, DARE
+ * Seeded pseudo-random numbers. wise-edit never uses the unseeded Math random generator in src/: masks, DARE
  * dropout, sampling and data shuffles all draw from here so that runs are reproducible
  * and every seed can be recorded with the artefact it produced.
  *

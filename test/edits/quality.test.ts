@@ -19,8 +19,8 @@ import { REPO_ROOT } from '../helpers/shared.js';
  * The issue's bars (one edit: every unrelated prompt routes to the original layer; 50 edits:
  * reliability ≥ 0.95, locality ≥ 0.98) are NOT met yet on this model: README ("WISE on the bundled
  * model") records the measured numbers and what was tried. The assertions marked REGRESSION FLOOR
- * guard the current numbers (measured 2026-11-26: 9/10 routed to main; 50 edits: reliability
- * 0.717, locality 0.920) so that they cannot silently get worse; they are not the targets.
+ * guard the current numbers (measured 2026-11-26 with config/wise-base.yaml: 50 edits: reliability
+ * 0.793, locality 0.940) so that they cannot silently get worse; they are not the targets.
  */
 interface Z { src: string; alt: string; rephrase: string; loc: string; loc_ans: string }
 const bench = JSON.parse(readFileSync(path.join(REPO_ROOT, 'datasets', 'bundled-zsre.json'), 'utf8')) as Z[];
@@ -64,9 +64,9 @@ describe('WISE on the bundled model', () => {
     const gen = mean((await probe(lm, recs.map((r) => ({ prompt: r.rephrase, target: r.alt })), routing)).map((p) => p.accuracy));
     const locality = mean(agreement(pre, await probe(lm, loc, routing)));
     console.log(`50 sequential edits on wise-base: reliability ${rel.toFixed(3)}, generalization ${gen.toFixed(3)}, locality ${locality.toFixed(3)}`);
-    // REGRESSION FLOORS below the measured 0.717 / 0.920 (issue bars 0.95 / 0.98, not met yet)
-    expect(rel).toBeGreaterThanOrEqual(0.7);
-    expect(locality).toBeGreaterThanOrEqual(0.9);
+    // REGRESSION FLOORS below the measured 0.793 / 0.940 (issue bars 0.95 / 0.98, not met yet)
+    expect(rel).toBeGreaterThanOrEqual(0.75);
+    expect(locality).toBeGreaterThanOrEqual(0.92);
     await ed.close();
   }, 600_000);
 
