@@ -45,14 +45,9 @@ import { measureInterleaved, median, fmtMs, fmtDuration, table, spread, now, typ
 import { describeMachine, loadAvg, maxRssMiB, rssMiB } from './lib/machine.js';
 import { peakCases } from './lib/peak.js';
 import { GPT2_SMALL, LLAMA_4M, randomModel, uniformFill } from './lib/weights.js';
+import { flag, opt } from './lib/args.js';
 
 // ---------------------------------------------------------------- options
-const argv = process.argv.slice(2);
-const flag = (name: string): boolean => argv.includes(`--${name}`);
-const opt = (name: string): string | undefined => {
-  const i = argv.indexOf(`--${name}`);
-  return i >= 0 ? argv[i + 1] : undefined;
-};
 const QUICK = flag('quick');
 const ROUNDS = Number(opt('rounds') ?? (QUICK ? 3 : 11));
 const N_ITER = Number(opt('n-iter') ?? (QUICK ? 5 : 70));

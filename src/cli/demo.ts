@@ -8,6 +8,7 @@
 import { readFileSync, rmSync } from 'node:fs';
 import * as path from 'node:path';
 import { packageRoot, dataDir } from '../config/paths.js';
+import type { CounterfactRecord } from '../data/split.js';
 import type { CausalLM, Variant } from '../model/causal-lm.js';
 import { routeNames, type RoutedMemory } from '../router/router.js';
 import { agreement, probe } from '../edits/probe.js';
@@ -15,15 +16,8 @@ import type { WiseEditor } from '../edits/editor.js';
 import type { CommandContext } from './context.js';
 import { openEditor } from './open.js';
 
-interface CfRecord {
-  prompt: string;
-  subject: string;
-  target_new: string;
-  ground_truth: string;
-  rephrase_prompt: string;
-  locality_prompt: string;
-  locality_ground_truth: string;
-}
+/** The bundled CounterFact file's records (both ROME's and EasyEdit's flat fields), as the generator writes them. */
+type CfRecord = CounterfactRecord;
 
 export interface DemoEdit {
   prompt: string;
@@ -34,12 +28,12 @@ export interface DemoEdit {
 
 /** `count` edits from the bundled CounterFact-style benchmark, one per relation, deterministic. */
 export function demoEdits(count: number): { edits: DemoEdit[]; unrelated: { prompt: string; answer: string }[] } {
-  const recs = JSON.parse(readFileSync(path.join(packageRoot(), 'datasets', 'bundled-counterfact.json'), 'utf8')) as (CfRecord & { requested_rewrite?: { relation_id?: string } })[];
+  const recs = JSON.parse(readFileSync(path.join(packageRoot(), 'datasets', 'bundled-counterfact.json'), 'utf8')) as CfRecord[];
   const seen = new Set<string>();
   const edits: DemoEdit[] = [];
   const unrelated: { prompt: string; answer: string }[] = [];
   for (const r of recs) {
-    const rel = r.requested_rewrite?.relation_id ?? r.prompt.replace(r.subject, '');
+    const rel = r.requested_rewrite.relation_id;
     if (edits.length < count && !seen.has(rel)) {
       seen.add(rel);
       edits.push({ prompt: r.prompt, target: r.target_new, truth: r.ground_truth, rephrase: r.rephrase_prompt });
