@@ -145,29 +145,20 @@ async function setupShape(s: Shape): Promise<ShapeRun> {
   const K = batch.weights.filter((w) => w > 0).length;
   const lens = Array.from({ length: batch.R }, (_, r) => batch.mask.slice(r * batch.Tb, (r + 1) * batch.Tb).reduce((a, b) => a + b, 0));
   const desc = `${(m.params / 1e6).toFixed(1)}M params, ${cfg.numLayers} layers, d=${cfg.hiddenSize}, ff=${cfg.intermediateSize}, vocab ${cfg.vocabSize}; edited layer ${layer} (${side.weightName} ${side.shape.join('×')}); ` +
-    `batch R=${batch.R} rows of ${Math.min(...lens)}–${Math.max(...lens)} tokens (mean ${(lens.reduce((a, b) => a + b, 0) / lens.length).toFixed(1)}), Tb=${batch.Tb}, K=${K} → Kb=${batch.Kb}`;
+    `batch R=${batch.R} rows (E=${batch.E} through the upper layers, ${batch.R - batch.E} irrelevant: score only) of ${Math.min(...lens)}–${Math.max(...lens)} tokens (mean ${(lens.reduce((a, b) => a + b, 0) / lens.length).toFixed(1)}), Tb=${batch.Tb}, K=${K} → Kb=${batch.Kb}`;
   console.log(`# ${s.label}: ${desc}`);
 
-  // The graphs SideMemory itself runs (private members, reached for measurement only).
-  const sm = side as unknown as { stepGraph(b: EditBatch): Graph; lowerPass(b: EditBatch): Promise<Record<string, TensorData>> };
-  const stepGraph = sm.stepGraph(batch);
-  const lowerGraph = lm.graph(`lower-${layer}`, { batch: 'B', seq: 'T', toLayer: layer + 1, exposeLayer: layer, logits: 'none', name: 'lower' });
-  const lower = await sm.lowerPass(batch); // also creates the lower session
+  // The graphs SideMemory itself runs.
+  const stepGraph = side.stepGraph(batch);
+  const lowerGraph = side.lowerGraph();
   const sideW = Float32Array.from(side.base);
-  const stepFeeds: Record<string, TensorData> = {
-    ...lower,
-    rows: tensorData('int64', [batch.Kb], batch.rows),
-    row_targets: tensorData('int64', [batch.Kb], batch.targets),
-    row_weights: tensorData('float32', [batch.Kb], batch.weights),
-    token_mask: tensorData('float32', [batch.R, batch.Tb], batch.mask),
-    is_edit: tensorData('float32', [batch.R], batch.isEdit),
-    side_weight: tensorData('float32', side.shape, sideW),
-  };
+  // also creates the lower session
+  const stepFeeds: Record<string, TensorData> = { ...(await side.stepFeeds(batch)), side_weight: tensorData('float32', side.shape, sideW) };
   await engine.session(stepGraph);
   const stepFlops = matmulFlops(stepGraph);
   const lowerFlops = matmulFlops(lowerGraph, { B: batch.R, T: batch.Tb });
   cases.push({ name: caseName(s, 'step'), run: () => engine.run(stepGraph, stepFeeds, ['total_loss', 'scores', 'grad_side']) });
-  cases.push({ name: caseName(s, 'lower'), run: () => sm.lowerPass(batch) });
+  cases.push({ name: caseName(s, 'lower'), run: () => side.lowerPass(batch) });
 
   // Router: the same 4 × 32 prompts through the plain (M = 0) and routed forwards.
   const routeSeqs = Array.from({ length: ROUTE_B }, () => Array.from({ length: ROUTE_T }, () => 2 + rng.int(cfg.vocabSize - 2)));
@@ -293,14 +284,7 @@ const toOrtFeeds = (f: Record<string, TensorData>): Record<string, ort.Tensor> =
 
 async function profileShape(r: ShapeRun): Promise<void> {
   const { lm, side, batch } = r;
-  const sm = side as unknown as { lowerPass(b: EditBatch): Promise<Record<string, TensorData>> };
-  const lower = await sm.lowerPass(batch);
-  const stepFeeds = toOrtFeeds({
-    ...lower,
-    rows: tensorData('int64', [batch.Kb], batch.rows), row_targets: tensorData('int64', [batch.Kb], batch.targets),
-    row_weights: tensorData('float32', [batch.Kb], batch.weights), token_mask: tensorData('float32', [batch.R, batch.Tb], batch.mask),
-    is_edit: tensorData('float32', [batch.R], batch.isEdit), side_weight: tensorData('float32', side.shape, Float32Array.from(side.base)),
-  });
+  const stepFeeds = toOrtFeeds({ ...(await side.stepFeeds(batch)), side_weight: tensorData('float32', side.shape, Float32Array.from(side.base)) });
   const fmt = (xs: OpCost[], total: number): string => xs.slice(0, 8).map((c) => `${c.op} ${fmtMs(c.ms)} ms (${((100 * c.ms) / total).toFixed(1)}%, ${Math.round(c.n)} nodes)`).join('; ');
   const [step] = (await profile([{ g: r.stepGraph, feeds: stepFeeds, fetches: ['total_loss', 'scores', 'grad_side'] }], QUICK ? 3 : 5)) as [OpCost[]];
   const stepTotal = step.reduce((a, c) => a + c.ms, 0);

@@ -41,6 +41,9 @@ export const WiseSchema = z.strictObject({
   threshold_on: z.enum(['templates', 'prompt']).default('templates'),
   /** Raise each edit's threshold score to irrelevant max / act_ratio, so ε never admits the edit's own irrelevant samples (EasyEdit: false). */
   threshold_above_irrelevant: z.boolean().default(false),
+  /** Raise each memory's ε above (1 + this) × its highest score on the prompts of applied edits it
+   *  does not hold, capped at its own threshold score (router/conflicts.ts); null = off (EasyEdit). */
+  threshold_above_edits: z.number().nonnegative().nullable().default(null),
   /** ε = act_ratio × min final edit score (EasyEdit act_ratio). */
   act_ratio: unit.default(0.88),
   /** Edits per shard (EasyEdit save_freq). */
@@ -82,6 +85,15 @@ export const WiseSchema = z.strictObject({
   irrelevant_similar: z.number().int().nonnegative().default(0),
   /** Earlier edits (the most recent ones) added as irrelevant samples, WISE's replay (EasyEdit: off). */
   replay: z.number().int().nonnegative().default(0),
+  /** After training an edit, the applied edits outside its memory on whose prompt+target it scores at
+   *  least this fraction of its would-be ε become irrelevant samples too, and the edit is retrained
+   *  once from the same start (recorded with the edit, so a replay is exact); null = off (EasyEdit). */
+  replay_conflicts: z.number().positive().nullable().default(null),
+  /** Project every gradient step off the top project_rank principal directions of generic text's
+   *  activations at the edited layer (memory/projection.ts); 0 = off (WISE/EasyEdit have no such step). */
+  project_rank: z.number().int().nonnegative().default(0),
+  /** Pool texts (the first ones) whose activations give those directions. */
+  project_samples: positiveInt.default(400),
   /** Train split for the irrelevant samples (EasyEdit JSON, ZsRE or CounterFact); null = the bundled train split. */
   train_split: z.string().nullable().default(null),
   /** Seed for masks and irrelevant-sample choice; each shard records its own derived seed. */

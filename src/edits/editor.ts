@@ -18,7 +18,9 @@ import { mergeRegistry } from '../merge/index.js';
 import { fingerprintModel, Tx, type EditRecord, type ShardStore, type TensorRef } from '../shards/index.js';
 import { validateEditRequest, type EditRequest } from './request.js';
 import { isSavePoint, mergeDue, mergedId, mergeWeights, shardId, type MergeStep } from './schedule.js';
-import { minOf, routedMemories, type EditorState, type LiveMemory, type LiveShard } from './state.js';
+import { memoryViews, minOf, routedMemories, type EditorState, type LiveMemory, type LiveShard } from './state.js';
+import { EditScores, type EditText } from './edit-scores.js';
+import { conflictEps } from '../router/conflicts.js';
 import { loadState } from './load-state.js';
 
 const words = (t: string): Set<string> => new Set(t.toLowerCase().match(/[a-z0-9]+/g) ?? []);
@@ -36,6 +38,8 @@ export function mostSimilar(text: string, pool: readonly string[], k: number): n
   scored.sort((a, b) => b.s - a.s || a.i - b.i);
   return scored.slice(0, k).map((x) => x.i);
 }
+
+const projectionMemo = new WeakMap<CausalLM, Map<string, Float32Array>>();
 
 export interface EditorOptions {
   lm: CausalLM;
@@ -61,6 +65,9 @@ export class WiseEditor {
   readonly memory: SideMemory;
   private variantCache: { key: EditorState; memories: RoutedMemory[]; variant: Variant } | null = null;
   private queue: Promise<unknown> = Promise.resolve();
+  /** applied (non-reverted) edits' prompt and target, for wise.threshold_above_edits */
+  private live = new Map<number, EditText>();
+  private readonly editScores: EditScores;
 
   private constructor(readonly lm: CausalLM, readonly store: ShardStore, readonly cfg: WiseConfig, readonly pool: readonly string[], readonly layer: number) {
     this.memory = new SideMemory(lm, {
@@ -69,6 +76,7 @@ export class WiseEditor {
       margin: { alpha: cfg.act_margin[0], beta: cfg.act_margin[1], gamma: cfg.act_margin[2], weight: cfg.margin_weight },
       hparams: { lr: cfg.edit_lr, nIter: cfg.n_iter, normConstraint: cfg.norm_constraint, weightDecay: cfg.weight_decay, earlyStopTol: cfg.early_stop_tol, earlyStopLoss: cfg.early_stop_loss },
     });
+    this.editScores = new EditScores(this.memory, cfg.max_mean_tokens, cfg.score_reduce);
   }
 
   static defaultLayer(lm: CausalLM): number {
@@ -96,12 +104,42 @@ export class WiseEditor {
         ed.templates = await ed.memory.contextTemplates(o.config.context_templates);
         await o.store.putMeta('templates', ed.templates);
       }
-      ed.state = await loadState(o.store, ed.memory.base, (i) => shardSeed(o.config.seed, i));
+      for (const e of await o.store.listEdits()) {
+        if (e.status === 'active') ed.live.set(e.id, { prompt: (e.request as EditRequest).prompt, target: (e.request as EditRequest).target });
+      }
+      if (o.config.project_rank > 0) await ed.loadProjection();
+      ed.state = await ed.withEps(await loadState(o.store, ed.memory.base, (i) => shardSeed(o.config.seed, i)), ed.live);
     } catch (e) {
       await o.store.close();
       throw e;
     }
     return ed;
+  }
+
+  /**
+   * wise.project_rank: U is computed once per store from the pool's first project_samples texts
+   * and kept in the store (meta 'projection'), so replays use the same U whatever the pool later is.
+   */
+  private async loadProjection(): Promise<void> {
+    const rank = this.cfg.project_rank;
+    const stored = (await this.store.getMeta('projection')) as { rank: number; samples: number; u: string } | undefined;
+    let u: Float32Array;
+    if (stored) {
+      if (stored.rank !== rank) throw new WiseError('WISE_BAD_CONFIG', `wise.project_rank is ${rank} but this store was built with ${stored.rank}`, { field: 'wise.project_rank' });
+      const buf = Buffer.from(stored.u, 'base64');
+      u = new Float32Array(buf.buffer.slice(buf.byteOffset, buf.byteOffset + buf.byteLength));
+    } else {
+      if (this.pool.length === 0) throw new WiseError('WISE_BAD_CONFIG', 'wise.project_rank needs an irrelevant-sample pool to take directions from', { field: 'wise.project_rank' });
+      const texts = this.pool.slice(0, this.cfg.project_samples);
+      // deterministic, so one computation serves every store this process opens on the same model and texts
+      const key = `${this.layer}:${rank}:${texts.length}:${hashString32(texts.join('\n'))}`;
+      let memo = projectionMemo.get(this.lm);
+      if (!memo) projectionMemo.set(this.lm, (memo = new Map()));
+      u = memo.get(key) ?? (await this.memory.projectionFrom(texts, rank));
+      memo.set(key, u);
+      await this.store.putMeta('projection', { rank, samples: this.cfg.project_samples, u: Buffer.from(u.buffer, u.byteOffset, u.byteLength).toString('base64') });
+    }
+    this.memory.setProjection({ rank, u });
   }
 
   async close(): Promise<void> {
@@ -163,14 +201,26 @@ export class WiseEditor {
       irr.texts.push(`${e.prompt} ${e.target.replace(/^\s+/, '')}`);
       irr.refs.push('replay');
     }
-    const side = Float32Array.from(s.active.side);
-    const mask = bernoulliMask(s.active.maskSeed, side.length, this.cfg.mask_ratio);
-    const r = await this.memory.train(side, mask, this.memory.batch(this.templates, { prompt: req.prompt, target: req.target, irrelevant: irr.texts }));
-    const next: EditorState = { ...s, edits: id + 1, applied: s.applied + 1, active: { ...s.active, side, editIds: [...s.active.editIds, id], minScore: minOf(s.active.minScore, this.scoreOf(r)) } };
+    const mask = bernoulliMask(s.active.maskSeed, s.active.side.length, this.cfg.mask_ratio);
+    let side = Float32Array.from(s.active.side);
+    let r = await this.memory.train(side, mask, this.memory.batch(this.templates, { prompt: req.prompt, target: req.target, irrelevant: irr.texts }));
+    const conflicts = await this.conflictsOf(side, s.active.editIds, this.scoreOf(r));
+    if (conflicts.length > 0) {
+      // Retrain from the same start with the conflicting edits as negatives too.
+      for (const c of conflicts) {
+        irr.texts.push(c.text);
+        irr.refs.push(`conflict:${c.id}`);
+      }
+      side = Float32Array.from(s.active.side);
+      r = await this.memory.train(side, mask, this.memory.batch(this.templates, { prompt: req.prompt, target: req.target, irrelevant: irr.texts }));
+    }
+    let next: EditorState = { ...s, edits: id + 1, applied: s.applied + 1, active: { ...s.active, side, editIds: [...s.active.editIds, id], minScore: minOf(s.active.minScore, this.scoreOf(r)) } };
     const tx = new Tx();
     if (isSavePoint(next.active.editIds.length, this.cfg.save_freq)) await this.saveActive(next, tx);
     if (mergeDue(next.pending, this.cfg.save_freq, this.cfg.merge_freq)) await this.mergePending(next, tx);
     await this.putActive(next, tx);
+    const live = new Map(this.live).set(id, { prompt: req.prompt, target: req.target });
+    next = await this.withEps(next, live);
     const record = await this.store.appendEdit(
       {
         request: req, seed: hashString32(`edit:${id}`), irrelevantSampleIds: irr.refs, shardId: shardId(s.active.index),
@@ -178,6 +228,7 @@ export class WiseEditor {
       },
       (t) => t.ops.push(...tx.ops),
     );
+    this.live = live;
     this.state = next;
     return { record, steps: r.steps, score: r.editScore, loss: r.finalLoss };
   }
@@ -253,12 +304,13 @@ export class WiseEditor {
   /** Forces a merge of the pending shards now (and saves the active memory first if it holds edits). */
   mergeNow(): Promise<{ merged: boolean; memory: string | null }> {
     return this.serial(async () => {
-      const next: EditorState = { ...this.state };
+      let next: EditorState = { ...this.state };
       const tx = new Tx();
       if (next.active.editIds.length > 0) await this.saveActive(next, tx);
       if (next.pending.length === 0) return { merged: false, memory: null };
       await this.mergePending(next, tx);
       await this.putActive(next, tx);
+      next = await this.withEps(next, this.live);
       await this.store.commit(tx);
       this.state = next;
       return { merged: true, memory: next.memories.at(-1)?.id ?? null };
@@ -288,6 +340,21 @@ export class WiseEditor {
     return { side, minScore };
   }
 
+  /**
+   * wise.replay_conflicts: the applied edits outside the active memory (`own`) on which the
+   * trained W′ `side` scores ≥ replay_conflicts × act_ratio × `score`, in id order.
+   */
+  private async conflictsOf(side: Float32Array, own: readonly number[], score: number): Promise<{ id: number; text: string }[]> {
+    const f = this.cfg.replay_conflicts;
+    if (f === null) return [];
+    const others = new Map([...this.live].filter(([id]) => !own.includes(id)));
+    if (others.size === 0) return [];
+    const scores = await this.editScores.scores(this.deltaOf(side), others);
+    const out: { id: number; text: string }[] = [];
+    for (const [id, e] of others) if (scores.get(id)! >= f * this.cfg.act_ratio * score) out.push({ id, text: `${e.prompt} ${e.target.replace(/^\s+/, '')}` });
+    return out;
+  }
+
   /** The last `k` applied edits' requests, newest first. */
   private async recentEdits(k: number): Promise<EditRequest[]> {
     if (k <= 0) return [];
@@ -310,10 +377,30 @@ export class WiseEditor {
     this.state = s;
   }
 
-  async persist(tx: Tx, next: EditorState): Promise<void> {
+  /** Commits `next` (after a revert of `reverted`, when given) and makes it the live state. */
+  async persist(tx: Tx, next: EditorState, reverted?: number): Promise<void> {
     await this.putActive(next, tx);
+    const live = new Map(this.live);
+    if (reverted !== undefined) live.delete(reverted);
+    const withEps = await this.withEps(next, live);
     await this.store.commit(tx);
-    this.state = next;
+    this.live = live;
+    this.state = withEps;
+  }
+
+  /**
+   * `s` with each memory's ε from wise.threshold_above_edits (router/conflicts.ts): above its
+   * scores on the prompts of the applied edits (`live`) it does not hold. Unchanged when off.
+   */
+  async withEps(s: EditorState, live: ReadonlyMap<number, EditText>): Promise<EditorState> {
+    const margin = this.cfg.threshold_above_edits;
+    if (margin === null) return s;
+    const eps = new Map<string, number>();
+    for (const m of memoryViews(s, this.memory.base)) {
+      const scores = await this.editScores.scores(m.delta, live);
+      eps.set(m.id, conflictEps({ minScore: m.minScore, own: new Set(m.editIds), scores }, this.cfg.act_ratio, margin));
+    }
+    return { ...s, eps };
   }
 
   shardRecordOf(sh: LiveShard) {

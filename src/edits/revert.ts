@@ -44,6 +44,6 @@ export async function revertEdit(ed: WiseEditor, id: number): Promise<EditRecord
       for (const m of next.memories) tx.putMemory(await ed.memoryRecordOf(m, s.merges.find((x) => x.id === m.id)!));
     }
   }
-  await ed.persist(tx, next);
+  await ed.persist(tx, next, id);
   return (await ed.store.getEdit(id))!;
 }

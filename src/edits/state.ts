@@ -46,22 +46,50 @@ export interface EditorState {
   /** merged memories, in creation order (merge mode keeps only the latest) */
   memories: LiveMemory[];
   merges: MergeStep[];
+  /** ε per memory id from wise.threshold_above_edits (derived from the state and the log; absent = act_ratio × minScore) */
+  eps?: ReadonlyMap<string, number>;
 }
 
-/** The memories the router chooses among, each gated by ε = act_ratio × its min edit score. */
-export function routedMemories(s: EditorState, base: Float32Array, actRatio: number): RoutedMemory[] {
-  const out: RoutedMemory[] = [];
-  for (const m of s.memories) if (m.minScore !== null) out.push({ id: m.id, delta: m.delta, eps: actRatio * m.minScore });
+const activeDeltas = new WeakMap<Float32Array, Float32Array>();
+
+/** W′ − W of the active memory, one array per W′ array (so score caches keyed by it hold). */
+export function activeDelta(side: Float32Array, base: Float32Array): Float32Array {
+  let d = activeDeltas.get(side);
+  if (!d) {
+    d = new Float32Array(base.length);
+    for (let i = 0; i < d.length; i++) d[i] = (side[i] as number) - (base[i] as number);
+    activeDeltas.set(side, d);
+  }
+  return d;
+}
+
+export interface MemoryView {
+  id: string;
+  delta: Float32Array;
+  minScore: number;
+  /** the applied edits it holds */
+  editIds: number[];
+}
+
+/** The memories the router chooses among, before thresholds: merged, pending shards, active. */
+export function memoryViews(s: EditorState, base: Float32Array): MemoryView[] {
+  const out: MemoryView[] = [];
+  for (const m of s.memories) {
+    if (m.minScore !== null) out.push({ id: m.id, delta: m.delta, minScore: m.minScore, editIds: m.shardIds.flatMap((id) => s.shards.get(id)?.editIds ?? []) });
+  }
   for (const id of s.pending) {
     const sh = s.shards.get(id)!;
-    if (sh.minScore !== null) out.push({ id: sh.id, delta: sh.delta, eps: actRatio * sh.minScore });
+    if (sh.minScore !== null) out.push({ id: sh.id, delta: sh.delta, minScore: sh.minScore, editIds: sh.editIds });
   }
   if (s.active.editIds.length > 0 && s.active.minScore !== null) {
-    const d = new Float32Array(base.length);
-    for (let i = 0; i < d.length; i++) d[i] = (s.active.side[i] as number) - (base[i] as number);
-    out.push({ id: 'active', delta: d, eps: actRatio * s.active.minScore });
+    out.push({ id: 'active', delta: activeDelta(s.active.side, base), minScore: s.active.minScore, editIds: s.active.editIds });
   }
   return out;
+}
+
+/** The memories the router chooses among, each gated by its ε (default act_ratio × its min edit score). */
+export function routedMemories(s: EditorState, base: Float32Array, actRatio: number): RoutedMemory[] {
+  return memoryViews(s, base).map((m) => ({ id: m.id, delta: m.delta, eps: s.eps?.get(m.id) ?? actRatio * m.minScore }));
 }
 
 export function minOf(a: number | null, b: number | null): number | null {

@@ -28,13 +28,14 @@ function meanPositive(x: Value, weight: Value): Value {
 }
 
 /**
- * scores (R,), isEdit (R,) 1/0 floats → scalar L_a. Rows with isEdit = 0 are irrelevant samples;
+ * scores (R,), isEdit (R,) 1/0 floats → scalar L_a. Rows with isEdit = 0 are irrelevant samples
+ * (or, given `isOutRows` (R,), the rows marked 1 there: bucket padding has 0 in both);
  * EasyEdit uses exactly one. With several, `margin` runs over every (irrelevant, edit) pair and
  * `upper` over every irrelevant row, each averaged over its positive entries — for one
  * irrelevant row this is exactly EasyEdit's loss.
  */
-export function marginLoss(scores: Value, isEdit: Value, p: MarginParams): Value {
-  const isOut = ops.sub(1, isEdit); // (R,)
+export function marginLoss(scores: Value, isEdit: Value, p: MarginParams, isOutRows?: Value): Value {
+  const isOut = isOutRows ?? ops.sub(1, isEdit); // (R,): padding rows have 0 in both
   const sOut = ops.unsqueeze(scores, [1]); // (R, 1): row i as the irrelevant sample
   const sIn = ops.unsqueeze(scores, [0]); // (1, R): row j as the edit row
   const pairW = ops.mul(ops.unsqueeze(isOut, [1]), ops.unsqueeze(isEdit, [0])); // (R, R)

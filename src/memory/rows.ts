@@ -1,9 +1,12 @@
 /**
  * One edit's training batch (wise-reference.md §1.3): the edit as `template(prompt + " " +
- * target)` under each context template (the bare prompt plus the generated prefixes), and
- * one irrelevant row (x_i) for the activation margin. Rows are right-padded to a bucketed
- * length Tb (a power of two, so a few static gradient graphs serve every edit), and the
+ * target)` under each context template (the bare prompt plus the generated prefixes), then
+ * the irrelevant rows (x_i) for the activation margin. Rows are right-padded to a bucketed
+ * length Tb (a power of two, so a few static gradient graphs serve every edit); the
+ * irrelevant rows are padded to a power-of-two count with empty rows (isOut = 0). The
  * target-token positions are exact because prompt and target are tokenized separately.
+ * Only the E edit rows need the layers above the edited one (the irrelevant rows enter the
+ * loss through their activation score alone), so the step graph runs them apart.
  * Pure: takes an encoder, returns arrays.
  */
 
@@ -12,8 +15,10 @@ export interface Encoder {
 }
 
 export interface EditBatch {
-  /** rows R = templates + irrelevant samples (the last rows) */
+  /** rows R = E edit rows (one per template) + the bucketed irrelevant rows (the last rows) */
   R: number;
+  /** edit rows (the first E rows) */
+  E: number;
   /** bucketed row length */
   Tb: number;
   /** bucketed number of target positions */
@@ -28,8 +33,10 @@ export interface EditBatch {
   targets: number[];
   /** (Kb,) 1 / (edit rows × target length); 0 for padding entries */
   weights: number[];
-  /** (R,) 1 for edit rows, 0 for irrelevant rows */
+  /** (R,) 1 for edit rows, 0 for the others */
   isEdit: number[];
+  /** (R,) 1 for real irrelevant rows, 0 for edit rows and bucket padding */
+  isOut: number[];
   /** target token ids */
   targetIds: number[];
 }
@@ -58,10 +65,12 @@ export function buildEditBatch(tok: Encoder, templates: readonly string[], promp
     starts.push(ctx.length);
     seqs.push([...ctx, ...targetIds]);
   }
+  const E = seqs.length;
   for (const x of typeof irrelevant === 'string' ? [irrelevant] : irrelevant) seqs.push(tok.encode(x));
   const longest = Math.max(...seqs.map((s) => s.length));
   if (longest > maxLen) throw new Error(`edit row of ${longest} tokens exceeds the model context of ${maxLen}`);
-  const R = seqs.length;
+  const Ri = seqs.length - E;
+  const R = E + nextPow2(Ri, 1);
   const Tb = Math.min(nextPow2(longest, 16), Math.max(maxLen, 16));
   const ids = new Array<number>(R * Tb).fill(pad);
   const mask = new Array<number>(R * Tb).fill(0);
@@ -82,6 +91,7 @@ export function buildEditBatch(tok: Encoder, templates: readonly string[], promp
       weights[k] = 1 / K;
     }
   });
-  const isEdit = seqs.map((_, r) => (r < templates.length ? 1 : 0));
-  return { R, Tb, Kb, ids, mask, rows, targets, weights, isEdit, targetIds };
+  const isEdit = Array.from({ length: R }, (_, r) => (r < E ? 1 : 0));
+  const isOut = Array.from({ length: R }, (_, r) => (r >= E && r < E + Ri ? 1 : 0));
+  return { R, E, Tb, Kb, ids, mask, rows, targets, weights, isEdit, isOut, targetIds };
 }

@@ -10,8 +10,9 @@ import { tensorData } from '../graph/types.js';
 import { CausalLM } from '../model/causal-lm.js';
 import { editWeightName } from '../model/arch.js';
 import { transformerFeeds } from '../model/feeds.js';
-import { buildEditBatch, type EditBatch } from './rows.js';
+import { buildEditBatch, normalizeTarget, type EditBatch } from './rows.js';
 import { buildEditStepGraph } from './step-graph.js';
+import { accumulateMoment, topEigenvectors } from './projection.js';
 import { trainSideMemory, type EditHparams, type EditTrainResult } from './train.js';
 import type { MarginParams } from './loss.js';
 
@@ -36,6 +37,8 @@ export class SideMemory {
   readonly base: Float32Array;
   readonly shape: number[];
   private readonly stepGraphs = new Map<string, Graph>();
+  /** U (r, ff) of memory/projection.ts, or null */
+  private projection: { rank: number; u: Float32Array } | null = null;
 
   constructor(readonly lm: CausalLM, readonly opts: SideMemoryOptions) {
     this.layer = opts.layer;
@@ -76,21 +79,88 @@ export class SideMemory {
     return buildEditBatch(this.lm.tokenizer, templates, e.prompt, e.target, e.irrelevant, this.lm.padId, this.lm.config.maxPositionEmbeddings);
   }
 
-  /** The frozen part: the residual stream entering the edited layer's MLP, (R, Tb, d). */
-  private async lowerPass(b: EditBatch): Promise<Record<string, TensorData>> {
-    const g = this.lm.graph(`lower-${this.layer}`, { batch: 'B', seq: 'T', toLayer: this.layer + 1, exposeLayer: this.layer, logits: 'none', name: 'lower' });
-    const feeds = transformerFeeds(this.lm.spec, this.lm.config, b.ids, b.mask, b.R, b.Tb);
-    const out = await this.lm.engine.run(g, feeds, ['resid_mid']);
-    const step = transformerFeeds(this.lm.spec, this.lm.config, [], b.mask, b.R, b.Tb);
-    delete step.position_ids; // the step graph starts above the embeddings
-    return { ...step, hidden_in: out.resid_mid! };
+  /** The layers below the edited one, and its MLP up to the down projection's input (dynamic B, T). */
+  lowerGraph(): Graph {
+    return this.lm.graph(`lower-${this.layer}`, { batch: 'B', seq: 'T', toLayer: this.layer + 1, exposeLayer: this.layer, logits: 'none', name: 'lower' });
   }
 
-  private stepGraph(b: EditBatch): Graph {
-    const key = `${b.R}x${b.Tb}k${b.Kb}`;
+  /**
+   * The frozen part, one pass of the layers below over all R rows: the residual stream
+   * entering the edited layer's MLP for the E edit rows (`hidden_in` (E, Tb, d)), and the
+   * down projection's input A(x) for the irrelevant rows (`irr_act` (R − E, Tb, ff)).
+   */
+  async lowerPass(b: EditBatch): Promise<Record<string, TensorData>> {
+    const g = this.lowerGraph();
+    const feeds = transformerFeeds(this.lm.spec, this.lm.config, b.ids, b.mask, b.R, b.Tb);
+    const out = await this.lm.engine.run(g, feeds, ['resid_mid', 'mlp_down_input']);
+    const editMask = b.mask.slice(0, b.E * b.Tb);
+    const step = transformerFeeds(this.lm.spec, this.lm.config, [], editMask, b.E, b.Tb);
+    delete step.position_ids; // the step graph starts above the embeddings
+    const h = out.resid_mid!, a = out.mlp_down_input!;
+    const d = h.dims[2]!, ff = a.dims[2]!;
+    return {
+      ...step,
+      hidden_in: tensorData('float32', [b.E, b.Tb, d], (h.data as Float32Array).subarray(0, b.E * b.Tb * d)),
+      irr_act: tensorData('float32', [b.R - b.E, b.Tb, ff], (a.data as Float32Array).subarray(b.E * b.Tb * ff)),
+    };
+  }
+
+  /**
+   * A(x) (T, ff): the down projection's input at the edited layer for `prompt + " " + target`,
+   * tokenized as the edit's bare-prompt row is (the row its threshold score comes from).
+   */
+  async promptActivation(prompt: string, target: string): Promise<{ data: Float32Array; T: number }> {
+    const ids = [...this.lm.tokenizer.encode(prompt), ...this.lm.tokenizer.encode(normalizeTarget(target))];
+    const out = await this.lm.engine.run(this.lowerGraph(), transformerFeeds(this.lm.spec, this.lm.config, ids, ids.map(() => 1), 1, ids.length), ['mlp_down_input']);
+    return { data: Float32Array.from(out.mlp_down_input!.data as Float32Array), T: ids.length };
+  }
+
+  /**
+   * U (r, ff) for setProjection: the top-r eigenvectors of Σ a aᵀ over every token of `texts`
+   * at the down projection's input (memory/projection.ts).
+   */
+  async projectionFrom(texts: readonly string[], rank: number): Promise<Float32Array> {
+    const ff = this.ffDim;
+    const C = new Float64Array(ff * ff);
+    for (const text of texts) {
+      const ids = this.lm.tokenizer.encode(text);
+      if (ids.length === 0) continue;
+      const out = await this.lm.engine.run(this.lowerGraph(), transformerFeeds(this.lm.spec, this.lm.config, ids, ids.map(() => 1), 1, ids.length), ['mlp_down_input']);
+      accumulateMoment(C, out.mlp_down_input!.data as Float32Array, ff);
+    }
+    return topEigenvectors(C, ff, rank);
+  }
+
+  /** Every input of the step graph for batch `b` except side_weight. */
+  async stepFeeds(b: EditBatch): Promise<Record<string, TensorData>> {
+    return {
+      ...(await this.lowerPass(b)),
+      rows: tensorData('int64', [b.Kb], b.rows),
+      row_targets: tensorData('int64', [b.Kb], b.targets),
+      row_weights: tensorData('float32', [b.Kb], b.weights),
+      token_mask: tensorData('float32', [b.E, b.Tb], b.mask.slice(0, b.E * b.Tb)),
+      irr_mask: tensorData('float32', [b.R - b.E, b.Tb], b.mask.slice(b.E * b.Tb)),
+      is_edit: tensorData('float32', [b.R], b.isEdit),
+      is_out: tensorData('float32', [b.R], b.isOut),
+    };
+  }
+
+  /** Projects every training step's gradient off U (r, ff) from now on (null: none). */
+  setProjection(p: { rank: number; u: Float32Array } | null): void {
+    this.projection = p;
+  }
+
+  /** The down projection's input width (ff). */
+  get ffDim(): number {
+    return this.lm.spec.layer.mlp.down.layout === 'out_in' ? this.shape[1]! : this.shape[0]!;
+  }
+
+  stepGraph(b: EditBatch): Graph {
+    const projRank = this.projection?.rank ?? 0;
+    const key = `${b.E}+${b.R - b.E}x${b.Tb}k${b.Kb}p${projRank}`;
     let g = this.stepGraphs.get(key);
     if (!g) {
-      g = buildEditStepGraph(this.lm.spec, this.lm.config, this.lm.ckpt.weights, this.layer, b, this.opts.margin, this.opts.scoreReduce ?? 'mean', this.lm.weightBytes > CausalLM.initializerLimitBytes);
+      g = buildEditStepGraph(this.lm.spec, this.lm.config, this.lm.ckpt.weights, this.layer, { ...b, projRank }, this.opts.margin, this.opts.scoreReduce ?? 'mean', this.lm.weightBytes > CausalLM.initializerLimitBytes);
       this.stepGraphs.set(key, g);
     }
     return g;
@@ -98,15 +168,11 @@ export class SideMemory {
 
   /** Trains `side` (W′, in place) on one edit inside the gradient `mask`. */
   async train(side: Float32Array, mask: Float32Array, b: EditBatch, hp: EditHparams = this.opts.hparams): Promise<EditTrainResult> {
-    const lower = await this.lowerPass(b);
-    const feeds: Record<string, TensorData> = {
-      ...lower,
-      rows: tensorData('int64', [b.Kb], b.rows),
-      row_targets: tensorData('int64', [b.Kb], b.targets),
-      row_weights: tensorData('float32', [b.Kb], b.weights),
-      token_mask: tensorData('float32', [b.R, b.Tb], b.mask),
-      is_edit: tensorData('float32', [b.R], b.isEdit),
-    };
+    const feeds = await this.stepFeeds(b);
+    if (this.projection) {
+      feeds.proj_u = tensorData('float32', [this.projection.rank, this.ffDim], this.projection.u);
+      feeds.grad_mask = tensorData('float32', [...this.shape], mask);
+    }
     return trainSideMemory(this.lm.engine, this.stepGraph(b), feeds, side, this.base, this.shape, mask, b.isEdit, hp);
   }
 }

@@ -128,4 +128,43 @@ describeShared('WISE editor on tiny-llama', () => {
     expect((err as { message: string }).message).toContain(WiseEditor.fingerprint(lm, 1));
     expect((err as { message: string }).message).toContain(WiseEditor.fingerprint(other, 1));
   });
+
+  it('replay_conflicts: conflicting earlier edits become recorded negatives; the memories still rebuild bit for bit', async () => {
+    // A tiny fraction flags every earlier edit outside the active memory as a conflict.
+    const cfg: WiseConfig = { ...CFG, save_freq: 1, merge_freq: 4, replay_conflicts: 1e-9 };
+    const ed = await open(lm, new MemoryBacking(), cfg);
+    for (const e of EDITS) await ed.applyEdit(e);
+    expect((await ed.store.getEdit(0))!.irrelevantSampleIds.filter((r) => r.startsWith('conflict:'))).toEqual([]);
+    expect((await ed.store.getEdit(3))!.irrelevantSampleIds.filter((r) => r.startsWith('conflict:'))).toEqual(['conflict:0', 'conflict:1', 'conflict:2']);
+    expect(diffStates(ed.state, await rebuildState(ed))).toEqual([]);
+    await ed.close();
+  });
+
+  it('threshold_above_edits: each ε clears the memory score on the other edits (the router agrees), and a revert recomputes it', async () => {
+    const cfg: WiseConfig = { ...CFG, save_freq: 1, merge_freq: 100, threshold_above_edits: 0.1 };
+    const ed = await open(lm, new MemoryBacking(), cfg);
+    for (const e of EDITS.slice(0, 4)) await ed.applyEdit(e);
+    const check = async (live: number[]) => {
+      const { memories } = ed.variant();
+      const always = routerVariant(memories.map((m) => ({ ...m, eps: 0 })), { layer: 1, maxMeanTokens: 100 }, ed.memory.shape);
+      const seqs = live.map((i) => [...lm.tokenizer.encode(EDITS[i]!.prompt), ...lm.tokenizer.encode(' ' + EDITS[i]!.target)]);
+      const r = await lm.forward(seqs, { variant: always });
+      const s = r.extra.route_scores!.data as Float32Array;
+      const M = r.extra.route_scores!.dims[1]!;
+      memories.forEach((m, k) => {
+        const sh = ed.state.shards.get(m.id)!;
+        let worst = 0;
+        live.forEach((e, row) => {
+          if (!sh.editIds.includes(e)) worst = Math.max(worst, s[row * M + k]!);
+        });
+        const want = Math.max(cfg.act_ratio * sh.minScore!, Math.min(0.999 * sh.minScore!, 1.1 * worst));
+        expect(m.eps).toBeCloseTo(want, 2);
+      });
+      return memories.map((m) => m.eps);
+    };
+    expect(await check([0, 1, 2, 3])).toHaveLength(4);
+    await ed.revert(2);
+    expect(await check([0, 1, 3])).toHaveLength(3);
+    await ed.close();
+  });
 }, ['fixtures/hf/tiny-llama']);

@@ -16,11 +16,9 @@ import { loadTrainSplit } from '../../src/eval/datasets.js';
 import { REPO_ROOT } from '../helpers/shared.js';
 
 /*
- * The issue's bars (one edit: every unrelated prompt routes to the original layer; 50 edits:
- * reliability ≥ 0.95, locality ≥ 0.98) are NOT met yet on this model: README ("WISE on the bundled
- * model") records the measured numbers and what was tried. The assertions marked REGRESSION FLOOR
- * guard the current numbers (measured 2026-11-26 with config/wise-base.yaml: 50 edits: reliability
- * 0.793, locality 0.940) so that they cannot silently get worse; they are not the targets.
+ * The issue's bars, asserted as such: one edit routes every unrelated prompt to the original layer;
+ * 50 edits reach reliability ≥ 0.95 and locality ≥ 0.98 (measured 2026-11-26 with
+ * config/wise-base.yaml: 0.967 / 0.545 / 0.980; README, "WISE on the bundled model").
  */
 interface Z { src: string; alt: string; rephrase: string; loc: string; loc_ans: string }
 const bench = JSON.parse(readFileSync(path.join(REPO_ROOT, 'datasets', 'bundled-zsre.json'), 'utf8')) as Z[];
@@ -48,8 +46,8 @@ describe('WISE on the bundled model', () => {
     const post = await probe(lm, unrelated, routing);
     expect(post.map((p) => p.argmax)).toEqual(pre.map((p) => p.argmax));
     const toMain = post.filter((p) => p.memory === 'main').length;
-    console.log(`one edit: ${toMain} of 10 unrelated prompts routed to the original layer (issue bar: 10)`);
-    expect(toMain).toBeGreaterThanOrEqual(9); // REGRESSION FLOOR, see the header
+    console.log(`one edit: ${toMain} of 10 unrelated prompts routed to the original layer`);
+    expect(toMain).toBe(10);
     await ed.close();
   }, 1_500_000);
 
@@ -64,9 +62,8 @@ describe('WISE on the bundled model', () => {
     const gen = mean((await probe(lm, recs.map((r) => ({ prompt: r.rephrase, target: r.alt })), routing)).map((p) => p.accuracy));
     const locality = mean(agreement(pre, await probe(lm, loc, routing)));
     console.log(`50 sequential edits on wise-base: reliability ${rel.toFixed(3)}, generalization ${gen.toFixed(3)}, locality ${locality.toFixed(3)}`);
-    // REGRESSION FLOORS below the measured 0.793 / 0.940 (issue bars 0.95 / 0.98, not met yet)
-    expect(rel).toBeGreaterThanOrEqual(0.75);
-    expect(locality).toBeGreaterThanOrEqual(0.92);
+    expect(rel).toBeGreaterThanOrEqual(0.95);
+    expect(locality).toBeGreaterThanOrEqual(0.98);
     await ed.close();
   }, 1_500_000);
 
