@@ -37,7 +37,8 @@ export const WiseSchema = z.strictObject({
   /** Weight of the margin loss L_a against the edit NLL (WISE: 1). Lower it when a small model's
    *  activation scores are large next to its NLL gradient (the bundled model uses 0.1). */
   margin_weight: z.number().positive().default(1),
-  /** The edit score behind ε: the mean over the template rows (EasyEdit) or the bare prompt's row. */
+  /** The edit score behind ε: the mean over the template rows (EasyEdit), or the bare prompt's: the lower of
+   *  its score with the target (teacher-forced evaluation) and without it (what a generation is routed on). */
   threshold_on: z.enum(['templates', 'prompt']).default('templates'),
   /** Raise each edit's threshold score to irrelevant max / act_ratio, so ε never admits the edit's own irrelevant samples (EasyEdit: false). */
   threshold_above_irrelevant: z.boolean().default(false),

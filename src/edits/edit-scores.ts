@@ -1,7 +1,8 @@
 /**
  * Activation scores of memories on the prompts of applied edits, for wise.threshold_above_edits
- * (router/conflicts.ts). A prompt's down-projection input A(p) (T, ff) at the edited layer is
- * computed once per edit (frozen layers below); a memory's score on it is
+ * (router/conflicts.ts), each edit as the prompt alone and as prompt + target. A text's
+ * down-projection input A(x) (T, ff) at the edited layer is computed once (frozen layers
+ * below); a memory's score on it is
  * mean_t ‖A_t Δᵀ‖ (the router's score, router/score.ts) from one small graph run per memory
  * over every prompt it has not been scored on. Scores are cached per delta array, so a saved
  * shard (immutable) is scored once per prompt; a changed memory has a new array.
@@ -22,8 +23,9 @@ interface Act {
 }
 
 export class EditScores {
-  private readonly acts = new Map<number, Act>();
-  private readonly cache = new WeakMap<Float32Array, Map<number, number>>();
+  /** keyed `${id}` (prompt + target) and `${id}:p` (prompt alone) */
+  private readonly acts = new Map<string, Act>();
+  private readonly cache = new WeakMap<Float32Array, Map<string, number>>();
   private graph: Graph | null = null;
 
   constructor(private readonly memory: SideMemory, private readonly maxMeanTokens: number, private readonly reduce: 'mean' | 'max' = 'mean') {}
@@ -42,22 +44,26 @@ export class EditScores {
     return g;
   }
 
-  private async activation(id: number, e: EditText): Promise<Act> {
-    let a = this.acts.get(id);
+  private async activation(key: string, e: EditText): Promise<Act> {
+    let a = this.acts.get(key);
     if (!a) {
-      a = await this.memory.promptActivation(e.prompt, e.target);
-      this.acts.set(id, a);
+      a = await this.memory.promptActivation(e.prompt, key.endsWith(':p') ? null : e.target);
+      this.acts.set(key, a);
     }
     return a;
   }
 
-  /** The score of memory `delta` on each of `edits` (id → prompt and target), cached per delta array. */
-  async scores(delta: Float32Array, edits: ReadonlyMap<number, EditText>): Promise<Map<number, number>> {
+  /**
+   * The scores of memory `delta` on each of `edits` (id → prompt and target): [prompt alone,
+   * prompt + target], cached per delta array.
+   */
+  async scores(delta: Float32Array, edits: ReadonlyMap<number, EditText>): Promise<Map<number, [number, number]>> {
     let known = this.cache.get(delta);
     if (!known) this.cache.set(delta, (known = new Map()));
-    const todo = [...edits.keys()].filter((id) => !known!.has(id));
+    const keys = [...edits.keys()].flatMap((id) => [`${id}:p`, `${id}`]);
+    const todo = keys.filter((k) => !known!.has(k));
     if (todo.length > 0) {
-      const acts = await Promise.all(todo.map((id) => this.activation(id, edits.get(id)!)));
+      const acts = await Promise.all(todo.map((k) => this.activation(k, edits.get(Number.parseInt(k, 10))!)));
       const T = Math.max(...acts.map((a) => a.T));
       const ff = acts[0]!.data.length / acts[0]!.T;
       const P = todo.length;
@@ -78,8 +84,8 @@ export class EditScores {
       const s = out.scores!.data as Float32Array;
       todo.forEach((id, p) => known!.set(id, s[p]!));
     }
-    const res = new Map<number, number>();
-    for (const id of edits.keys()) res.set(id, known.get(id)!);
+    const res = new Map<number, [number, number]>();
+    for (const id of edits.keys()) res.set(id, [known.get(`${id}:p`)!, known.get(`${id}`)!]);
     return res;
   }
 }

@@ -341,8 +341,8 @@ export class WiseEditor {
   }
 
   /**
-   * wise.replay_conflicts: the applied edits outside the active memory (`own`) on which the
-   * trained W′ `side` scores ≥ replay_conflicts × act_ratio × `score`, in id order.
+   * wise.replay_conflicts: the applied edits outside the active memory (`own`) on whose prompt
+   * (alone or with its target) the trained W′ `side` scores ≥ replay_conflicts × act_ratio × `score`, in id order.
    */
   private async conflictsOf(side: Float32Array, own: readonly number[], score: number): Promise<{ id: number; text: string }[]> {
     const f = this.cfg.replay_conflicts;
@@ -351,7 +351,7 @@ export class WiseEditor {
     if (others.size === 0) return [];
     const scores = await this.editScores.scores(this.deltaOf(side), others);
     const out: { id: number; text: string }[] = [];
-    for (const [id, e] of others) if (scores.get(id)! >= f * this.cfg.act_ratio * score) out.push({ id, text: `${e.prompt} ${e.target.replace(/^\s+/, '')}` });
+    for (const [id, e] of others) if (Math.max(...scores.get(id)!) >= f * this.cfg.act_ratio * score) out.push({ id, text: `${e.prompt} ${e.target.replace(/^\s+/, '')}` });
     return out;
   }
 
@@ -367,8 +367,10 @@ export class WiseEditor {
   }
 
   /** The score that feeds ε (wise.threshold_on). */
-  private scoreOf(r: { editScore: number; promptScore: number; irrelevantMax: number }): number {
-    const s = this.cfg.threshold_on === 'prompt' ? r.promptScore : r.editScore;
+  private scoreOf(r: { editScore: number; promptScore: number; promptOnlyScore: number; irrelevantMax: number }): number {
+    // 'prompt': the lower of the bare prompt with its target (teacher-forced evaluation) and
+    // without it (a generation routes on the prompt alone)
+    const s = this.cfg.threshold_on === 'prompt' ? Math.min(r.promptScore, r.promptOnlyScore) : r.editScore;
     return this.cfg.threshold_above_irrelevant ? Math.max(s, r.irrelevantMax / this.cfg.act_ratio) : s;
   }
 

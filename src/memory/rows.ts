@@ -1,7 +1,8 @@
 /**
  * One edit's training batch (wise-reference.md §1.3): the edit as `template(prompt + " " +
  * target)` under each context template (the bare prompt plus the generated prefixes), then
- * the irrelevant rows (x_i) for the activation margin. Rows are right-padded to a bucketed
+ * the irrelevant rows (x_i) for the activation margin, then the bare prompt without its target
+ * (scored only: the score a generation is routed on). Rows are right-padded to a bucketed
  * length Tb (a power of two, so a few static gradient graphs serve every edit); the
  * irrelevant rows are padded to a power-of-two count with empty rows (isOut = 0). The
  * target-token positions are exact because prompt and target are tokenized separately.
@@ -35,8 +36,10 @@ export interface EditBatch {
   weights: number[];
   /** (R,) 1 for edit rows, 0 for the others */
   isEdit: number[];
-  /** (R,) 1 for real irrelevant rows, 0 for edit rows and bucket padding */
+  /** (R,) 1 for real irrelevant rows, 0 for edit rows, the probe row and bucket padding */
   isOut: number[];
+  /** the row holding the bare prompt without its target: scored, outside the loss (routing at generation sees only the prompt) */
+  probeRow: number;
   /** target token ids */
   targetIds: number[];
 }
@@ -67,9 +70,11 @@ export function buildEditBatch(tok: Encoder, templates: readonly string[], promp
   }
   const E = seqs.length;
   for (const x of typeof irrelevant === 'string' ? [irrelevant] : irrelevant) seqs.push(tok.encode(x));
+  const probeRow = seqs.length;
+  seqs.push(tok.encode(prompt));
   const longest = Math.max(...seqs.map((s) => s.length));
   if (longest > maxLen) throw new Error(`edit row of ${longest} tokens exceeds the model context of ${maxLen}`);
-  const Ri = seqs.length - E;
+  const Ri = seqs.length - E; // irrelevant rows + the probe row
   const R = E + nextPow2(Ri, 1);
   const Tb = Math.min(nextPow2(longest, 16), Math.max(maxLen, 16));
   const ids = new Array<number>(R * Tb).fill(pad);
@@ -92,6 +97,6 @@ export function buildEditBatch(tok: Encoder, templates: readonly string[], promp
     }
   });
   const isEdit = Array.from({ length: R }, (_, r) => (r < E ? 1 : 0));
-  const isOut = Array.from({ length: R }, (_, r) => (r >= E && r < E + Ri ? 1 : 0));
-  return { R, E, Tb, Kb, ids, mask, rows, targets, weights, isEdit, isOut, targetIds };
+  const isOut = Array.from({ length: R }, (_, r) => (r >= E && r < probeRow ? 1 : 0));
+  return { R, E, Tb, Kb, ids, mask, rows, targets, weights, isEdit, isOut, probeRow, targetIds };
 }

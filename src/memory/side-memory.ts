@@ -107,10 +107,11 @@ export class SideMemory {
 
   /**
    * A(x) (T, ff): the down projection's input at the edited layer for `prompt + " " + target`,
-   * tokenized as the edit's bare-prompt row is (the row its threshold score comes from).
+   * tokenized as the edit's bare-prompt row is (the row its threshold score comes from), or for
+   * the prompt alone when `target` is null.
    */
-  async promptActivation(prompt: string, target: string): Promise<{ data: Float32Array; T: number }> {
-    const ids = [...this.lm.tokenizer.encode(prompt), ...this.lm.tokenizer.encode(normalizeTarget(target))];
+  async promptActivation(prompt: string, target: string | null): Promise<{ data: Float32Array; T: number }> {
+    const ids = [...this.lm.tokenizer.encode(prompt), ...(target === null ? [] : this.lm.tokenizer.encode(normalizeTarget(target)))];
     const out = await this.lm.engine.run(this.lowerGraph(), transformerFeeds(this.lm.spec, this.lm.config, ids, ids.map(() => 1), 1, ids.length), ['mlp_down_input']);
     return { data: Float32Array.from(out.mlp_down_input!.data as Float32Array), T: ids.length };
   }
@@ -173,6 +174,6 @@ export class SideMemory {
       feeds.proj_u = tensorData('float32', [this.projection.rank, this.ffDim], this.projection.u);
       feeds.grad_mask = tensorData('float32', [...this.shape], mask);
     }
-    return trainSideMemory(this.lm.engine, this.stepGraph(b), feeds, side, this.base, this.shape, mask, b.isEdit, hp);
+    return trainSideMemory(this.lm.engine, this.stepGraph(b), feeds, side, this.base, this.shape, mask, b, hp);
   }
 }

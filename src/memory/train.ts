@@ -29,6 +29,8 @@ export interface EditTrainResult {
   promptScore: number;
   /** the highest irrelevant row's score under the final W′ */
   irrelevantMax: number;
+  /** the bare prompt's score without its target, under the final W′ */
+  promptOnlyScore: number;
   finalLoss: number;
 }
 
@@ -46,7 +48,7 @@ export async function trainSideMemory(
   base: Float32Array,
   shape: readonly number[],
   mask: Float32Array,
-  isEdit: readonly number[],
+  rows: { isEdit: readonly number[]; isOut: readonly number[]; probeRow: number },
   hp: EditHparams,
 ): Promise<EditTrainResult> {
   const losses: number[] = [];
@@ -75,11 +77,12 @@ export async function trainSideMemory(
   const fin = await run();
   const scores = Array.from(fin.scores!.data as Float32Array);
   let s = 0, n = 0;
+  const { isEdit, isOut, probeRow } = rows;
   scores.forEach((v, r) => {
     if (isEdit[r]) {
       s += v;
       n++;
     }
   });
-  return { steps, losses, scores, editScore: s / Math.max(1, n), promptScore: scores[0] ?? 0, irrelevantMax: Math.max(0, ...scores.filter((_, r) => !isEdit[r])), finalLoss: (fin.total_loss!.data as Float32Array)[0]! };
+  return { steps, losses, scores, editScore: s / Math.max(1, n), promptScore: scores[0] ?? 0, irrelevantMax: Math.max(0, ...scores.filter((_, r) => isOut[r])), promptOnlyScore: scores[probeRow] ?? 0, finalLoss: (fin.total_loss!.data as Float32Array)[0]! };
 }

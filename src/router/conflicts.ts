@@ -7,10 +7,14 @@
  * not hold, and never above the lowest score on its own prompts (a memory must keep
  * answering its own edits):
  *
- *   ε_k = max(act_ratio × min_k, min((1 − 1e-3) × min_k, (1 + margin) × max_{e ∉ k} s_k(p_e)))
+ *   ε_k = max(act_ratio × min_k, min((1 − 1e-3) × own_k, (1 + margin) × max_{e ∉ k} hi_k(e)))
  *
- * min_k is the memory's threshold score (wise.threshold_on); the 1e-3 keeps ε below it when the
- * same score is recomputed in another batch and differs in its last bits. Pure: it derives from the state
+ * min_k is the memory's threshold score (wise.threshold_on). Each edit is scored twice, as the
+ * router meets it: its prompt alone (a generation routes on the prompt) and prompt + target (a
+ * teacher-forced evaluation); hi_k(e) is the higher of the two, and own_k = min(min_k, the lowest
+ * of both over the memory's own edits), so ε never shuts a memory out of its own prompts. The
+ * 1e-3 keeps ε below own_k when the same score is recomputed in another batch and differs in its
+ * last bits. Pure: it derives from the state
  * and the log, so a rebuild or a revert recomputes it and nothing extra is stored.
  */
 
@@ -19,8 +23,8 @@ export interface MemoryEditScores {
   minScore: number;
   /** ids of the edits the memory holds */
   own: ReadonlySet<number>;
-  /** the memory's activation score on each applied edit's prompt (edit id → score) */
-  scores: ReadonlyMap<number, number>;
+  /** per applied edit id: the memory's scores on the prompt alone and on prompt + target */
+  scores: ReadonlyMap<number, readonly [number, number]>;
 }
 
 /** ε stays this fraction below the memory's own threshold score. */
@@ -28,6 +32,10 @@ export const CAP_SLACK = 1e-3;
 
 export function conflictEps(m: MemoryEditScores, actRatio: number, margin: number): number {
   let worst = 0;
-  for (const [id, s] of m.scores) if (!m.own.has(id) && s > worst) worst = s;
-  return Math.max(actRatio * m.minScore, Math.min((1 - CAP_SLACK) * m.minScore, (1 + margin) * worst));
+  let own = m.minScore;
+  for (const [id, [a, b]] of m.scores) {
+    if (m.own.has(id)) own = Math.min(own, a, b);
+    else worst = Math.max(worst, a, b);
+  }
+  return Math.max(actRatio * m.minScore, Math.min((1 - CAP_SLACK) * own, (1 + margin) * worst));
 }

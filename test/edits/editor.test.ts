@@ -147,17 +147,21 @@ describeShared('WISE editor on tiny-llama', () => {
     const check = async (live: number[]) => {
       const { memories } = ed.variant();
       const always = routerVariant(memories.map((m) => ({ ...m, eps: 0 })), { layer: 1, maxMeanTokens: 100 }, ed.memory.shape);
-      const seqs = live.map((i) => [...lm.tokenizer.encode(EDITS[i]!.prompt), ...lm.tokenizer.encode(' ' + EDITS[i]!.target)]);
+      // each edit as the router meets it: the prompt alone, and prompt + target
+      const seqs = live.flatMap((i) => [lm.tokenizer.encode(EDITS[i]!.prompt), [...lm.tokenizer.encode(EDITS[i]!.prompt), ...lm.tokenizer.encode(' ' + EDITS[i]!.target)]]);
       const r = await lm.forward(seqs, { variant: always });
       const s = r.extra.route_scores!.data as Float32Array;
       const M = r.extra.route_scores!.dims[1]!;
       memories.forEach((m, k) => {
         const sh = ed.state.shards.get(m.id)!;
         let worst = 0;
-        live.forEach((e, row) => {
-          if (!sh.editIds.includes(e)) worst = Math.max(worst, s[row * M + k]!);
+        let ownLow = sh.minScore!;
+        live.forEach((e, j) => {
+          const [a, b] = [s[2 * j * M + k]!, s[(2 * j + 1) * M + k]!];
+          if (sh.editIds.includes(e)) ownLow = Math.min(ownLow, a, b);
+          else worst = Math.max(worst, a, b);
         });
-        const want = Math.max(cfg.act_ratio * sh.minScore!, Math.min(0.999 * sh.minScore!, 1.1 * worst));
+        const want = Math.max(cfg.act_ratio * sh.minScore!, Math.min(0.999 * ownLow, 1.1 * worst));
         expect(m.eps).toBeCloseTo(want, 2);
       });
       return memories.map((m) => m.eps);

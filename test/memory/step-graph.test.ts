@@ -17,7 +17,7 @@ import { normalizeTarget } from '../../src/memory/rows.js';
 const M = { alpha: 0.5, beta: 3, gamma: 1 };
 const HP = { lr: 0, nIter: 0, normConstraint: 1, weightDecay: 0, earlyStopTol: 0, earlyStopLoss: 0 };
 const TEMPLATES = ['{}', 'Yes, and so {}'];
-const IRR = ['Water is wet.', 'Two plus two is four, said the teacher.', 'Cats like fish.']; // 3 rows → bucket of 4
+const IRR = ['Water is wet.', 'Two plus two is four, said the teacher.', 'Cats like fish.', 'Snow is cold.']; // 4 rows + the probe row → bucket of 8
 
 const relu = (x: number): number => Math.max(0, x);
 /** EasyEdit's margin loss (mean over positive entries), written out over the real rows only. */
@@ -79,13 +79,15 @@ describeShared('split WISE step graph on tiny-llama', () => {
     side = Float32Array.from(sm.base, (w) => w + 0.05 * (rng.next() - 0.5));
   });
 
-  it('pads irrelevant rows to a power of two, marked out of the loss', () => {
+  it('pads irrelevant rows (and the bare-prompt probe row) to a power of two, marked out of the loss', () => {
     const b = sm.batch(TEMPLATES, { prompt: 'The capital of France is', target: 'Rome', irrelevant: IRR });
     expect(b.E).toBe(2);
-    expect(b.R).toBe(2 + 4);
-    expect(b.isEdit).toEqual([1, 1, 0, 0, 0, 0]);
-    expect(b.isOut).toEqual([0, 0, 1, 1, 1, 0]);
-    expect(b.mask.slice(5 * b.Tb).every((m) => m === 0)).toBe(true);
+    expect(b.R).toBe(2 + 8);
+    expect(b.isEdit).toEqual([1, 1, 0, 0, 0, 0, 0, 0, 0, 0]);
+    expect(b.isOut).toEqual([0, 0, 1, 1, 1, 1, 0, 0, 0, 0]);
+    expect(b.probeRow).toBe(6);
+    expect(b.ids.slice(6 * b.Tb, 6 * b.Tb + 5)).toEqual(lm.tokenizer.encode('The capital of France is').slice(0, 5));
+    expect(b.mask.slice(7 * b.Tb).every((m) => m === 0)).toBe(true);
   });
 
   it('scores every row as the router does, and its margin loss counts only the real rows', async () => {
@@ -95,8 +97,8 @@ describeShared('split WISE step graph on tiny-llama', () => {
     const feeds = { ...(await sm.stepFeeds(b)), side_weight: tensorData('float32', sm.shape, side) };
     const out = await lm.engine.run(g, feeds, ['total_loss', 'loss', 'scores', 'grad_side']);
     const scores = Array.from(out.scores!.data as Float32Array);
-    expect(scores).toHaveLength(6);
-    expect(scores[5]).toBe(0); // the padding row
+    expect(scores).toHaveLength(10);
+    expect(scores.slice(7)).toEqual([0, 0, 0]); // the padding rows
 
     // The router's score of each text under the same W′ (one routed forward, ε = 0).
     const delta = Float32Array.from(side, (w, i) => w - sm.base[i]!);
@@ -105,6 +107,7 @@ describeShared('split WISE step graph on tiny-llama', () => {
     const seqs = [
       ...TEMPLATES.map((t) => [...lm.tokenizer.encode(t.replace('{}', prompt)), ...tgt]),
       ...IRR.map((x) => lm.tokenizer.encode(x)),
+      lm.tokenizer.encode(prompt), // the probe row
     ];
     const f = await lm.forward(seqs, { variant: v });
     const routed = Array.from(f.extra.route_scores!.data as Float32Array);
@@ -112,7 +115,7 @@ describeShared('split WISE step graph on tiny-llama', () => {
 
     const nll = (out.loss!.data as Float32Array)[0]!;
     const total = (out.total_loss!.data as Float32Array)[0]!;
-    expect(total - nll).toBeCloseTo(marginByHand(scores.slice(0, 2), scores.slice(2, 5)), 3);
+    expect(total - nll).toBeCloseTo(marginByHand(scores.slice(0, 2), scores.slice(2, 6)), 3);
   });
 
   it('returns the gradient of its loss: a directional finite difference agrees', async () => {
