@@ -1,7 +1,8 @@
 /**
  * Crash safety of the editor (process crashes, not power loss): a forked child applies 30
  * edits under a schedule that saves shards and merges within them, acknowledging each edit
- * only after its commit. The parent kills it with SIGKILL at a seeded random time, 10 rounds;
+ * only after its commit. The parent kills it with SIGKILL at a seeded random point (a number of
+ * acknowledged edits plus a delay into the next), 10 rounds;
  * after each, the store must check clean and hold every acknowledged edit. Finally the run is
  * completed and its memories must equal those of an uninterrupted run, bit for bit.
  */
@@ -23,20 +24,41 @@ interface Run {
   acked: number;
   ready: Promise<void>;
   done: Promise<string | null>;
+  /** resolves once this run has acknowledged `n` edits (or has exited) */
+  acks(n: number): Promise<void>;
 }
 
 function start(dir: string): Run {
   const child = fork(CHILD, [dir, MODEL], { execArgv: ['--import', 'tsx'], stdio: ['ignore', 'ignore', 'pipe', 'ipc'] });
-  const run: Run = { child, acked: -1, ready: Promise.resolve(), done: Promise.resolve(null) };
+  let count = 0;
+  let exited = false;
+  const waiters: { n: number; resolve: () => void }[] = [];
+  const wake = (): void => {
+    for (const w of waiters.splice(0)) if (exited || count >= w.n) w.resolve();
+    else waiters.push(w);
+  };
+  const run: Run = {
+    child, acked: -1, ready: Promise.resolve(), done: Promise.resolve(null),
+    acks: (n) => new Promise<void>((resolve) => {
+      waiters.push({ n, resolve });
+      wake();
+    }),
+  };
   let onReady!: () => void;
   run.ready = new Promise((r) => (onReady = r));
   run.done = new Promise((resolve) => {
     child.on('message', (m: { ready?: number; acked?: number; done?: boolean; digest?: string }) => {
       if (m.ready !== undefined) onReady();
-      if (m.acked !== undefined) run.acked = m.acked;
+      if (m.acked !== undefined) {
+        run.acked = m.acked;
+        count++;
+        wake();
+      }
       if (m.done) resolve(m.digest ?? null);
     });
     child.on('exit', () => {
+      exited = true;
+      wake();
       onReady();
       resolve(null);
     });
@@ -59,7 +81,11 @@ describeShared('editor crash safety', () => {
       for (let round = 0; round < 10; round++) {
         const run = start(dir);
         await run.ready;
-        await new Promise((r) => setTimeout(r, 20 + rng.int(400)));
+        // A seeded point measured in the child's own progress (0-2 more acknowledged edits, then
+        // 0-15 ms into the next one: an edit here takes 10-30 ms), so the kills spread over the
+        // run however loaded the machine is.
+        await run.acks(rng.int(3));
+        await new Promise((r) => setTimeout(r, rng.int(15)));
         run.child.kill('SIGKILL');
         await run.done;
         maxAcked = Math.max(maxAcked, run.acked);
