@@ -22,6 +22,7 @@ import { memoryViews, minOf, routedMemories, type EditorState, type LiveMemory, 
 import { EditScores, type EditText } from './edit-scores.js';
 import { conflictEps } from '../router/conflicts.js';
 import { loadState } from './load-state.js';
+import { loadProjection } from './projection-store.js';
 
 const words = (t: string): Set<string> => new Set(t.toLowerCase().match(/[a-z0-9]+/g) ?? []);
 
@@ -38,8 +39,6 @@ export function mostSimilar(text: string, pool: readonly string[], k: number): n
   scored.sort((a, b) => b.s - a.s || a.i - b.i);
   return scored.slice(0, k).map((x) => x.i);
 }
-
-const projectionMemo = new WeakMap<CausalLM, Map<string, Float32Array>>();
 
 export interface EditorOptions {
   lm: CausalLM;
@@ -107,39 +106,13 @@ export class WiseEditor {
       for (const e of await o.store.listEdits()) {
         if (e.status === 'active') ed.live.set(e.id, { prompt: (e.request as EditRequest).prompt, target: (e.request as EditRequest).target });
       }
-      if (o.config.project_rank > 0) await ed.loadProjection();
+      if (o.config.project_rank > 0) await loadProjection(o.store, ed.memory, o.config.project_rank, o.config.project_samples, o.pool);
       ed.state = await ed.withEps(await loadState(o.store, ed.memory.base, (i) => shardSeed(o.config.seed, i)), ed.live);
     } catch (e) {
       await o.store.close();
       throw e;
     }
     return ed;
-  }
-
-  /**
-   * wise.project_rank: U is computed once per store from the pool's first project_samples texts
-   * and kept in the store (meta 'projection'), so replays use the same U whatever the pool later is.
-   */
-  private async loadProjection(): Promise<void> {
-    const rank = this.cfg.project_rank;
-    const stored = (await this.store.getMeta('projection')) as { rank: number; samples: number; u: string } | undefined;
-    let u: Float32Array;
-    if (stored) {
-      if (stored.rank !== rank) throw new WiseError('WISE_BAD_CONFIG', `wise.project_rank is ${rank} but this store was built with ${stored.rank}`, { field: 'wise.project_rank' });
-      const buf = Buffer.from(stored.u, 'base64');
-      u = new Float32Array(buf.buffer.slice(buf.byteOffset, buf.byteOffset + buf.byteLength));
-    } else {
-      if (this.pool.length === 0) throw new WiseError('WISE_BAD_CONFIG', 'wise.project_rank needs an irrelevant-sample pool to take directions from', { field: 'wise.project_rank' });
-      const texts = this.pool.slice(0, this.cfg.project_samples);
-      // deterministic, so one computation serves every store this process opens on the same model and texts
-      const key = `${this.layer}:${rank}:${texts.length}:${hashString32(texts.join('\n'))}`;
-      let memo = projectionMemo.get(this.lm);
-      if (!memo) projectionMemo.set(this.lm, (memo = new Map()));
-      u = memo.get(key) ?? (await this.memory.projectionFrom(texts, rank));
-      memo.set(key, u);
-      await this.store.putMeta('projection', { rank, samples: this.cfg.project_samples, u: Buffer.from(u.buffer, u.byteOffset, u.byteLength).toString('base64') });
-    }
-    this.memory.setProjection({ rank, u });
   }
 
   async close(): Promise<void> {

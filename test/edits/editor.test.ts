@@ -171,4 +171,19 @@ describeShared('WISE editor on tiny-llama', () => {
     expect(await check([0, 1, 3])).toHaveLength(3);
     await ed.close();
   });
+
+  it('project_rank: U is kept in the store; a reopen rebuilds bit for bit, another rank is refused', async () => {
+    const cfg: WiseConfig = { ...CFG, save_freq: 1, merge_freq: 100, project_rank: 2 };
+    const backing = new MemoryBacking();
+    let ed = await open(lm, backing, cfg);
+    for (const e of EDITS.slice(0, 2)) await ed.applyEdit(e);
+    expect(((await ed.store.getMeta('projection')) as { rank: number }).rank).toBe(2);
+    await ed.close();
+    ed = await open(lm, backing, cfg);
+    expect(diffStates(ed.state, await rebuildState(ed))).toEqual([]);
+    await ed.close();
+    const err = await open(lm, backing, { ...cfg, project_rank: 3 }).catch((e: unknown) => e as { code: string; message: string });
+    expect((err as { code: string }).code).toBe('WISE_BAD_CONFIG');
+    expect((err as { message: string }).message).toContain('built with 2');
+  });
 }, ['fixtures/hf/tiny-llama']);
