@@ -18,7 +18,7 @@ import { mergeRegistry } from '../merge/index.js';
 import { fingerprintModel, Tx, type EditRecord, type ShardStore, type TensorRef } from '../shards/index.js';
 import { validateEditRequest, type EditRequest } from './request.js';
 import { isSavePoint, mergeDue, mergedId, mergeWeights, shardId, type MergeStep } from './schedule.js';
-import { memoryViews, minOf, routedMemories, type EditorState, type LiveMemory, type LiveShard } from './state.js';
+import { deltaOf, memoryViews, minOf, routedMemories, type EditorState, type LiveMemory, type LiveShard } from './state.js';
 import { EditScores, type EditText } from './edit-scores.js';
 import { conflictEps } from '../router/conflicts.js';
 import { loadState } from './load-state.js';
@@ -243,9 +243,7 @@ export class WiseEditor {
   }
 
   private deltaOf(side: Float32Array): Float32Array {
-    const d = new Float32Array(side.length);
-    for (let i = 0; i < d.length; i++) d[i] = (side[i] as number) - (this.memory.base[i] as number);
-    return d;
+    return deltaOf(side, this.memory.base);
   }
 
   private async tensorRef(data: Float32Array): Promise<TensorRef> {

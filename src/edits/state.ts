@@ -52,14 +52,17 @@ export interface EditorState {
 
 const activeDeltas = new WeakMap<Float32Array, Float32Array>();
 
+/** W′ − W, a new array. */
+export function deltaOf(side: Float32Array, base: Float32Array): Float32Array {
+  const d = new Float32Array(base.length);
+  for (let i = 0; i < d.length; i++) d[i] = (side[i] as number) - (base[i] as number);
+  return d;
+}
+
 /** W′ − W of the active memory, one array per W′ array (so score caches keyed by it hold). */
 export function activeDelta(side: Float32Array, base: Float32Array): Float32Array {
   let d = activeDeltas.get(side);
-  if (!d) {
-    d = new Float32Array(base.length);
-    for (let i = 0; i < d.length; i++) d[i] = (side[i] as number) - (base[i] as number);
-    activeDeltas.set(side, d);
-  }
+  if (!d) activeDeltas.set(side, (d = deltaOf(side, base)));
   return d;
 }
 
