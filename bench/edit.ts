@@ -170,7 +170,7 @@ async function setupShape(s: Shape): Promise<ShapeRun> {
   const fwdFlops = new Map<number, number>();
   const routed = new Map<number, Graph>();
   for (const M of [0, ...MEMS]) {
-    const v = routerVariant(memories.slice(0, M), { layer, maxMeanTokens: 100 }, side.shape);
+    const v = routerVariant(memories.slice(0, M), { layer, maxMeanTokens: 100, layout: lm.spec.layer.mlp.down.layout }, side.shape);
     const r = await lm.forward(routeSeqs, { variant: v }); // builds the graph, creates the session
     if (M > 0 && r.extra.route === undefined) throw new Error('routed forward returned no route');
     const g = lm.graph(`full:${v.key}`, { batch: 'B', seq: 'T', logits: 'all', hooks: { down: v.hook }, name: 'forward' }); // the cached instance
@@ -295,7 +295,7 @@ async function profileShape(r: ShapeRun): Promise<void> {
   const b = padBatch(r.routeSeqs, 'left', lm.padId);
   const base = transformerFeeds(lm.spec, lm.config, b.ids, b.mask, b.batch, b.seq);
   const jobs = [0, Math.max(...MEMS)].map((M) => {
-    const v = routerVariant(r.memories.slice(0, M), { layer: side.layer, maxMeanTokens: 100 }, side.shape);
+    const v = routerVariant(r.memories.slice(0, M), { layer: side.layer, maxMeanTokens: 100, layout: side.lm.spec.layer.mlp.down.layout }, side.shape);
     return { g: r.routed.get(M)!, feeds: toOrtFeeds({ ...base, ...v.feeds(b.batch, b.seq, b.mask) }), fetches: ['logits', ...v.outputs] };
   });
   const [p0, p8] = (await profile(jobs, QUICK ? 3 : 7)) as [OpCost[], OpCost[]];

@@ -43,7 +43,7 @@ const wrong: string[] = [];
 for (const [i, r] of recs.entries()) {
   const own = routing.memories.find((m) => ed.state.shards.get(m.id)?.editIds.includes(i) || (m.id === 'active' && ed.state.active.editIds.includes(i)));
   if (!own) continue;
-  const v = routerVariant([{ ...own, eps: 0 }], { layer: ed.layer, maxMeanTokens: cfg.max_mean_tokens }, ed.memory.shape);
+  const v = routerVariant([{ ...own, eps: 0 }], { layer: ed.layer, maxMeanTokens: cfg.max_mean_tokens, layout: lm.spec.layer.mlp.down.layout }, ed.memory.shape);
   oracle += (await probe(lm, [{ prompt: r.src, target: r.alt }], { variant: v, memories: [own] }))[0]!.accuracy;
   if (rel[i]!.memory !== own.id) wrong.push(`${i}->${rel[i]!.memory}`);
 }

@@ -6,11 +6,20 @@
  * mean_t ‖A_t Δᵀ‖ (the router's score, router/score.ts) from one small graph run per memory
  * over every prompt it has not been scored on. Scores are cached per delta array, so a saved
  * shard (immutable) is scored once per prompt; a changed memory has a new array.
+ *
+ * After an edit, every earlier memory lacks only the new edit's two texts: scoresMany scores
+ * all such memories in one run over their stacked deltas (router/stack.ts), not one run each
+ * (with one memory per edit, a thousand runs per edit at T = 1000).
  */
 import { Graph, nn } from '../graph/index.js';
-import { tensorData } from '../graph/types.js';
+import { tensorData, type TensorData } from '../graph/types.js';
 import type { SideMemory } from '../memory/side-memory.js';
-import { sequenceScore, tokenNorms } from '../router/score.js';
+import { sequenceScore, stackedScores, tokenNorms } from '../router/score.js';
+import { stackDeltas, stackDims } from '../router/stack.js';
+import { nextPow2 } from '../memory/rows.js';
+
+/** memories missing at most this many texts are scored together */
+const FEW = 8;
 
 export interface EditText {
   prompt: string;
@@ -27,6 +36,7 @@ export class EditScores {
   private readonly acts = new Map<string, Act>();
   private readonly cache = new WeakMap<Float32Array, Map<string, number>>();
   private graph: Graph | null = null;
+  private readonly stackedGraphs = new Map<number, Graph>();
 
   constructor(private readonly memory: SideMemory, private readonly maxMeanTokens: number, private readonly reduce: 'mean' | 'max' = 'mean') {}
 
@@ -53,6 +63,62 @@ export class EditScores {
     return a;
   }
 
+  /** acts (P, T, ff), token_mask (P, T), use_max (P,) for the texts `keys` */
+  private async packed(keys: readonly string[], edits: ReadonlyMap<number, EditText>): Promise<{ feeds: Record<string, TensorData>; P: number }> {
+    const acts = await Promise.all(keys.map((k) => this.activation(k, edits.get(Number.parseInt(k, 10))!)));
+    const T = Math.max(...acts.map((a) => a.T));
+    const ff = this.memory.ffDim;
+    const P = keys.length;
+    const x = new Float32Array(P * T * ff);
+    const mask = new Float32Array(P * T);
+    const useMax = new Uint8Array(P);
+    acts.forEach((a, p) => {
+      x.set(a.data, p * T * ff);
+      mask.fill(1, p * T, p * T + a.T);
+      useMax[p] = this.reduce === 'max' || a.T > this.maxMeanTokens ? 1 : 0;
+    });
+    return { P, feeds: { acts: tensorData('float32', [P, T, ff], x), token_mask: tensorData('float32', [P, T], mask), use_max: { dtype: 'bool', dims: [P], data: useMax } } };
+  }
+
+  /** (P, T, ff) acts, (P, T) mask, (P,) use_max, (ff, G·d) stacked deltas → scores (P, G) */
+  private stackedGraph(G: number): Graph {
+    let g = this.stackedGraphs.get(G);
+    if (g) return g;
+    const [ff, d] = stackDims(this.memory.shape, this.memory.lm.spec.layer.mlp.down.layout);
+    g = new Graph({ floatType: 'float32', name: `edit-scores-L${this.memory.layer}-G${G}` });
+    const acts = g.input('acts', 'float32', ['P', 'T', ff]);
+    const stack = g.input('stack', 'float32', [ff, G * d]);
+    g.output('scores', stackedScores(acts, stack, G, d, g.input('token_mask', 'float32', ['P', 'T']), g.input('use_max', 'bool', ['P'])).scores);
+    this.stackedGraphs.set(G, g);
+    return g;
+  }
+
+  /** scores(delta, edits) for every delta; memories missing few texts are scored in one stacked run. */
+  async scoresMany(deltas: readonly Float32Array[], edits: ReadonlyMap<number, EditText>): Promise<Map<number, [number, number]>[]> {
+    const keys = [...edits.keys()].flatMap((id) => [`${id}:p`, `${id}`]);
+    const few: { delta: Float32Array; known: Map<string, number>; todo: string[] }[] = [];
+    for (const delta of new Set(deltas)) {
+      let known = this.cache.get(delta);
+      if (!known) this.cache.set(delta, (known = new Map()));
+      const todo = keys.filter((k) => !known!.has(k));
+      if (todo.length > 0 && todo.length <= FEW) few.push({ delta, known, todo });
+    }
+    if (few.length > 1) {
+      const union = [...new Set(few.flatMap((m) => m.todo))];
+      const G = nextPow2(few.length);
+      const layout = this.memory.lm.spec.layer.mlp.down.layout;
+      const [ff, d] = stackDims(this.memory.shape, layout);
+      const { feeds } = await this.packed(union, edits);
+      const stack = tensorData('float32', [ff, G * d], stackDeltas(few.map((m) => m.delta), G, this.memory.shape, layout));
+      const out = await this.memory.lm.engine.run(this.stackedGraph(G), { ...feeds, stack }, ['scores']);
+      const s = out.scores!.data as Float32Array; // (P, G)
+      few.forEach((m, k) => union.forEach((key, p) => m.known.set(key, s[p * G + k]!)));
+    }
+    const res: Map<number, [number, number]>[] = [];
+    for (const delta of deltas) res.push(await this.scores(delta, edits));
+    return res;
+  }
+
   /**
    * The scores of memory `delta` on each of `edits` (id → prompt and target): [prompt alone,
    * prompt + target], cached per delta array.
@@ -63,26 +129,10 @@ export class EditScores {
     const keys = [...edits.keys()].flatMap((id) => [`${id}:p`, `${id}`]);
     const todo = keys.filter((k) => !known!.has(k));
     if (todo.length > 0) {
-      const acts = await Promise.all(todo.map((k) => this.activation(k, edits.get(Number.parseInt(k, 10))!)));
-      const T = Math.max(...acts.map((a) => a.T));
-      const ff = acts[0]!.data.length / acts[0]!.T;
-      const P = todo.length;
-      const x = new Float32Array(P * T * ff);
-      const mask = new Float32Array(P * T);
-      const useMax = new Uint8Array(P);
-      acts.forEach((a, p) => {
-        x.set(a.data, p * T * ff);
-        mask.fill(1, p * T, p * T + a.T);
-        useMax[p] = this.reduce === 'max' || a.T > this.maxMeanTokens ? 1 : 0;
-      });
-      const out = await this.memory.lm.engine.run(this.scoreGraph(), {
-        acts: tensorData('float32', [P, T, ff], x),
-        delta: tensorData('float32', [...this.memory.shape], delta),
-        token_mask: tensorData('float32', [P, T], mask),
-        use_max: { dtype: 'bool', dims: [P], data: useMax },
-      }, ['scores']);
+      const { feeds, P } = await this.packed(todo, edits);
+      const out = await this.memory.lm.engine.run(this.scoreGraph(), { ...feeds, delta: tensorData('float32', [...this.memory.shape], delta) }, ['scores']);
       const s = out.scores!.data as Float32Array;
-      todo.forEach((id, p) => known!.set(id, s[p]!));
+      for (let p = 0; p < P; p++) known.set(todo[p]!, s[p]!);
     }
     const res = new Map<number, [number, number]>();
     for (const id of edits.keys()) res.set(id, [known.get(`${id}:p`)!, known.get(`${id}`)!]);

@@ -131,7 +131,7 @@ export class WiseEditor {
   variant(state: EditorState = this.state): { variant: Variant; memories: RoutedMemory[] } {
     if (this.variantCache?.key === state) return this.variantCache;
     const memories = routedMemories(state, this.memory.base, this.cfg.act_ratio);
-    const variant = routerVariant(memories, { layer: this.layer, maxMeanTokens: this.cfg.max_mean_tokens, select: this.cfg.route_select, reduce: this.cfg.score_reduce }, this.memory.shape);
+    const variant = routerVariant(memories, { layer: this.layer, maxMeanTokens: this.cfg.max_mean_tokens, select: this.cfg.route_select, reduce: this.cfg.score_reduce, layout: this.memory.lm.spec.layer.mlp.down.layout }, this.memory.shape);
     const v = { key: state, memories, variant };
     if (state === this.state) this.variantCache = v;
     return v;
@@ -369,8 +369,10 @@ export class WiseEditor {
     const margin = this.cfg.threshold_above_edits;
     if (margin === null) return s;
     const eps = new Map<string, number>();
-    for (const m of memoryViews(s, this.memory.base)) {
-      const scores = await this.editScores.scores(m.delta, live);
+    const views = memoryViews(s, this.memory.base);
+    const all = await this.editScores.scoresMany(views.map((m) => m.delta), live);
+    for (const [i, m] of views.entries()) {
+      const scores = all[i]!;
       eps.set(m.id, conflictEps({ minScore: m.minScore, own: new Set(m.editIds), scores }, this.cfg.act_ratio, margin));
     }
     return { ...s, eps };

@@ -4,7 +4,7 @@
  *
  * The graph is the engine's decode graph (buildTransformer with the KV cache, symbolic B, T,
  * P) with router/router.ts's routing hook at the edited layer, unchanged; the hook's memory
- * inputs (mem_delta_k, mem_eps) are then moved into the model as initializers, so every
+ * inputs (mem_deltas, mem_eps) are then moved into the model as initializers, so every
  * memory and its threshold ε ships inside model.onnx and the caller feeds only tokens,
  * masks, positions, the KV cache and the routing controls. The route decided at prefill
  * (output `route`) is fed back as `route_in` at every decode step.
@@ -24,6 +24,7 @@ import { WiseError } from '../util/errors.js';
 import { ONNX_DTYPE, toModelProto, type DType, type Graph, type TensorData } from '../graph/index.js';
 import { buildTransformer } from '../model/transformer.js';
 import { routerHook } from '../router/router.js';
+import { stackDeltas, stackDims } from '../router/stack.js';
 import { copyModelFiles, editedWeight, prepareOutDir, writeFileAtomic, type ExportSource } from './source.js';
 import { ioDocs, type IoEntry } from './onnx-docs.js';
 
@@ -104,14 +105,17 @@ export function bakedTensors(src: ExportSource): Record<string, TensorData> {
   const M = src.memories.length;
   if (M === 0) return {};
   const shape = src.lm.ckpt.weights.get(editedWeight(src))!.shape;
-  const out: Record<string, TensorData> = { mem_eps: { dtype: 'float32', dims: [M], data: Float32Array.from(src.memories.map((m) => m.eps)) } };
-  src.memories.forEach((m, k) => {
+  src.memories.forEach((m) => {
     if (m.delta.length !== shape.reduce((a, b) => a * b, 1)) {
       throw new WiseError('WISE_SHAPE_MISMATCH', `memory ${m.id}: ${m.delta.length} values for the edited weight [${shape.join(', ')}]`, { memory: m.id });
     }
-    out[`mem_delta_${k}`] = { dtype: 'float32', dims: [...shape], data: m.delta };
   });
-  return out;
+  const layout = src.lm.spec.layer.mlp.down.layout;
+  const [ff, d] = stackDims(shape, layout);
+  return {
+    mem_eps: { dtype: 'float32', dims: [M], data: Float32Array.from(src.memories.map((m) => m.eps)) },
+    mem_deltas: { dtype: 'float32', dims: [ff, M * d], data: stackDeltas(src.memories.map((m) => m.delta), M, shape, layout).slice() },
+  };
 }
 
 const DTYPE_NAME: Record<number, DType> = Object.fromEntries(Object.entries(ONNX_DTYPE).map(([k, v]) => [v, k as DType]));

@@ -2,12 +2,16 @@
  * One edit's training batch (wise-reference.md §1.3): the edit as `template(prompt + " " +
  * target)` under each context template (the bare prompt plus the generated prefixes), then
  * the irrelevant rows (x_i) for the activation margin, then the bare prompt without its target
- * (scored only: the score a generation is routed on). Rows are right-padded to a bucketed
- * length Tb (a power of two, so a few static gradient graphs serve every edit); the
- * irrelevant rows are padded to a power-of-two count with empty rows (isOut = 0). The
- * target-token positions are exact because prompt and target are tokenized separately.
+ * (scored only: the score a generation is routed on).
+ *
  * Only the E edit rows need the layers above the edited one (the irrelevant rows enter the
- * loss through their activation score alone), so the step graph runs them apart.
+ * loss through their activation score alone), so the two kinds are laid out apart:
+ * - edit rows are right-padded to a bucketed length Tb (a multiple of 16), one static gradient
+ *   graph per bucket; the target-token positions are exact because prompt and target are
+ *   tokenized separately;
+ * - irrelevant rows (and the probe row) are packed token after token into Nb positions (no
+ *   padding inside rows: they are most of the step's MatMul work), with a (Ri, Nb) membership
+ *   mask; their count is padded to a power of two Ri with empty rows (isOut = 0).
  * Pure: takes an encoder, returns arrays.
  */
 
@@ -16,17 +20,17 @@ export interface Encoder {
 }
 
 export interface EditBatch {
-  /** rows R = E edit rows (one per template) + the bucketed irrelevant rows (the last rows) */
+  /** rows R = E edit rows (one per template) + Ri irrelevant rows (the last rows) */
   R: number;
   /** edit rows (the first E rows) */
   E: number;
-  /** bucketed row length */
+  /** bucketed edit-row length */
   Tb: number;
   /** bucketed number of target positions */
   Kb: number;
-  /** (R, Tb) token ids, right-padded */
+  /** (E, Tb) token ids of the edit rows, right-padded */
   ids: number[];
-  /** (R, Tb) 1 = token, 0 = padding */
+  /** (E, Tb) 1 = token, 0 = padding */
   mask: number[];
   /** (Kb,) flat positions r·Tb + t whose next token is a target token; padded with 0 */
   rows: number[];
@@ -42,6 +46,14 @@ export interface EditBatch {
   probeRow: number;
   /** target token ids */
   targetIds: number[];
+  /** the texts of rows E .. probeRow (irrelevant samples, then the bare prompt), packed in this order */
+  irrTexts: string[];
+  /** their token ids */
+  irrIds: number[][];
+  /** bucketed packed length of the irrelevant rows (Nb ≥ Σ irrLengths) */
+  Nb: number;
+  /** (Ri, Nb) 1 where packed token n belongs to irrelevant row r (Ri = R − E) */
+  irrMask: number[];
 }
 
 export const nextPow2 = (n: number, min = 1): number => {
@@ -49,6 +61,15 @@ export const nextPow2 = (n: number, min = 1): number => {
   while (p < n) p *= 2;
   return p;
 };
+
+/** Rounds n up to a multiple of `step` (at least `step`). */
+export const roundUp = (n: number, step: number): number => Math.max(step, Math.ceil(n / step) * step);
+
+/**
+ * Packed-token bucket: powers of two up to 256, then multiples of 256. Each bucket is one more
+ * step-graph session (~0.1 GB of ORT arena each), so coarse steps: ≤ 256 padded tokens.
+ */
+export const packedBucket = (n: number): number => (n <= 256 ? nextPow2(n, 16) : roundUp(n, 256));
 
 /** The target as appended after the prompt: one leading space, as EasyEdit's `prompt + " " + target`. */
 export function normalizeTarget(target: string): string {
@@ -69,20 +90,28 @@ export function buildEditBatch(tok: Encoder, templates: readonly string[], promp
     seqs.push([...ctx, ...targetIds]);
   }
   const E = seqs.length;
-  for (const x of typeof irrelevant === 'string' ? [irrelevant] : irrelevant) seqs.push(tok.encode(x));
-  const probeRow = seqs.length;
-  seqs.push(tok.encode(prompt));
-  const longest = Math.max(...seqs.map((s) => s.length));
+  const irrTexts = [...(typeof irrelevant === 'string' ? [irrelevant] : irrelevant), prompt];
+  const irrIds = irrTexts.map((x) => tok.encode(x));
+  const irrLengths = irrIds.map((ids) => ids.length);
+  const longest = Math.max(...seqs.map((s) => s.length), ...irrLengths);
   if (longest > maxLen) throw new Error(`edit row of ${longest} tokens exceeds the model context of ${maxLen}`);
-  const Ri = seqs.length - E; // irrelevant rows + the probe row
-  const R = E + nextPow2(Ri, 1);
-  const Tb = Math.min(nextPow2(longest, 16), Math.max(maxLen, 16));
-  const ids = new Array<number>(R * Tb).fill(pad);
-  const mask = new Array<number>(R * Tb).fill(0);
+  const probeRow = E + irrTexts.length - 1;
+  const Ri = nextPow2(irrTexts.length, 1); // irrelevant rows + the probe row, bucketed
+  const R = E + Ri;
+  const Tb = Math.min(roundUp(Math.max(...seqs.map((s) => s.length)), 16), Math.max(maxLen, 16));
+  const ids = new Array<number>(E * Tb).fill(pad);
+  const mask = new Array<number>(E * Tb).fill(0);
   seqs.forEach((s, r) => s.forEach((id, t) => {
     ids[r * Tb + t] = id;
     mask[r * Tb + t] = 1;
   }));
+  const Nb = packedBucket(irrLengths.reduce((a, b) => a + b, 0));
+  const irrMask = new Array<number>(Ri * Nb).fill(0);
+  let at = 0;
+  irrLengths.forEach((n, r) => {
+    irrMask.fill(1, r * Nb + at, r * Nb + at + n);
+    at += n;
+  });
   const K = templates.length * targetIds.length;
   const Kb = nextPow2(K, 8);
   const rows = new Array<number>(Kb).fill(0);
@@ -98,5 +127,5 @@ export function buildEditBatch(tok: Encoder, templates: readonly string[], promp
   });
   const isEdit = Array.from({ length: R }, (_, r) => (r < E ? 1 : 0));
   const isOut = Array.from({ length: R }, (_, r) => (r >= E && r < probeRow ? 1 : 0));
-  return { R, E, Tb, Kb, ids, mask, rows, targets, weights, isEdit, isOut, probeRow, targetIds };
+  return { R, E, Tb, Kb, ids, mask, rows, targets, weights, isEdit, isOut, probeRow, targetIds, irrTexts, irrIds, Nb, irrMask };
 }

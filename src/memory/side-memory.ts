@@ -37,6 +37,10 @@ export class SideMemory {
   readonly base: Float32Array;
   readonly shape: number[];
   private readonly stepGraphs = new Map<string, Graph>();
+  /** activations by token ids (insertion order = eviction order) */
+  private readonly acts = new Map<string, { data: Float32Array; T: number }>();
+  /** texts whose activation is kept (~T × ff × 4 bytes each: 55 KB for 20 tokens at ff 688) */
+  static actCacheSize = 4096;
   /** U (r, ff) of memory/projection.ts, or null */
   private projection: { rank: number; u: Float32Array } | null = null;
 
@@ -85,24 +89,50 @@ export class SideMemory {
   }
 
   /**
-   * The frozen part, one pass of the layers below over all R rows: the residual stream
-   * entering the edited layer's MLP for the E edit rows (`hidden_in` (E, Tb, d)), and the
-   * down projection's input A(x) for the irrelevant rows (`irr_act` (R − E, Tb, ff)).
+   * The frozen part: one pass of the layers below over the E edit rows, giving the residual
+   * stream entering the edited layer's MLP (`hidden_in` (E, Tb, d)), and the down projection's
+   * input A(x) for the irrelevant rows, packed (`irr_act` (Nb, ff), rows.ts).
    */
   async lowerPass(b: EditBatch): Promise<Record<string, TensorData>> {
     const g = this.lowerGraph();
-    const feeds = transformerFeeds(this.lm.spec, this.lm.config, b.ids, b.mask, b.R, b.Tb);
-    const out = await this.lm.engine.run(g, feeds, ['resid_mid', 'mlp_down_input']);
-    const editMask = b.mask.slice(0, b.E * b.Tb);
-    const step = transformerFeeds(this.lm.spec, this.lm.config, [], editMask, b.E, b.Tb);
+    const feeds = transformerFeeds(this.lm.spec, this.lm.config, b.ids, b.mask, b.E, b.Tb);
+    const out = await this.lm.engine.run(g, feeds, ['resid_mid']);
+    const step = transformerFeeds(this.lm.spec, this.lm.config, [], b.mask, b.E, b.Tb);
     delete step.position_ids; // the step graph starts above the embeddings
-    const h = out.resid_mid!, a = out.mlp_down_input!;
-    const d = h.dims[2]!, ff = a.dims[2]!;
-    return {
-      ...step,
-      hidden_in: tensorData('float32', [b.E, b.Tb, d], (h.data as Float32Array).subarray(0, b.E * b.Tb * d)),
-      irr_act: tensorData('float32', [b.R - b.E, b.Tb, ff], (a.data as Float32Array).subarray(b.E * b.Tb * ff)),
-    };
+    const ff = this.ffDim;
+    const packed = new Float32Array(b.Nb * ff);
+    let at = 0;
+    for (const ids of b.irrIds) {
+      const a = await this.idsActivation(ids);
+      packed.set(a.data, at * ff);
+      at += a.T;
+    }
+    return { ...step, hidden_in: out.resid_mid!, irr_act: tensorData('float32', [b.Nb, ff], packed) };
+  }
+
+  /**
+   * A(x) (T, ff) of one text on its own (B = 1, no padding), cached by its token ids: the same
+   * text (a train-split sample drawn again, a replayed prompt) always gets the same bits,
+   * whatever batch it came in.
+   */
+  textActivation(text: string): Promise<{ data: Float32Array; T: number }> {
+    return this.idsActivation(this.lm.tokenizer.encode(text));
+  }
+
+  private async idsActivation(ids: readonly number[]): Promise<{ data: Float32Array; T: number }> {
+    const key = ids.join(',');
+    let a = this.acts.get(key);
+    if (!a) {
+      a = ids.length === 0 ? { data: new Float32Array(0), T: 0 } : await this.activationOf([...ids]);
+      if (this.acts.size >= SideMemory.actCacheSize) this.acts.delete(this.acts.keys().next().value!); // oldest first
+      this.acts.set(key, a);
+    }
+    return a;
+  }
+
+  private async activationOf(ids: number[]): Promise<{ data: Float32Array; T: number }> {
+    const out = await this.lm.engine.run(this.lowerGraph(), transformerFeeds(this.lm.spec, this.lm.config, ids, ids.map(() => 1), 1, ids.length), ['mlp_down_input']);
+    return { data: Float32Array.from(out.mlp_down_input!.data as Float32Array), T: ids.length };
   }
 
   /**
@@ -111,9 +141,8 @@ export class SideMemory {
    * the prompt alone when `target` is null.
    */
   async promptActivation(prompt: string, target: string | null): Promise<{ data: Float32Array; T: number }> {
-    const ids = [...this.lm.tokenizer.encode(prompt), ...(target === null ? [] : this.lm.tokenizer.encode(normalizeTarget(target)))];
-    const out = await this.lm.engine.run(this.lowerGraph(), transformerFeeds(this.lm.spec, this.lm.config, ids, ids.map(() => 1), 1, ids.length), ['mlp_down_input']);
-    return { data: Float32Array.from(out.mlp_down_input!.data as Float32Array), T: ids.length };
+    if (target === null) return this.textActivation(prompt);
+    return this.activationOf([...this.lm.tokenizer.encode(prompt), ...this.lm.tokenizer.encode(normalizeTarget(target))]);
   }
 
   /**
@@ -126,8 +155,7 @@ export class SideMemory {
     for (const text of texts) {
       const ids = this.lm.tokenizer.encode(text);
       if (ids.length === 0) continue;
-      const out = await this.lm.engine.run(this.lowerGraph(), transformerFeeds(this.lm.spec, this.lm.config, ids, ids.map(() => 1), 1, ids.length), ['mlp_down_input']);
-      accumulateMoment(C, out.mlp_down_input!.data as Float32Array, ff);
+      accumulateMoment(C, (await this.activationOf(ids)).data, ff);
     }
     return topEigenvectors(C, ff, rank);
   }
@@ -139,8 +167,8 @@ export class SideMemory {
       rows: tensorData('int64', [b.Kb], b.rows),
       row_targets: tensorData('int64', [b.Kb], b.targets),
       row_weights: tensorData('float32', [b.Kb], b.weights),
-      token_mask: tensorData('float32', [b.E, b.Tb], b.mask.slice(0, b.E * b.Tb)),
-      irr_mask: tensorData('float32', [b.R - b.E, b.Tb], b.mask.slice(b.E * b.Tb)),
+      token_mask: tensorData('float32', [b.E, b.Tb], b.mask),
+      irr_mask: tensorData('float32', [b.R - b.E, b.Nb], b.irrMask),
       is_edit: tensorData('float32', [b.R], b.isEdit),
       is_out: tensorData('float32', [b.R], b.isOut),
     };
@@ -158,7 +186,7 @@ export class SideMemory {
 
   stepGraph(b: EditBatch): Graph {
     const projRank = this.projection?.rank ?? 0;
-    const key = `${b.E}+${b.R - b.E}x${b.Tb}k${b.Kb}p${projRank}`;
+    const key = `${b.E}x${b.Tb}+${b.R - b.E}n${b.Nb}k${b.Kb}p${projRank}`;
     let g = this.stepGraphs.get(key);
     if (!g) {
       g = buildEditStepGraph(this.lm.spec, this.lm.config, this.lm.ckpt.weights, this.layer, { ...b, projRank }, this.opts.margin, this.opts.scoreReduce ?? 'mean', this.lm.weightBytes > CausalLM.initializerLimitBytes);

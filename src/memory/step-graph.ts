@@ -6,12 +6,14 @@
  * once per edit by the frozen layers below), run that layer's MLP with the side memory W′ in
  * place of the down projection, then the layers above and the LM head on the Kb target rows
  * only. Irrelevant rows only enter the loss through their activation score, which needs
- * nothing above the edited weight: they come in as their frozen activation A(x) (`irr_act`
- * (Ri, Tb, ff)) and cost one MatMul each step, not a pass through the upper layers.
+ * nothing above the edited weight: they come in as their frozen activation A(x), packed token
+ * after token without padding (`irr_act` (Nb, ff)), and cost one MatMul per step, not a pass
+ * through the upper layers. `irr_mask` (Ri, Nb) says which packed tokens form each row; a row's
+ * score is the mean (or max) of its tokens' norms, as the router computes it.
  *
  * Outputs: `total_loss` = NLL + L_a, `loss` (the NLL), `scores` (E + Ri,) (edit rows first) and
  * `grad_side` (dL/dW′, in the checkpoint's layout).
- * Extra inputs: side_weight (W′, stored layout), token_mask (E, Tb), irr_act, irr_mask (Ri, Tb),
+ * Extra inputs: side_weight (W′, stored layout), token_mask (E, Tb), irr_act, irr_mask (Ri, Nb),
  * is_edit and is_out (E + Ri,). With a projection (projRank r > 0): proj_u (r, ff) and
  * grad_mask (stored layout), and `grad_side` is P(mask ⊙ dL/dW′), P projecting the ff axis off U.
  */
@@ -30,6 +32,8 @@ export interface StepBucket {
   R: number;
   Tb: number;
   Kb: number;
+  /** packed tokens of the irrelevant rows */
+  Nb: number;
   /** rows of the projection U (r, ff), 0 = none (memory/projection.ts) */
   projRank?: number;
 }
@@ -42,7 +46,7 @@ export function buildEditStepGraph(spec: ArchSpec, cfg: ModelConfig, weights: Re
   const g = buildTransformer(spec, cfg, weights, {
     batch: b.E, seq: b.Tb, rowCount: b.Kb, fromLayer: layer, fromMlp: true, loss: 'rows', logits: 'none',
     ...(weightsAsInputs ? { inputWeights: 'all' as const } : {}),
-    name: `wise-step-${layer}-${b.E}+${Ri}x${b.Tb}k${b.Kb}-${reduce}`,
+    name: `wise-step-${layer}-${b.E}x${b.Tb}+${Ri}n${b.Nb}k${b.Kb}-${reduce}`,
     hooks: {
       down: (ctx) => {
         if (ctx.layer !== layer) return ctx.base();
@@ -53,8 +57,9 @@ export function buildEditStepGraph(spec: ArchSpec, cfg: ModelConfig, weights: Re
         const delta = nn.linear(ctx.a, d, undefined, ctx.spec.layout); // (E, Tb, dm) = A (W′ − W)ᵀ
         const editScores = sequenceScore(tokenNorms(delta), gr.input('token_mask', gr.floatType, [b.E, b.Tb]), useMax); // (E,)
         const ff = ctx.a.shape[2] as number;
-        const irrAct = gr.input('irr_act', gr.floatType, [Ri, b.Tb, ff]);
-        const irrScores = sequenceScore(tokenNorms(nn.linear(irrAct, d, undefined, ctx.spec.layout)), gr.input('irr_mask', gr.floatType, [Ri, b.Tb]), useMax); // (Ri,)
+        const irrAct = gr.input('irr_act', gr.floatType, [b.Nb, ff]);
+        const irrNorms = ops.unsqueeze(tokenNorms(nn.linear(irrAct, d, undefined, ctx.spec.layout)), [0]); // (1, Nb)
+        const irrScores = sequenceScore(irrNorms, gr.input('irr_mask', gr.floatType, [Ri, b.Nb]), useMax); // (Ri,): (1, Nb) broadcasts over the rows
         scores = ops.concat([editScores, irrScores], 0); // (E + Ri,)
         return ops.add(ctx.base(), delta);
       },

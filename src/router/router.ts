@@ -1,25 +1,29 @@
 /**
  * The WISE router, inside the forward graph (one pass, no second run).
  *
- * At the edited layer, for each side memory k (its delta Δ_k = W′_k − W fed as an input, in
- * the checkpoint's layout) the graph computes δ_k = A(x)·Δ_kᵀ (B, T, d) and its sequence
- * score s_k (router/score.ts). A sequence goes to the memory with the highest score among
- * those with s_k ≥ ε_k (top-1, each memory gated by its own ε), and to the main memory (the
+ * At the edited layer, every side memory k (its delta Δ_k = W′_k − W) gets δ_k = A(x)·Δ_kᵀ
+ * (B, T, d) from one MatMul of A(x) (B, T, ff) with the stacked deltas `mem_deltas` (ff, M·d)
+ * (router/stack.ts), then its sequence score s_k (router/score.ts). A sequence goes to the
+ * memory with the highest key (the score, or score / ε_k) among those with s_k ≥ ε_k (top-1,
+ * each memory gated by its own ε; ties go to the lower k), and to the main memory (the
  * original layer) when no memory passes. Output: base + δ_k* — exactly A·W′_k*ᵀ (+ bias).
  *
  * WISE-Merge is the case of few memories (the merged one, unmerged shards and the active
  * one, EasyEdit's "original / merged / active" choice, taking the larger score); WISE-Retrieve
  * the case of many. Routing is per sequence (EasyEdit routes a whole batch together).
  *
- * Inputs: mem_delta_k (stored shape), mem_eps (M,), token_mask (B, T) float, use_max (B,)
- * bool, route_in (B,) int64: −1 = decide here, r ≥ 0 = force route r (decoding keeps the
- * prefill's decision). Outputs: route (B,) int64 (0 = main, k+1 = memory k), route_scores
- * (B, M).
+ * Inputs: mem_deltas (ff, M·d), mem_eps (M,), token_mask (B, T) float, use_max (B,) bool,
+ * route_in (B,) int64: −1 = decide here, r ≥ 0 = force route r (decoding keeps the prefill's
+ * decision). Outputs: route (B,) int64 (0 = main, k+1 = memory k), route_scores (B, M).
+ * Cost per memory: the MatMul's share (ff·d multiply-adds per token) and O(d) per token for
+ * the norm and the selection.
  */
-import { nn, ops, type Value } from '../graph/index.js';
+import { ops, type Value } from '../graph/index.js';
 import type { TensorData } from '../graph/types.js';
+import { tensorData } from '../graph/types.js';
 import type { DownHookCtx, Variant } from '../model/causal-lm.js';
-import { sequenceScore, tokenNorms } from './score.js';
+import { stackedScores } from './score.js';
+import { stackDeltas, stackDims, type Layout } from './stack.js';
 
 export interface RoutedMemory {
   /** stable id shown to users ('active', 'merged-2', 'shard-5', …) */
@@ -45,6 +49,8 @@ export interface RouterOptions {
   select?: RouteSelect;
   /** 'max': every sequence routes on its max token score (as sequences longer than maxMeanTokens do) */
   reduce?: 'mean' | 'max';
+  /** the edited weight's layout (the model's `spec.layer.mlp.down.layout`) */
+  layout: Layout;
 }
 
 /** Builds the routing hook for M memories (the graph structure depends only on M). */
@@ -53,39 +59,29 @@ export function routerHook(M: number, layer: number, select: RouteSelect = 'scor
     const base = ctx.base(); // (B, T, d)
     if (ctx.layer !== layer || M === 0) return base;
     const g = base.graph;
-    const w = ctx.weight;
-    const tokenMask = g.input('token_mask', g.floatType, [ctx.a.shape[0]!, ctx.a.shape[1]!]);
-    const useMax = g.input('use_max', 'bool', [ctx.a.shape[0]!]);
-    const routeIn = g.input('route_in', 'int64', [ctx.a.shape[0]!]);
+    const [B, T, ff] = ctx.a.shape as [number | string, number | string, number];
+    const d = base.shape[2] as number;
+    const tokenMask = g.input('token_mask', g.floatType, [B, T]);
+    const useMax = g.input('use_max', 'bool', [B]);
+    const routeIn = g.input('route_in', 'int64', [B]);
     const eps = g.input('mem_eps', g.floatType, [M]);
-    const deltas: Value[] = [];
-    const scores: Value[] = [];
-    let best: Value | undefined;
-    let route: Value | undefined;
-    for (let k = 0; k < M; k++) {
-      const dk = g.input(`mem_delta_${k}`, g.floatType, w.shape);
-      const delta = nn.linear(ctx.a, dk, undefined, ctx.spec.layout); // (B, T, d)
-      const s = sequenceScore(tokenNorms(delta), tokenMask, useMax); // (B,)
-      deltas.push(delta);
-      scores.push(ops.unsqueeze(s, [1]));
-      if (!best || !route) {
-        best = ops.sub(ops.mul(s, 0), 1); // (B,) of −1: below every score
-        route = ops.cast(ops.mul(s, 0), 'int64'); // (B,) of 0: main memory
-      }
-      const ek = ops.slice(eps, [k], [k + 1]); // (1,)
-      const key = select === 'ratio' ? ops.div(s, ops.max(ek, 1e-12)) : s; // what the memories compete on
-      const passes = ops.and(ops.not(ops.less(s, ek)), ops.greater(key, best));
-      best = ops.where(passes, key, best);
-      route = ops.where(passes, k + 1, route);
-    }
-    const decided = ops.where(ops.less(routeIn, 0), route!, routeIn); // (B,)
+    const stack = g.input('mem_deltas', g.floatType, [ff, M * d]);
+    const { deltas, scores: s } = stackedScores(ctx.a, stack, M, d, tokenMask, useMax); // (B, T, M, d), (B, M)
+    const passes = ops.not(ops.less(s, eps)); // (B, M)
+    const key = select === 'ratio' ? ops.div(s, ops.max(eps, 1e-12)) : s; // what the memories compete on (≥ 0)
+    const masked = ops.where(passes, key, -1);
+    const best = ops.reduceMax(masked, [1], true); // (B, 1)
+    const isBest = ops.and(passes, ops.equal(masked, best)); // (B, M)
+    // M − k for the first best k (0 when none passes): ReduceMax picks the lowest k among ties
+    const down = g.constant(tensorData(g.floatType, [M], Array.from({ length: M }, (_, k) => M - k)));
+    const pick = ops.reduceMax(ops.where(isBest, down, 0), [1]); // (B,)
+    const route = ops.cast(ops.where(ops.greater(pick, 0), ops.sub(M + 1, pick), 0), 'int64'); // k + 1, or 0 = main
+    const decided = ops.where(ops.less(routeIn, 0), route, routeIn); // (B,)
     g.output('route', decided);
-    g.output('route_scores', ops.concat(scores, 1)); // (B, M)
-    let out = base;
-    deltas.forEach((d, k) => {
-      out = ops.where(ops.unsqueeze(ops.equal(decided, k + 1), [1, 2]), ops.add(base, d), out);
-    });
-    return out;
+    g.output('route_scores', s); // (B, M)
+    const ids = g.constant(tensorData('int64', [M], Array.from({ length: M }, (_, k) => k + 1)));
+    const onehot = ops.cast(ops.equal(ops.unsqueeze(decided, [1]), ids), g.floatType); // (B, M); all 0 = main
+    return ops.add(base, ops.reduceSum(ops.mul(deltas, ops.unsqueeze(onehot, [1, 3])), [2])); // base + δ_k*
   };
 }
 
@@ -107,10 +103,11 @@ export function bucketMemories(memories: readonly RoutedMemory[], shape: readonl
 export function routerVariant(given: readonly RoutedMemory[], o: RouterOptions, shape: readonly number[]): Variant {
   const memories = bucketMemories(given, shape);
   const M = memories.length;
+  let stacked: TensorData | null = null; // built on first use, then kept with the variant
   const memFeeds = (): Record<string, TensorData> => {
-    const f: Record<string, TensorData> = { mem_eps: { dtype: 'float32', dims: [M], data: Float32Array.from(memories.map((m) => m.eps)) } };
-    memories.forEach((m, k) => (f[`mem_delta_${k}`] = { dtype: 'float32', dims: [...shape], data: m.delta }));
-    return f;
+    const [ff, d] = stackDims(shape, o.layout);
+    stacked ??= tensorData('float32', [ff, M * d], stackDeltas(given.map((m) => m.delta), M, shape, o.layout));
+    return { mem_eps: { dtype: 'float32', dims: [M], data: Float32Array.from(memories.map((m) => m.eps)) }, mem_deltas: stacked };
   };
   const common = (batch: number, T: number, mask: readonly number[], route: ArrayLike<bigint> | null): Record<string, TensorData> => {
     const useMax = new Uint8Array(batch);

@@ -27,3 +27,15 @@ export function sequenceScore(norms: Value, tokenMask: Value, useMax?: Value | '
   const mx = ops.reduceMax(ops.mul(norms, tokenMask), [-1]); // norms ≥ 0, so masked entries (0) never win
   return ops.where(useMax, mx, mean);
 }
+
+/**
+ * Every memory's δ_k and score at once from the stacked deltas (router/stack.ts):
+ * a (B, T, ff) · stack (ff, M·d) → deltas (B, T, M, d), scores (B, M) as sequenceScore
+ * computes them per memory (tokenMask (B, T), useMax (B,) bool).
+ */
+export function stackedScores(a: Value, stack: Value, M: number, d: number, tokenMask: Value, useMax: Value): { deltas: Value; scores: Value } {
+  const [B, T] = a.shape;
+  const deltas = ops.reshape(ops.matmul(a, stack), [B!, T!, M, d]);
+  const norms = ops.transpose(tokenNorms(deltas), [0, 2, 1]); // (B, M, T)
+  return { deltas, scores: sequenceScore(norms, ops.unsqueeze(tokenMask, [1]), ops.unsqueeze(useMax, [1])) };
+}

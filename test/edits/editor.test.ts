@@ -40,18 +40,18 @@ describeShared('WISE editor on tiny-llama', () => {
     expect(memories.map((m) => m.id)).toEqual(['active']);
     const seqs = [lm.tokenizer.encode(EDITS[0]!.prompt), lm.tokenizer.encode('Water is wet and cold')];
     const base = await lm.forward(seqs);
-    const never = routerVariant(memories.map((m) => ({ ...m, eps: 1e9 })), { layer: 1, maxMeanTokens: 100 }, ed.memory.shape);
+    const never = routerVariant(memories.map((m) => ({ ...m, eps: 1e9 })), { layer: 1, maxMeanTokens: 100, layout: ed.memory.lm.spec.layer.mlp.down.layout }, ed.memory.shape);
     const r1 = await lm.forward(seqs, { variant: never });
     expect(Array.from(r1.extra.route!.data as BigInt64Array)).toEqual([0n, 0n]);
     expect(r1.logits).toEqual(base.logits);
-    const always = routerVariant(memories.map((m) => ({ ...m, eps: 0 })), { layer: 1, maxMeanTokens: 100 }, ed.memory.shape);
+    const always = routerVariant(memories.map((m) => ({ ...m, eps: 0 })), { layer: 1, maxMeanTokens: 100, layout: ed.memory.lm.spec.layer.mlp.down.layout }, ed.memory.shape);
     const r2 = await lm.forward(seqs, { variant: always });
     expect(Array.from(r2.extra.route!.data as BigInt64Array)).toEqual([1n, 1n]);
     expect(r2.logits).not.toEqual(base.logits);
     // Per sequence within one batch: a mixed batch routes each row on its own score.
     const s = r2.extra.route_scores!.data as Float32Array;
     const mid = (s[0]! + s[1]!) / 2;
-    const mixed = routerVariant(memories.map((m) => ({ ...m, eps: mid })), { layer: 1, maxMeanTokens: 100 }, ed.memory.shape);
+    const mixed = routerVariant(memories.map((m) => ({ ...m, eps: mid })), { layer: 1, maxMeanTokens: 100, layout: ed.memory.lm.spec.layer.mlp.down.layout }, ed.memory.shape);
     const r3 = await lm.forward(seqs, { variant: mixed });
     const routes = Array.from(r3.extra.route!.data as BigInt64Array);
     expect(routes.sort()).toEqual([0n, 1n]);
@@ -146,7 +146,7 @@ describeShared('WISE editor on tiny-llama', () => {
     for (const e of EDITS.slice(0, 4)) await ed.applyEdit(e);
     const check = async (live: number[]) => {
       const { memories } = ed.variant();
-      const always = routerVariant(memories.map((m) => ({ ...m, eps: 0 })), { layer: 1, maxMeanTokens: 100 }, ed.memory.shape);
+      const always = routerVariant(memories.map((m) => ({ ...m, eps: 0 })), { layer: 1, maxMeanTokens: 100, layout: ed.memory.lm.spec.layer.mlp.down.layout }, ed.memory.shape);
       // each edit as the router meets it: the prompt alone, and prompt + target
       const seqs = live.flatMap((i) => [lm.tokenizer.encode(EDITS[i]!.prompt), [...lm.tokenizer.encode(EDITS[i]!.prompt), ...lm.tokenizer.encode(' ' + EDITS[i]!.target)]]);
       const r = await lm.forward(seqs, { variant: always });

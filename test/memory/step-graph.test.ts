@@ -86,8 +86,17 @@ describeShared('split WISE step graph on tiny-llama', () => {
     expect(b.isEdit).toEqual([1, 1, 0, 0, 0, 0, 0, 0, 0, 0]);
     expect(b.isOut).toEqual([0, 0, 1, 1, 1, 1, 0, 0, 0, 0]);
     expect(b.probeRow).toBe(6);
-    expect(b.ids.slice(6 * b.Tb, 6 * b.Tb + 5)).toEqual(lm.tokenizer.encode('The capital of France is').slice(0, 5));
-    expect(b.mask.slice(7 * b.Tb).every((m) => m === 0)).toBe(true);
+    // the irrelevant rows and the probe row, packed token after token; padding rows own no token
+    expect(b.irrTexts).toEqual([...IRR, 'The capital of France is']);
+    const lengths = b.irrTexts.map((x) => lm.tokenizer.encode(x).length);
+    expect(b.irrIds.map((ids) => ids.length)).toEqual(lengths);
+    const total = lengths.reduce((a, n) => a + n, 0);
+    expect(b.Nb).toBeGreaterThanOrEqual(total);
+    const owned = Array.from({ length: 8 }, (_, r) => b.irrMask.slice(r * b.Nb, (r + 1) * b.Nb));
+    expect(owned.map((m) => m.reduce((a, x) => a + x, 0))).toEqual([...lengths, 0, 0, 0]);
+    expect(owned[4]!.indexOf(1)).toBe(total - lengths[4]!); // the probe row's tokens come last
+    expect(owned.reduce((acc, m) => acc.map((x, n) => x + m[n]!), new Array<number>(b.Nb).fill(0)).every((x) => x <= 1)).toBe(true);
+    expect(b.ids).toHaveLength(2 * b.Tb); // only the edit rows are laid out in (E, Tb)
   });
 
   it('scores every row as the router does, and its margin loss counts only the real rows', async () => {
@@ -102,7 +111,7 @@ describeShared('split WISE step graph on tiny-llama', () => {
 
     // The router's score of each text under the same W′ (one routed forward, ε = 0).
     const delta = Float32Array.from(side, (w, i) => w - sm.base[i]!);
-    const v = routerVariant([{ id: 'm', delta, eps: 0 }], { layer: 1, maxMeanTokens: 100 }, sm.shape);
+    const v = routerVariant([{ id: 'm', delta, eps: 0 }], { layer: 1, maxMeanTokens: 100, layout: lm.spec.layer.mlp.down.layout }, sm.shape);
     const tgt = lm.tokenizer.encode(normalizeTarget('Rome'));
     const seqs = [
       ...TEMPLATES.map((t) => [...lm.tokenizer.encode(t.replace('{}', prompt)), ...tgt]),

@@ -1,0 +1,56 @@
+/**
+ * The router's one memory input: every memory's delta Δ_k = W′_k − W, side by side as the
+ * right operand of a single MatMul, `mem_deltas` (ff, M·d), column block k = Δ_kᵀ (ff, d).
+ * A(x) (…, ff) · mem_deltas gives every memory's δ_k = A(x)Δ_kᵀ at once: one large MatMul
+ * instead of one per memory (router.ts).
+ *
+ * Δ_k comes in the checkpoint's layout of the edited weight: 'out_in' (d, ff) (llama, torch
+ * Linear) is transposed into its block; 'in_out' (ff, d) (GPT-2 Conv1D) is copied as is.
+ * Slots past the given deltas (bucket padding) stay zero.
+ *
+ * Restacking M memories copies M·|W| floats, so the last stack per (shape, layout, M) is kept:
+ * a list that only appends to it (its first n deltas are the same arrays) fills the new slots
+ * in place. Only slots that were padding in the kept stack are written, so a routed variant
+ * still holding that buffer sees its real memories unchanged (its padding slots are gated off
+ * by an ε no score reaches).
+ */
+export type Layout = 'out_in' | 'in_out';
+
+interface Kept {
+  key: string;
+  data: Float32Array;
+  deltas: Float32Array[];
+}
+
+let kept: Kept | null = null;
+
+function fill(data: Float32Array, k: number, delta: Float32Array, M: number, ff: number, d: number, layout: Layout): void {
+  const stride = M * d; // one row of (ff, M·d)
+  if (layout === 'in_out') {
+    for (let j = 0; j < ff; j++) data.set(delta.subarray(j * d, (j + 1) * d), j * stride + k * d);
+    return;
+  }
+  for (let i = 0; i < d; i++) {
+    const row = i * ff; // Δ_k[i, :] (d, ff)
+    for (let j = 0; j < ff; j++) data[j * stride + k * d + i] = delta[row + j] as number;
+  }
+}
+
+/** [ff, d] of the edited weight's `shape` in `layout`. */
+export function stackDims(shape: readonly number[], layout: Layout): [number, number] {
+  return layout === 'out_in' ? [shape[1]!, shape[0]!] : [shape[0]!, shape[1]!];
+}
+
+/**
+ * (ff, M·d) for `deltas` (each of the edited weight's `shape`, in `layout`), padded to M slots.
+ */
+export function stackDeltas(deltas: readonly Float32Array[], M: number, shape: readonly number[], layout: Layout): Float32Array {
+  if (deltas.length > M) throw new RangeError(`stackDeltas: ${deltas.length} memories for ${M} slots`);
+  const [ff, d] = stackDims(shape, layout);
+  const key = `${shape.join('x')}:${layout}:${M}`;
+  const prefix = kept !== null && kept.key === key && kept.deltas.length <= deltas.length && kept.deltas.every((x, k) => x === deltas[k]);
+  const data = prefix ? kept!.data : new Float32Array(ff * M * d);
+  for (let k = prefix ? kept!.deltas.length : 0; k < deltas.length; k++) fill(data, k, deltas[k]!, M, ff, d, layout);
+  kept = { key, data, deltas: [...deltas] };
+  return data;
+}

@@ -1,0 +1,132 @@
+/**
+ * The in-graph router over several memories (src/router/router.ts, stack.ts), against the
+ * routing rule written out in JS from each text's activation A(x): per-memory scores, the
+ * ε gate, top-1 by score or by score / ε (ties to the lower index), main when none passes,
+ * and the output of the chosen memory — on both weight layouts (llama out_in, GPT-2 in_out).
+ */
+import { beforeAll, expect, it } from 'vitest';
+import { describeShared, hfFixtureDir } from '../helpers/shared.js';
+import { CausalLM } from '../../src/model/causal-lm.js';
+import { SideMemory } from '../../src/memory/side-memory.js';
+import { routerVariant, type RouteSelect, type RoutedMemory } from '../../src/router/router.js';
+import { stackDeltas } from '../../src/router/stack.js';
+import { Rng } from '../../src/util/rng.js';
+
+const HP = { lr: 0, nIter: 0, normConstraint: 1, weightDecay: 0, earlyStopTol: 0, earlyStopLoss: 0 };
+const TEXTS = ['The capital of France is Paris', 'Water is wet', 'My dog likes long walks in the park', 'Two plus two', 'Snow'];
+
+/** mean over tokens of ‖A_t Δᵀ‖ (Δ in the stored layout) */
+function jsScore(a: Float32Array, T: number, delta: Float32Array, shape: number[], layout: 'out_in' | 'in_out'): number {
+  const [ff, d] = layout === 'out_in' ? [shape[1]!, shape[0]!] : [shape[0]!, shape[1]!];
+  let total = 0;
+  for (let t = 0; t < T; t++) {
+    let sq = 0;
+    for (let i = 0; i < d; i++) {
+      let y = 0;
+      for (let j = 0; j < ff; j++) y += a[t * ff + j]! * (layout === 'out_in' ? delta[i * ff + j]! : delta[j * d + i]!);
+      sq += y * y;
+    }
+    total += Math.sqrt(sq);
+  }
+  return total / T;
+}
+
+for (const fixture of ['tiny-llama', 'tiny-gpt2'] as const) {
+  describeShared(`router over several memories on ${fixture}`, () => {
+    let lm: CausalLM;
+    let sm: SideMemory;
+    let memories: RoutedMemory[];
+    let scores: number[][]; // [text][memory]
+    const layer = 1;
+    beforeAll(async () => {
+      lm = await CausalLM.load(hfFixtureDir(fixture));
+      sm = new SideMemory(lm, { layer, margin: { alpha: 1, beta: 1, gamma: 1 }, hparams: HP });
+      const rng = new Rng(11);
+      // five memories of different sizes
+      const deltas = [0.02, 0.05, 0.01, 0.03, 0.04].map((s) => Float32Array.from(sm.base, () => s * (rng.next() - 0.5)));
+      memories = deltas.map((delta, k) => ({ id: `m${k}`, delta, eps: 0 }));
+      const layout = lm.spec.layer.mlp.down.layout;
+      scores = [];
+      for (const x of TEXTS) {
+        const a = await sm.textActivation(x);
+        scores.push(memories.map((m) => jsScore(a.data, a.T, m.delta, sm.shape, layout)));
+      }
+    });
+
+    const route = async (mems: RoutedMemory[], select: RouteSelect) => {
+      const v = routerVariant(mems, { layer, maxMeanTokens: 100, select, layout: lm.spec.layer.mlp.down.layout }, sm.shape);
+      const ids = TEXTS.map((x) => lm.tokenizer.encode(x));
+      const f = await lm.forward(ids, { variant: v });
+      const M = f.extra.route_scores!.dims[1]!;
+      const got = Array.from(f.extra.route!.data as BigInt64Array, Number);
+      const s = TEXTS.map((_, b) => Array.from((f.extra.route_scores!.data as Float32Array).subarray(b * M, b * M + mems.length)));
+      return { got, s, f, ids };
+    };
+
+    /** per memory, an ε halfway between the i-th and (i+1)-th lowest text score (no score sits on it) */
+    const epsAt = (i: number): number[] => memories.map((_, k) => {
+      const col = scores.map((r) => r[k]!).sort((a, b) => a - b);
+      return (col[i]! + col[i + 1]!) / 2;
+    });
+
+    /** the rule in JS: the highest key among memories with s ≥ ε, first on ties; 0 = main */
+    const expected = (eps: number[], select: RouteSelect): number[] =>
+      scores.map((row) => {
+        let best = -1, r = 0;
+        row.forEach((s, k) => {
+          const key = select === 'ratio' ? s / eps[k]! : s;
+          if (s >= eps[k]! && key > best) {
+            best = key;
+            r = k + 1;
+          }
+        });
+        return r;
+      });
+
+    it('scores every memory as ‖A(x)Δᵀ‖ averaged over tokens, and picks the top-1 that passes its ε', async () => {
+      // ε between the text scores: some texts pass some memories, some none
+      const eps = epsAt(2);
+      for (const select of ['score', 'ratio'] as const) {
+        const { got, s } = await route(memories.map((m, k) => ({ ...m, eps: eps[k]! })), select);
+        s.forEach((row, b) => row.forEach((x, k) => expect(x).toBeCloseTo(scores[b]![k]!, 4)));
+        expect(got).toEqual(expected(eps, select));
+      }
+    });
+
+    it('sends a sequence to main when no memory passes', async () => {
+      const none = await route(memories.map((m) => ({ ...m, eps: 1e9 })), 'score');
+      expect(none.got).toEqual(TEXTS.map(() => 0));
+      expect(none.s.flat().every((x) => x > 0)).toBe(true); // scored all the same
+    });
+
+    it("outputs the chosen memory's layer: logits equal a forward routed to that memory alone", async () => {
+      const eps = epsAt(1);
+      const all = await route(memories.map((m, k) => ({ ...m, eps: eps[k]! })), 'score');
+      expect(new Set(all.got).size).toBeGreaterThan(1);
+      const V = lm.config.vocabSize;
+      for (const [b, r] of all.got.entries()) {
+        const only = r === 0 ? [] : [{ ...memories[r - 1]!, eps: 0 }];
+        const v = routerVariant(only, { layer, maxMeanTokens: 100, layout: lm.spec.layer.mlp.down.layout }, sm.shape);
+        const f = await lm.forward([all.ids[b]!], { variant: v });
+        const T = all.ids[b]!.length, Tall = all.f.batch.seq, off = all.f.batch.offsets[b]!; // left padding
+        const want = f.logits.subarray((f.batch.seq - T) * V);
+        const got = all.f.logits.subarray((b * Tall + off) * V, (b * Tall + off + T) * V);
+        let err = 0;
+        want.forEach((x, i) => (err = Math.max(err, Math.abs(x - got[i]!))));
+        expect(err).toBeLessThan(1e-4);
+      }
+    });
+
+    it('stacks deltas once and extends the kept stack in place when memories are only appended', () => {
+      const layout = lm.spec.layer.mlp.down.layout;
+      const a = stackDeltas(memories.slice(0, 2).map((m) => m.delta), 8, sm.shape, layout);
+      const copy = a.slice();
+      const b = stackDeltas(memories.slice(0, 3).map((m) => m.delta), 8, sm.shape, layout);
+      expect(b).toBe(a); // the same buffer: slot 2 was padding
+      const fresh = stackDeltas([memories[0]!.delta, memories[3]!.delta], 8, sm.shape, layout);
+      expect(fresh).not.toBe(a); // slot 1 changed: a new buffer, the old one untouched in its real slots
+      const [ff, d] = layout === 'out_in' ? [sm.shape[1]!, sm.shape[0]!] : [sm.shape[0]!, sm.shape[1]!];
+      for (let j = 0; j < ff; j++) for (let i = 0; i < 2 * d; i++) expect(a[j * 8 * d + i]).toBe(copy[j * 8 * d + i]);
+    });
+  });
+}
