@@ -53,16 +53,6 @@ function optimizationLevel(g: Graph, level: NonNullable<EngineOptions['graphOpti
   return g.floatType === 'float64' && (level === 'extended' || level === 'all') ? 'basic' : level;
 }
 
-/**
- * ORT's memory pattern caches an allocation plan, with its arena blocks, per distinct set of
- * input shapes and keeps them: a graph with symbolic dims that meets ever-new shapes (one
- * text at a time, a growing batch of prompts) grew the process by ~0.1 GB per WISE edit.
- * Static graphs (one session per bucket) keep it.
- */
-export function hasSymbolicInputs(g: Graph): boolean {
-  return g.inputs.some((v) => v.shape.some((d) => typeof d !== 'number'));
-}
-
 export class SessionCache {
   private readonly entries = new Map<string, Entry>(); // insertion order = LRU order
   private readonly pending = new Map<string, Promise<Entry>>();
@@ -133,8 +123,6 @@ export class SessionCache {
         intraOpNumThreads: o.intraOpNumThreads,
         interOpNumThreads: 1,
         executionMode: 'sequential',
-        enableMemPattern: !hasSymbolicInputs(g),
-        enableCpuMemArena: process.env.QX_ARENA !== '0',
         executionProviders: [...o.executionProviders],
         graphOptimizationLevel: optimizationLevel(g, o.graphOptimizationLevel),
         extra: o.allowSpinning ? {} : { session: { intra_op: { allow_spinning: '0' } } },
