@@ -147,7 +147,14 @@ export async function runLifelong(method: EditMethod, opts: LifelongOptions): Pr
       let entry = hits[c] ?? null;
       const cached = entry !== null;
       if (entry === null) {
-        entry = await runChunk(method, opts, keyOf(T, c), fingerprint, now, (phase) => report(T, c, chunks, phase), () => editsDone++);
+        let last = now();
+        const onEdit = (): void => {
+          editsDone++;
+          if (now() - last < 5000) return; // an 'edit' line (with its ETA) at most every 5 s
+          last = now();
+          report(T, c, chunks, 'edit');
+        };
+        entry = await runChunk(method, opts, keyOf(T, c), fingerprint, now, (phase) => report(T, c, chunks, phase), onEdit);
         cache?.put(entry);
       }
       report(T, c, chunks, cached ? 'cached' : 'chunk-done');
