@@ -33,6 +33,11 @@ export interface Variant {
   feeds(batch: number, seq: number, mask: readonly number[]): Record<string, TensorData>;
   /** extra feeds of decode steps over (B, T) new tokens, given the prefill's extra outputs */
   decodeFeeds(batch: number, seq: number, prefill: Record<string, TensorData>): Record<string, TensorData>;
+  /**
+   * The hook of decode steps after the prefill, when they need less than `hook` (the router:
+   * the route is already decided, so nothing is scored); `decodeFeeds` then feeds this graph.
+   */
+  stepHook?: (ctx: DownHookCtx) => Value;
 }
 
 export interface ForwardResult {
@@ -125,7 +130,9 @@ export class CausalLM {
     return this.graph(`full:${v?.key ?? 'base'}`, { batch: 'B', seq: 'T', logits: 'all', hooks: v ? { down: v.hook } : {}, name: 'forward' });
   }
 
-  private decodeGraph(v?: Variant): Graph {
+  /** The prefill's graph (step 0), or with `step` the graph of the decode steps after it. */
+  private decodeGraph(v?: Variant, step = false): Graph {
+    if (step && v?.stepHook) return this.graph(`step:${v.key}`, { batch: 'B', seq: 'T', cache: true, logits: 'last', hooks: { down: v.stepHook }, name: 'decode-step' });
     return this.graph(`decode:${v?.key ?? 'base'}`, { batch: 'B', seq: 'T', cache: true, logits: 'last', hooks: v ? { down: v.hook } : {}, name: 'decode' });
   }
 
@@ -173,7 +180,7 @@ export class CausalLM {
         const P = step === 0 ? 0 : ctx.length - 1;
         const extraFeeds = step === 0 ? (v?.feeds(1, fresh.length, new Array<number>(fresh.length).fill(1)) ?? {}) : (v?.decodeFeeds(1, 1, prefill) ?? {});
         const feeds = { ...transformerFeeds(this.spec, this.config, fresh, new Array(ctx.length).fill(1), 1, fresh.length, P), ...past, ...extraFeeds };
-        const g = this.decodeGraph(v);
+        const g = this.decodeGraph(v, step > 0);
         const fetch = ['logits_last', ...Array.from({ length: L }, (_, i) => [`present_key_${i}`, `present_value_${i}`]).flat()];
         const out = await this.engine.run(g, feeds, step === 0 ? [...fetch, ...(v?.outputs ?? [])] : fetch);
         if (step === 0) for (const k of v?.outputs ?? []) prefill[k] = out[k]!;

@@ -86,6 +86,29 @@ export function routerHook(M: number, layer: number, select: RouteSelect = 'scor
 }
 
 /**
+ * The decode steps' hook: the route was decided at the prefill (route_in ≥ 0, 0 = main), so
+ * nothing is scored; the chosen memory's block of the stacked deltas is gathered per sequence
+ * and applied. Cost: one gathered (ff, d) block per sequence instead of M score MatMuls.
+ * Inputs: mem_deltas (ff, M·d), route_in (B,) int64.
+ */
+export function routerStepHook(M: number, layer: number) {
+  return (ctx: DownHookCtx): Value => {
+    const base = ctx.base(); // (B, T, d)
+    if (ctx.layer !== layer || M === 0) return base;
+    const g = base.graph;
+    const [B, , ff] = ctx.a.shape as [number | string, number | string, number];
+    const d = base.shape[2] as number;
+    const routeIn = g.input('route_in', 'int64', [B]);
+    const stack = g.input('mem_deltas', g.floatType, [ff, M * d]);
+    const on = ops.greater(routeIn, 0); // (B,): a memory answers
+    const k = ops.where(on, ops.sub(routeIn, 1), 0); // (B,) memory index (0 for main, masked below)
+    const blocks = ops.transpose(ops.gather(ops.reshape(stack, [ff, M, d]), k, 1), [1, 0, 2]); // (B, ff, d) = Δ_kᵀ per sequence
+    const delta = ops.matmul(ctx.a, blocks); // (B, T, d)
+    return ops.add(base, ops.mul(delta, ops.unsqueeze(ops.cast(on, g.floatType), [1, 2])));
+  };
+}
+
+/**
  * Memory counts are bucketed to powers of two (padding memories have a zero delta and an ε no
  * score reaches), so a store that gains memories edit by edit needs a new graph and session
  * only when it crosses a power of two: sessions are kept for the life of the process.
@@ -109,7 +132,7 @@ export function routerVariant(given: readonly RoutedMemory[], o: RouterOptions, 
     stacked ??= tensorData('float32', [ff, M * d], stackDeltas(given.map((m) => m.delta), M, shape, o.layout));
     return { mem_eps: { dtype: 'float32', dims: [M], data: Float32Array.from(memories.map((m) => m.eps)) }, mem_deltas: stacked };
   };
-  const common = (batch: number, T: number, mask: readonly number[], route: ArrayLike<bigint> | null): Record<string, TensorData> => {
+  const common = (batch: number, T: number, mask: readonly number[]): Record<string, TensorData> => {
     const useMax = new Uint8Array(batch);
     for (let b = 0; b < batch; b++) {
       let n = 0;
@@ -120,15 +143,17 @@ export function routerVariant(given: readonly RoutedMemory[], o: RouterOptions, 
       ...memFeeds(),
       token_mask: { dtype: 'float32', dims: [batch, T], data: Float32Array.from(mask) },
       use_max: { dtype: 'bool', dims: [batch], data: useMax },
-      route_in: { dtype: 'int64', dims: [batch], data: route ? BigInt64Array.from(route) : new BigInt64Array(batch).fill(-1n) },
+      route_in: { dtype: 'int64', dims: [batch], data: new BigInt64Array(batch).fill(-1n) }, // decide here
     };
   };
   return {
     key: `router-L${o.layer}-M${M}-${o.select ?? 'score'}`,
     hook: routerHook(M, o.layer, o.select),
+    stepHook: routerStepHook(M, o.layer),
     outputs: M > 0 ? ['route', 'route_scores'] : [],
-    feeds: (batch, T, mask) => (M > 0 ? common(batch, T, mask, null) : {}),
-    decodeFeeds: (batch, T, prefill) => (M > 0 ? common(batch, T, new Array<number>(batch * T).fill(1), prefill.route!.data as BigInt64Array) : {}),
+    feeds: (batch, T, mask) => (M > 0 ? common(batch, T, mask) : {}),
+    // the decode steps (stepHook's graph): the stacked deltas and the prefill's route
+    decodeFeeds: (batch, _T, prefill): Record<string, TensorData> => (M > 0 ? { mem_deltas: memFeeds().mem_deltas!, route_in: { dtype: 'int64', dims: [batch], data: BigInt64Array.from(prefill.route!.data as BigInt64Array) } } : {}),
   };
 }
 

@@ -117,6 +117,29 @@ for (const fixture of ['tiny-llama', 'tiny-gpt2'] as const) {
       }
     });
 
+    it('decodes on the route decided at the prefill: each step equals a full forward routed to that memory alone', async () => {
+      const eps = epsAt(1);
+      const v = routerVariant(memories.map((m, k) => ({ ...m, eps: eps[k]! })), { layer, maxMeanTokens: 100, layout: lm.spec.layer.mlp.down.layout }, sm.shape);
+      const V = lm.config.vocabSize;
+      const routes = new Set<number>();
+      for (const text of TEXTS) {
+        const prompt = lm.tokenizer.encode(text);
+        const r = await lm.generate(prompt, { maxTokens: 4, stopIds: [], variant: v }, true);
+        const k = Number((r.prefill.route!.data as BigInt64Array)[0]);
+        routes.add(k);
+        const only = k === 0 ? undefined : routerVariant([{ ...memories[k - 1]!, eps: 0 }], { layer, maxMeanTokens: 100, layout: lm.spec.layer.mlp.down.layout }, sm.shape);
+        for (let i = 1; i < r.stepLogits!.length; i++) { // steps after the prefill
+          const ctx = [...prompt, ...r.ids.slice(0, i)];
+          const f = await lm.forward([ctx], only ? { variant: only } : {});
+          const want = f.logits.subarray((ctx.length - 1) * V, ctx.length * V);
+          let err = 0;
+          r.stepLogits![i]!.forEach((x, j) => (err = Math.max(err, Math.abs(x - want[j]!))));
+          expect(err).toBeLessThan(1e-4);
+        }
+      }
+      expect(routes.size).toBeGreaterThan(1); // main and memories both exercised
+    });
+
     it('stacks deltas once and extends the kept stack in place when memories are only appended', () => {
       const layout = lm.spec.layer.mlp.down.layout;
       const a = stackDeltas(memories.slice(0, 2).map((m) => m.delta), 8, sm.shape, layout);
