@@ -93,14 +93,18 @@ export class EditScores {
     return g;
   }
 
-  /** scores(delta, edits) for every delta; memories missing few texts are scored in one stacked run. */
-  async scoresMany(deltas: readonly Float32Array[], edits: ReadonlyMap<number, EditText>): Promise<Map<number, [number, number]>[]> {
-    const keys = [...edits.keys()].flatMap((id) => [`${id}:p`, `${id}`]);
+  /**
+   * For each item, the scores of its memory on the edits `ids` (their texts in `texts`), as
+   * scores() gives them; memories missing few texts are scored in one stacked run.
+   */
+  async scoresMany(items: readonly { delta: Float32Array; ids: readonly number[] }[], texts: ReadonlyMap<number, EditText>): Promise<Map<number, [number, number]>[]> {
     const few: { delta: Float32Array; known: Map<string, number>; todo: string[] }[] = [];
-    for (const delta of new Set(deltas)) {
-      let known = this.cache.get(delta);
-      if (!known) this.cache.set(delta, (known = new Map()));
-      const todo = keys.filter((k) => !known!.has(k));
+    const seen = new Set<Float32Array>();
+    for (const { delta, ids } of items) {
+      if (seen.has(delta)) continue;
+      seen.add(delta);
+      const known = this.known(delta);
+      const todo = ids.flatMap((id) => [`${id}:p`, `${id}`]).filter((k) => !known.has(k));
       if (todo.length > 0 && todo.length <= FEW) few.push({ delta, known, todo });
     }
     if (few.length > 1) {
@@ -108,14 +112,35 @@ export class EditScores {
       const G = nextPow2(few.length);
       const layout = this.memory.lm.spec.layer.mlp.down.layout;
       const [ff, d] = stackDims(this.memory.shape, layout);
-      const { feeds } = await this.packed(union, edits);
+      const { feeds } = await this.packed(union, texts);
       const stack = tensorData('float32', [ff, G * d], stackDeltas(few.map((m) => m.delta), G, this.memory.shape, layout));
       const out = await this.memory.lm.engine.run(this.stackedGraph(G), { ...feeds, stack }, ['scores']);
       const s = out.scores!.data as Float32Array; // (P, G)
       few.forEach((m, k) => union.forEach((key, p) => m.known.set(key, s[p * G + k]!)));
     }
     const res: Map<number, [number, number]>[] = [];
-    for (const delta of deltas) res.push(await this.scores(delta, edits));
+    for (const { delta, ids } of items) res.push(await this.scoresOf(delta, ids, texts));
+    return res;
+  }
+
+  private known(delta: Float32Array): Map<string, number> {
+    let known = this.cache.get(delta);
+    if (!known) this.cache.set(delta, (known = new Map()));
+    return known;
+  }
+
+  /** The scores of memory `delta` on the edits `ids` (texts in `texts`), computing what is not cached. */
+  private async scoresOf(delta: Float32Array, ids: readonly number[], texts: ReadonlyMap<number, EditText>): Promise<Map<number, [number, number]>> {
+    const known = this.known(delta);
+    const todo = ids.flatMap((id) => [`${id}:p`, `${id}`]).filter((k) => !known.has(k));
+    if (todo.length > 0) {
+      const { feeds, P } = await this.packed(todo, texts);
+      const out = await this.memory.lm.engine.run(this.scoreGraph(), { ...feeds, delta: tensorData('float32', [...this.memory.shape], delta) }, ['scores']);
+      const s = out.scores!.data as Float32Array;
+      for (let p = 0; p < P; p++) known.set(todo[p]!, s[p]!);
+    }
+    const res = new Map<number, [number, number]>();
+    for (const id of ids) res.set(id, [known.get(`${id}:p`)!, known.get(`${id}`)!]);
     return res;
   }
 
@@ -123,19 +148,7 @@ export class EditScores {
    * The scores of memory `delta` on each of `edits` (id → prompt and target): [prompt alone,
    * prompt + target], cached per delta array.
    */
-  async scores(delta: Float32Array, edits: ReadonlyMap<number, EditText>): Promise<Map<number, [number, number]>> {
-    let known = this.cache.get(delta);
-    if (!known) this.cache.set(delta, (known = new Map()));
-    const keys = [...edits.keys()].flatMap((id) => [`${id}:p`, `${id}`]);
-    const todo = keys.filter((k) => !known!.has(k));
-    if (todo.length > 0) {
-      const { feeds, P } = await this.packed(todo, edits);
-      const out = await this.memory.lm.engine.run(this.scoreGraph(), { ...feeds, delta: tensorData('float32', [...this.memory.shape], delta) }, ['scores']);
-      const s = out.scores!.data as Float32Array;
-      for (let p = 0; p < P; p++) known.set(todo[p]!, s[p]!);
-    }
-    const res = new Map<number, [number, number]>();
-    for (const id of edits.keys()) res.set(id, [known.get(`${id}:p`)!, known.get(`${id}`)!]);
-    return res;
+  scores(delta: Float32Array, edits: ReadonlyMap<number, EditText>): Promise<Map<number, [number, number]>> {
+    return this.scoresOf(delta, [...edits.keys()], edits);
   }
 }

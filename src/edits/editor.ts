@@ -20,7 +20,7 @@ import { validateEditRequest, type EditRequest } from './request.js';
 import { isSavePoint, mergeDue, mergedId, mergeWeights, shardId, type MergeStep } from './schedule.js';
 import { deltaOf, memoryViews, minOf, routedMemories, type EditorState, type LiveMemory, type LiveShard } from './state.js';
 import { EditScores, type EditText } from './edit-scores.js';
-import { conflictEps } from '../router/conflicts.js';
+import { EpsTracker } from './eps-tracker.js';
 import { loadState } from './load-state.js';
 import { loadProjection } from './projection-store.js';
 
@@ -67,6 +67,7 @@ export class WiseEditor {
   /** applied (non-reverted) edits' prompt and target, for wise.threshold_above_edits */
   private live = new Map<number, EditText>();
   private readonly editScores: EditScores;
+  private readonly epsTracker: EpsTracker;
 
   private constructor(readonly lm: CausalLM, readonly store: ShardStore, readonly cfg: WiseConfig, readonly pool: readonly string[], readonly layer: number) {
     this.memory = new SideMemory(lm, {
@@ -76,6 +77,7 @@ export class WiseEditor {
       hparams: { lr: cfg.edit_lr, nIter: cfg.n_iter, normConstraint: cfg.norm_constraint, weightDecay: cfg.weight_decay, earlyStopTol: cfg.early_stop_tol, earlyStopLoss: cfg.early_stop_loss },
     });
     this.editScores = new EditScores(this.memory, cfg.max_mean_tokens, cfg.score_reduce);
+    this.epsTracker = new EpsTracker(this.editScores);
   }
 
   static defaultLayer(lm: CausalLM): number {
@@ -368,13 +370,7 @@ export class WiseEditor {
   async withEps(s: EditorState, live: ReadonlyMap<number, EditText>): Promise<EditorState> {
     const margin = this.cfg.threshold_above_edits;
     if (margin === null) return s;
-    const eps = new Map<string, number>();
-    const views = memoryViews(s, this.memory.base);
-    const all = await this.editScores.scoresMany(views.map((m) => m.delta), live);
-    for (const [i, m] of views.entries()) {
-      const scores = all[i]!;
-      eps.set(m.id, conflictEps({ minScore: m.minScore, own: new Set(m.editIds), scores }, this.cfg.act_ratio, margin));
-    }
+    const eps = await this.epsTracker.eps(memoryViews(s, this.memory.base), live, this.cfg.act_ratio, margin);
     return { ...s, eps };
   }
 

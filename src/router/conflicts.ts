@@ -30,12 +30,29 @@ export interface MemoryEditScores {
 /** ε stays this fraction below the memory's own threshold score. */
 export const CAP_SLACK = 1e-3;
 
+/** The two statistics ε needs: the lowest score on own prompts, the highest on others' (folds). */
+export interface ConflictStats {
+  /** min over the memory's own edits' scores (+∞ when none scored) */
+  ownLow: number;
+  /** max over the other edits' scores (0 when none) */
+  worst: number;
+}
+
+export const emptyStats = (): ConflictStats => ({ ownLow: Infinity, worst: 0 });
+
+/** Folds one edit's two scores into `st` (in place). */
+export function addScores(st: ConflictStats, own: boolean, a: number, b: number): void {
+  if (own) st.ownLow = Math.min(st.ownLow, a, b);
+  else st.worst = Math.max(st.worst, a, b);
+}
+
+export function epsFromStats(minScore: number, st: ConflictStats, actRatio: number, margin: number): number {
+  const own = Math.min(minScore, st.ownLow);
+  return Math.max(actRatio * minScore, Math.min((1 - CAP_SLACK) * own, (1 + margin) * st.worst));
+}
+
 export function conflictEps(m: MemoryEditScores, actRatio: number, margin: number): number {
-  let worst = 0;
-  let own = m.minScore;
-  for (const [id, [a, b]] of m.scores) {
-    if (m.own.has(id)) own = Math.min(own, a, b);
-    else worst = Math.max(worst, a, b);
-  }
-  return Math.max(actRatio * m.minScore, Math.min((1 - CAP_SLACK) * own, (1 + margin) * worst));
+  const st = emptyStats();
+  for (const [id, [a, b]] of m.scores) addScores(st, m.own.has(id), a, b);
+  return epsFromStats(m.minScore, st, actRatio, margin);
 }
