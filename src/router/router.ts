@@ -109,22 +109,21 @@ export function routerStepHook(M: number, layer: number) {
 }
 
 /**
- * Memory counts are bucketed to powers of two (padding memories have a zero delta and an ε no
+ * Memory counts are bucketed to powers of two (padding memories have a zero slot in the stack and an ε no
  * score reaches), so a store that gains memories edit by edit needs a new graph and session
  * only when it crosses a power of two: sessions are kept for the life of the process.
  */
-export function bucketMemories(memories: readonly RoutedMemory[], shape: readonly number[]): RoutedMemory[] {
+export function bucketMemories(memories: readonly RoutedMemory[]): RoutedMemory[] {
   if (memories.length === 0) return [];
   let M = 1;
   while (M < memories.length) M *= 2;
-  const n = shape.reduce((a, b) => a * b, 1);
-  const zero = new Float32Array(n);
-  return [...memories, ...Array.from({ length: M - memories.length }, (_, i) => ({ id: `padding-${i}`, delta: zero, eps: 3.0e38 }))];
+  const none = new Float32Array(0); // padding slots of the stack stay zero (stack.ts); only the ε is read
+  return [...memories, ...Array.from({ length: M - memories.length }, (_, i) => ({ id: `padding-${i}`, delta: none, eps: 3.0e38 }))];
 }
 
 /** A CausalLM variant routing over `memories` (the key depends only on their bucketed count). */
 export function routerVariant(given: readonly RoutedMemory[], o: RouterOptions, shape: readonly number[]): Variant {
-  const memories = bucketMemories(given, shape);
+  const memories = bucketMemories(given);
   const M = memories.length;
   let stacked: TensorData | null = null; // built on first use, then kept with the variant
   const memFeeds = (): Record<string, TensorData> => {
