@@ -65,6 +65,17 @@ export const WiseSchema = z.strictObject({
   mode: z.enum(['merge', 'retrieve']).default('merge'),
   /** A sequence's score from its token scores: mean over real tokens (WISE) or max. */
   score_reduce: z.enum(['mean', 'max']).default('mean'),
+  /** Routing statistic (our addition): a sequence's routing score is the mean of its route_topk
+   *  highest token scores (0 = the mean over all tokens, WISE). Training keeps score_reduce. */
+  route_topk: z.number().int().nonnegative().default(0),
+  /** Routing statistic (our addition): each token's score divided by ‖A(x)_t‖ (false = WISE's raw norm). */
+  route_normalize: z.boolean().default(false),
+  /** Thresholds from held-out text (our addition): each memory's ε is raised to threshold_above_pool ×
+   *  its highest routing score on threshold_pool texts of the irrelevant-sample pool (a seeded choice);
+   *  0 = off. */
+  threshold_pool: z.number().int().nonnegative().default(0),
+  /** The factor of threshold_pool's rule. */
+  threshold_above_pool: z.number().positive().default(1),
   /** Among memories past their ε: highest raw score (EasyEdit) or highest score / ε. */
   route_select: z.enum(['score', 'ratio']).default('score'),
   /** Routing score: the paper's ‖A(x)(W′−W)ᵀ‖ or EasyEdit's ‖σ(AW′ᵀ)−σ(AWᵀ)‖. */

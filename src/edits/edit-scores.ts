@@ -14,12 +14,14 @@
 import { Graph, nn } from '../graph/index.js';
 import { tensorData, type TensorData } from '../graph/types.js';
 import type { SideMemory } from '../memory/side-memory.js';
-import { sequenceScore, stackedScores, tokenNorms } from '../router/score.js';
+import { PLAIN_STAT, sequenceScore, stackedScores, tokenScores, type RouteStat } from '../router/score.js';
 import { stackDeltas, stackDims } from '../router/stack.js';
 import { nextPow2 } from '../memory/rows.js';
 
 /** memories missing at most this many texts are scored together */
 const FEW = 8;
+/** memories per stacked run over the threshold-pool texts ((P, T, GROUP·d) floats in flight) */
+const GROUP = 16;
 
 export interface EditText {
   prompt: string;
@@ -38,7 +40,7 @@ export class EditScores {
   private graph: Graph | null = null;
   private readonly stackedGraphs = new Map<number, Graph>();
 
-  constructor(private readonly memory: SideMemory, private readonly maxMeanTokens: number, private readonly reduce: 'mean' | 'max' = 'mean') {}
+  constructor(private readonly memory: SideMemory, private readonly maxMeanTokens: number, private readonly reduce: 'mean' | 'max' = 'mean', private readonly stat: RouteStat = PLAIN_STAT) {}
 
   /** (P, T, ff) acts, (P, T) mask, (P,) use_max, Δ (stored layout) → scores (P,) */
   private scoreGraph(): Graph {
@@ -49,7 +51,7 @@ export class EditScores {
     const delta = g.input('delta', 'float32', this.memory.shape);
     const mask = g.input('token_mask', 'float32', ['P', 'T']);
     const useMax = g.input('use_max', 'bool', ['P']);
-    g.output('scores', sequenceScore(tokenNorms(nn.linear(acts, delta, undefined, this.memory.lm.spec.layer.mlp.down.layout)), mask, useMax));
+    g.output('scores', sequenceScore(tokenScores(nn.linear(acts, delta, undefined, this.memory.lm.spec.layer.mlp.down.layout), acts, this.stat), mask, useMax, this.stat.topk));
     this.graph = g;
     return g;
   }
@@ -65,10 +67,14 @@ export class EditScores {
 
   /** acts (P, T, ff), token_mask (P, T), use_max (P,) for the texts `keys` */
   private async packed(keys: readonly string[], edits: ReadonlyMap<number, EditText>): Promise<{ feeds: Record<string, TensorData>; P: number }> {
-    const acts = await Promise.all(keys.map((k) => this.activation(k, edits.get(Number.parseInt(k, 10))!)));
+    return this.pack(await Promise.all(keys.map((k) => this.activation(k, edits.get(Number.parseInt(k, 10))!))));
+  }
+
+  /** Activations (T_p, ff) padded into acts (P, T, ff), token_mask (P, T), use_max (P,). */
+  private pack(acts: readonly Act[]): { feeds: Record<string, TensorData>; P: number } {
     const T = Math.max(...acts.map((a) => a.T));
     const ff = this.memory.ffDim;
-    const P = keys.length;
+    const P = acts.length;
     const x = new Float32Array(P * T * ff);
     const mask = new Float32Array(P * T);
     const useMax = new Uint8Array(P);
@@ -80,6 +86,33 @@ export class EditScores {
     return { P, feeds: { acts: tensorData('float32', [P, T, ff], x), token_mask: tensorData('float32', [P, T], mask), use_max: { dtype: 'bool', dims: [P], data: useMax } } };
   }
 
+  /**
+   * Each delta's highest score over `texts` (wise.threshold_pool), GROUP deltas per stacked run.
+   * Texts are scored whole (no prompt/target split); their activations are the side memory's
+   * cached ones.
+   */
+  async textHighs(deltas: readonly Float32Array[], texts: readonly string[]): Promise<number[]> {
+    const out: number[] = [];
+    if (deltas.length === 0 || texts.length === 0) return deltas.map(() => 0);
+    const acts = (await Promise.all(texts.map((t) => this.memory.textActivation(t)))).filter((a) => a.T > 0);
+    if (acts.length === 0) return deltas.map(() => 0);
+    const { feeds, P } = this.pack(acts);
+    const layout = this.memory.lm.spec.layer.mlp.down.layout;
+    const [ff, d] = stackDims(this.memory.shape, layout);
+    for (let k0 = 0; k0 < deltas.length; k0 += GROUP) {
+      const group = deltas.slice(k0, k0 + GROUP);
+      const G = nextPow2(group.length);
+      const stack = tensorData('float32', [ff, G * d], stackDeltas(group, G, this.memory.shape, layout, false));
+      const s = (await this.memory.lm.engine.run(this.stackedGraph(G), { ...feeds, stack }, ['scores'])).scores!.data as Float32Array; // (P, G)
+      group.forEach((_, k) => {
+        let hi = 0;
+        for (let p = 0; p < P; p++) hi = Math.max(hi, s[p * G + k]!);
+        out.push(hi);
+      });
+    }
+    return out;
+  }
+
   /** (P, T, ff) acts, (P, T) mask, (P,) use_max, (ff, G·d) stacked deltas → scores (P, G) */
   private stackedGraph(G: number): Graph {
     let g = this.stackedGraphs.get(G);
@@ -88,7 +121,7 @@ export class EditScores {
     g = new Graph({ floatType: 'float32', name: `edit-scores-L${this.memory.layer}-G${G}` });
     const acts = g.input('acts', 'float32', ['P', 'T', ff]);
     const stack = g.input('stack', 'float32', [ff, G * d]);
-    g.output('scores', stackedScores(acts, stack, G, d, g.input('token_mask', 'float32', ['P', 'T']), g.input('use_max', 'bool', ['P'])).scores);
+    g.output('scores', stackedScores(acts, stack, G, d, g.input('token_mask', 'float32', ['P', 'T']), g.input('use_max', 'bool', ['P']), this.stat).scores);
     this.stackedGraphs.set(G, g);
     return g;
   }

@@ -14,6 +14,7 @@ import type { CausalLM, Variant } from '../model/causal-lm.js';
 import { SideMemory } from '../memory/side-memory.js';
 import { bernoulliMask, shardSeed } from '../memory/masks.js';
 import { routerVariant, type RoutedMemory } from '../router/router.js';
+import { isPlain, type RouteStat } from '../router/score.js';
 import { mergeRegistry } from '../merge/index.js';
 import { fingerprintModel, Tx, type EditRecord, type ShardStore, type TensorRef } from '../shards/index.js';
 import { validateEditRequest, type EditRequest } from './request.js';
@@ -38,6 +39,17 @@ export function mostSimilar(text: string, pool: readonly string[], k: number): n
   });
   scored.sort((a, b) => b.s - a.s || a.i - b.i);
   return scored.slice(0, k).map((x) => x.i);
+}
+
+/**
+ * wise.threshold_pool's texts: `n` of the pool, a seeded choice that depends only on the pool
+ * and the seed (so a rebuild picks the same), in pool order.
+ */
+export function thresholdPoolTexts(pool: readonly string[], n: number, seed: number): string[] {
+  if (n <= 0 || pool.length === 0) return [];
+  const idx = pool.map((_, i) => ({ i, h: hashString32(`${seed}:threshold-pool:${i}`) }));
+  idx.sort((a, b) => a.h - b.h || a.i - b.i);
+  return idx.slice(0, n).map((x) => x.i).sort((a, b) => a - b).map((i) => pool[i]!);
 }
 
 export interface EditorOptions {
@@ -68,6 +80,8 @@ export class WiseEditor {
   private live = new Map<number, EditText>();
   private readonly editScores: EditScores;
   private readonly epsTracker: EpsTracker;
+  /** the routing statistic (wise.route_topk, wise.route_normalize) */
+  readonly routeStat: RouteStat;
 
   private constructor(readonly lm: CausalLM, readonly store: ShardStore, readonly cfg: WiseConfig, readonly pool: readonly string[], readonly layer: number) {
     this.memory = new SideMemory(lm, {
@@ -76,8 +90,9 @@ export class WiseEditor {
       margin: { alpha: cfg.act_margin[0], beta: cfg.act_margin[1], gamma: cfg.act_margin[2], weight: cfg.margin_weight },
       hparams: { lr: cfg.edit_lr, nIter: cfg.n_iter, normConstraint: cfg.norm_constraint, weightDecay: cfg.weight_decay, earlyStopTol: cfg.early_stop_tol, earlyStopLoss: cfg.early_stop_loss },
     });
-    this.editScores = new EditScores(this.memory, cfg.max_mean_tokens, cfg.score_reduce);
-    this.epsTracker = new EpsTracker(this.editScores);
+    this.routeStat = { topk: cfg.route_topk, normalize: cfg.route_normalize };
+    this.editScores = new EditScores(this.memory, cfg.max_mean_tokens, cfg.score_reduce, this.routeStat);
+    this.epsTracker = new EpsTracker(this.editScores, { ownAsMin: !isPlain(this.routeStat), poolTexts: thresholdPoolTexts(pool, cfg.threshold_pool, cfg.seed) });
   }
 
   static defaultLayer(lm: CausalLM): number {
@@ -133,7 +148,7 @@ export class WiseEditor {
   variant(state: EditorState = this.state): { variant: Variant; memories: RoutedMemory[] } {
     if (this.variantCache?.key === state) return this.variantCache;
     const memories = routedMemories(state, this.memory.base, this.cfg.act_ratio);
-    const variant = routerVariant(memories, { layer: this.layer, maxMeanTokens: this.cfg.max_mean_tokens, select: this.cfg.route_select, reduce: this.cfg.score_reduce, layout: this.memory.lm.spec.layer.mlp.down.layout }, this.memory.shape);
+    const variant = routerVariant(memories, { layer: this.layer, maxMeanTokens: this.cfg.max_mean_tokens, select: this.cfg.route_select, reduce: this.cfg.score_reduce, stat: this.routeStat, layout: this.memory.lm.spec.layer.mlp.down.layout }, this.memory.shape);
     const v = { key: state, memories, variant };
     if (state === this.state) this.variantCache = v;
     return v;
@@ -364,13 +379,16 @@ export class WiseEditor {
   }
 
   /**
-   * `s` with each memory's ε from wise.threshold_above_edits (router/conflicts.ts): above its
-   * scores on the prompts of the applied edits (`live`) it does not hold. Unchanged when off.
+   * `s` with each memory's ε (router/conflicts.ts) from wise.threshold_above_edits (above its
+   * scores on the prompts of the applied edits `live` it does not hold), wise.threshold_pool
+   * (above its scores on held-out pool text), and on the routing statistic's scale when that is
+   * not the training's. Unchanged (act_ratio × minScore) when all are off.
    */
   async withEps(s: EditorState, live: ReadonlyMap<number, EditText>): Promise<EditorState> {
     const margin = this.cfg.threshold_above_edits;
-    if (margin === null) return s;
-    const eps = await this.epsTracker.eps(memoryViews(s, this.memory.base), live, this.cfg.act_ratio, margin);
+    const poolFactor = this.cfg.threshold_pool > 0 && this.pool.length > 0 ? this.cfg.threshold_above_pool : null;
+    if (margin === null && poolFactor === null && isPlain(this.routeStat)) return s;
+    const eps = await this.epsTracker.eps(memoryViews(s, this.memory.base), live, { actRatio: this.cfg.act_ratio, margin, poolFactor });
     return { ...s, eps };
   }
 

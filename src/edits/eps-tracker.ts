@@ -7,8 +7,13 @@
  * then only scores and folds the edits applied since. Applied edit ids only grow, so the
  * covered edits are exactly the live ids ≤ the last folded one; when an edit among them
  * was reverted that count drops, and the memory is folded again from scratch.
+ *
+ * With wise.threshold_pool each memory is also scored once on the fixed pool texts (the highest
+ * score is kept with its folded statistics; a refold keeps it). When the routing statistic is
+ * not the one training used (wise.route_topk / route_normalize), the training's minScore is on
+ * another scale, so the memory's lowest routing score on its own edits stands in for it.
  */
-import { addScores, emptyStats, epsFromStats, type ConflictStats } from '../router/conflicts.js';
+import { addScores, emptyStats, epsFromStats, type ConflictStats, type EpsRule } from '../router/conflicts.js';
 import type { EditScores, EditText } from './edit-scores.js';
 
 interface Folded {
@@ -25,13 +30,24 @@ export interface EpsMemory {
   editIds: readonly number[];
 }
 
+export interface EpsOptions {
+  /** take the lowest routing score on the memory's own edits as its minScore */
+  ownAsMin?: boolean;
+  /** wise.threshold_pool's texts (empty = off) */
+  poolTexts?: readonly string[];
+}
+
 export class EpsTracker {
   private readonly folded = new WeakMap<Float32Array, Folded>();
 
-  constructor(private readonly scores: EditScores) {}
+  constructor(private readonly scores: EditScores, private readonly opts: EpsOptions = {}) {}
 
   /** ε per memory id, given the applied edits `live` (ids ascending, as the log adds them). */
-  async eps(memories: readonly EpsMemory[], live: ReadonlyMap<number, EditText>, actRatio: number, margin: number): Promise<Map<string, number>> {
+  async eps(memories: readonly EpsMemory[], live: ReadonlyMap<number, EditText>, rule: EpsRule): Promise<Map<string, number>> {
+    const poolTexts = this.opts.poolTexts ?? [];
+    const unseen = poolTexts.length > 0 ? memories.filter((m) => !this.folded.has(m.delta)) : [];
+    const highs = await this.scores.textHighs(unseen.map((m) => m.delta), poolTexts);
+    unseen.forEach((m, i) => this.folded.set(m.delta, { stats: { ...emptyStats(), pool: highs[i]! }, count: 0, lastId: -1 }));
     const work = memories.map((m) => {
       let f = this.folded.get(m.delta);
       const fresh: number[] = [];
@@ -41,7 +57,7 @@ export class EpsTracker {
         else fresh.push(id);
       }
       if (!f || covered !== f.count) {
-        f = { stats: emptyStats(), count: 0, lastId: -1 }; // an edit it covered was reverted: refold
+        f = { stats: { ...emptyStats(), pool: f?.stats.pool ?? 0 }, count: 0, lastId: -1 }; // an edit it covered was reverted: refold
         fresh.splice(0, fresh.length, ...live.keys());
       }
       this.folded.set(m.delta, f);
@@ -57,7 +73,8 @@ export class EpsTracker {
         f.lastId = Math.max(f.lastId, id);
       }
       f.count += fresh.length;
-      out.set(m.id, epsFromStats(m.minScore, f.stats, actRatio, margin));
+      const min = this.opts.ownAsMin && Number.isFinite(f.stats.ownLow) ? f.stats.ownLow : m.minScore;
+      out.set(m.id, epsFromStats(min, f.stats, rule));
     });
     return out;
   }

@@ -70,6 +70,9 @@ export interface ExportContract {
   routing: {
     mode: 'merge' | 'retrieve';
     max_mean_tokens: number;
+    select: 'score' | 'ratio';
+    token_score: string;
+    sequence_score: string;
     /** route 0 */
     main: string;
     memories: { route: number; id: string; eps: number; edits: number[] }[];
@@ -95,7 +98,7 @@ export function buildExportGraph(src: ExportSource, logits: 'last' | 'all' = 'la
   const { lm } = src;
   return buildTransformer(lm.spec, lm.config, lm.ckpt.weights, {
     batch: 'B', seq: 'T', cache: true, logits,
-    hooks: { down: routerHook(src.memories.length, src.layer, src.select) },
+    hooks: { down: routerHook(src.memories.length, src.layer, src.select, src.stat) },
     name: 'wise-export',
   });
 }
@@ -163,12 +166,15 @@ export function exportContract(src: ExportSource, proto: OnnxNs.IModelProto, log
     routing: {
       mode: src.mode,
       max_mean_tokens: src.maxMeanTokens,
+      select: src.select,
+      token_score: src.stat.normalize ? '‖delta_k[t]‖₂ / ‖A(x)[t]‖₂' : '‖delta_k[t]‖₂',
+      sequence_score: src.stat.topk > 0 ? `mean of the ${src.stat.topk} highest token scores over real tokens (token_mask), or max when use_max` : 'mean over real tokens (token_mask), or max when use_max',
       main: 'route 0: the original weights of the edited layer',
       memories: src.memories.map((m, k) => ({ route: k + 1, id: m.id, eps: m.eps, edits: m.editIds })),
       rule:
         'At the edited layer, for memory k: delta_k = A(x)·Δ_kᵀ (A(x) the down projection input, Δ_k = W′_k − W); ' +
-        'token score ‖delta_k[t]‖₂; sequence score s_k = mean over real tokens (token_mask), or max when use_max. ' +
-        'route = 1 + argmax_k s_k over memories with s_k ≥ eps_k, else 0 (main). Output = W x + delta_route.',
+        'token score and sequence score s_k as token_score and sequence_score say. ' +
+        `route = 1 + argmax_k ${src.select === 'ratio' ? 's_k / eps_k' : 's_k'} over memories with s_k ≥ eps_k, else 0 (main). Output = W x + delta_route.`,
     },
     logits,
     inputs: (proto.graph!.input ?? []).map(withDoc),

@@ -4,6 +4,7 @@
  * output folder, and copying config.json and the tokenizer files beside the weights).
  */
 import type { RouteSelect } from '../router/router.js';
+import type { RouteStat } from '../router/score.js';
 import { promises as fsp } from 'node:fs';
 import * as path from 'node:path';
 import { WiseError } from '../util/errors.js';
@@ -28,6 +29,8 @@ export interface ExportSource {
   mode: 'merge' | 'retrieve';
   /** how the router picks among memories past their ε */
   select: RouteSelect;
+  /** the routing statistic (router/score.ts) */
+  stat: RouteStat;
 }
 
 /** The editor's current routing state as an export source. */
@@ -45,6 +48,7 @@ export function exportSourceOf(ed: WiseEditor): ExportSource {
     lm: ed.lm,
     layer: ed.layer,
     select: ed.cfg.route_select,
+    stat: ed.routeStat,
     memories: memories.map((m) => ({ ...m, editIds: editsOf(m.id) })),
     maxMeanTokens: ed.cfg.max_mean_tokens,
     mode: ed.cfg.mode,

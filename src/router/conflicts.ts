@@ -16,6 +16,11 @@
  * 1e-3 keeps ε below own_k when the same score is recomputed in another batch and differs in its
  * last bits. Pure: it derives from the state
  * and the log, so a rebuild or a revert recomputes it and nothing extra is stored.
+ *
+ * wise.threshold_pool adds a floor from held-out text: ε_k ≥ threshold_above_pool × the memory's
+ * highest score on a fixed, seeded choice of pool texts (`pool` below). It is not capped at the
+ * memory's own score: a memory that answers generic text as strongly as its own prompt is one the
+ * router should not trust (a "hub" that would claim other edits' prompts and unrelated queries).
  */
 
 export interface MemoryEditScores {
@@ -36,9 +41,18 @@ export interface ConflictStats {
   ownLow: number;
   /** max over the other edits' scores (0 when none) */
   worst: number;
+  /** max over the threshold-pool texts' scores (0 when none) */
+  pool: number;
 }
 
-export const emptyStats = (): ConflictStats => ({ ownLow: Infinity, worst: 0 });
+export const emptyStats = (): ConflictStats => ({ ownLow: Infinity, worst: 0, pool: 0 });
+
+/** The parameters of ε: act_ratio, threshold_above_edits (null = off), threshold_above_pool (null = off). */
+export interface EpsRule {
+  actRatio: number;
+  margin: number | null;
+  poolFactor: number | null;
+}
 
 /** Folds one edit's two scores into `st` (in place). */
 export function addScores(st: ConflictStats, own: boolean, a: number, b: number): void {
@@ -46,13 +60,16 @@ export function addScores(st: ConflictStats, own: boolean, a: number, b: number)
   else st.worst = Math.max(st.worst, a, b);
 }
 
-export function epsFromStats(minScore: number, st: ConflictStats, actRatio: number, margin: number): number {
-  const own = Math.min(minScore, st.ownLow);
-  return Math.max(actRatio * minScore, Math.min((1 - CAP_SLACK) * own, (1 + margin) * st.worst));
+export function epsFromStats(minScore: number, st: ConflictStats, rule: EpsRule): number {
+  let eps = rule.actRatio * minScore;
+  if (rule.margin !== null) eps = Math.max(eps, Math.min((1 - CAP_SLACK) * Math.min(minScore, st.ownLow), (1 + rule.margin) * st.worst));
+  if (rule.poolFactor !== null) eps = Math.max(eps, rule.poolFactor * st.pool);
+  return eps;
 }
 
-export function conflictEps(m: MemoryEditScores, actRatio: number, margin: number): number {
+export function conflictEps(m: MemoryEditScores, actRatio: number, margin: number, pool?: { high: number; factor: number }): number {
   const st = emptyStats();
   for (const [id, [a, b]] of m.scores) addScores(st, m.own.has(id), a, b);
-  return epsFromStats(m.minScore, st, actRatio, margin);
+  if (pool) st.pool = pool.high;
+  return epsFromStats(m.minScore, st, { actRatio, margin, poolFactor: pool?.factor ?? null });
 }

@@ -22,7 +22,7 @@ import { ops, type Value } from '../graph/index.js';
 import type { TensorData } from '../graph/types.js';
 import { tensorData } from '../graph/types.js';
 import type { DownHookCtx, Variant } from '../model/causal-lm.js';
-import { stackedScores } from './score.js';
+import { PLAIN_STAT, stackedScores, type RouteStat } from './score.js';
 import { stackDeltas, stackDims, type Layout } from './stack.js';
 
 export interface RoutedMemory {
@@ -51,10 +51,15 @@ export interface RouterOptions {
   reduce?: 'mean' | 'max';
   /** the edited weight's layout (the model's `spec.layer.mlp.down.layout`) */
   layout: Layout;
+  /** the routing statistic (score.ts; default the paper's mean of raw token norms) */
+  stat?: RouteStat;
 }
 
+/** A graph-cache key part for a routing statistic ('' for the plain one). */
+export const statKey = (s: RouteStat = PLAIN_STAT): string => `${s.topk > 0 ? `-top${s.topk}` : ''}${s.normalize ? '-norm' : ''}`;
+
 /** Builds the routing hook for M memories (the graph structure depends only on M). */
-export function routerHook(M: number, layer: number, select: RouteSelect = 'score') {
+export function routerHook(M: number, layer: number, select: RouteSelect = 'score', stat: RouteStat = PLAIN_STAT) {
   return (ctx: DownHookCtx): Value => {
     const base = ctx.base(); // (B, T, d)
     if (ctx.layer !== layer || M === 0) return base;
@@ -66,7 +71,7 @@ export function routerHook(M: number, layer: number, select: RouteSelect = 'scor
     const routeIn = g.input('route_in', 'int64', [B]);
     const eps = g.input('mem_eps', g.floatType, [M]);
     const stack = g.input('mem_deltas', g.floatType, [ff, M * d]);
-    const { deltas, scores: s } = stackedScores(ctx.a, stack, M, d, tokenMask, useMax); // (B, T, M, d), (B, M)
+    const { deltas, scores: s } = stackedScores(ctx.a, stack, M, d, tokenMask, useMax, stat); // (B, T, M, d), (B, M)
     const passes = ops.not(ops.less(s, eps)); // (B, M)
     const key = select === 'ratio' ? ops.div(s, ops.max(eps, 1e-12)) : s; // what the memories compete on (≥ 0)
     const masked = ops.where(passes, key, -1);
@@ -146,8 +151,8 @@ export function routerVariant(given: readonly RoutedMemory[], o: RouterOptions, 
     };
   };
   return {
-    key: `router-L${o.layer}-M${M}-${o.select ?? 'score'}`,
-    hook: routerHook(M, o.layer, o.select),
+    key: `router-L${o.layer}-M${M}-${o.select ?? 'score'}${statKey(o.stat)}`,
+    hook: routerHook(M, o.layer, o.select, o.stat),
     stepHook: routerStepHook(M, o.layer),
     outputs: M > 0 ? ['route', 'route_scores'] : [],
     feeds: (batch, T, mask) => (M > 0 ? common(batch, T, mask) : {}),

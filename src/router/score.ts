@@ -6,6 +6,12 @@
  * which makes a sequence's score depend on its batch); sequences longer than `maxMean`
  * tokens use the max over tokens instead (EasyEdit's rule at inference).
  * The norm is sqrt(Σ δ² + 1e-12): the tiny floor keeps the gradient finite where W′ = W.
+ *
+ * Routing statistic (RouteStat, our addition, wise.route_topk / wise.route_normalize): a token's
+ * score may be divided by ‖A(x)_t‖ (a memory then answers the direction of a token's activation,
+ * not its loudness: a loud unrelated prompt no longer clears every memory's ε), and a sequence's
+ * score may be the mean of its k highest token scores instead of the mean over all tokens (a
+ * rephrase that keeps the subject's tokens but changes the rest keeps its score).
  */
 import { ops, type Value } from '../graph/index.js';
 
@@ -14,28 +20,74 @@ export function tokenNorms(delta: Value): Value {
   return ops.sqrt(ops.add(ops.reduceSum(ops.mul(delta, delta), [-1]), 1e-12));
 }
 
+/** How a sequence's routing score is formed from its tokens' scores. */
+export interface RouteStat {
+  /** 0: the mean over real tokens; k > 0: the mean of the k highest (fewer when the sequence is shorter) */
+  topk: number;
+  /** divide each token's score by ‖A(x)_t‖ */
+  normalize: boolean;
+}
+
+/** The paper's statistic: the mean of the raw token norms. */
+export const PLAIN_STAT: RouteStat = { topk: 0, normalize: false };
+
+export const isPlain = (s: RouteStat): boolean => s.topk === 0 && !s.normalize;
+
+/** ‖a_t‖ (…) of activations a (…, ff), floored like tokenNorms. */
+export function activationNorms(a: Value): Value {
+  return ops.sqrt(ops.add(ops.reduceSum(ops.mul(a, a), [-1]), 1e-12));
+}
+
+/**
+ * The mean of the k largest entries of x (…, T) ≥ 0 over its last axis where mask (…, T) is 1,
+ * → (…). Each of the k rounds takes the max and removes every entry equal to it (exact float
+ * ties among real tokens count once: deterministic, and equal in every graph that scores the
+ * same tokens); padding entries are 0, so they only enter when fewer than k tokens are real,
+ * and the divisor is min(k, real tokens).
+ */
+export function topkMean(x: Value, mask: Value, k: number): Value {
+  let rest = ops.mul(x, mask);
+  let sum: Value | null = null;
+  for (let i = 0; i < k; i++) {
+    const m = ops.reduceMax(rest, [-1], true); // (…, 1)
+    const kept = ops.max(m, 0); // a round past the real tokens yields 0 or −1
+    sum = sum ? ops.add(sum, kept) : kept;
+    if (i + 1 < k) rest = ops.where(ops.equal(rest, m), -1, rest);
+  }
+  const count = ops.reduceSum(mask, [-1], true); // (…, 1)
+  const denom = ops.max(ops.where(ops.less(count, k), count, k), 1); // min(k, real tokens), at least 1
+  return ops.reduceSum(ops.div(sum!, denom), [-1]); // drops the singleton axis
+}
+
 /**
  * Sequence scores (B,) from per-token norms (B, T) and a token mask (B, T) of 1/0 floats.
  * `useMax` (B,) bool selects the max over real tokens instead of the mean (long sequences);
  * omit it in gradient graphs (training rows are short).
  */
-export function sequenceScore(norms: Value, tokenMask: Value, useMax?: Value | 'always'): Value {
+export function sequenceScore(norms: Value, tokenMask: Value, useMax?: Value | 'always', topk = 0): Value {
   if (useMax === 'always') return ops.reduceMax(ops.mul(norms, tokenMask), [-1]);
   const count = ops.max(ops.reduceSum(tokenMask, [-1]), 1); // (B,)
-  const mean = ops.div(ops.reduceSum(ops.mul(norms, tokenMask), [-1]), count); // (B,)
+  const mean = topk > 0 ? topkMean(norms, tokenMask, topk) : ops.div(ops.reduceSum(ops.mul(norms, tokenMask), [-1]), count); // (B,)
   if (!useMax) return mean;
   const mx = ops.reduceMax(ops.mul(norms, tokenMask), [-1]); // norms ≥ 0, so masked entries (0) never win
   return ops.where(useMax, mx, mean);
 }
 
+/** Token scores (P, T) of δ = A(x)Δᵀ (P, T, d) for activations a (P, T, ff) under `stat`. */
+export function tokenScores(delta: Value, a: Value, stat: RouteStat): Value {
+  const n = tokenNorms(delta);
+  return stat.normalize ? ops.div(n, activationNorms(a)) : n;
+}
+
 /**
  * Every memory's δ_k and score at once from the stacked deltas (router/stack.ts):
  * a (B, T, ff) · stack (ff, M·d) → deltas (B, T, M, d), scores (B, M) as sequenceScore
- * computes them per memory (tokenMask (B, T), useMax (B,) bool).
+ * computes them per memory (tokenMask (B, T), useMax (B,) bool), under `stat`.
  */
-export function stackedScores(a: Value, stack: Value, M: number, d: number, tokenMask: Value, useMax: Value): { deltas: Value; scores: Value } {
+export function stackedScores(a: Value, stack: Value, M: number, d: number, tokenMask: Value, useMax: Value, stat: RouteStat = PLAIN_STAT): { deltas: Value; scores: Value } {
   const [B, T] = a.shape;
   const deltas = ops.reshape(ops.matmul(a, stack), [B!, T!, M, d]);
-  const norms = ops.transpose(tokenNorms(deltas), [0, 2, 1]); // (B, M, T)
-  return { deltas, scores: sequenceScore(norms, ops.unsqueeze(tokenMask, [1]), ops.unsqueeze(useMax, [1])) };
+  let norms = tokenNorms(deltas); // (B, T, M)
+  if (stat.normalize) norms = ops.div(norms, ops.unsqueeze(activationNorms(a), [2]));
+  return { deltas, scores: sequenceScore(ops.transpose(norms, [0, 2, 1]), ops.unsqueeze(tokenMask, [1]), ops.unsqueeze(useMax, [1]), stat.topk) };
 }

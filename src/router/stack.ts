@@ -43,10 +43,16 @@ export function stackDims(shape: readonly number[], layout: Layout): [number, nu
 
 /**
  * (ff, M·d) for `deltas` (each of the edited weight's `shape`, in `layout`), padded to M slots.
+ * `keep` false: a new array, and the kept stack is left alone (one-off scoring runs).
  */
-export function stackDeltas(deltas: readonly Float32Array[], M: number, shape: readonly number[], layout: Layout): Float32Array {
+export function stackDeltas(deltas: readonly Float32Array[], M: number, shape: readonly number[], layout: Layout, keep = true): Float32Array {
   if (deltas.length > M) throw new RangeError(`stackDeltas: ${deltas.length} memories for ${M} slots`);
   const [ff, d] = stackDims(shape, layout);
+  if (!keep) {
+    const data = new Float32Array(ff * M * d);
+    deltas.forEach((x, k) => fill(data, k, x, M, ff, d, layout));
+    return data;
+  }
   const key = `${shape.join('x')}:${layout}:${M}`;
   const prefix = kept !== null && kept.key === key && kept.deltas.length <= deltas.length && kept.deltas.every((x, k) => x === deltas[k]);
   const data = prefix ? kept!.data : new Float32Array(ff * M * d);

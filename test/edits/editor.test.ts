@@ -6,7 +6,7 @@
 import { beforeAll, expect, it } from 'vitest';
 import { describeShared, hfFixtureDir } from '../helpers/shared.js';
 import { CausalLM } from '../../src/model/causal-lm.js';
-import { WiseEditor } from '../../src/edits/editor.js';
+import { WiseEditor, thresholdPoolTexts } from '../../src/edits/editor.js';
 import { rebuildState, diffStates } from '../../src/edits/rebuild.js';
 import { routerVariant } from '../../src/router/router.js';
 import { MemoryShardStore, MemoryBacking } from '../../src/shards/index.js';
@@ -169,6 +169,44 @@ describeShared('WISE editor on tiny-llama', () => {
     expect(await check([0, 1, 2, 3])).toHaveLength(4);
     await ed.revert(2);
     expect(await check([0, 1, 3])).toHaveLength(3);
+    await ed.close();
+  });
+
+  it('route_topk / route_normalize / threshold_pool: ε on the routing statistic (own low as min) and above each memory score on the pool texts; a rebuild agrees', async () => {
+    const stat = { topk: 2, normalize: true };
+    const cfg: WiseConfig = { ...CFG, save_freq: 1, merge_freq: 100, threshold_above_edits: 0.1, route_topk: 2, route_normalize: true, threshold_pool: 2, threshold_above_pool: 1.5 };
+    const ed = await open(lm, new MemoryBacking(), cfg);
+    for (const e of EDITS.slice(0, 4)) await ed.applyEdit(e);
+    const { memories, variant } = ed.variant();
+    expect(variant.key).toContain('-top2-norm');
+    const poolTexts = thresholdPoolTexts(POOL, 2, cfg.seed);
+    expect(poolTexts).toHaveLength(2);
+    const always = routerVariant(memories.map((m) => ({ ...m, eps: 0 })), { layer: 1, maxMeanTokens: 100, layout: ed.memory.lm.spec.layer.mlp.down.layout, stat }, ed.memory.shape);
+    const live = [0, 1, 2, 3];
+    const seqs = [
+      ...live.flatMap((i) => [lm.tokenizer.encode(EDITS[i]!.prompt), [...lm.tokenizer.encode(EDITS[i]!.prompt), ...lm.tokenizer.encode(' ' + EDITS[i]!.target)]]),
+      ...poolTexts.map((t) => lm.tokenizer.encode(t)),
+    ];
+    const r = await lm.forward(seqs, { variant: always });
+    const s = r.extra.route_scores!.data as Float32Array;
+    const M = r.extra.route_scores!.dims[1]!;
+    let poolDecided = 0;
+    memories.forEach((m, k) => {
+      const sh = ed.state.shards.get(m.id)!;
+      let worst = 0;
+      let ownLow = Infinity;
+      live.forEach((e, j) => {
+        const [a, b] = [s[2 * j * M + k]!, s[(2 * j + 1) * M + k]!];
+        if (sh.editIds.includes(e)) ownLow = Math.min(ownLow, a, b);
+        else worst = Math.max(worst, a, b);
+      });
+      const poolHigh = Math.max(...poolTexts.map((_, p) => s[(2 * live.length + p) * M + k]!));
+      const want = Math.max(cfg.act_ratio * ownLow, Math.min(0.999 * ownLow, 1.1 * worst), 1.5 * poolHigh);
+      expect(m.eps).toBeCloseTo(want, 4);
+      if (want === 1.5 * poolHigh) poolDecided++;
+    });
+    expect(poolDecided).toBeGreaterThan(0); // the pool floor is exercised (factor 1.5 on a tiny random model)
+    expect(diffStates(ed.state, await rebuildState(ed))).toEqual([]);
     await ed.close();
   });
 

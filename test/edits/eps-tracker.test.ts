@@ -10,7 +10,7 @@ import { conflictEps } from '../../src/router/conflicts.js';
 import { Rng } from '../../src/util/rng.js';
 
 /** Scores as a fixed pseudo-random function of (memory, edit); counts what it is asked. */
-function fakeScores(asked: { n: number }): EditScores {
+function fakeScores(asked: { n: number; pool?: number }): EditScores {
   const memo = new Map<string, [number, number]>();
   const memIds = new WeakMap<Float32Array, number>();
   let next = 0;
@@ -30,6 +30,11 @@ function fakeScores(asked: { n: number }): EditScores {
         return new Map(ids.map((id) => [id, score(delta, id)] as const));
       }),
     scores: async (delta: Float32Array, edits: ReadonlyMap<number, EditText>) => new Map([...edits.keys()].map((id) => [id, score(delta, id)] as const)),
+    // the pool-text high of a memory: its delta's first value (a memory is scored once)
+    textHighs: async (deltas: readonly Float32Array[]) => {
+      asked.pool = (asked.pool ?? 0) + deltas.length;
+      return deltas.map((d) => d[0]!);
+    },
   } as unknown as EditScores;
 }
 
@@ -41,7 +46,7 @@ describe('EpsTracker', () => {
     const memories: EpsMemory[] = [];
     const live = new Map<number, EditText>();
     const check = async (): Promise<void> => {
-      const got = await tracker.eps(memories, live, 0.8, 0.05);
+      const got = await tracker.eps(memories, live, { actRatio: 0.8, margin: 0.05, poolFactor: null });
       for (const m of memories) {
         const scores = await fake.scores(m.delta, live);
         expect(got.get(m.id)).toBe(conflictEps({ minScore: m.minScore, own: new Set(m.editIds), scores }, 0.8, 0.05));
@@ -61,5 +66,28 @@ describe('EpsTracker', () => {
     live.set(12, { prompt: 'p12', target: 't12' });
     memories.push({ id: 'shard-12', delta: new Float32Array(1), minScore: 3, editIds: [12] });
     await check();
+  });
+
+  it('adds the pool floor (each memory scored on the pool once) and takes the own-edit low as minScore when asked', async () => {
+    const asked = { n: 0, pool: 0 };
+    const fake = fakeScores(asked);
+    const tracker = new EpsTracker(fake, { ownAsMin: true, poolTexts: ['x', 'y'] });
+    const memories: EpsMemory[] = [];
+    const live = new Map<number, EditText>();
+    let raisedByPool = 0;
+    for (let id = 0; id < 10; id++) {
+      live.set(id, { prompt: `p${id}`, target: `t${id}` });
+      memories.push({ id: `shard-${id}`, delta: Float32Array.of(id % 3 === 0 ? 30 + id : 1), minScore: 1000, editIds: [id] });
+      const got = await tracker.eps(memories, live, { actRatio: 0.8, margin: 0.05, poolFactor: 1.1 });
+      expect(asked.pool).toBe(memories.length);
+      for (const m of memories) {
+        const scores = await fake.scores(m.delta, live);
+        const ownLow = Math.min(...m.editIds.flatMap((e) => scores.get(e)!));
+        const want = conflictEps({ minScore: ownLow, own: new Set(m.editIds), scores }, 0.8, 0.05, { high: m.delta[0]!, factor: 1.1 });
+        expect(got.get(m.id)).toBe(want);
+        if (want === 1.1 * m.delta[0]!) raisedByPool++;
+      }
+    }
+    expect(raisedByPool).toBeGreaterThan(0); // the floor decided some ε (scores are below 10, the highs of every third memory 30+)
   });
 });

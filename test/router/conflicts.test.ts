@@ -19,4 +19,10 @@ describe('conflictEps (wise.threshold_above_edits)', () => {
     // but never below act_ratio × min
     expect(conflictEps({ minScore: 10, own, scores: new Map([[3, [5, 12]], [4, [30, 30]]]) }, 0.8, 0.05)).toBeCloseTo(8, 10);
   });
+  it('threshold_pool: the pool floor raises ε above the own-score cap (a hub memory is not trusted)', () => {
+    const scores = new Map<number, [number, number]>([[3, [11, 12]], [4, [30, 30]]]);
+    expect(conflictEps({ minScore: 10, own, scores }, 0.8, 0.05, { high: 20, factor: 1.1 })).toBeCloseTo(22, 10);
+    // below the other rules it changes nothing
+    expect(conflictEps({ minScore: 10, own, scores }, 0.8, 0.05, { high: 5, factor: 1.1 })).toBeCloseTo(9.99, 10);
+  });
 });

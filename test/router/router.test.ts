@@ -9,16 +9,21 @@ import { describeShared, hfFixtureDir } from '../helpers/shared.js';
 import { CausalLM } from '../../src/model/causal-lm.js';
 import { SideMemory } from '../../src/memory/side-memory.js';
 import { routerVariant, type RouteSelect, type RoutedMemory } from '../../src/router/router.js';
+import type { RouteStat } from '../../src/router/score.js';
 import { stackDeltas } from '../../src/router/stack.js';
 import { Rng } from '../../src/util/rng.js';
 
 const HP = { lr: 0, nIter: 0, normConstraint: 1, weightDecay: 0, earlyStopTol: 0, earlyStopLoss: 0 };
 const TEXTS = ['The capital of France is Paris', 'Water is wet', 'My dog likes long walks in the park', 'Two plus two', 'Snow'];
 
-/** mean over tokens of ‖A_t Δᵀ‖ (Δ in the stored layout) */
-function jsScore(a: Float32Array, T: number, delta: Float32Array, shape: number[], layout: 'out_in' | 'in_out'): number {
+/**
+ * mean over tokens of ‖A_t Δᵀ‖ (Δ in the stored layout); with `stat`, each token's norm over
+ * ‖A_t‖ (normalize) and the mean of the topk highest (router/score.ts RouteStat)
+ */
+function jsScore(a: Float32Array, T: number, delta: Float32Array, shape: number[], layout: 'out_in' | 'in_out', stat: RouteStat = { topk: 0, normalize: false }): number {
   const [ff, d] = layout === 'out_in' ? [shape[1]!, shape[0]!] : [shape[0]!, shape[1]!];
   let total = 0;
+  const tok: number[] = [];
   for (let t = 0; t < T; t++) {
     let sq = 0;
     for (let i = 0; i < d; i++) {
@@ -26,9 +31,14 @@ function jsScore(a: Float32Array, T: number, delta: Float32Array, shape: number[
       for (let j = 0; j < ff; j++) y += a[t * ff + j]! * (layout === 'out_in' ? delta[i * ff + j]! : delta[j * d + i]!);
       sq += y * y;
     }
-    total += Math.sqrt(sq);
+    let an = 0;
+    for (let j = 0; j < ff; j++) an += a[t * ff + j]! ** 2;
+    tok.push(stat.normalize ? Math.sqrt(sq) / Math.sqrt(an) : Math.sqrt(sq));
+    total += tok[t]!;
   }
-  return total / T;
+  if (stat.topk === 0) return total / T;
+  const top = tok.sort((x, y) => y - x).slice(0, stat.topk);
+  return top.reduce((x, y) => x + y, 0) / top.length;
 }
 
 for (const fixture of ['tiny-llama', 'tiny-gpt2'] as const) {
@@ -90,6 +100,23 @@ for (const fixture of ['tiny-llama', 'tiny-gpt2'] as const) {
         const { got, s } = await route(memories.map((m, k) => ({ ...m, eps: eps[k]! })), select);
         s.forEach((row, b) => row.forEach((x, k) => expect(x).toBeCloseTo(scores[b]![k]!, 4)));
         expect(got).toEqual(expected(eps, select));
+      }
+    });
+
+    it('routing statistics: mean of the top-k token scores, each over ‖A_t‖ when normalized (texts of 1 to 9 tokens)', async () => {
+      const layout = lm.spec.layer.mlp.down.layout;
+      for (const stat of [{ topk: 3, normalize: true }, { topk: 2, normalize: false }, { topk: 0, normalize: true }] as RouteStat[]) {
+        const want: number[][] = [];
+        for (const x of TEXTS) {
+          const a = await sm.textActivation(x);
+          want.push(memories.map((m) => jsScore(a.data, a.T, m.delta, sm.shape, layout, stat)));
+        }
+        const v = routerVariant(memories.map((m) => ({ ...m, eps: 0 })), { layer, maxMeanTokens: 100, select: 'score', layout, stat }, sm.shape);
+        const f = await lm.forward(TEXTS.map((x) => lm.tokenizer.encode(x)), { variant: v });
+        const M = f.extra.route_scores!.dims[1]!;
+        want.forEach((row, b) => row.forEach((x, k) => expect((f.extra.route_scores!.data as Float32Array)[b * M + k]!).toBeCloseTo(x, stat.normalize ? 6 : 4)));
+        // and not the plain statistic
+        expect(want.some((row, b) => row.some((x, k) => Math.abs(x - scores[b]![k]!) > 1e-3 * Math.abs(x)))).toBe(true);
       }
     });
 
