@@ -17,7 +17,9 @@
  * Edited layer ≈ 0.8 depth: llama ⌊4 × 0.8⌋ = 3, GPT-2 layer 9 of 12.
  * Also the routing scores alone at M = 8: eight A·Δ_k MatMuls (as the router builds them)
  * against one MatMul on the deltas concatenated along the output axis, and the least-squares
- * slope of routed/plain against M (Retrieve points) as the growth per memory.
+ * slope of routed/plain against M (Retrieve points) as the growth per memory, that slope over
+ * M = 1, 4, 8 only (growth without the one-time cost of routing), and the routed forward with the
+ * shipped routing statistic (config/wise-base.yaml route_topk / route_normalize) at M = 1 and 8.
  * Timing: square MatMul peaks, step, lower pass, the five forwards and the score graphs are
  * interleaved (medians of `rounds` rounds after a warm-up; routed/plain is the median of the
  * per-round ratios); whole edits are timed separately after that (a GPT-2 edit is ~50 s).
@@ -40,6 +42,9 @@ import { SideMemory } from '../src/memory/side-memory.js';
 import { buildEditBatch, type EditBatch, type Encoder } from '../src/memory/rows.js';
 import type { EditHparams } from '../src/memory/train.js';
 import { routerVariant, type RoutedMemory } from '../src/router/router.js';
+import type { RouteStat } from '../src/router/score.js';
+import { readConfigFile, resolveConfig } from '../src/config/load.js';
+import { packageRoot } from '../src/config/paths.js';
 import { Rng } from '../src/util/rng.js';
 import { measureInterleaved, median, fmtMs, fmtDuration, table, spread, now, type BenchCase, type CaseTiming } from './lib/timing.js';
 import { describeMachine, loadAvg, maxRssMiB, rssMiB } from './lib/machine.js';
@@ -58,6 +63,14 @@ const PEAK_SIZES = QUICK ? [256, 512] : [1024, 2048];
 const MEMS = [1, 2, 4, 8] as const; // Retrieve 1, Merge 2 (merged + active), Retrieve 4, 8
 const ROUTE_B = 4;
 const ROUTE_T = 32;
+/** The routing statistic the bundled config ships (config/wise-base.yaml: route_topk, route_normalize), timed at M = 1 and 8 beside the paper's mean. */
+const SHIPPED: RouteStat = (() => {
+  const w = resolveConfig({ base: [readConfigFile(path.join(packageRoot(), 'config', 'wise-base.yaml'))] }).wise;
+  return { topk: w.route_topk, normalize: w.route_normalize };
+})();
+const SHIPPED_MEMS = [1, 8] as const;
+const SHIPPED_LABEL = `${SHIPPED.topk > 0 ? `top-${SHIPPED.topk}` : 'mean'} of ‖A_tΔᵀ‖${SHIPPED.normalize ? '/‖A_t‖' : ''}`;
+const shippedName = (M: number): string => `forward M=${M} ${SHIPPED_LABEL}`;
 
 interface Shape {
   key: 'gpt2' | 'llama';
@@ -177,6 +190,12 @@ async function setupShape(s: Shape): Promise<ShapeRun> {
     routed.set(M, g);
     fwdFlops.set(M, matmulFlops(g, { B: ROUTE_B, T: ROUTE_T }));
     cases.push({ name: caseName(s, `forward M=${M}`), run: () => lm.forward(routeSeqs, { variant: v }) });
+  }
+  // The same Retrieve forwards with the shipped statistic (top-k of normalized token scores).
+  for (const M of SHIPPED_MEMS) {
+    const v = routerVariant(memories.slice(0, M), { layer, maxMeanTokens: 100, layout: lm.spec.layer.mlp.down.layout, stat: SHIPPED }, side.shape);
+    await lm.forward(routeSeqs, { variant: v });
+    cases.push({ name: caseName(s, shippedName(M)), run: () => lm.forward(routeSeqs, { variant: v }) });
   }
   // The routing scores alone at M = 8: eight A·Δ_k MatMuls (as the router graph does) against
   // one MatMul on the deltas concatenated along the output axis (ff × 8d), both with the norms.
@@ -399,9 +418,17 @@ async function main(): Promise<void> {
     for (const M of MEMS) if (M !== 2) pts.push([M, median(t(caseName(r.s, `forward M=${M}`)).samples.map((v, i) => v / plain.samples[i]!))]);
     const mx = pts.reduce((a, p) => a + p[0], 0) / pts.length, my = pts.reduce((a, p) => a + p[1], 0) / pts.length;
     const slope = pts.reduce((a, p) => a + (p[0] - mx) * (p[1] - my), 0) / pts.reduce((a, p) => a + (p[0] - mx) ** 2, 0);
+    // growth alone: the slope over the Retrieve points only (M = 1, 4, 8), without the fixed cost
+    // of routing at all (gating, selection) that M = 0 → 1 adds once
+    const rp = pts.slice(1);
+    const rmx = rp.reduce((a, p) => a + p[0], 0) / rp.length, rmy = rp.reduce((a, p) => a + p[1], 0) / rp.length;
+    const rslope = rp.reduce((a, p) => a + (p[0] - rmx) * (p[1] - rmy), 0) / rp.reduce((a, p) => a + (p[0] - rmx) ** 2, 0);
+    const sh = SHIPPED_MEMS.map((M) => median(t(caseName(r.s, shippedName(M))).samples.map((v, i) => v / plain.samples[i]!)));
     const Mx = Math.max(...MEMS);
     const sepT = t(caseName(r.s, `scores ${Mx} MatMuls`)).median, catT = t(caseName(r.s, 'scores 1 concat MatMul')).median;
     fitLines.push(`  ${r.s.label}: Retrieve growth (least-squares slope over M = 0, 1, 4, 8) ${(100 * slope).toFixed(2)}% of the plain forward per memory; ` +
+      `over M = 1, 4, 8 only ${(100 * rslope).toFixed(2)}%; shipped statistic (${SHIPPED_LABEL}) routed/plain ${sh.map((x, i) => `M=${SHIPPED_MEMS[i]} ${x.toFixed(3)}`).join(', ')} ` +
+      `(growth ${(100 * (sh[1]! - sh[0]!) / (SHIPPED_MEMS[1] - SHIPPED_MEMS[0])).toFixed(2)}% per memory); ` +
       `scores alone at M=${Mx}: ${Mx} MatMuls ${fmtMs(sepT)} ms (${(r.scoreFlops / sepT / 1e6).toFixed(1)} GFLOP/s, ${(100 * sepT / plain.median / Mx).toFixed(2)}% of plain per memory) vs one MatMul on concatenated deltas ${fmtMs(catT)} ms (${(r.scoreFlops / catT / 1e6).toFixed(1)} GFLOP/s), ${(sepT / catT).toFixed(2)}×`);
   }
   console.log(`\nRouter overhead: CausalLM.forward of ${ROUTE_B}×${ROUTE_T} tokens (all logits), routed over M memories vs plain (M=0); ratio = median of per-round ratios:`);
