@@ -8,6 +8,7 @@
  */
 import { WiseError } from '../util/errors.js';
 import { hashString32 } from '../util/rng.js';
+import { thresholdPoolTexts } from './pool-texts.js';
 import type { Logger } from '../util/log.js';
 import type { WiseConfig } from '../config/schema.js';
 import type { CausalLM, Variant } from '../model/causal-lm.js';
@@ -39,17 +40,6 @@ export function mostSimilar(text: string, pool: readonly string[], k: number): n
   });
   scored.sort((a, b) => b.s - a.s || a.i - b.i);
   return scored.slice(0, k).map((x) => x.i);
-}
-
-/**
- * wise.threshold_pool's texts: `n` of the pool, a seeded choice that depends only on the pool
- * and the seed (so a rebuild picks the same), in pool order.
- */
-export function thresholdPoolTexts(pool: readonly string[], n: number, seed: number): string[] {
-  if (n <= 0 || pool.length === 0) return [];
-  const idx = pool.map((_, i) => ({ i, h: hashString32(`${seed}:threshold-pool:${i}`) }));
-  idx.sort((a, b) => a.h - b.h || a.i - b.i);
-  return idx.slice(0, n).map((x) => x.i).sort((a, b) => a - b).map((i) => pool[i]!);
 }
 
 export interface EditorOptions {

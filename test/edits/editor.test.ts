@@ -6,7 +6,8 @@
 import { beforeAll, expect, it } from 'vitest';
 import { describeShared, hfFixtureDir } from '../helpers/shared.js';
 import { CausalLM } from '../../src/model/causal-lm.js';
-import { WiseEditor, thresholdPoolTexts } from '../../src/edits/editor.js';
+import { WiseEditor } from '../../src/edits/editor.js';
+import { thresholdPoolTexts } from '../../src/edits/pool-texts.js';
 import { rebuildState, diffStates } from '../../src/edits/rebuild.js';
 import { routerVariant } from '../../src/router/router.js';
 import { MemoryShardStore, MemoryBacking } from '../../src/shards/index.js';
