@@ -13,7 +13,7 @@
  * encoded text, as HF `tok(text).input_ids` would (scorer.ts's Scorer.encode contract).
  */
 import type { CausalLM, Variant } from '../model/causal-lm.js';
-import { leftPad, makeScorer, readLeftPadded, type LeftPadded, type ScoreOut, type ScoreRow, type Scorer } from './scorer.js';
+import { leftPad, makeScorer, rowBatches, readLeftPadded, type LeftPadded, type ScoreOut, type ScoreRow, type Scorer } from './scorer.js';
 
 export interface LmScorerOptions {
   /** The routing / edited-weight variant of the state being scored; absent = the plain model. */
@@ -37,6 +37,7 @@ export function lmScorer(lm: CausalLM, opts: LmScorerOptions = {}): Scorer {
     vocab: lm.config.vocabSize,
     padId: lm.padId,
     ...(opts.maxBatch !== undefined ? { maxBatch: opts.maxBatch } : {}),
+    ...(variant?.maxTokens !== undefined ? { maxTokens: variant.maxTokens } : {}),
   });
 }
 
@@ -54,8 +55,7 @@ export function lmRowScorer(lm: CausalLM, opts: LmRowScorerOptions): Scorer {
     encode: encoder(lm, opts.bosId),
     async argmaxAndLogprobs(rows) {
       const out: ScoreOut[] = [];
-      for (let i = 0; i < rows.length; i += maxBatch) {
-        const chunk = rows.slice(i, i + maxBatch);
+      for (const chunk of rowBatches(rows, maxBatch)) {
         const batch = leftPad(chunk, lm.padId);
         const seqs = chunk.map((r) => [...r.promptIds, ...r.targetIds]);
         const variant = opts.variantFor(chunk, batch);

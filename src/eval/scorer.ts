@@ -116,15 +116,36 @@ export interface ForwardFn {
   (batch: LeftPadded, seqs: number[][]): Promise<ArrayLike<number>>;
 }
 
-/** Builds a Scorer from a tokenizer's encode and a batched forward pass (left padding, `maxBatch` rows per pass). */
-export function makeScorer(opts: { encode: (text: string) => number[]; forward: ForwardFn; vocab: number; padId: number; maxBatch?: number }): Scorer {
+/**
+ * Consecutive batches of `rows`: at most `maxBatch` rows each, and (when `maxTokens` is given) at
+ * most `maxTokens` padded tokens (rows × the longest row), but never less than one row.
+ */
+export function rowBatches(rows: readonly ScoreRow[], maxBatch: number, maxTokens = Infinity): ScoreRow[][] {
+  const out: ScoreRow[][] = [];
+  let cur: ScoreRow[] = [];
+  let width = 0;
+  for (const r of rows) {
+    const w = Math.max(width, r.promptIds.length + r.targetIds.length);
+    if (cur.length > 0 && (cur.length >= maxBatch || (cur.length + 1) * w > maxTokens)) {
+      out.push(cur);
+      cur = [];
+      width = 0;
+    }
+    cur.push(r);
+    width = Math.max(width, r.promptIds.length + r.targetIds.length);
+  }
+  if (cur.length) out.push(cur);
+  return out;
+}
+
+/** Builds a Scorer from a tokenizer's encode and a batched forward pass (left padding, `maxBatch` rows and at most `maxTokens` padded tokens per pass). */
+export function makeScorer(opts: { encode: (text: string) => number[]; forward: ForwardFn; vocab: number; padId: number; maxBatch?: number; maxTokens?: number }): Scorer {
   const maxBatch = Math.max(1, opts.maxBatch ?? 16);
   return {
     encode: opts.encode,
     async argmaxAndLogprobs(rows) {
       const out: ScoreOut[] = [];
-      for (let i = 0; i < rows.length; i += maxBatch) {
-        const chunk = rows.slice(i, i + maxBatch);
+      for (const chunk of rowBatches(rows, maxBatch, opts.maxTokens)) {
         const batch = leftPad(chunk, opts.padId);
         const seqs = chunk.map((r) => [...r.promptIds, ...r.targetIds]);
         out.push(...readLeftPadded(await opts.forward(batch, seqs), opts.vocab, chunk, batch));

@@ -38,6 +38,12 @@ export interface Variant {
    * the route is already decided, so nothing is scored); `decodeFeeds` then feeds this graph.
    */
   stepHook?: (ctx: DownHookCtx) => Value;
+  /**
+   * The most tokens (B·T) one full pass of this variant should carry, where its intermediates grow
+   * with something else than the model (the router: (B·T, M·d) scores for M memories). Callers that
+   * batch many rows (the evaluation's scorer) split their batches to stay under it. Absent: no cap.
+   */
+  maxTokens?: number;
 }
 
 export interface ForwardResult {

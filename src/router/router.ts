@@ -126,6 +126,18 @@ export function bucketMemories(memories: readonly RoutedMemory[]): RoutedMemory[
   return [...memories, ...Array.from({ length: M - memories.length }, (_, i) => ({ id: `padding-${i}`, delta: none, eps: 3.0e38 }))];
 }
 
+/**
+ * Floats in one (B·T, M·d) routing intermediate that a full pass should stay under (256 MiB): the
+ * score MatMul's output and the tensors derived from it scale with M, and onnxruntime's CPU arena
+ * keeps its largest allocations. Scoring ZsRE rows through 1000 memories of the bundled model
+ * (d 256, bucketed to 1024) in batches of 16 rows held 15 GB resident; with this cap (256 tokens
+ * a pass) 3.6 GB, and a third faster.
+ */
+export const ROUTE_CELL_BUDGET = 2 ** 26;
+
+/** Tokens per full pass that keep M·d-wide intermediates within ROUTE_CELL_BUDGET (at least 64). */
+export const routeTokenCap = (M: number, d: number): number => Math.max(64, Math.floor(ROUTE_CELL_BUDGET / Math.max(1, M * d)));
+
 /** A CausalLM variant routing over `memories` (the key depends only on their bucketed count). */
 export function routerVariant(given: readonly RoutedMemory[], o: RouterOptions, shape: readonly number[]): Variant {
   const memories = bucketMemories(given);
@@ -155,6 +167,7 @@ export function routerVariant(given: readonly RoutedMemory[], o: RouterOptions, 
     hook: routerHook(M, o.layer, o.select, o.stat),
     stepHook: routerStepHook(M, o.layer),
     outputs: M > 0 ? ['route', 'route_scores'] : [],
+    maxTokens: routeTokenCap(M, stackDims(shape, o.layout)[1]),
     feeds: (batch, T, mask) => (M > 0 ? common(batch, T, mask) : {}),
     // the decode steps (stepHook's graph): the stacked deltas and the prefill's route
     decodeFeeds: (batch, _T, prefill): Record<string, TensorData> => (M > 0 ? { mem_deltas: memFeeds().mem_deltas!, route_in: { dtype: 'int64', dims: [batch], data: BigInt64Array.from(prefill.route!.data as BigInt64Array) } } : {}),

@@ -6,7 +6,7 @@ import { describe, expect, it } from 'vitest';
 import type { EvalRecord } from '../../src/eval/datasets.js';
 import { combine, evaluateSide } from '../../src/eval/evaluate.js';
 import { allTokensCorrect, headline, localityAgreement, oodAccuracy, perplexity, summarize, tokenAccuracy } from '../../src/eval/metrics.js';
-import { leftPad, makeScorer, promptTargetRow, readLeftPadded, wholeTextRow, type LeftPadded, type ScoreRow } from '../../src/eval/scorer.js';
+import { leftPad, makeScorer, promptTargetRow, readLeftPadded, rowBatches, wholeTextRow, type LeftPadded, type ScoreRow } from '../../src/eval/scorer.js';
 import { FakeEditMethod, WordTokenizer } from './fakes.js';
 
 describe('metric math (hand-computed)', () => {
@@ -120,6 +120,19 @@ describe('left-padded batches', () => {
     expect(seen).toHaveLength(2);
     expect(out.map((o) => o.argmax)).toEqual([[3], [2, 3, 0]]);
     expect(tokenAccuracy(out[1]!.argmax, rows[1]!.targetIds)).toBe(1);
+  });
+
+  it('rowBatches: at most maxBatch rows and maxTokens padded tokens per batch, never an empty one', () => {
+    const r = (n: number): ScoreRow => ({ promptIds: Array(n - 1).fill(1), targetIds: [2] });
+    const lens = [4, 4, 8, 2, 2, 2, 20];
+    const widths = (bs: ScoreRow[][]): number[][] => bs.map((b) => b.map((x) => x.promptIds.length + x.targetIds.length));
+    expect(widths(rowBatches(lens.map(r), 16))).toEqual([lens]);
+    expect(widths(rowBatches(lens.map(r), 2))).toEqual([[4, 4], [8, 2], [2, 2], [20]]);
+    // 16 padded tokens: [4,4] = 8, + 8 → 3 × 8 = 24 > 16; [8,2] = 16, + 2 → 24; [2,2] = 4, + 20 → 60; a 20-token row alone (over the cap, still batched)
+    const capped = rowBatches(lens.map(r), 16, 16);
+    expect(widths(capped)).toEqual([[4, 4], [8, 2], [2, 2], [20]]);
+    for (const b of capped.slice(0, 3)) expect(b.length * Math.max(...b.map((x) => x.promptIds.length + 1))).toBeLessThanOrEqual(16);
+    expect(rowBatches([], 4, 4)).toEqual([]);
   });
 });
 
