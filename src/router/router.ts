@@ -84,9 +84,15 @@ export function routerHook(M: number, layer: number, select: RouteSelect = 'scor
     const decided = ops.where(ops.less(routeIn, 0), route, routeIn); // (B,)
     g.output('route', decided);
     g.output('route_scores', s); // (B, M)
-    const ids = g.constant(tensorData('int64', [M], Array.from({ length: M }, (_, k) => k + 1)));
-    const onehot = ops.cast(ops.equal(ops.unsqueeze(decided, [1]), ids), g.floatType); // (B, M); all 0 = main
-    return ops.add(base, ops.reduceSum(ops.mul(deltas, ops.unsqueeze(onehot, [1, 3])), [2])); // base + δ_k*
+    // δ_k* by GatherElements along the memory axis: O(T·d) per sequence, not O(T·M·d) as a one-hot
+    // contraction over all memories. The index (B, T, 1, d) is k* broadcast over tokens and features
+    // (built from token_mask·0, which is finite, so that the symbolic T is present for Expand).
+    const on = ops.greater(decided, 0); // (B,): a memory answers
+    const k = ops.where(on, ops.sub(decided, 1), 0); // (B,) memory index (0 for main, masked below)
+    const zeros = ops.unsqueeze(ops.cast(ops.mul(tokenMask, 0), 'int64'), [2, 3]); // (B, T, 1, 1)
+    const idx = ops.expand(ops.add(zeros, ops.unsqueeze(k, [1, 2, 3])), [B!, T!, 1, d]); // (B, T, 1, d)
+    const chosen = ops.reshape(ops.gatherElements(deltas, idx, 2), [B!, T!, d]); // (B, T, d)
+    return ops.add(base, ops.mul(chosen, ops.unsqueeze(ops.cast(on, g.floatType), [1, 2]))); // base + δ_k*
   };
 }
 
