@@ -58,6 +58,12 @@ export interface RouterOptions {
 /** A graph-cache key part for a routing statistic ('' for the plain one). */
 export const statKey = (s: RouteStat = PLAIN_STAT): string => `${s.topk > 0 ? `-top${s.topk}` : ''}${s.normalize ? '-norm' : ''}`;
 
+/** For a route r (B,) int64 (0 = main, k+1 = memory k): whether a memory answers, and k (0 for main, to be masked). */
+function routeIndex(route: Value): { on: Value; k: Value } {
+  const on = ops.greater(route, 0);
+  return { on, k: ops.where(on, ops.sub(route, 1), 0) };
+}
+
 /** Builds the routing hook for M memories (the graph structure depends only on M). */
 export function routerHook(M: number, layer: number, select: RouteSelect = 'score', stat: RouteStat = PLAIN_STAT) {
   return (ctx: DownHookCtx): Value => {
@@ -87,8 +93,7 @@ export function routerHook(M: number, layer: number, select: RouteSelect = 'scor
     // δ_k* by GatherElements along the memory axis: O(T·d) per sequence, not O(T·M·d) as a one-hot
     // contraction over all memories. The index (B, T, 1, d) is k* broadcast over tokens and features
     // (built from token_mask·0, which is finite, so that the symbolic T is present for Expand).
-    const on = ops.greater(decided, 0); // (B,): a memory answers
-    const k = ops.where(on, ops.sub(decided, 1), 0); // (B,) memory index (0 for main, masked below)
+    const { on, k } = routeIndex(decided); // (B,), (B,)
     const zeros = ops.unsqueeze(ops.cast(ops.mul(tokenMask, 0), 'int64'), [2, 3]); // (B, T, 1, 1)
     const idx = ops.expand(ops.add(zeros, ops.unsqueeze(k, [1, 2, 3])), [B!, T!, 1, d]); // (B, T, 1, d)
     const chosen = ops.reshape(ops.gatherElements(deltas, idx, 2), [B!, T!, d]); // (B, T, d)
@@ -111,8 +116,7 @@ export function routerStepHook(M: number, layer: number) {
     const d = base.shape[2] as number;
     const routeIn = g.input('route_in', 'int64', [B]);
     const stack = g.input('mem_deltas', g.floatType, [ff, M * d]);
-    const on = ops.greater(routeIn, 0); // (B,): a memory answers
-    const k = ops.where(on, ops.sub(routeIn, 1), 0); // (B,) memory index (0 for main, masked below)
+    const { on, k } = routeIndex(routeIn); // (B,), (B,)
     const blocks = ops.transpose(ops.gather(ops.reshape(stack, [ff, M, d]), k, 1), [1, 0, 2]); // (B, ff, d) = Δ_kᵀ per sequence
     const delta = ops.matmul(ctx.a, blocks); // (B, T, d)
     return ops.add(base, ops.mul(delta, ops.unsqueeze(ops.cast(on, g.floatType), [1, 2])));
