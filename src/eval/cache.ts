@@ -34,6 +34,8 @@ export interface ChunkEntry {
   results: RequestResult[];
   timing: ChunkTiming;
   finishedAt: string;
+  /** The edits came from a kept state (EditMethod.restore); timing.editSeconds is when they were applied. */
+  restored?: boolean;
 }
 
 const slug = (s: string): string => s.replace(/[^A-Za-z0-9._-]+/g, '_').slice(0, 60);

@@ -26,12 +26,29 @@ import type { Scorer } from './scorer.js';
 export interface EditMethod {
   /** Name in tables, charts and cache keys. */
   readonly name: string;
-  /** Restores the unedited model (drops every edit since construction or the last reset). */
-  reset(): Promise<void>;
+  /**
+   * Restores the unedited model (drops every edit since construction or the last reset). `chunk`
+   * names the chunk about to run, for methods that keep edited states (restore / keep).
+   */
+  reset(chunk?: ChunkRef): Promise<void>;
   /** Applies one edit on top of the current state; `irrelevant` is the paired train-split sample. */
   applyEdit(rec: EvalRecord, irrelevant?: string): Promise<void>;
   /** A Scorer over the current state (called after reset for pre, after the edits for post). */
   scorer(): Scorer;
+  /**
+   * Optional (WISE with kept states): after the pre-edit evaluation, switch to a kept state that
+   * already holds this chunk's edits, instead of applying them again. Returns the seconds the
+   * edits took when they were applied, or null when there is no such state.
+   */
+  restore?(): Promise<number | null>;
+  /** Optional: the chunk's edits are all applied (in `editSeconds`); keep the state for restore. */
+  keep?(editSeconds: number): Promise<void>;
+}
+
+/** The chunk a reset prepares: its cache key and the ids of its records, in edit order. */
+export interface ChunkRef {
+  key: ChunkKey;
+  recordIds: readonly string[];
 }
 
 /** Default chunk caps (paper: 1000/100/10/1); T not listed → 1 chunk. */
@@ -193,7 +210,7 @@ async function runChunk(
   const timing = zeroTiming();
   const tStart = now();
 
-  await method.reset();
+  await method.reset({ key, recordIds: recs.map((r) => r.id) });
   phase('pre');
   let t = now();
   const pre = await evaluateSide(method.scorer(), recs, opts.evaluate);
@@ -201,13 +218,21 @@ async function runChunk(
 
   phase('edit');
   t = now();
-  const irr = opts.irrelevant;
-  for (let i = 0; i < recs.length; i++) {
-    const g = start + i;
-    await method.applyEdit(recs[i] as EvalRecord, irr && irr.length > 0 ? irr[g % irr.length] : undefined);
-    onEdit();
+  const kept = method.restore ? await method.restore() : null;
+  if (kept !== null) {
+    // the edits were applied when the state was kept: their time then, not the reopening's
+    timing.editSeconds = kept;
+    for (let i = 0; i < recs.length; i++) onEdit();
+  } else {
+    const irr = opts.irrelevant;
+    for (let i = 0; i < recs.length; i++) {
+      const g = start + i;
+      await method.applyEdit(recs[i] as EvalRecord, irr && irr.length > 0 ? irr[g % irr.length] : undefined);
+      onEdit();
+    }
+    timing.editSeconds = (now() - t) / 1000;
+    await method.keep?.(timing.editSeconds);
   }
-  timing.editSeconds = (now() - t) / 1000;
 
   phase('post');
   t = now();
@@ -223,6 +248,7 @@ async function runChunk(
     results: recs.map((r, i) => combine(r.id, pre[i]!, post[i]!)),
     timing,
     finishedAt: new Date().toISOString(),
+    ...(kept !== null ? { restored: true } : {}),
   };
 }
 

@@ -20,7 +20,7 @@ import { createMethod, isMethodName, METHOD_NAMES, WiseMethod } from '../../eval
 import { headline } from '../../eval/metrics.js';
 import { writeReport } from '../../eval/report.js';
 import { buildResults, configHash, runVersions } from '../../eval/results.js';
-import { MemoryShardStore } from '../../shards/index.js';
+import { LevelShardStore, MemoryShardStore } from '../../shards/index.js';
 import { WiseError } from '../../util/errors.js';
 import { irrelevantPool, modelDir, openModel } from '../open.js';
 import { familyContext, floatArg, intArg } from './common.js';
@@ -40,6 +40,7 @@ interface EvalOpts {
   ftLr?: number;
   ftNorm?: number;
   pplClip?: number;
+  keepState?: boolean;
 }
 
 const collect = (v: string, prev: string[] = []): string[] => [...prev, ...v.split(',').map((s) => s.trim()).filter(Boolean)];
@@ -113,6 +114,7 @@ export function registerEval(program: Command): void {
     .option('--ft-steps <n>', 'FT-L/FT-M steps per edit (EasyEdit num_steps: 25)', intArg('--ft-steps', 1))
     .option('--ft-lr <x>', 'FT-L/FT-M Adam learning rate (EasyEdit: 5e-4)', floatArg('--ft-lr', 1e-12, 1e3))
     .option('--ft-norm <x>', 'FT-L/FT-M L∞ norm constraint per edit (default: off, as EasyEdit llama-7b)', floatArg('--ft-norm', 1e-12, 1e9))
+    .option('--keep-state', "keep each WISE chunk's edited store under DIR/states/ (about 0.7 MB per edit on the bundled model); a rerun whose config differs only in routing settings (act_ratio, threshold_above_edits, threshold_pool, threshold_above_pool, route_*) reopens it instead of applying the edits again")
     .option('--ppl-clip <x>', 'clip rewrite_ppl (hallucination) at this value (EasyEdit issue #531: 100)', floatArg('--ppl-clip', 1, 1e12))
     .action(async function (this: Command) {
       const o = this.opts() as EvalOpts;
@@ -146,6 +148,14 @@ export function registerEval(program: Command): void {
       for (const name of names) {
         const created = createMethod(name, {
           lm, config: ctx.config.wise, pool, newStore: () => new MemoryShardStore(),
+          ...(o.keepState
+            ? {
+                keep: (training: Record<string, unknown>) => ({
+                  dir: path.join(outDir, 'states', `${name}-${configHash({ ...common, training }).slice(0, 16)}`),
+                  open: (dir: string) => new LevelShardStore(dir, { blobThreshold: ctx.config.store.blob_threshold, sync: false }),
+                }),
+              }
+            : {}),
           grace: { nIter: o.graceIter, initEps: o.graceEps },
           ft: { steps: o.ftSteps, lr: o.ftLr, normConstraint: o.ftNorm },
         });

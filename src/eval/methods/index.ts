@@ -17,9 +17,10 @@ import { FT_DEFAULTS, FtMethod, type FtOptions } from '../../baselines/ft.js';
 import { GRACE_DEFAULTS, GraceMethod, type GraceOptions } from '../../baselines/grace.js';
 import { WiseError } from '../../util/errors.js';
 import type { EditMethod } from '../lifelong.js';
-import { WiseMethod, type StoreFactory } from './wise.js';
+import { trainingSettings } from '../../edits/routing-keys.js';
+import { WiseMethod, type KeptStates, type StoreFactory } from './wise.js';
 
-export { WiseMethod, type StoreFactory, type WiseMethodOptions } from './wise.js';
+export { WiseMethod, type KeptStates, type StoreFactory, type WiseMethodOptions } from './wise.js';
 
 export const METHOD_NAMES = ['wise', 'wise-retrieve', 'grace', 'ft-l', 'ft-m'] as const;
 export type MethodName = (typeof METHOD_NAMES)[number];
@@ -36,6 +37,11 @@ export interface MethodContext {
   pool: readonly string[];
   /** A new empty store per WISE reset. */
   newStore: StoreFactory;
+  /**
+   * Kept states for WISE (`wise eval --keep-state`): given what WISE's edited stores depend on (the
+   * method and its training settings, edits/routing-keys.ts), where to keep them.
+   */
+  keep?: (training: Record<string, unknown>) => KeptStates;
   grace?: Partial<Omit<GraceOptions, 'layer'>>;
   ft?: Partial<Omit<FtOptions, 'layer' | 'objective'>>;
 }
@@ -54,7 +60,8 @@ export function createMethod(name: string, c: MethodContext): CreatedMethod {
     case 'wise':
     case 'wise-retrieve': {
       const config: WiseConfig = { ...c.config, layer, mode: name === 'wise' ? 'merge' : 'retrieve' };
-      return { method: new WiseMethod({ lm: c.lm, config, pool: c.pool, newStore: c.newStore, name }), settings: { method: name, ...config } };
+      const keep = c.keep?.({ method: name, ...trainingSettings(config) });
+      return { method: new WiseMethod({ lm: c.lm, config, pool: c.pool, newStore: c.newStore, name, ...(keep ? { keep } : {}) }), settings: { method: name, ...config } };
     }
     case 'grace': {
       const opts: GraceOptions = { ...GRACE_DEFAULTS, ...defined(c.grace), layer, name };

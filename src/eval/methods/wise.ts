@@ -18,16 +18,54 @@
  *
  * Memory note: the store keeps every committed version of the active side memory (one |W| blob per
  * edit) until the next reset, e.g. ~0.7 GB at T = 1000 on the bundled model.
+ *
+ * Kept states (`keep`, `wise eval --keep-state`): each chunk's edits go into a store of its own under
+ * keep.dir (`T<T>-c<chunk>`, emptied first); when they are all applied, `kept.json` records the
+ * chunk's record ids and edit time. A later run with the same dir (the caller keys it by the
+ * settings that training reads, edits/routing-keys.ts) evaluates the unedited model for pre as
+ * usual, then reopens that store instead of applying the edits again: ε is recomputed on open under
+ * the current routing settings, so routing rules can be compared on the same memories.
  */
+import { existsSync, readFileSync, rmSync } from 'node:fs';
+import * as path from 'node:path';
 import type { WiseConfig } from '../../config/schema.js';
+import { WiseError } from '../../util/errors.js';
+import { writeFileAtomic } from '../cache.js';
 import { WiseEditor, type EditorOptions } from '../../edits/editor.js';
 import type { CausalLM } from '../../model/causal-lm.js';
 import type { EvalRecord } from '../datasets.js';
-import type { EditMethod } from '../lifelong.js';
+import type { ChunkRef, EditMethod } from '../lifelong.js';
 import type { Scorer } from '../scorer.js';
 import { lmScorer } from '../scorer-lm.js';
 
 export type StoreFactory = () => EditorOptions['store'];
+
+/** Where kept states live, and how to open a persistent store in a folder. */
+export interface KeptStates {
+  dir: string;
+  open: (dir: string) => EditorOptions['store'];
+}
+
+interface KeptMarker {
+  version: 1;
+  recordIds: string[];
+  editSeconds: number;
+}
+
+const MARKER = 'kept.json';
+
+/** The marker of a complete kept state in `dir` for exactly `recordIds`, or null. */
+function readMarker(dir: string, recordIds: readonly string[]): KeptMarker | null {
+  const file = path.join(dir, MARKER);
+  if (!existsSync(file)) return null;
+  try {
+    const m = JSON.parse(readFileSync(file, 'utf8')) as KeptMarker;
+    const same = m.version === 1 && Array.isArray(m.recordIds) && m.recordIds.length === recordIds.length && m.recordIds.every((id, i) => id === recordIds[i]);
+    return same && typeof m.editSeconds === 'number' ? m : null;
+  } catch {
+    return null;
+  }
+}
 
 export interface WiseMethodOptions {
   lm: CausalLM;
@@ -38,6 +76,8 @@ export interface WiseMethodOptions {
   newStore: StoreFactory;
   /** Default 'wise' (merge mode) / 'wise-retrieve'. */
   name?: string;
+  /** Keep each chunk's edited store (see above); off when absent. */
+  keep?: KeptStates;
   /** Context templates to use instead of generating them (e.g. from an earlier run). */
   templates?: readonly string[];
   bosId?: number;
@@ -49,6 +89,8 @@ export class WiseMethod implements EditMethod {
   editor: WiseEditor | null = null;
   templates: string[] | null;
   private editsSinceReset = 0;
+  /** The chunk being run with kept states: its folder and records, and whether a complete state is there. */
+  private chunk: { dir: string; recordIds: readonly string[]; marker: KeptMarker | null } | null = null;
 
   constructor(readonly opts: WiseMethodOptions) {
     this.name = opts.name ?? (opts.config.mode === 'retrieve' ? 'wise-retrieve' : 'wise');
@@ -56,10 +98,43 @@ export class WiseMethod implements EditMethod {
     this.templates = opts.templates ? [...opts.templates] : null;
   }
 
-  async reset(): Promise<void> {
+  async reset(chunk?: ChunkRef): Promise<void> {
     await this.close();
+    const keep = this.opts.keep;
+    this.chunk = null;
+    if (keep && chunk) {
+      const dir = path.join(keep.dir, `T${chunk.key.T}-c${chunk.key.chunk}`);
+      const marker = readMarker(dir, chunk.recordIds);
+      if (!marker) rmSync(dir, { recursive: true, force: true }); // an unfinished or other chunk's state
+      this.chunk = { dir, recordIds: chunk.recordIds, marker };
+      // pre-edit evaluation on an empty store; a reused state is opened by restore()
+      await this.openEditor(marker ? this.opts.newStore() : keep.open(dir));
+    } else await this.openEditor(this.opts.newStore());
+  }
+
+  async restore(): Promise<number | null> {
+    const c = this.chunk;
+    if (!c?.marker || !this.opts.keep) return null;
+    await this.close();
+    await this.openEditor(this.opts.keep.open(c.dir));
+    const applied = this.editor!.state.applied;
+    if (applied !== c.recordIds.length) {
+      throw new WiseError('WISE_STORE_CORRUPT', `kept state ${c.dir} holds ${applied} edits, its ${MARKER} lists ${c.recordIds.length}`, { dir: c.dir, applied, expected: c.recordIds.length });
+    }
+    this.editsSinceReset = applied;
+    return c.marker.editSeconds;
+  }
+
+  async keep(editSeconds: number): Promise<void> {
+    const c = this.chunk;
+    if (!c || c.marker) return;
+    const marker: KeptMarker = { version: 1, recordIds: [...c.recordIds], editSeconds };
+    writeFileAtomic(path.join(c.dir, MARKER), JSON.stringify(marker));
+    c.marker = marker;
+  }
+
+  private async openEditor(store: EditorOptions['store']): Promise<void> {
     const { lm, config, pool } = this.opts;
-    const store = this.opts.newStore();
     if (this.templates) {
       await store.open({ fingerprint: WiseEditor.fingerprint(lm, this.layer), create: true, owner: 'wise eval' });
       try {
