@@ -62,7 +62,9 @@ let deltas: Float32Array;
 let meta: Meta;
 if (existsSync(path.join(dir, 'kept.json'))) {
   // a kept state of `wise eval --dataset bundled --keep-state` (its first N edits are bench[0..N)): read only
-  const ed = await WiseEditor.open({ lm, store: new LevelShardStore(dir, { blobThreshold: 0 }), config: cfg, pool: train });
+  // only the deltas are read: routing settings off, so opening skips the ε fold over every memory × edit
+  const plain = { ...cfg, threshold_above_edits: null, threshold_pool: 0, route_topk: 0, route_normalize: false };
+  const ed = await WiseEditor.open({ lm, store: new LevelShardStore(dir, { blobThreshold: 0 }), config: plain, pool: train });
   if (ed.state.applied !== N) throw new Error(`${dir} holds ${ed.state.applied} edits, not ${N}`);
   ({ deltas, meta } = await readMemories(ed));
   await ed.close();
@@ -204,7 +206,7 @@ for (const st of [{ name: 'top-3 / ‖A‖', topk: 3, normalize: true }] as Stat
   const poolStd = Array.from({ length: M }, (_, k) => Math.sqrt(mean(floorS.map((s) => (s[k]! - poolMean[k]!) ** 2))));
   // floors per memory: c × the highest floor-pool score, or mean + z·std of the floor-pool scores
   const floors: { name: string; f: (k: number) => number }[] = [
-    ...[1, 1.1, 1.25, 1.5, 2].map((c) => ({ name: `${c} × max(pool)`, f: (k: number) => c * poolHigh[k]! })),
+    ...[1, 1.05, 1.1, 1.15, 1.2, 1.25, 1.3, 1.5, 2].map((c) => ({ name: `${c} × max(pool)`, f: (k: number) => c * poolHigh[k]! })),
     ...[4, 6, 8].map((z) => ({ name: `mean + ${z}σ (pool)`, f: (k: number) => poolMean[k]! + z * poolStd[k]! })),
     ...[1, 1.25].map((c) => ({ name: `${c} × max(all train; held-out not held out)`, f: (k: number) => c * allHigh[k]! })),
   ];
