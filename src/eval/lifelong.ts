@@ -165,8 +165,8 @@ export async function runLifelong(method: EditMethod, opts: LifelongOptions): Pr
       const cached = entry !== null;
       if (entry === null) {
         let last = now();
-        const onEdit = (): void => {
-          editsDone++;
+        const onEdit = (n = 1): void => {
+          editsDone += n;
           if (now() - last < 5000) return; // an 'edit' line (with its ETA) at most every 5 s
           last = now();
           report(T, c, chunks, 'edit');
@@ -203,7 +203,7 @@ async function runChunk(
   fingerprint: string,
   now: () => number,
   phase: (p: ProgressPhase) => void,
-  onEdit: () => void,
+  onEdit: (n?: number) => void,
 ): Promise<ChunkEntry> {
   const start = key.chunk * key.T;
   const recs = opts.records.slice(start, start + key.T);
@@ -222,7 +222,7 @@ async function runChunk(
   if (kept !== null) {
     // the edits were applied when the state was kept: their time then, not the reopening's
     timing.editSeconds = kept;
-    for (let i = 0; i < recs.length; i++) onEdit();
+    onEdit(recs.length);
   } else {
     const irr = opts.irrelevant;
     for (let i = 0; i < recs.length; i++) {
