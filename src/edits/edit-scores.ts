@@ -102,13 +102,9 @@ export class EditScores {
     const acts = (await Promise.all(texts.map((t) => this.memory.textActivation(t)))).filter((a) => a.T > 0);
     if (acts.length === 0) return deltas.map(() => 0);
     const { feeds, P } = this.pack(acts);
-    const layout = this.memory.lm.spec.layer.mlp.down.layout;
-    const [ff, d] = stackDims(this.memory.shape, layout);
     for (let k0 = 0; k0 < deltas.length; k0 += GROUP) {
       const group = deltas.slice(k0, k0 + GROUP);
-      const G = nextPow2(group.length);
-      const stack = tensorData('float32', [ff, G * d], stackDeltas(group, G, this.memory.shape, layout, false));
-      const s = (await this.memory.lm.engine.run(this.stackedGraph(G), { ...feeds, stack }, ['scores'])).scores!.data as Float32Array; // (P, G)
+      const { s, G } = await this.stackedRun(group, feeds, false); // (P, G)
       group.forEach((_, k) => {
         let hi = 0;
         for (let p = 0; p < P; p++) hi = Math.max(hi, s[p * G + k]!);
@@ -116,6 +112,16 @@ export class EditScores {
       });
     }
     return out;
+  }
+
+  /** Scores (P, G) of `deltas` (at most G = nextPow2 of their count, padded) on the packed texts `feeds`. */
+  private async stackedRun(deltas: readonly Float32Array[], feeds: Record<string, TensorData>, keep = true): Promise<{ s: Float32Array; G: number }> {
+    const layout = this.memory.lm.spec.layer.mlp.down.layout;
+    const [ff, d] = stackDims(this.memory.shape, layout);
+    const G = nextPow2(deltas.length);
+    const stack = tensorData('float32', [ff, G * d], stackDeltas(deltas, G, this.memory.shape, layout, keep));
+    const out = await this.memory.lm.engine.run(this.stackedGraph(G), { ...feeds, stack }, ['scores']);
+    return { s: out.scores!.data as Float32Array, G };
   }
 
   /** (P, T, ff) acts, (P, T) mask, (P,) use_max, (ff, G·d) stacked deltas → scores (P, G) */
@@ -149,27 +155,18 @@ export class EditScores {
     }
     if (few.length > 1) {
       const union = [...new Set(few.flatMap((m) => m.todo))];
-      const G = nextPow2(few.length);
-      const layout = this.memory.lm.spec.layer.mlp.down.layout;
-      const [ff, d] = stackDims(this.memory.shape, layout);
       const { feeds } = await this.packed(union, texts);
-      const stack = tensorData('float32', [ff, G * d], stackDeltas(few.map((m) => m.delta), G, this.memory.shape, layout));
-      const out = await this.memory.lm.engine.run(this.stackedGraph(G), { ...feeds, stack }, ['scores']);
-      const s = out.scores!.data as Float32Array; // (P, G)
+      const { s, G } = await this.stackedRun(few.map((m) => m.delta), feeds); // (P, G)
       few.forEach((m, k) => union.forEach((key, p) => m.known.set(key, s[p * G + k]!)));
     }
     if (many.length > 1) {
       const union = [...new Set(many.flatMap((m) => m.todo))];
-      const layout = this.memory.lm.spec.layer.mlp.down.layout;
-      const [ff, d] = stackDims(this.memory.shape, layout);
       for (let t0 = 0; t0 < union.length; t0 += TEXT_BLOCK) {
         const keys = union.slice(t0, t0 + TEXT_BLOCK);
         const { feeds } = await this.packed(keys, texts);
         for (let k0 = 0; k0 < many.length; k0 += GROUP) {
           const group = many.slice(k0, k0 + GROUP);
-          const G = nextPow2(group.length);
-          const stack = tensorData('float32', [ff, G * d], stackDeltas(group.map((m) => m.delta), G, this.memory.shape, layout, false));
-          const s = (await this.memory.lm.engine.run(this.stackedGraph(G), { ...feeds, stack }, ['scores'])).scores!.data as Float32Array; // (P, G)
+          const { s, G } = await this.stackedRun(group.map((m) => m.delta), feeds, false); // (P, G)
           group.forEach((m, k) => keys.forEach((key, p) => m.known.set(key, s[p * G + k]!)));
         }
       }
