@@ -6,6 +6,13 @@
  * burst of load from another process hits all cases alike and ratios measured in the same
  * run stay meaningful. A case faster than `minSampleMs` is repeated within its sample and
  * the sample is the mean per run. Report medians (`median`), not means.
+ *
+ * Each sample also records the process's CPU time (user + system, all threads; meaningful
+ * with ORT's spinning off) and every case keeps its minimum. On a box whose other load comes
+ * in bursts, a sample is the case's own cost plus whatever the burst added, so the minimum
+ * over many rounds estimates the undisturbed cost (the argument of Python's `timeit`), and CPU
+ * time is not inflated by waiting for a core. Ratios of minima and of CPU times are the
+ * estimators to read when the wall-time medians are noisy.
  */
 
 export interface BenchCase {
@@ -18,6 +25,8 @@ export interface CaseTiming {
   name: string;
   /** ms per run, one entry per round */
   samples: number[];
+  /** process CPU ms (user + system) per run, one entry per round */
+  cpuSamples: number[];
   /** runs per sample */
   reps: number;
   /** the discarded first run, ms */
@@ -25,6 +34,10 @@ export interface CaseTiming {
   median: number;
   min: number;
   max: number;
+  /** median of `cpuSamples` */
+  cpuMedian: number;
+  /** minimum of `cpuSamples` */
+  cpuMin: number;
 }
 
 export interface InterleaveOpts {
@@ -63,14 +76,17 @@ export async function measureInterleaved(cases: readonly BenchCase[], o: Interle
     const firstMs = await timeOnce(c.run);
     const second = await timeOnce(c.run); // also a warm-up: sizes the repetitions
     const reps = Math.max(1, Math.min(maxReps, Math.ceil(minSample / Math.max(second, 1e-3))));
-    out.set(c.name, { name: c.name, samples: [], reps, firstMs, median: NaN, min: NaN, max: NaN });
+    out.set(c.name, { name: c.name, samples: [], cpuSamples: [], reps, firstMs, median: NaN, min: NaN, max: NaN, cpuMedian: NaN, cpuMin: NaN });
   }
   for (let r = 0; r < o.rounds; r++) {
     for (const c of cases) {
       const t = out.get(c.name)!;
+      const c0 = process.cpuUsage();
       const t0 = now();
       for (let i = 0; i < t.reps; i++) await c.run();
       t.samples.push((now() - t0) / t.reps);
+      const dc = process.cpuUsage(c0); // µs since c0
+      t.cpuSamples.push((dc.user + dc.system) / 1000 / t.reps);
     }
     o.onRound?.(r + 1);
   }
@@ -78,8 +94,17 @@ export async function measureInterleaved(cases: readonly BenchCase[], o: Interle
     t.median = median(t.samples);
     t.min = Math.min(...t.samples);
     t.max = Math.max(...t.samples);
+    t.cpuMedian = median(t.cpuSamples);
+    t.cpuMin = Math.min(...t.cpuSamples);
   }
   return out;
+}
+
+/** Least-squares slope of y against x. */
+export function lsSlope(pts: readonly (readonly [number, number])[]): number {
+  const mx = pts.reduce((a, p) => a + p[0], 0) / pts.length;
+  const my = pts.reduce((a, p) => a + p[1], 0) / pts.length;
+  return pts.reduce((a, p) => a + (p[0] - mx) * (p[1] - my), 0) / pts.reduce((a, p) => a + (p[0] - mx) ** 2, 0);
 }
 
 /** Spread of the samples: (max − min) / median. */

@@ -1,0 +1,42 @@
+import { describe, expect, it } from 'vitest';
+import { lsSlope, measureInterleaved, median } from '../../bench/lib/timing.js';
+
+/** Busy work until this process has used `ms` more milliseconds of CPU (not wall time, so load elsewhere cannot shorten it). */
+function spin(ms: number): number {
+  const c0 = process.cpuUsage();
+  let x = 0;
+  for (;;) {
+    for (let i = 0; i < 1000; i++) x += Math.sqrt(x + 1);
+    const d = process.cpuUsage(c0);
+    if ((d.user + d.system) / 1000 >= ms) return x;
+  }
+}
+
+describe('bench timing helpers', () => {
+  it('lsSlope recovers a line and a noiseless fit', () => {
+    expect(lsSlope([[0, 1], [1, 1.02], [4, 1.08], [8, 1.16]])).toBeCloseTo(0.02, 12);
+    expect(lsSlope([[1, 3], [2, 1]])).toBeCloseTo(-2, 12);
+    // least squares, not endpoints: (0,0),(1,1),(2,0) has slope 0
+    expect(lsSlope([[0, 0], [1, 1], [2, 0]])).toBeCloseTo(0, 12);
+  });
+
+  it('records wall and CPU samples per round, and the minima', async () => {
+    const t = await measureInterleaved(
+      [{ name: 'short', run: () => spin(4) }, { name: 'long', run: () => spin(12) }],
+      { rounds: 3, minSampleMs: 1 },
+    );
+    const s = t.get('short')!, l = t.get('long')!;
+    for (const x of [s, l]) {
+      expect(x.samples).toHaveLength(3);
+      expect(x.cpuSamples).toHaveLength(3);
+      expect(x.min).toBe(Math.min(...x.samples));
+      expect(x.cpuMin).toBe(Math.min(...x.cpuSamples));
+      expect(x.cpuMedian).toBe(median(x.cpuSamples));
+    }
+    // each run burns at least its CPU budget, and wall time can only be longer than one thread's CPU
+    expect(s.cpuMin).toBeGreaterThanOrEqual(4);
+    expect(l.cpuMin).toBeGreaterThanOrEqual(12);
+    expect(l.cpuMedian).toBeGreaterThan(s.cpuMedian);
+    expect(l.min).toBeGreaterThanOrEqual(0.9 * 12);
+  });
+});
