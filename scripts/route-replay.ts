@@ -6,6 +6,9 @@
  *   npx tsx scripts/route-replay.ts N DIR ['{"overrides"}']   # trains into DIR unless DIR/meta.json exists
  *   npx tsx scripts/route-replay.ts 1000 OUT/states/wise-<hash>/T1000-c0   # a kept state of
  *       `wise eval --dataset bundled --edits 1000 --keep-state --out OUT` (read only, nothing trained)
+ *   REPLAY_DATASET=zsre.json REPLAY_TRAIN=train.json npx tsx scripts/route-replay.ts 1000 OUT/states/…
+ *       the same for a kept state of `wise eval --dataset zsre.json --train train.json --limit N`
+ *       (ZsRE/MEND JSON: src, alt, rephrase, loc, loc_ans; default: the bundled set and its train split)
  *
  * Queries per edit i: its prompt + target (rel), its prompt alone (for ε), its rephrase + target
  * (gen), its locality fact + answer (loc); plus the train split: the wise.threshold_pool texts the
@@ -40,8 +43,10 @@ const root = packageRoot();
 const N = Number(process.argv[2] ?? 100);
 const dir = process.argv[3] ?? `.wise-tmp/route-replay-${N}`;
 const overrides = JSON.parse(process.argv[4] ?? '{}') as Record<string, unknown>;
-const bench = (JSON.parse(readFileSync(path.join(root, 'datasets', 'bundled-zsre.json'), 'utf8')) as Z[]).slice(0, N);
-const train = loadTrainSplit(path.join(root, 'datasets', 'bundled-train.json'));
+const dataFile = process.env.REPLAY_DATASET ?? path.join(root, 'datasets', 'bundled-zsre.json');
+const trainFile = process.env.REPLAY_TRAIN ?? path.join(root, 'datasets', 'bundled-train.json');
+const bench = (JSON.parse(readFileSync(dataFile, 'utf8')) as Z[]).slice(0, N);
+const train = loadTrainSplit(trainFile);
 const lm = await CausalLM.load(path.join(root, 'models', 'wise-base'));
 const layout = lm.spec.layer.mlp.down.layout;
 
@@ -61,7 +66,7 @@ async function readMemories(ed: WiseEditor): Promise<{ deltas: Float32Array; met
 let deltas: Float32Array;
 let meta: Meta;
 if (existsSync(path.join(dir, 'kept.json'))) {
-  // a kept state of `wise eval --dataset bundled --keep-state` (its first N edits are bench[0..N)): read only
+  // a kept state of `wise eval --keep-state` on dataFile (its first N edits are bench[0..N)): read only
   // only the deltas are read: routing settings off, so opening skips the ε fold over every memory × edit
   const plain = { ...cfg, threshold_above_edits: null, threshold_pool: 0, route_topk: 0, route_normalize: false };
   const ed = await WiseEditor.open({ lm, store: new LevelShardStore(dir, { blobThreshold: 0 }), config: plain, pool: train });
@@ -191,7 +196,7 @@ const seqScore = (q: Query, k: number, st: Stat): number => {
 };
 const mean = (x: number[]): number => x.reduce((a, b) => a + b, 0) / Math.max(1, x.length);
 const by = (kind: Kind): Query[] => queries.filter((q) => q.kind === kind);
-console.log(`${N} edits, ${M} memories; replayed on ${dir}; floor pool ${floorTexts.length} texts (wise.threshold_pool), ${heldOut.length} held out`);
+console.log(`${N} edits of ${dataFile} (train split ${trainFile}), ${M} memories; replayed on ${dir}; floor pool ${floorTexts.length} texts (wise.threshold_pool), ${heldOut.length} held out`);
 console.log('statistic | act_ratio | floor | rel | gen | loc (est.) | loc prompts to main | held-out fired | edit prompts to another memory | rephrases below own ε | most loc prompts taken by one memory');
 for (const st of [{ name: 'top-3 / ‖A‖', topk: 3, normalize: true }] as Stat[]) {
   const S = Object.fromEntries((['rel', 'relp', 'gen', 'loc', 'pool'] as Kind[]).map((kind) => [kind, by(kind).map((q) => Array.from({ length: M }, (_, k) => seqScore(q, k, st)))])) as Record<Kind, number[][]>;
@@ -206,8 +211,8 @@ for (const st of [{ name: 'top-3 / ‖A‖', topk: 3, normalize: true }] as Stat
   const poolStd = Array.from({ length: M }, (_, k) => Math.sqrt(mean(floorS.map((s) => (s[k]! - poolMean[k]!) ** 2))));
   // floors per memory: c × the highest floor-pool score, or mean + z·std of the floor-pool scores
   const floors: { name: string; f: (k: number) => number }[] = [
-    ...[1, 1.05, 1.1, 1.15, 1.2, 1.25, 1.3, 1.5, 2].map((c) => ({ name: `${c} × max(pool)`, f: (k: number) => c * poolHigh[k]! })),
-    ...[4, 6, 8].map((z) => ({ name: `mean + ${z}σ (pool)`, f: (k: number) => poolMean[k]! + z * poolStd[k]! })),
+    ...[1, 1.05, 1.1, 1.15, 1.2, 1.25, 1.3, 1.5, 2, 2.5, 3, 4].map((c) => ({ name: `${c} × max(pool)`, f: (k: number) => c * poolHigh[k]! })),
+    ...[4, 6, 8, 10, 12, 16].map((z) => ({ name: `mean + ${z}σ (pool)`, f: (k: number) => poolMean[k]! + z * poolStd[k]! })),
     ...[1, 1.25].map((c) => ({ name: `${c} × max(all train; held-out not held out)`, f: (k: number) => c * allHigh[k]! })),
   ];
   const rows: { label: string; route: (s: number[]) => number; eps: number[] }[] = [];
