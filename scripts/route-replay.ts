@@ -9,6 +9,7 @@
  *   REPLAY_DATASET=zsre.json REPLAY_TRAIN=train.json npx tsx scripts/route-replay.ts 1000 OUT/states/…
  *       the same for a kept state of `wise eval --dataset zsre.json --train train.json --limit N`
  *       (ZsRE/MEND JSON: src, alt, rephrase, loc, loc_ans; default: the bundled set and its train split)
+ *   REPLAY_PEAK=1 …   adds rows that route only when the best score/ε is ≥ g × the runner-up's
  *
  * Queries per edit i: its prompt + target (rel), its prompt alone (for ε), its rephrase + target
  * (gen), its locality fact + answer (loc); plus the train split: the wise.threshold_pool texts the
@@ -210,18 +211,28 @@ for (const st of [{ name: 'top-3 / ‖A‖', topk: 3, normalize: true }] as Stat
   const poolMean = Array.from({ length: M }, (_, k) => mean(floorS.map((s) => s[k]!)));
   const poolStd = Array.from({ length: M }, (_, k) => Math.sqrt(mean(floorS.map((s) => (s[k]! - poolMean[k]!) ** 2))));
   // floors per memory: c × the highest floor-pool score, or mean + z·std of the floor-pool scores
-  const floors: { name: string; f: (k: number) => number }[] = [
-    ...[1, 1.05, 1.1, 1.15, 1.2, 1.25, 1.3, 1.5, 2, 2.5, 3, 4].map((c) => ({ name: `${c} × max(pool)`, f: (k: number) => c * poolHigh[k]! })),
-    ...[4, 6, 8, 10, 12, 16].map((z) => ({ name: `mean + ${z}σ (pool)`, f: (k: number) => poolMean[k]! + z * poolStd[k]! })),
+  const floors: { name: string; f: (k: number) => number; peak?: number }[] = [
+    ...[1, 1.05, 1.1, 1.15, 1.2, 1.25, 1.3, 1.5, 1.6, 1.7, 1.8, 1.9, 2, 2.5, 3, 4].map((c) => ({ name: `${c} × max(pool)`, f: (k: number) => c * poolHigh[k]! })),
+    ...[4, 6, 8, 9, 10, 10.5, 11, 11.5, 12, 16].map((z) => ({ name: `mean + ${z}σ (pool)`, f: (k: number) => poolMean[k]! + z * poolStd[k]! })),
     ...[1, 1.25].map((c) => ({ name: `${c} × max(all train; held-out not held out)`, f: (k: number) => c * allHigh[k]! })),
+    ...(process.env.REPLAY_PEAK ? [1, 1.25, 1.5].flatMap((c) => [1.1, 1.25, 1.5, 2].map((g) => ({ name: `${c} × max(pool), peak ${g} × runner-up`, f: (k: number) => c * poolHigh[k]!, peak: g }))) : []),
+    // (ninth session: the floor capped just below the memory's own score, so that it never locks out its own
+    // edit, was worse on ZsRE at every c in 1.5–4: 0.24 / 0.16 / 0.875, hubs took 191 locality prompts)
   ];
   const rows: { label: string; route: (s: number[]) => number; eps: number[] }[] = [];
   for (const r of [0.9]) for (const fl of floors) {
     const eps = ownLow.map((o, k) => Math.max(r * o, Math.min(0.999 * o, 1.05 * worst[k]!), fl.f(k)));
+    // top-1 by score/ε among the memories that pass their ε; with `peak`, only when that ratio is at
+    // least peak × the runner-up's ratio (passing or not): a query that lights several memories alike
+    // is taken for generic text and goes to the original layer
     const route = (s: number[]): number => {
-      let best = -1, key = -Infinity;
-      s.forEach((x, k) => { if (x >= eps[k]! && x / eps[k]! > key) { key = x / eps[k]!; best = k; } });
-      return best;
+      let best = -1, key = -Infinity, second = 0;
+      s.forEach((x, k) => {
+        const q = x / eps[k]!;
+        if (q > key) { second = Math.max(second, key); key = q; best = k; } else second = Math.max(second, q);
+      });
+      if (key < 1) return -1;
+      return fl.peak !== undefined && key < fl.peak * second ? -1 : best;
     };
     rows.push({ label: `${st.name} | ${r} | ${fl.name}`, route, eps });
   }

@@ -76,6 +76,10 @@ export const WiseSchema = z.strictObject({
   threshold_pool: z.number().int().nonnegative().default(0),
   /** The factor of threshold_pool's rule. */
   threshold_above_pool: z.number().positive().default(1),
+  /** threshold_pool's rule from the spread instead of the maximum (our addition): when > 0, each
+   *  memory's floor is mean + threshold_pool_z × std of its scores on the pool texts, and
+   *  threshold_above_pool is not used; 0 = the maximum rule. */
+  threshold_pool_z: z.number().nonnegative().default(0),
   /** Among memories past their ε: highest raw score (EasyEdit) or highest score / ε. */
   route_select: z.enum(['score', 'ratio']).default('score'),
   /** Routing score: the paper's ‖A(x)(W′−W)ᵀ‖ or EasyEdit's ‖σ(AW′ᵀ)−σ(AWᵀ)‖. */

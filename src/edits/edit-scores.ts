@@ -20,6 +20,10 @@ import type { SideMemory } from '../memory/side-memory.js';
 import { PLAIN_STAT, sequenceScore, stackedScores, tokenScores, type RouteStat } from '../router/score.js';
 import { stackDeltas, stackDims } from '../router/stack.js';
 import { nextPow2 } from '../memory/rows.js';
+import { poolStats, type ConflictStats } from '../router/conflicts.js';
+
+/** One memory's scores on the threshold-pool texts, summarized. */
+export type PoolStats = Pick<ConflictStats, 'pool' | 'poolMean' | 'poolStd'>;
 
 /** memories missing at most this many texts are scored together */
 const FEW = 8;
@@ -92,24 +96,22 @@ export class EditScores {
   }
 
   /**
-   * Each delta's highest score over `texts` (wise.threshold_pool), GROUP deltas per stacked run.
+   * Each delta's scores over `texts` (wise.threshold_pool), summarized as max, mean and std
+   * (router/conflicts.ts poolStats), GROUP deltas per stacked run.
    * Texts are scored whole (no prompt/target split); their activations are the side memory's
    * cached ones.
    */
-  async textHighs(deltas: readonly Float32Array[], texts: readonly string[]): Promise<number[]> {
-    const out: number[] = [];
-    if (deltas.length === 0 || texts.length === 0) return deltas.map(() => 0);
+  async textStats(deltas: readonly Float32Array[], texts: readonly string[]): Promise<PoolStats[]> {
+    const out: PoolStats[] = [];
+    const none = (): PoolStats[] => deltas.map(() => poolStats([]));
+    if (deltas.length === 0 || texts.length === 0) return none();
     const acts = (await Promise.all(texts.map((t) => this.memory.textActivation(t)))).filter((a) => a.T > 0);
-    if (acts.length === 0) return deltas.map(() => 0);
+    if (acts.length === 0) return none();
     const { feeds, P } = this.pack(acts);
     for (let k0 = 0; k0 < deltas.length; k0 += GROUP) {
       const group = deltas.slice(k0, k0 + GROUP);
       const { s, G } = await this.stackedRun(group, feeds, false); // (P, G)
-      group.forEach((_, k) => {
-        let hi = 0;
-        for (let p = 0; p < P; p++) hi = Math.max(hi, s[p * G + k]!);
-        out.push(hi);
-      });
+      group.forEach((_, k) => out.push(poolStats(Array.from({ length: P }, (_, p) => s[p * G + k]!))));
     }
     return out;
   }

@@ -371,14 +371,15 @@ export class WiseEditor {
   /**
    * `s` with each memory's ε (router/conflicts.ts) from wise.threshold_above_edits (above its
    * scores on the prompts of the applied edits `live` it does not hold), wise.threshold_pool
-   * (above its scores on held-out pool text), and on the routing statistic's scale when that is
+   * (above its scores on held-out pool text: threshold_above_pool × their max, or their mean +
+   * threshold_pool_z × std), and on the routing statistic's scale when that is
    * not the training's. Unchanged (act_ratio × minScore) when all are off.
    */
   async withEps(s: EditorState, live: ReadonlyMap<number, EditText>): Promise<EditorState> {
     const margin = this.cfg.threshold_above_edits;
     const poolFactor = this.cfg.threshold_pool > 0 && this.pool.length > 0 ? this.cfg.threshold_above_pool : null;
     if (margin === null && poolFactor === null && isPlain(this.routeStat)) return s;
-    const eps = await this.epsTracker.eps(memoryViews(s, this.memory.base), live, { actRatio: this.cfg.act_ratio, margin, poolFactor });
+    const eps = await this.epsTracker.eps(memoryViews(s, this.memory.base), live, { actRatio: this.cfg.act_ratio, margin, poolFactor, poolZ: this.cfg.threshold_pool_z });
     return { ...s, eps };
   }
 

@@ -9,7 +9,7 @@
  * was reverted that count drops, and the memory is folded again from scratch.
  *
  * With wise.threshold_pool each memory is also scored once on the fixed pool texts (the highest
- * score is kept with its folded statistics; a refold keeps it). When the routing statistic is
+ * score, mean and std are kept with its folded statistics; a refold keeps them). When the routing statistic is
  * not the one training used (wise.route_topk / route_normalize), the training's minScore is on
  * another scale, so the memory's lowest routing score on its own edits stands in for it.
  */
@@ -46,8 +46,8 @@ export class EpsTracker {
   async eps(memories: readonly EpsMemory[], live: ReadonlyMap<number, EditText>, rule: EpsRule): Promise<Map<string, number>> {
     const poolTexts = this.opts.poolTexts ?? [];
     const unseen = poolTexts.length > 0 ? memories.filter((m) => !this.folded.has(m.delta)) : [];
-    const highs = await this.scores.textHighs(unseen.map((m) => m.delta), poolTexts);
-    unseen.forEach((m, i) => this.folded.set(m.delta, { stats: { ...emptyStats(), pool: highs[i]! }, count: 0, lastId: -1 }));
+    const pools = await this.scores.textStats(unseen.map((m) => m.delta), poolTexts);
+    unseen.forEach((m, i) => this.folded.set(m.delta, { stats: { ...emptyStats(), ...pools[i]! }, count: 0, lastId: -1 }));
     const work = memories.map((m) => {
       let f = this.folded.get(m.delta);
       const fresh: number[] = [];
@@ -57,7 +57,8 @@ export class EpsTracker {
         else fresh.push(id);
       }
       if (!f || covered !== f.count) {
-        f = { stats: { ...emptyStats(), pool: f?.stats.pool ?? 0 }, count: 0, lastId: -1 }; // an edit it covered was reverted: refold
+        const keep = f ? { pool: f.stats.pool, poolMean: f.stats.poolMean, poolStd: f.stats.poolStd } : {};
+        f = { stats: { ...emptyStats(), ...keep }, count: 0, lastId: -1 }; // an edit it covered was reverted: refold
         fresh.splice(0, fresh.length, ...live.keys());
       }
       this.folded.set(m.delta, f);

@@ -21,6 +21,9 @@
  * highest score on a fixed, seeded choice of pool texts (`pool` below). It is not capped at the
  * memory's own score: a memory that answers generic text as strongly as its own prompt is one the
  * router should not trust (a "hub" that would claim other edits' prompts and unrelated queries).
+ * With wise.threshold_pool_z = z > 0 the floor is instead mean + z × std of those pool scores
+ * (population std): it follows how widely a memory's scores on generic text spread, not only
+ * the single highest of them.
  */
 
 export interface MemoryEditScores {
@@ -41,17 +44,33 @@ export interface ConflictStats {
   ownLow: number;
   /** max over the other edits' scores (0 when none) */
   worst: number;
-  /** max over the threshold-pool texts' scores (0 when none) */
+  /** the memory's scores on the threshold-pool texts: max, mean, population std (0 when none) */
   pool: number;
+  poolMean: number;
+  poolStd: number;
 }
 
-export const emptyStats = (): ConflictStats => ({ ownLow: Infinity, worst: 0, pool: 0 });
+export const emptyStats = (): ConflictStats => ({ ownLow: Infinity, worst: 0, pool: 0, poolMean: 0, poolStd: 0 });
+
+/** The pool part of ConflictStats from one memory's scores on the pool texts. */
+export function poolStats(scores: ArrayLike<number>): Pick<ConflictStats, 'pool' | 'poolMean' | 'poolStd'> {
+  const n = scores.length;
+  if (n === 0) return { pool: 0, poolMean: 0, poolStd: 0 };
+  let hi = 0, sum = 0;
+  for (let i = 0; i < n; i++) { hi = Math.max(hi, scores[i]!); sum += scores[i]!; }
+  const mean = sum / n;
+  let ss = 0;
+  for (let i = 0; i < n; i++) ss += (scores[i]! - mean) ** 2;
+  return { pool: hi, poolMean: mean, poolStd: Math.sqrt(ss / n) };
+}
 
 /** The parameters of ε: act_ratio, threshold_above_edits (null = off), threshold_above_pool (null = off). */
 export interface EpsRule {
   actRatio: number;
   margin: number | null;
   poolFactor: number | null;
+  /** threshold_pool_z (null or 0 = the poolFactor × max rule); used only when poolFactor is not null */
+  poolZ?: number | null;
 }
 
 /** Folds one edit's two scores into `st` (in place). */
@@ -63,7 +82,7 @@ export function addScores(st: ConflictStats, own: boolean, a: number, b: number)
 export function epsFromStats(minScore: number, st: ConflictStats, rule: EpsRule): number {
   let eps = rule.actRatio * minScore;
   if (rule.margin !== null) eps = Math.max(eps, Math.min((1 - CAP_SLACK) * Math.min(minScore, st.ownLow), (1 + rule.margin) * st.worst));
-  if (rule.poolFactor !== null) eps = Math.max(eps, rule.poolFactor * st.pool);
+  if (rule.poolFactor !== null) eps = Math.max(eps, rule.poolZ ? st.poolMean + rule.poolZ * st.poolStd : rule.poolFactor * st.pool);
   return eps;
 }
 

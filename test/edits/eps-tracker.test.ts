@@ -30,10 +30,10 @@ function fakeScores(asked: { n: number; pool?: number }): EditScores {
         return new Map(ids.map((id) => [id, score(delta, id)] as const));
       }),
     scores: async (delta: Float32Array, edits: ReadonlyMap<number, EditText>) => new Map([...edits.keys()].map((id) => [id, score(delta, id)] as const)),
-    // the pool-text high of a memory: its delta's first value (a memory is scored once)
-    textHighs: async (deltas: readonly Float32Array[]) => {
+    // the pool-text high of a memory: its delta's first value, mean half of it, std a tenth (a memory is scored once)
+    textStats: async (deltas: readonly Float32Array[]) => {
       asked.pool = (asked.pool ?? 0) + deltas.length;
-      return deltas.map((d) => d[0]!);
+      return deltas.map((d) => ({ pool: d[0]!, poolMean: d[0]! / 2, poolStd: d[0]! / 10 }));
     },
   } as unknown as EditScores;
 }
@@ -89,5 +89,20 @@ describe('EpsTracker', () => {
       }
     }
     expect(raisedByPool).toBeGreaterThan(0); // the floor decided some ε (scores are below 10, the highs of every third memory 30+)
+  });
+
+  it('threshold_pool_z: the floor is mean + z × std of the pool scores, kept across a refold', async () => {
+    const asked = { n: 0, pool: 0 };
+    const tracker = new EpsTracker(fakeScores(asked), { ownAsMin: true, poolTexts: ['x', 'y'] });
+    const memories: EpsMemory[] = [0, 1, 2].map((id) => ({ id: `shard-${id}`, delta: Float32Array.of(40 + id), minScore: 1000, editIds: [id] }));
+    const live = new Map<number, EditText>([0, 1, 2].map((id) => [id, { prompt: `p${id}`, target: `t${id}` }]));
+    const rule = { actRatio: 0.8, margin: 0.05, poolFactor: 1.1, poolZ: 4 };
+    // scores are below 10; mean + 4 std = h/2 + 0.4 h = 0.9 h (not 1.1 h, the max rule)
+    for (const m of memories) expect((await tracker.eps(memories, live, rule)).get(m.id)).toBeCloseTo(0.9 * m.delta[0]!, 5);
+    live.delete(1); // revert: every memory refolds its edit statistics, but keeps its pool ones (not rescored)
+    memories.splice(1, 1);
+    const got = await tracker.eps(memories, live, rule);
+    for (const m of memories) expect(got.get(m.id)).toBeCloseTo(0.9 * m.delta[0]!, 5);
+    expect(asked.pool).toBe(3);
   });
 });
