@@ -38,6 +38,7 @@ import { stackDeltas, stackDims } from '../src/router/stack.js';
 import { normalizeTarget } from '../src/memory/rows.js';
 import { thresholdPoolTexts } from '../src/edits/pool-texts.js';
 import { argmax } from '../src/model/sampling.js';
+import { poolStats } from '../src/router/conflicts.js';
 
 interface Z { src: string; alt: string; rephrase: string; loc: string; loc_ans: string }
 const root = packageRoot();
@@ -206,10 +207,12 @@ for (const st of [{ name: 'top-3 / ‖A‖', topk: 3, normalize: true }] as Stat
   const owner = (k: number): number => meta.own.indexOf(k);
   const ownLow = Array.from({ length: M }, (_, k) => Math.min(S.rel[owner(k)]![k]!, S.relp[owner(k)]![k]!));
   const worst = Array.from({ length: M }, (_, k) => Math.max(0, ...S.rel.flatMap((s, j) => (meta.own[j] === k ? [] : [s[k]!, S.relp[j]![k]!]))));
-  const poolHigh = Array.from({ length: M }, (_, k) => Math.max(0, ...floorS.map((s) => s[k]!)));
+  // per memory: max, mean and population std of its floor-pool scores, as the editor computes them
+  const poolOf = Array.from({ length: M }, (_, k) => poolStats(floorS.map((s) => s[k]!)));
+  const poolHigh = poolOf.map((p) => p.pool);
   const allHigh = Array.from({ length: M }, (_, k) => Math.max(poolHigh[k]!, ...heldS.map((s) => s[k]!)));
-  const poolMean = Array.from({ length: M }, (_, k) => mean(floorS.map((s) => s[k]!)));
-  const poolStd = Array.from({ length: M }, (_, k) => Math.sqrt(mean(floorS.map((s) => (s[k]! - poolMean[k]!) ** 2))));
+  const poolMean = poolOf.map((p) => p.poolMean);
+  const poolStd = poolOf.map((p) => p.poolStd);
   // floors per memory: c × the highest floor-pool score, or mean + z·std of the floor-pool scores
   const floors: { name: string; f: (k: number) => number; peak?: number }[] = [
     ...[1, 1.05, 1.1, 1.15, 1.2, 1.25, 1.3, 1.5, 1.6, 1.7, 1.8, 1.9, 2, 2.5, 3, 4].map((c) => ({ name: `${c} × max(pool)`, f: (k: number) => c * poolHigh[k]! })),

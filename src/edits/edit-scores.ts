@@ -20,10 +20,7 @@ import type { SideMemory } from '../memory/side-memory.js';
 import { PLAIN_STAT, sequenceScore, stackedScores, tokenScores, type RouteStat } from '../router/score.js';
 import { stackDeltas, stackDims } from '../router/stack.js';
 import { nextPow2 } from '../memory/rows.js';
-import { poolStats, type ConflictStats } from '../router/conflicts.js';
-
-/** One memory's scores on the threshold-pool texts, summarized. */
-export type PoolStats = Pick<ConflictStats, 'pool' | 'poolMean' | 'poolStd'>;
+import { poolStats, type PoolStats } from '../router/conflicts.js';
 
 /** memories missing at most this many texts are scored together */
 const FEW = 8;

@@ -38,22 +38,25 @@ export interface MemoryEditScores {
 /** ε stays this fraction below the memory's own threshold score. */
 export const CAP_SLACK = 1e-3;
 
-/** The two statistics ε needs: the lowest score on own prompts, the highest on others' (folds). */
-export interface ConflictStats {
-  /** min over the memory's own edits' scores (+∞ when none scored) */
-  ownLow: number;
-  /** max over the other edits' scores (0 when none) */
-  worst: number;
-  /** the memory's scores on the threshold-pool texts: max, mean, population std (0 when none) */
+/** One memory's scores on the threshold-pool texts: max, mean, population std (0 when none). */
+export interface PoolStats {
   pool: number;
   poolMean: number;
   poolStd: number;
 }
 
+/** The two statistics ε needs: the lowest score on own prompts, the highest on others' (folds). */
+export interface ConflictStats extends PoolStats {
+  /** min over the memory's own edits' scores (+∞ when none scored) */
+  ownLow: number;
+  /** max over the other edits' scores (0 when none) */
+  worst: number;
+}
+
 export const emptyStats = (): ConflictStats => ({ ownLow: Infinity, worst: 0, pool: 0, poolMean: 0, poolStd: 0 });
 
 /** The pool part of ConflictStats from one memory's scores on the pool texts. */
-export function poolStats(scores: ArrayLike<number>): Pick<ConflictStats, 'pool' | 'poolMean' | 'poolStd'> {
+export function poolStats(scores: ArrayLike<number>): PoolStats {
   const n = scores.length;
   if (n === 0) return { pool: 0, poolMean: 0, poolStd: 0 };
   let hi = 0, sum = 0;
