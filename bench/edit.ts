@@ -19,7 +19,9 @@
  * against one MatMul on the deltas concatenated along the output axis, and the least-squares
  * slope of routed/plain against M (Retrieve points) as the growth per memory, that slope over
  * M = 1, 4, 8 only (growth without the one-time cost of routing), and the routed forward with the
- * shipped routing statistic (config/wise-base.yaml route_topk / route_normalize) at M = 1 and 8.
+ * shipped routing statistic (config/wise-base.yaml route_topk / route_normalize) at M = 1 and 8,
+ * and the same forwards with int8 routing scores (wise.route_score_dtype int8: an option, printed
+ * as info; the targets are rated on the default float32 scores).
  * Timing: square MatMul peaks, step, lower pass, the five forwards and the score graphs are
  * interleaved (`rounds` rounds after a warm-up); routed/plain is printed by three estimators
  * (median of the per-round wall ratios, ratio of the minima, median of the per-round CPU-time
@@ -73,6 +75,7 @@ const SHIPPED: RouteStat = (() => {
 const SHIPPED_MEMS = [1, 8] as const;
 const SHIPPED_LABEL = `${SHIPPED.topk > 0 ? `top-${SHIPPED.topk}` : 'mean'} of ‖A_tΔᵀ‖${SHIPPED.normalize ? '/‖A_t‖' : ''}`;
 const shippedName = (M: number): string => `forward M=${M} ${SHIPPED_LABEL}`;
+const int8Name = (M: number): string => `forward M=${M} int8 scores`;
 
 interface Shape {
   key: 'gpt2' | 'llama';
@@ -198,6 +201,12 @@ async function setupShape(s: Shape): Promise<ShapeRun> {
     const v = routerVariant(memories.slice(0, M), { layer, maxMeanTokens: 100, layout: lm.spec.layer.mlp.down.layout, stat: SHIPPED }, side.shape);
     await lm.forward(routeSeqs, { variant: v });
     cases.push({ name: caseName(s, shippedName(M)), run: () => lm.forward(routeSeqs, { variant: v }) });
+  }
+  // The same forwards with int8 routing scores (wise.route_score_dtype int8, router/quant.ts).
+  for (const M of MEMS) {
+    const v = routerVariant(memories.slice(0, M), { layer, maxMeanTokens: 100, layout: lm.spec.layer.mlp.down.layout, scoreDtype: 'int8' }, side.shape);
+    await lm.forward(routeSeqs, { variant: v });
+    cases.push({ name: caseName(s, int8Name(M)), run: () => lm.forward(routeSeqs, { variant: v }) });
   }
   // The routing scores alone at M = 8: eight A·Δ_k MatMuls (as the router graph does) against
   // one MatMul on the deltas concatenated along the output axis (ff × 8d), both with the norms.
@@ -429,6 +438,18 @@ async function main(): Promise<void> {
       if (M === 2) check(ratio <= TARGET.merge, `${r.s.label}: Merge mode (M=2) overhead ${ratio.toFixed(3)}× ${RATED} ${others} (target ≤ ${TARGET.merge}×; MatMul FLOPs alone ${(1 + 2 * floor).toFixed(3)}×)`, !QUICK && r.s.rateRouter);
       else check(per <= TARGET.perMemory, `${r.s.label}: Retrieve M=${M} overhead ${ratio.toFixed(3)}× ${RATED} = ${(100 * per).toFixed(2)}% per memory ${others} (target ≤ ~${100 * TARGET.perMemory}%; MatMul FLOPs alone ${(100 * floor).toFixed(2)}%)`, !QUICK && r.s.rateRouter);
     }
+    // int8 scores (an option, not the default: printed, rated as info)
+    for (const M of MEMS) {
+      const x = t(caseName(r.s, int8Name(M)));
+      const ratios = x.samples.map((v, i) => v / plain.samples[i]!);
+      const e = Object.fromEntries(ESTS.map((k) => [k, est(x, plain, k)])) as Record<Est, number>;
+      routerRows.push([r.s.label, `${M === 2 ? 'Merge' : 'Retrieve'} int8`, String(M), fmtMs(x.median), `${fmtMs(x.min)}-${fmtMs(x.max)}`, fmtMs(x.cpuMedian),
+        e.wall.toFixed(3), e.min.toFixed(3), e.cpu.toFixed(3), `${(100 * (e[RATED] - 1) / M).toFixed(2)}%`, '–',
+        `${Math.min(...ratios).toFixed(3)}-${Math.max(...ratios).toFixed(3)}`]);
+    }
+    const q8 = (M: number): number => est(t(caseName(r.s, int8Name(M))), plain, RATED);
+    const q8Slope = lsSlope(MEMS.filter((M) => M !== 2).map((M) => [M, q8(M)] as [number, number]));
+    check(q8Slope <= TARGET.perMemory, `${r.s.label}: with wise.route_score_dtype int8, Retrieve growth per memory (least-squares slope over M = 1, 4, 8, ${RATED}) ${(100 * q8Slope).toFixed(2)}% (target ≤ ~${100 * TARGET.perMemory}%); M=8 ${q8(8).toFixed(3)}× vs float32 ${est(t(caseName(r.s, 'forward M=8')), plain, RATED).toFixed(3)}×; Merge (M=2) ${q8(2).toFixed(3)}× (target ≤ ${TARGET.merge}×)`, false);
     // least-squares slope of routed/plain against M over plain + Retrieve points (M = 0, 1, 4, 8),
     // and over the Retrieve points only (M = 1, 4, 8): growth without the one-time cost of
     // routing at all (gating, selection) that M = 0 → 1 adds once

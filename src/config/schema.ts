@@ -80,6 +80,10 @@ export const WiseSchema = z.strictObject({
    *  memory's floor is mean + threshold_pool_z × std of its scores on the pool texts, and
    *  threshold_above_pool is not used; 0 = the maximum rule. */
   threshold_pool_z: z.number().nonnegative().default(0),
+  /** Arithmetic of the routing scores (our addition): float32 (exact, as EasyEdit) or int8 (every memory
+   *  scored by an integer MatMul, 2.4–3.2× cheaper per memory as measured; the chosen memory's output stays exact
+   *  float32; thresholds are scored the same way). router/quant.ts. */
+  route_score_dtype: z.enum(['float32', 'int8']).default('float32'),
   /** Among memories past their ε: highest raw score (EasyEdit) or highest score / ε. */
   route_select: z.enum(['score', 'ratio']).default('score'),
   /** Routing score: the paper's ‖A(x)(W′−W)ᵀ‖ or EasyEdit's ‖σ(AW′ᵀ)−σ(AWᵀ)‖. */

@@ -17,8 +17,9 @@
 import { Graph, nn } from '../graph/index.js';
 import { tensorData, type TensorData } from '../graph/types.js';
 import type { SideMemory } from '../memory/side-memory.js';
-import { PLAIN_STAT, sequenceScore, stackedScores, tokenScores, type RouteStat } from '../router/score.js';
-import { stackDeltas, stackDims } from '../router/stack.js';
+import { PLAIN_STAT, quantizedStackedScores, sequenceScore, stackedScores, tokenScores, type RouteStat } from '../router/score.js';
+import { stackDeltas, stackDims, stackQuantized } from '../router/stack.js';
+import type { ScoreDtype } from '../router/router.js';
 import { nextPow2 } from '../memory/rows.js';
 import { poolStats, type PoolStats } from '../router/conflicts.js';
 
@@ -46,7 +47,8 @@ export class EditScores {
   private graph: Graph | null = null;
   private readonly stackedGraphs = new Map<number, Graph>();
 
-  constructor(private readonly memory: SideMemory, private readonly maxMeanTokens: number, private readonly reduce: 'mean' | 'max' = 'mean', private readonly stat: RouteStat = PLAIN_STAT) {}
+  /** scoreDtype: the router's (wise.route_score_dtype), so that thresholds and routing compare the same numbers */
+  constructor(private readonly memory: SideMemory, private readonly maxMeanTokens: number, private readonly reduce: 'mean' | 'max' = 'mean', private readonly stat: RouteStat = PLAIN_STAT, private readonly scoreDtype: ScoreDtype = 'float32') {}
 
   /** (P, T, ff) acts, (P, T) mask, (P,) use_max, Δ (stored layout) → scores (P,) */
   private scoreGraph(): Graph {
@@ -118,8 +120,14 @@ export class EditScores {
     const layout = this.memory.lm.spec.layer.mlp.down.layout;
     const [ff, d] = stackDims(this.memory.shape, layout);
     const G = nextPow2(deltas.length);
-    const stack = tensorData('float32', [ff, G * d], stackDeltas(deltas, G, this.memory.shape, layout, keep));
-    const out = await this.memory.lm.engine.run(this.stackedGraph(G), { ...feeds, stack }, ['scores']);
+    let mem: Record<string, TensorData>;
+    if (this.scoreDtype === 'int8') {
+      const q = stackQuantized(deltas, G, this.memory.shape, layout, keep);
+      mem = { stack_q: tensorData('int8', [ff, G * d], q.q), stack_scale: tensorData('float32', [G * d], q.scale) };
+    } else {
+      mem = { stack: tensorData('float32', [ff, G * d], stackDeltas(deltas, G, this.memory.shape, layout, keep)) };
+    }
+    const out = await this.memory.lm.engine.run(this.stackedGraph(G), { ...feeds, ...mem }, ['scores']);
     return { s: out.scores!.data as Float32Array, G };
   }
 
@@ -130,8 +138,11 @@ export class EditScores {
     const [ff, d] = stackDims(this.memory.shape, this.memory.lm.spec.layer.mlp.down.layout);
     g = new Graph({ floatType: 'float32', name: `edit-scores-L${this.memory.layer}-G${G}` });
     const acts = g.input('acts', 'float32', ['P', 'T', ff]);
-    const stack = g.input('stack', 'float32', [ff, G * d]);
-    g.output('scores', stackedScores(acts, stack, G, d, g.input('token_mask', 'float32', ['P', 'T']), g.input('use_max', 'bool', ['P']), this.stat).scores);
+    const mask = g.input('token_mask', 'float32', ['P', 'T']);
+    const useMax = g.input('use_max', 'bool', ['P']);
+    g.output('scores', this.scoreDtype === 'int8'
+      ? quantizedStackedScores(acts, g.input('stack_q', 'int8', [ff, G * d]), g.input('stack_scale', 'float32', [G * d]), G, d, mask, useMax, this.stat)
+      : stackedScores(acts, g.input('stack', 'float32', [ff, G * d]), G, d, mask, useMax, this.stat).scores);
     this.stackedGraphs.set(G, g);
     return g;
   }
@@ -187,8 +198,10 @@ export class EditScores {
     const todo = ids.flatMap((id) => [`${id}:p`, `${id}`]).filter((k) => !known.has(k));
     if (todo.length > 0) {
       const { feeds, P } = await this.packed(todo, texts);
-      const out = await this.memory.lm.engine.run(this.scoreGraph(), { ...feeds, delta: tensorData('float32', [...this.memory.shape], delta) }, ['scores']);
-      const s = out.scores!.data as Float32Array;
+      // int8: the stacked graph with one memory (its quantized columns are the router's)
+      const s = this.scoreDtype === 'int8'
+        ? (await this.stackedRun([delta], feeds, false)).s
+        : (await this.memory.lm.engine.run(this.scoreGraph(), { ...feeds, delta: tensorData('float32', [...this.memory.shape], delta) }, ['scores'])).scores!.data as Float32Array;
       for (let p = 0; p < P; p++) known.set(todo[p]!, s[p]!);
     }
     const res = new Map<number, [number, number]>();

@@ -81,7 +81,7 @@ export class WiseEditor {
       hparams: { lr: cfg.edit_lr, nIter: cfg.n_iter, normConstraint: cfg.norm_constraint, weightDecay: cfg.weight_decay, earlyStopTol: cfg.early_stop_tol, earlyStopLoss: cfg.early_stop_loss },
     });
     this.routeStat = { topk: cfg.route_topk, normalize: cfg.route_normalize };
-    this.editScores = new EditScores(this.memory, cfg.max_mean_tokens, cfg.score_reduce, this.routeStat);
+    this.editScores = new EditScores(this.memory, cfg.max_mean_tokens, cfg.score_reduce, this.routeStat, cfg.route_score_dtype);
     this.epsTracker = new EpsTracker(this.editScores, { ownAsMin: !isPlain(this.routeStat), poolTexts: thresholdPoolTexts(pool, cfg.threshold_pool, cfg.seed) });
   }
 
@@ -138,7 +138,7 @@ export class WiseEditor {
   variant(state: EditorState = this.state): { variant: Variant; memories: RoutedMemory[] } {
     if (this.variantCache?.key === state) return this.variantCache;
     const memories = routedMemories(state, this.memory.base, this.cfg.act_ratio);
-    const variant = routerVariant(memories, { layer: this.layer, maxMeanTokens: this.cfg.max_mean_tokens, select: this.cfg.route_select, reduce: this.cfg.score_reduce, stat: this.routeStat, layout: this.memory.lm.spec.layer.mlp.down.layout }, this.memory.shape);
+    const variant = routerVariant(memories, { layer: this.layer, maxMeanTokens: this.cfg.max_mean_tokens, select: this.cfg.route_select, reduce: this.cfg.score_reduce, stat: this.routeStat, scoreDtype: this.cfg.route_score_dtype, layout: this.memory.lm.spec.layer.mlp.down.layout }, this.memory.shape);
     const v = { key: state, memories, variant };
     if (state === this.state) this.variantCache = v;
     return v;

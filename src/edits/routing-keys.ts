@@ -12,7 +12,7 @@
  */
 import type { WiseConfig } from '../config/schema.js';
 
-const ALWAYS: readonly (keyof WiseConfig)[] = ['threshold_above_edits', 'threshold_pool', 'threshold_above_pool', 'threshold_pool_z', 'route_select'];
+const ALWAYS: readonly (keyof WiseConfig)[] = ['threshold_above_edits', 'threshold_pool', 'threshold_above_pool', 'threshold_pool_z', 'route_select', 'route_score_dtype'];
 const UNLESS_TRAINED: readonly (keyof WiseConfig)[] = ['act_ratio', 'route_topk', 'route_normalize'];
 
 /** The keys of `cfg` that change routing only (see above). */

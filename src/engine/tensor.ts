@@ -14,6 +14,8 @@ const ARRAY_OF: Readonly<Record<DType, new (n: number) => TypedArray>> = {
   int64: BigInt64Array,
   int32: Int32Array,
   bool: Uint8Array,
+  uint8: Uint8Array,
+  int8: Int8Array,
 };
 
 /** Whether `data` is the typed array onnxruntime expects for `dtype`. */

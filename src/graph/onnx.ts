@@ -25,7 +25,7 @@ const { onnx } = onnxPkg;
 
 export const IR_VERSION = 8;
 
-export const ONNX_DTYPE: Readonly<Record<DType, number>> = { float32: 1, int32: 6, int64: 7, bool: 9, float64: 11 };
+export const ONNX_DTYPE: Readonly<Record<DType, number>> = { float32: 1, uint8: 2, int8: 3, int32: 6, int64: 7, bool: 9, float64: 11 };
 
 const bytesOf = (a: TypedArray): Uint8Array => new Uint8Array(a.buffer, a.byteOffset, a.byteLength);
 
@@ -111,7 +111,7 @@ function nodeProto(g: Graph, n: Node, extra: OnnxNs.ITensorProto[]): OnnxNs.INod
         else attribute.push({ name: k, type: T.STRING, s: new TextEncoder().encode(v as string) });
       }
   }
-  return { name: out, opType: n.op, domain: '', input: inputs, output: [out], attribute };
+  return { name: out, opType: n.op, domain: PRIMITIVES[n.op]?.domain ?? '', input: inputs, output: [out], attribute };
 }
 
 /** The ModelProto object for g (before encoding). */
@@ -127,10 +127,12 @@ export function toModelProto(g: Graph): OnnxNs.IModelProto {
   const extra: OnnxNs.ITensorProto[] = [];
   const node = g.nodes.filter((n) => live.has(n.output)).map((n) => nodeProto(g, n, extra));
   const initializer = [...g.initializers].filter(([v]) => live.has(v)).map(([v, t]) => tensorProto(v.name, t)).concat(extra);
+  // onnxruntime's contrib ops (com.microsoft, version 1) only where a node uses one
+  const domains = [...new Set(node.map((n) => n.domain ?? '').filter((d) => d !== ''))];
   return {
     irVersion: IR_VERSION,
     producerName: 'wise-edit',
-    opsetImport: [{ domain: '', version: g.opset }],
+    opsetImport: [{ domain: '', version: g.opset }, ...domains.map((domain) => ({ domain, version: 1 }))],
     graph: {
       name: g.name,
       node,

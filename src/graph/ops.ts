@@ -37,6 +37,8 @@ export const mul = (a: Operand, b: Operand): Value => pair('Mul', a, b);
 export const div = (a: Operand, b: Operand): Value => pair('Div', a, b);
 /** Elementwise maximum of two tensors (ONNX Max with 2 inputs). */
 export const max = (a: Operand, b: Operand): Value => pair('Max', a, b);
+/** Round half to even (forward only). */
+export const round = (x: Value): Value => x.graph.emit('Round', [x]);
 export const equal = (a: Operand, b: Operand): Value => pair('Equal', a, b);
 export const greater = (a: Operand, b: Operand): Value => pair('Greater', a, b);
 export const less = (a: Operand, b: Operand): Value => pair('Less', a, b);
@@ -70,6 +72,12 @@ export const cast = (x: Value, to: DType): Value => (x.dtype === to ? x : x.grap
 // ---- linear algebra -----------------------------------------------------------------------
 /** [..., m, k] @ [..., k, n] -> [..., m, n] (rank >= 2, batch dims broadcast). */
 export const matmul = (a: Value, b: Value): Value => a.graph.emit('MatMul', [a, b]);
+/**
+ * uint8 a [..., m, k] @ int8 b [k, n] -> float [..., m, n] = aScale · bScale[n] · Σ (a − aZero)·b
+ * (onnxruntime's com.microsoft MatMulIntegerToFloat; forward only).
+ */
+export const matmulIntegerToFloat = (a: Value, b: Value, aScale: Value, bScale: Value, aZero: Value): Value =>
+  a.graph.emit('MatMulIntegerToFloat', [a, b, aScale, bScale, aZero]);
 
 export interface GemmOpts {
   transA?: boolean;

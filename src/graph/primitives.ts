@@ -21,6 +21,8 @@ export interface Primitive {
   infer(ins: readonly Sig[], attrs: Attrs): Sig;
   /** Attributes written as ONNX attributes verbatim (others are handled by onnx.ts). */
   onnxAttrs?: Readonly<Record<string, OnnxAttrType>>;
+  /** ONNX domain of the op ('' = ai.onnx; 'com.microsoft' = an onnxruntime contrib op) */
+  domain?: string;
 }
 
 const ints = (a: Attrs, k: string): number[] => (a[k] ?? []) as number[];
@@ -97,6 +99,8 @@ export const PRIMITIVES: Readonly<Record<string, Primitive>> = {
   Mul: binary('Mul'),
   Div: binary('Div'),
   Max: binary('Max'),
+  /** Round half to even (no gradient rule: forward-only quantization). */
+  Round: unary('Round'),
   Equal: binary('Equal', 'bool'),
   Greater: binary('Greater', 'bool'),
   Less: binary('Less', 'bool'),
@@ -129,6 +133,22 @@ export const PRIMITIVES: Readonly<Record<string, Primitive>> = {
       check(k1 === k2, 'WISE_SHAPE_MISMATCH', `MatMul inner dims differ: ${shapeStr(a.shape)} @ ${shapeStr(b.shape)}`, { a: [...a.shape], b: [...b.shape] });
       const batch = broadcastShapes(a.shape.slice(0, -2), b.shape.slice(0, -2));
       return { dtype: t, shape: [...batch, a.shape[a.shape.length - 2]!, b.shape[b.shape.length - 1]!] };
+    },
+  },
+  MatMulIntegerToFloat: {
+    // onnxruntime contrib op (com.microsoft): uint8 A [..., m, k] @ int8 B [k, n] → float
+    // [..., m, n] = a_scale·b_scale[n] · Σ (A − a_zero)(B), exact integer sums scaled once.
+    // Inputs: A, B, a_scale (scalar), b_scale ([n] or scalar), a_zero_point (uint8 scalar).
+    // Forward-only (router/quant.ts): no gradient rule.
+    domain: 'com.microsoft',
+    infer: (ins) => {
+      arity(ins, 5, 'MatMulIntegerToFloat');
+      const [a, b, as, bs, az] = ins as [Sig, Sig, Sig, Sig, Sig];
+      check(a.dtype === 'uint8' && b.dtype === 'int8' && az.dtype === 'uint8', 'WISE_DTYPE_MISMATCH', `MatMulIntegerToFloat takes uint8 @ int8 with a uint8 zero point, got ${a.dtype} @ ${b.dtype}, ${az.dtype}`);
+      check(isFloat(as.dtype) && as.dtype === bs.dtype, 'WISE_DTYPE_MISMATCH', `MatMulIntegerToFloat scales must be one float type, got ${as.dtype}, ${bs.dtype}`);
+      check(a.shape.length >= 2 && b.shape.length === 2, 'WISE_SHAPE_MISMATCH', `MatMulIntegerToFloat needs rank >= 2 @ rank 2, got ${shapeStr(a.shape)} @ ${shapeStr(b.shape)}`);
+      check(a.shape[a.shape.length - 1] === b.shape[0], 'WISE_SHAPE_MISMATCH', `MatMulIntegerToFloat inner dims differ: ${shapeStr(a.shape)} @ ${shapeStr(b.shape)}`, { a: [...a.shape], b: [...b.shape] });
+      return { dtype: as.dtype, shape: [...a.shape.slice(0, -1), b.shape[1]!] };
     },
   },
   Gemm: {

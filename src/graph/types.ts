@@ -8,7 +8,7 @@
  */
 import { WiseError } from '../util/errors.js';
 
-export type DType = 'float32' | 'float64' | 'int64' | 'int32' | 'bool';
+export type DType = 'float32' | 'float64' | 'int64' | 'int32' | 'bool' | 'uint8' | 'int8';
 export type FloatType = 'float32' | 'float64';
 export type Dim = number | string;
 export type Shape = readonly Dim[];
@@ -20,6 +20,10 @@ export interface TypedArrayOf {
   int64: BigInt64Array;
   int32: Int32Array;
   bool: Uint8Array;
+  /** quantized activations (router/quant.ts) */
+  uint8: Uint8Array;
+  /** quantized weights (router/quant.ts) */
+  int8: Int8Array;
 }
 export type TypedArray = TypedArrayOf[DType];
 
@@ -78,7 +82,7 @@ export function broadcastShapes(a: Shape, b: Shape): Dim[] {
 
 /** Bytes per element, for memory accounting. */
 export function dtypeBytes(t: DType): number {
-  return t === 'float64' || t === 'int64' ? 8 : t === 'bool' ? 1 : 4;
+  return t === 'float64' || t === 'int64' ? 8 : t === 'bool' || t === 'uint8' || t === 'int8' ? 1 : 4;
 }
 
 /** Allocates the typed array for `dtype` with `n` elements. */
@@ -88,6 +92,7 @@ export function allocTyped<D extends DType>(dtype: D, n: number): TypedArrayOf[D
     case 'float64': return new Float64Array(n) as TypedArrayOf[D];
     case 'int64': return new BigInt64Array(n) as TypedArrayOf[D];
     case 'int32': return new Int32Array(n) as TypedArrayOf[D];
+    case 'int8': return new Int8Array(n) as TypedArrayOf[D];
     default: return new Uint8Array(n) as TypedArrayOf[D];
   }
 }

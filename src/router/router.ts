@@ -17,13 +17,21 @@
  * decision). Outputs: route (B,) int64 (0 = main, k+1 = memory k), route_scores (B, M).
  * Cost per memory: the MatMul's share (ff·d multiply-adds per token) and O(d) per token for
  * the norm and the selection.
+ *
+ * With int8 scores (ScoreDtype, wise.route_score_dtype) the inputs are mem_blocks (M, ff, d)
+ * float, for the output, and mem_deltas_q (ff, M·d) int8 and mem_deltas_scale (M·d,), for the
+ * scores (quant.ts). Each memory then costs an integer MatMul (measured 2.4–3.2× faster than
+ * the float one), plus a constant cost: the chosen block gathered per sequence and one batched
+ * float MatMul. Cheaper than float32 from a few memories on (GPT-2 shape: from 4;
+ * docs/bench-edit.md, "Tenth session").
  */
 import { ops, type Value } from '../graph/index.js';
 import type { TensorData } from '../graph/types.js';
 import { tensorData } from '../graph/types.js';
 import type { DownHookCtx, Variant } from '../model/causal-lm.js';
-import { PLAIN_STAT, stackedScores, type RouteStat } from './score.js';
-import { stackDeltas, stackDims, type Layout } from './stack.js';
+import { PLAIN_STAT, quantizedStackedScores, stackedScores, type RouteStat } from './score.js';
+import type { QuantizedColumns } from './quant.js';
+import { stackDeltas, stackDims, stackQuantized, type Layout, type StackOrder } from './stack.js';
 
 export interface RoutedMemory {
   /** stable id shown to users ('active', 'merged-2', 'shard-5', …) */
@@ -53,7 +61,17 @@ export interface RouterOptions {
   layout: Layout;
   /** the routing statistic (score.ts; default the paper's mean of raw token norms) */
   stat?: RouteStat;
+  /** the arithmetic of the scores (wise.route_score_dtype): 'int8' scores from quant.ts, output still exact */
+  scoreDtype?: ScoreDtype;
 }
+
+/**
+ * 'float32': every memory's δ_k from one float MatMul, which also gives the chosen memory's
+ * output. 'int8': the scores from an integer MatMul (quant.ts; 2.4–3.2× cheaper per memory),
+ * then the chosen memory's block of the float stack is gathered per sequence and applied
+ * exactly: a constant cost (one memory's MatMul and a gather) instead of M float products.
+ */
+export type ScoreDtype = 'float32' | 'int8';
 
 /** A graph-cache key part for a routing statistic ('' for the plain one). */
 export const statKey = (s: RouteStat = PLAIN_STAT): string => `${s.topk > 0 ? `-top${s.topk}` : ''}${s.normalize ? '-norm' : ''}`;
@@ -64,8 +82,28 @@ function routeIndex(route: Value): { on: Value; k: Value } {
   return { on, k: ops.where(on, ops.sub(route, 1), 0) };
 }
 
+/**
+ * base + δ_k for each sequence's route (B,) int64 (0 = main: base unchanged), δ_k = a·Δ_kᵀ
+ * from memory k's block gathered per sequence, then one batched MatMul. `mem` is the float
+ * stack in `order` (stack.ts): 'blocks' (M, ff, d) gathers with one copy; 'columns'
+ * (ff, M·d) needs a strided gather and a transpose. Used by decode steps and int8 scoring.
+ */
+function applyGathered(a: Value, base: Value, mem: Value, order: StackOrder, route: Value, ff: number, M: number, d: number): Value {
+  const { on, k } = routeIndex(route); // (B,), (B,)
+  const blocks = order === 'blocks' ? ops.gather(mem, k, 0) : ops.transpose(ops.gather(ops.reshape(mem, [ff, M, d]), k, 1), [1, 0, 2]); // (B, ff, d) = Δ_kᵀ per sequence
+  const delta = ops.matmul(a, blocks); // (B, T, d)
+  return ops.add(base, ops.mul(delta, ops.unsqueeze(ops.cast(on, base.dtype), [1, 2])));
+}
+
+/** The float stack's graph input: 'mem_deltas' (ff, M·d) for float32 scoring, 'mem_blocks' (M, ff, d) for int8. */
+function memInput(g: Value['graph'], order: StackOrder, ff: number, M: number, d: number): Value {
+  return order === 'blocks' ? g.input('mem_blocks', g.floatType, [M, ff, d]) : g.input('mem_deltas', g.floatType, [ff, M * d]);
+}
+const memName = (order: StackOrder): string => (order === 'blocks' ? 'mem_blocks' : 'mem_deltas');
+const orderOf = (scoreDtype: ScoreDtype): StackOrder => (scoreDtype === 'int8' ? 'blocks' : 'columns');
+
 /** Builds the routing hook for M memories (the graph structure depends only on M). */
-export function routerHook(M: number, layer: number, select: RouteSelect = 'score', stat: RouteStat = PLAIN_STAT) {
+export function routerHook(M: number, layer: number, select: RouteSelect = 'score', stat: RouteStat = PLAIN_STAT, scoreDtype: ScoreDtype = 'float32') {
   return (ctx: DownHookCtx): Value => {
     const base = ctx.base(); // (B, T, d)
     if (ctx.layer !== layer || M === 0) return base;
@@ -76,8 +114,16 @@ export function routerHook(M: number, layer: number, select: RouteSelect = 'scor
     const useMax = g.input('use_max', 'bool', [B]);
     const routeIn = g.input('route_in', 'int64', [B]);
     const eps = g.input('mem_eps', g.floatType, [M]);
-    const stack = g.input('mem_deltas', g.floatType, [ff, M * d]);
-    const { deltas, scores: s } = stackedScores(ctx.a, stack, M, d, tokenMask, useMax, stat); // (B, T, M, d), (B, M)
+    const stack = memInput(g, orderOf(scoreDtype), ff, M, d);
+    let deltas: Value | null = null; // (B, T, M, d), float32 scoring only
+    let s: Value; // (B, M)
+    if (scoreDtype === 'int8') {
+      const q = g.input('mem_deltas_q', 'int8', [ff, M * d]);
+      const qScale = g.input('mem_deltas_scale', g.floatType, [M * d]);
+      s = quantizedStackedScores(ctx.a, q, qScale, M, d, tokenMask, useMax, stat);
+    } else {
+      ({ deltas, scores: s } = stackedScores(ctx.a, stack, M, d, tokenMask, useMax, stat));
+    }
     const passes = ops.not(ops.less(s, eps)); // (B, M)
     const key = select === 'ratio' ? ops.div(s, ops.max(eps, 1e-12)) : s; // what the memories compete on (≥ 0)
     const masked = ops.where(passes, key, -1);
@@ -90,6 +136,7 @@ export function routerHook(M: number, layer: number, select: RouteSelect = 'scor
     const decided = ops.where(ops.less(routeIn, 0), route, routeIn); // (B,)
     g.output('route', decided);
     g.output('route_scores', s); // (B, M)
+    if (!deltas) return applyGathered(ctx.a, base, stack, 'blocks', decided, ff, M, d);
     // δ_k* by GatherElements along the memory axis: O(T·d) per sequence, not O(T·M·d) as a one-hot
     // contraction over all memories. The index (B, T, 1, d) is k* broadcast over tokens and features
     // (built from token_mask·0, which is finite, so that the symbolic T is present for Expand).
@@ -105,9 +152,9 @@ export function routerHook(M: number, layer: number, select: RouteSelect = 'scor
  * The decode steps' hook: the route was decided at the prefill (route_in ≥ 0, 0 = main), so
  * nothing is scored; the chosen memory's block of the stacked deltas is gathered per sequence
  * and applied. Cost: one gathered (ff, d) block per sequence instead of M score MatMuls.
- * Inputs: mem_deltas (ff, M·d), route_in (B,) int64.
+ * Inputs: mem_deltas (ff, M·d), or mem_blocks (M, ff, d) with int8 scores; route_in (B,) int64.
  */
-export function routerStepHook(M: number, layer: number) {
+export function routerStepHook(M: number, layer: number, scoreDtype: ScoreDtype = 'float32') {
   return (ctx: DownHookCtx): Value => {
     const base = ctx.base(); // (B, T, d)
     if (ctx.layer !== layer || M === 0) return base;
@@ -115,11 +162,8 @@ export function routerStepHook(M: number, layer: number) {
     const [B, , ff] = ctx.a.shape as [number | string, number | string, number];
     const d = base.shape[2] as number;
     const routeIn = g.input('route_in', 'int64', [B]);
-    const stack = g.input('mem_deltas', g.floatType, [ff, M * d]);
-    const { on, k } = routeIndex(routeIn); // (B,), (B,)
-    const blocks = ops.transpose(ops.gather(ops.reshape(stack, [ff, M, d]), k, 1), [1, 0, 2]); // (B, ff, d) = Δ_kᵀ per sequence
-    const delta = ops.matmul(ctx.a, blocks); // (B, T, d)
-    return ops.add(base, ops.mul(delta, ops.unsqueeze(ops.cast(on, g.floatType), [1, 2])));
+    const order = orderOf(scoreDtype);
+    return applyGathered(ctx.a, base, memInput(g, order, ff, M, d), order, routeIn, ff, M, d);
   };
 }
 
@@ -152,11 +196,20 @@ export const routeTokenCap = (M: number, d: number): number => Math.max(64, Math
 export function routerVariant(given: readonly RoutedMemory[], o: RouterOptions, shape: readonly number[]): Variant {
   const memories = bucketMemories(given);
   const M = memories.length;
+  const dtype: ScoreDtype = o.scoreDtype ?? 'float32';
   let stacked: TensorData | null = null; // built on first use, then kept with the variant
+  let quant: QuantizedColumns | null = null; // the same for int8 scoring
   const memFeeds = (): Record<string, TensorData> => {
     const [ff, d] = stackDims(shape, o.layout);
-    stacked ??= tensorData('float32', [ff, M * d], stackDeltas(given.map((m) => m.delta), M, shape, o.layout));
-    return { mem_eps: { dtype: 'float32', dims: [M], data: Float32Array.from(memories.map((m) => m.eps)) }, mem_deltas: stacked };
+    const order = orderOf(dtype);
+    stacked ??= tensorData('float32', order === 'blocks' ? [M, ff, d] : [ff, M * d], stackDeltas(given.map((m) => m.delta), M, shape, o.layout, true, order));
+    const feeds: Record<string, TensorData> = { mem_eps: { dtype: 'float32', dims: [M], data: Float32Array.from(memories.map((m) => m.eps)) }, [memName(order)]: stacked };
+    if (dtype === 'int8') {
+      quant ??= stackQuantized(given.map((m) => m.delta), M, shape, o.layout);
+      feeds['mem_deltas_q'] = { dtype: 'int8', dims: [ff, M * d], data: quant.q };
+      feeds['mem_deltas_scale'] = { dtype: 'float32', dims: [M * d], data: quant.scale };
+    }
+    return feeds;
   };
   const common = (batch: number, T: number, mask: readonly number[]): Record<string, TensorData> => {
     const useMax = new Uint8Array(batch);
@@ -173,14 +226,14 @@ export function routerVariant(given: readonly RoutedMemory[], o: RouterOptions, 
     };
   };
   return {
-    key: `router-L${o.layer}-M${M}-${o.select ?? 'score'}${statKey(o.stat)}`,
-    hook: routerHook(M, o.layer, o.select, o.stat),
-    stepHook: routerStepHook(M, o.layer),
+    key: `router-L${o.layer}-M${M}-${o.select ?? 'score'}${statKey(o.stat)}${dtype === 'int8' ? '-q8' : ''}`,
+    hook: routerHook(M, o.layer, o.select, o.stat, dtype),
+    stepHook: routerStepHook(M, o.layer, dtype),
     outputs: M > 0 ? ['route', 'route_scores'] : [],
     maxTokens: routeTokenCap(M, stackDims(shape, o.layout)[1]),
     feeds: (batch, T, mask) => (M > 0 ? common(batch, T, mask) : {}),
     // the decode steps (stepHook's graph): the stacked deltas and the prefill's route
-    decodeFeeds: (batch, _T, prefill): Record<string, TensorData> => (M > 0 ? { mem_deltas: memFeeds().mem_deltas!, route_in: { dtype: 'int64', dims: [batch], data: BigInt64Array.from(prefill.route!.data as BigInt64Array) } } : {}),
+    decodeFeeds: (batch, _T, prefill): Record<string, TensorData> => (M > 0 ? { [memName(orderOf(dtype))]: memFeeds()[memName(orderOf(dtype))]!, route_in: { dtype: 'int64', dims: [batch], data: BigInt64Array.from(prefill.route!.data as BigInt64Array) } } : {}),
   };
 }
 

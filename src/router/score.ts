@@ -14,6 +14,7 @@
  * rephrase that keeps the subject's tokens but changes the rest keeps its score).
  */
 import { ops, type Value } from '../graph/index.js';
+import { quantizedProduct } from './quant.js';
 
 /** Per-token norms (B, T) of delta (B, T, d). */
 export function tokenNorms(delta: Value): Value {
@@ -83,11 +84,28 @@ export function tokenScores(delta: Value, a: Value, stat: RouteStat): Value {
  * Every memory's δ_k and score at once from the stacked deltas (router/stack.ts):
  * a (B, T, ff) · stack (ff, M·d) → deltas (B, T, M, d), scores (B, M) as sequenceScore
  * computes them per memory (tokenMask (B, T), useMax (B,) bool), under `stat`.
+ * Forward graphs only: the token norms are one ReduceL2 pass (no gradient floor).
  */
 export function stackedScores(a: Value, stack: Value, M: number, d: number, tokenMask: Value, useMax: Value, stat: RouteStat = PLAIN_STAT): { deltas: Value; scores: Value } {
   const [B, T] = a.shape;
   const deltas = ops.reshape(ops.matmul(a, stack), [B!, T!, M, d]);
-  let norms = tokenNorms(deltas); // (B, T, M)
-  if (stat.normalize) norms = ops.div(norms, ops.unsqueeze(activationNorms(a), [2]));
-  return { deltas, scores: sequenceScore(ops.transpose(norms, [0, 2, 1]), ops.unsqueeze(tokenMask, [1]), ops.unsqueeze(useMax, [1]), stat.topk) };
+  return { deltas, scores: normScores(tokenNorms(deltas), a, tokenMask, useMax, stat) };
+}
+
+/**
+ * The same scores from the stack quantized per column (router/quant.ts): q (ff, M·d) int8,
+ * scale (M·d,) float. ‖δ_k,t‖ = rowScale_t × ‖y_t,k‖: the row scale is applied to the (B, T, M)
+ * norms, not to the (B, T, M·d) product.
+ */
+export function quantizedStackedScores(a: Value, q: Value, scale: Value, M: number, d: number, tokenMask: Value, useMax: Value, stat: RouteStat = PLAIN_STAT): Value {
+  const [B, T] = a.shape;
+  const { y, rowScale } = quantizedProduct(a, q, scale); // (B, T, M·d), (B, T, 1)
+  const norms = ops.mul(tokenNorms(ops.reshape(y, [B!, T!, M, d])), rowScale); // (B, T, M)
+  return normScores(norms, a, tokenMask, useMax, stat);
+}
+
+/** Scores (B, M) from every memory's token norms (B, T, M), for activations a (B, T, ff). */
+function normScores(norms: Value, a: Value, tokenMask: Value, useMax: Value, stat: RouteStat): Value {
+  const n = stat.normalize ? ops.div(norms, ops.unsqueeze(activationNorms(a), [2])) : norms;
+  return sequenceScore(ops.transpose(n, [0, 2, 1]), ops.unsqueeze(tokenMask, [1]), ops.unsqueeze(useMax, [1]), stat.topk);
 }

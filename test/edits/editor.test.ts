@@ -141,13 +141,13 @@ describeShared('WISE editor on tiny-llama', () => {
     await ed.close();
   });
 
-  it('threshold_above_edits: each ε clears the memory score on the other edits (the router agrees), and a revert recomputes it', async () => {
-    const cfg: WiseConfig = { ...CFG, save_freq: 1, merge_freq: 100, threshold_above_edits: 0.1 };
+  for (const dtype of ['float32', 'int8'] as const) it(`threshold_above_edits (${dtype} scores): each ε clears the memory score on the other edits (the router agrees), and a revert recomputes it`, async () => {
+    const cfg: WiseConfig = { ...CFG, save_freq: 1, merge_freq: 100, threshold_above_edits: 0.1, route_score_dtype: dtype };
     const ed = await open(lm, new MemoryBacking(), cfg);
     for (const e of EDITS.slice(0, 4)) await ed.applyEdit(e);
     const check = async (live: number[]) => {
       const { memories } = ed.variant();
-      const always = routerVariant(memories.map((m) => ({ ...m, eps: 0 })), { layer: 1, maxMeanTokens: 100, layout: ed.memory.lm.spec.layer.mlp.down.layout }, ed.memory.shape);
+      const always = routerVariant(memories.map((m) => ({ ...m, eps: 0 })), { layer: 1, maxMeanTokens: 100, layout: ed.memory.lm.spec.layer.mlp.down.layout, scoreDtype: dtype }, ed.memory.shape);
       // each edit as the router meets it: the prompt alone, and prompt + target
       const seqs = live.flatMap((i) => [lm.tokenizer.encode(EDITS[i]!.prompt), [...lm.tokenizer.encode(EDITS[i]!.prompt), ...lm.tokenizer.encode(' ' + EDITS[i]!.target)]]);
       const r = await lm.forward(seqs, { variant: always });
@@ -164,6 +164,10 @@ describeShared('WISE editor on tiny-llama', () => {
         });
         const want = Math.max(cfg.act_ratio * sh.minScore!, Math.min(0.999 * ownLow, 1.1 * worst));
         expect(m.eps).toBeCloseTo(want, 2);
+        // thresholds are scored as the router scores (edit-scores.ts, in int8 too), so they agree closely
+        // and an ε capped just below the memory's own score still lets its own prompts through
+        expect(Math.abs(m.eps / want - 1)).toBeLessThan(1e-5);
+        if (ownLow >= cfg.act_ratio * sh.minScore!) live.forEach((e, j) => sh.editIds.includes(e) && expect(s[2 * j * M + k]!).toBeGreaterThanOrEqual(m.eps));
       });
       return memories.map((m) => m.eps);
     };

@@ -8,7 +8,7 @@ import { beforeAll, expect, it } from 'vitest';
 import { describeShared, hfFixtureDir } from '../helpers/shared.js';
 import { CausalLM } from '../../src/model/causal-lm.js';
 import { SideMemory } from '../../src/memory/side-memory.js';
-import { routerVariant, type RouteSelect, type RoutedMemory } from '../../src/router/router.js';
+import { routerVariant, type RouteSelect, type RoutedMemory, type ScoreDtype } from '../../src/router/router.js';
 import type { RouteStat } from '../../src/router/score.js';
 import { stackDeltas } from '../../src/router/stack.js';
 import { Rng } from '../../src/util/rng.js';
@@ -63,8 +63,8 @@ for (const fixture of ['tiny-llama', 'tiny-gpt2'] as const) {
       }
     });
 
-    const route = async (mems: RoutedMemory[], select: RouteSelect) => {
-      const v = routerVariant(mems, { layer, maxMeanTokens: 100, select, layout: lm.spec.layer.mlp.down.layout }, sm.shape);
+    const route = async (mems: RoutedMemory[], select: RouteSelect, scoreDtype: ScoreDtype = 'float32') => {
+      const v = routerVariant(mems, { layer, maxMeanTokens: 100, select, layout: lm.spec.layer.mlp.down.layout, scoreDtype }, sm.shape);
       const ids = TEXTS.map((x) => lm.tokenizer.encode(x));
       const f = await lm.forward(ids, { variant: v });
       const M = f.extra.route_scores!.dims[1]!;
@@ -165,6 +165,68 @@ for (const fixture of ['tiny-llama', 'tiny-gpt2'] as const) {
         }
       }
       expect(routes.size).toBeGreaterThan(1); // main and memories both exercised
+    });
+
+    it('int8 scores (wise.route_score_dtype): within 1% of the exact scores, the exact routes where no score is within 2% of its ε, and the float output of the chosen memory', async () => {
+      const eps = epsAt(2);
+      // texts whose every score is at least 2% away from its memory's ε: there the int8 route must be the exact one
+      const clear = scores.map((row) => row.every((x, k) => Math.abs(x / eps[k]! - 1) > 0.02));
+      expect(clear.filter(Boolean).length).toBeGreaterThanOrEqual(2);
+      for (const select of ['score', 'ratio'] as const) {
+        const mems = memories.map((m, k) => ({ ...m, eps: eps[k]! }));
+        const q = await route(mems, select, 'int8');
+        let maxRel = 0;
+        q.s.forEach((row, b) => row.forEach((x, k) => (maxRel = Math.max(maxRel, Math.abs(x / scores[b]![k]! - 1)))));
+        expect(maxRel).toBeLessThan(0.01);
+        expect(maxRel).toBeGreaterThan(0); // approximate: the int8 path, not the float one
+        const want = expected(eps, select);
+        q.got.forEach((r, b) => clear[b] && expect(r).toBe(want[b]));
+        // and everywhere the rule applied to the int8 scores the router reports
+        const own = q.s.map((row) => {
+          let best = -1, r = 0;
+          row.forEach((x, k) => {
+            const key = select === 'ratio' ? x / eps[k]! : x;
+            if (x >= eps[k]! && key > best) (best = key), (r = k + 1);
+          });
+          return r;
+        });
+        expect(q.got).toEqual(own);
+        // where the float32 router routes a sequence the same way, the logits agree: the applied δ is exact in both
+        const f = await route(mems, select);
+        expect(new Set(q.got).size).toBeGreaterThan(1);
+        const same = q.got.map((r, b) => r === f.got[b]);
+        expect(same.filter(Boolean).length).toBeGreaterThanOrEqual(2);
+        const V = lm.config.vocabSize, Tall = f.f.batch.seq;
+        same.forEach((ok, b) => {
+          if (!ok) return;
+          let err = 0;
+          for (let i = b * Tall * V; i < (b + 1) * Tall * V; i++) err = Math.max(err, Math.abs(f.f.logits[i]! - q.f.logits[i]!));
+          expect(err).toBeLessThan(1e-4);
+        });
+      }
+    });
+
+    it('int8 scores: decoding keeps the prefill route and applies the float delta (equal to the float32 router)', async () => {
+      const eps = epsAt(1);
+      const mems = memories.map((m, k) => ({ ...m, eps: eps[k]! }));
+      const layout = lm.spec.layer.mlp.down.layout;
+      const vq = routerVariant(mems, { layer, maxMeanTokens: 100, layout, scoreDtype: 'int8' }, sm.shape);
+      const vf = routerVariant(mems, { layer, maxMeanTokens: 100, layout }, sm.shape);
+      const routes = new Set<number>();
+      for (const text of TEXTS) {
+        const prompt = lm.tokenizer.encode(text);
+        const rq = await lm.generate(prompt, { maxTokens: 4, stopIds: [], variant: vq }, true);
+        const rf = await lm.generate(prompt, { maxTokens: 4, stopIds: [], variant: vf }, true);
+        routes.add(Number((rq.prefill.route!.data as BigInt64Array)[0]));
+        expect(Array.from(rq.prefill.route!.data as BigInt64Array)).toEqual(Array.from(rf.prefill.route!.data as BigInt64Array));
+        expect(rq.ids).toEqual(rf.ids);
+        rq.stepLogits!.forEach((row, i) => {
+          let err = 0;
+          row.forEach((x, j) => (err = Math.max(err, Math.abs(x - rf.stepLogits![i]![j]!))));
+          expect(err).toBeLessThan(1e-4);
+        });
+      }
+      expect(routes.size).toBeGreaterThan(1);
     });
 
     it('stacks deltas once and extends the kept stack in place when memories are only appended', () => {
