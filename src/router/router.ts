@@ -95,11 +95,12 @@ function applyGathered(a: Value, base: Value, mem: Value, order: StackOrder, rou
   return ops.add(base, ops.mul(delta, ops.unsqueeze(ops.cast(on, base.dtype), [1, 2])));
 }
 
-/** The float stack's graph input: 'mem_deltas' (ff, M·d) for float32 scoring, 'mem_blocks' (M, ff, d) for int8. */
-function memInput(g: Value['graph'], order: StackOrder, ff: number, M: number, d: number): Value {
-  return order === 'blocks' ? g.input('mem_blocks', g.floatType, [M, ff, d]) : g.input('mem_deltas', g.floatType, [ff, M * d]);
-}
+/** The float stack's graph input name: 'mem_deltas' (ff, M·d) for float32 scoring, 'mem_blocks' (M, ff, d) for int8. */
 const memName = (order: StackOrder): string => (order === 'blocks' ? 'mem_blocks' : 'mem_deltas');
+const memDims = (order: StackOrder, ff: number, M: number, d: number): number[] => (order === 'blocks' ? [M, ff, d] : [ff, M * d]);
+function memInput(g: Value['graph'], order: StackOrder, ff: number, M: number, d: number): Value {
+  return g.input(memName(order), g.floatType, memDims(order, ff, M, d));
+}
 const orderOf = (scoreDtype: ScoreDtype): StackOrder => (scoreDtype === 'int8' ? 'blocks' : 'columns');
 
 /** Builds the routing hook for M memories (the graph structure depends only on M). */
@@ -202,7 +203,7 @@ export function routerVariant(given: readonly RoutedMemory[], o: RouterOptions, 
   const memFeeds = (): Record<string, TensorData> => {
     const [ff, d] = stackDims(shape, o.layout);
     const order = orderOf(dtype);
-    stacked ??= tensorData('float32', order === 'blocks' ? [M, ff, d] : [ff, M * d], stackDeltas(given.map((m) => m.delta), M, shape, o.layout, true, order));
+    stacked ??= tensorData('float32', memDims(order, ff, M, d), stackDeltas(given.map((m) => m.delta), M, shape, o.layout, true, order));
     const feeds: Record<string, TensorData> = { mem_eps: { dtype: 'float32', dims: [M], data: Float32Array.from(memories.map((m) => m.eps)) }, [memName(order)]: stacked };
     if (dtype === 'int8') {
       quant ??= stackQuantized(given.map((m) => m.delta), M, shape, o.layout);

@@ -84,7 +84,6 @@ export function tokenScores(delta: Value, a: Value, stat: RouteStat): Value {
  * Every memory's δ_k and score at once from the stacked deltas (router/stack.ts):
  * a (B, T, ff) · stack (ff, M·d) → deltas (B, T, M, d), scores (B, M) as sequenceScore
  * computes them per memory (tokenMask (B, T), useMax (B,) bool), under `stat`.
- * Forward graphs only: the token norms are one ReduceL2 pass (no gradient floor).
  */
 export function stackedScores(a: Value, stack: Value, M: number, d: number, tokenMask: Value, useMax: Value, stat: RouteStat = PLAIN_STAT): { deltas: Value; scores: Value } {
   const [B, T] = a.shape;

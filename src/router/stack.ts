@@ -93,10 +93,27 @@ interface KeptQuant {
 let keptQuant: KeptQuant | null = null;
 
 /**
+ * Each delta's Δᵀ (ff, d) quantized per column, cached per delta array (a memory's delta array
+ * is never written after it is made, as edit-scores.ts also relies on): the router's stack and
+ * the threshold scorer's stacks of the same memory quantize it once.
+ */
+const blockCache = new WeakMap<Float32Array, QuantizedColumns>();
+function quantizedBlock(delta: Float32Array, ff: number, d: number, layout: Layout): QuantizedColumns {
+  let qk = blockCache.get(delta);
+  if (!qk) {
+    const block = new Float32Array(ff * d);
+    fill(block, 0, delta, 1, ff, d, layout, 'blocks'); // Δᵀ (ff, d)
+    qk = quantizeMatrix(block, ff, d);
+    blockCache.set(delta, qk);
+  }
+  return qk;
+}
+
+/**
  * The stack (ff, M·d) of `deltas` quantized per column (router/quant.ts), for the int8 routing
  * scores: memory k's column block is its Δ_kᵀ (ff, d) quantized on its own (columns are
- * independent), padding slots are zero with scale 1. Like stackDeltas, the last result is kept,
- * and a list that only appends to it quantizes only the new memories.
+ * independent; quantizedBlock), padding slots are zero with scale 1. Like stackDeltas, the last
+ * result is kept, and a list that only appends to it fills only the new memories' blocks.
  */
 export function stackQuantized(deltas: readonly Float32Array[], M: number, shape: readonly number[], layout: Layout, keep = true): QuantizedColumns {
   if (deltas.length > M) throw new RangeError(`stackQuantized: ${deltas.length} memories for ${M} slots`);
@@ -105,10 +122,8 @@ export function stackQuantized(deltas: readonly Float32Array[], M: number, shape
   const prev = keptQuant;
   const prefix = keep && prev !== null && prev.key === key && prev.deltas.length <= deltas.length && prev.deltas.every((x, k) => x === deltas[k]);
   const out: QuantizedColumns = prefix ? prev!.q : { q: new Int8Array(ff * M * d), scale: new Float32Array(M * d).fill(1) };
-  const block = new Float32Array(ff * d);
   for (let k = prefix ? prev!.deltas.length : 0; k < deltas.length; k++) {
-    fill(block, 0, deltas[k]!, 1, ff, d, layout, 'blocks'); // Δ_kᵀ (ff, d)
-    const qk = quantizeMatrix(block, ff, d);
+    const qk = quantizedBlock(deltas[k]!, ff, d, layout);
     for (let j = 0; j < ff; j++) out.q.set(qk.q.subarray(j * d, (j + 1) * d), j * M * d + k * d);
     out.scale.set(qk.scale, k * d);
   }
