@@ -10,7 +10,10 @@
  *     peak measured in the same run (steps/s against peak / step FLOPs);
  *   - router overhead: CausalLM.forward with routerVariant over M memories against the plain
  *     forward (M = 0, no routing) on the same 4 × 32 tokens, in Merge mode (M = 2: merged +
- *     active) and Retrieve mode (M = 1, 4, 8); overhead per memory = (routed/plain − 1)/M.
+ *     active) and Retrieve mode (M = 1, 4, 8); overhead per memory = (routed/plain − 1)/M. The
+ *     memories are made as WISE's resolved config makes them (memoryFactory: merged memories of
+ *     two masked shards, then the active shard); the other wise.mask_structure is timed at
+ *     M = 1, 2 as info (channel masks: scored on the channels they use, router/support.ts).
  * The edit batch is EasyEdit's shape: 11 template rows (the bare prompt + 10 generated
  * prefixes) + 1 irrelevant row, ~24 tokens each (Tb 32), a 3-token target (K = 33 → Kb 64),
  * built by the real buildEditBatch with a word-hash encoder (no tokenizer needed).
@@ -46,6 +49,11 @@ import { SideMemory } from '../src/memory/side-memory.js';
 import { buildEditBatch, type EditBatch, type Encoder } from '../src/memory/rows.js';
 import type { EditHparams } from '../src/memory/train.js';
 import { routerVariant, type RoutedMemory } from '../src/router/router.js';
+import { unionChannels } from '../src/router/support.js';
+import type { Layout } from '../src/router/stack.js';
+import { shardMask, shardSeed, type MaskStructure } from '../src/memory/masks.js';
+import { mergeRegistry } from '../src/merge/index.js';
+import { mergeWeights } from '../src/edits/schedule.js';
 import type { RouteStat } from '../src/router/score.js';
 import { readConfigFile, resolveConfig } from '../src/config/load.js';
 import { packageRoot } from '../src/config/paths.js';
@@ -76,6 +84,15 @@ const SHIPPED_MEMS = [1, 8] as const;
 const SHIPPED_LABEL = `${SHIPPED.topk > 0 ? `top-${SHIPPED.topk}` : 'mean'} of ‖A_tΔᵀ‖${SHIPPED.normalize ? '/‖A_t‖' : ''}`;
 const shippedName = (M: number): string => `forward M=${M} ${SHIPPED_LABEL}`;
 const int8Name = (M: number): string => `forward M=${M} int8 scores`;
+/**
+ * The config the routed memories are made under: the schema defaults (EasyEdit's hparams), with
+ * WISE_* environment overrides (e.g. WISE_WISE__MASK_STRUCTURE=channel). The other mask structure
+ * is timed too, at OTHER_MEMS, as info.
+ */
+const WISE = resolveConfig({ env: process.env }).wise;
+const OTHER: MaskStructure = WISE.mask_structure === 'element' ? 'channel' : 'element';
+const OTHER_MEMS = [1, 2] as const;
+const otherName = (M: number): string => `forward M=${M} ${OTHER} masks`;
 
 interface Shape {
   key: 'gpt2' | 'llama';
@@ -148,6 +165,34 @@ interface ShapeRun {
 
 const caseName = (s: Shape, what: string): string => `${s.label} / ${what}`;
 
+/**
+ * The memories the router sees at M, as WISE under WISE's config makes them with `structure`
+ * masks: M − 1 merged memories, each a merge (wise.merge_alg) of two shards (the default
+ * schedule: save_freq 500, merge_freq 1000), then the active shard; every shard random (1e-3)
+ * inside its own gradient mask (wise.mask_ratio, its own seed). The routing cost depends on
+ * which channels are zero (router/support.ts), not on the values.
+ */
+function memoryFactory(base: Float32Array, shape: number[], layout: Layout, rng: Rng): (structure: MaskStructure, M: number) => RoutedMemory[] {
+  const made = new Map<string, Float32Array>();
+  const shard = (structure: MaskStructure, k: number): Float32Array => {
+    const m = shardMask(shardSeed(WISE.seed, k), shape, layout, WISE.mask_ratio, structure);
+    return uniformFill(new Float32Array(base.length), 1e-3, rng).map((x, i) => x * m[i]!);
+  };
+  const merged = (structure: MaskStructure, k: number): Float32Array => {
+    const params = WISE.merge_alg === 'ties' ? { density: WISE.densities, lambda: WISE.lambda, ...WISE.merge_params } : WISE.merge_params;
+    return mergeRegistry.merge(WISE.merge_alg, { data: base, shape }, [shard(structure, 2 * k), shard(structure, 2 * k + 1)].map((data) => ({ data, shape })), mergeWeights(2, false, WISE.weights), params);
+  };
+  const get = (key: string, make: () => Float32Array): Float32Array => {
+    let x = made.get(key);
+    if (!x) made.set(key, (x = make()));
+    return x;
+  };
+  return (structure, M) => M === 0 ? [] : [
+    ...Array.from({ length: M - 1 }, (_, k) => ({ id: `merged-${k}`, delta: get(`${structure}:merged:${k}`, () => merged(structure, k)), eps: 0 })),
+    { id: 'active', delta: get(`${structure}:active`, () => shard(structure, 1000)), eps: 0 }, // eps 0: every memory passes, the highest score wins
+  ];
+}
+
 async function setupShape(s: Shape): Promise<ShapeRun> {
   const t0 = now();
   const m = randomModel(s.hf, { seed: 7 });
@@ -180,15 +225,18 @@ async function setupShape(s: Shape): Promise<ShapeRun> {
 
   // Router: the same 4 × 32 prompts through the plain (M = 0) and routed forwards.
   const routeSeqs = Array.from({ length: ROUTE_B }, () => Array.from({ length: ROUTE_T }, () => 2 + rng.int(cfg.vocabSize - 2)));
-  const memories: RoutedMemory[] = Array.from({ length: Math.max(...MEMS) }, (_, k) => ({
-    id: `mem-${k}`,
-    delta: uniformFill(new Float32Array(side.size), 1e-3, rng),
-    eps: 0, // every memory passes; the highest score wins (routing cost does not depend on the choice)
-  }));
+  const layout = lm.spec.layer.mlp.down.layout;
+  const memoriesOf = memoryFactory(side.base, side.shape, layout, rng);
+  const memories = (M: number): RoutedMemory[] => memoriesOf(WISE.mask_structure, M);
+  const channelsUsed = [...MEMS.map((M) => [WISE.mask_structure, M] as const), ...OTHER_MEMS.map((M) => [OTHER, M] as const)].map(([st, M]) => {
+    const u = unionChannels(memoriesOf(st, M).map((m) => m.delta), side.shape, layout);
+    return `${st} M=${M}: ${u ? `${(100 * u.length / cfg.intermediateSize).toFixed(0)}% of ff (subset scored)` : 'dense'}`;
+  });
+  console.log(`  memories (ρ ${WISE.mask_ratio}, ${WISE.merge_alg}): channels used ${channelsUsed.join('; ')}`);
   const fwdFlops = new Map<number, number>();
   const routed = new Map<number, Graph>();
   for (const M of [0, ...MEMS]) {
-    const v = routerVariant(memories.slice(0, M), { layer, maxMeanTokens: 100, layout: lm.spec.layer.mlp.down.layout }, side.shape);
+    const v = routerVariant(memories(M), { layer, maxMeanTokens: 100, layout }, side.shape);
     const r = await lm.forward(routeSeqs, { variant: v }); // builds the graph, creates the session
     if (M > 0 && r.extra.route === undefined) throw new Error('routed forward returned no route');
     const g = lm.graph(`full:${v.key}`, { batch: 'B', seq: 'T', logits: 'all', hooks: { down: v.hook }, name: 'forward' }); // the cached instance
@@ -198,15 +246,21 @@ async function setupShape(s: Shape): Promise<ShapeRun> {
   }
   // The same Retrieve forwards with the shipped statistic (top-k of normalized token scores).
   for (const M of SHIPPED_MEMS) {
-    const v = routerVariant(memories.slice(0, M), { layer, maxMeanTokens: 100, layout: lm.spec.layer.mlp.down.layout, stat: SHIPPED }, side.shape);
+    const v = routerVariant(memories(M), { layer, maxMeanTokens: 100, layout, stat: SHIPPED }, side.shape);
     await lm.forward(routeSeqs, { variant: v });
     cases.push({ name: caseName(s, shippedName(M)), run: () => lm.forward(routeSeqs, { variant: v }) });
   }
   // The same forwards with int8 routing scores (wise.route_score_dtype int8, router/quant.ts).
   for (const M of MEMS) {
-    const v = routerVariant(memories.slice(0, M), { layer, maxMeanTokens: 100, layout: lm.spec.layer.mlp.down.layout, scoreDtype: 'int8' }, side.shape);
+    const v = routerVariant(memories(M), { layer, maxMeanTokens: 100, layout, scoreDtype: 'int8' }, side.shape);
     await lm.forward(routeSeqs, { variant: v });
     cases.push({ name: caseName(s, int8Name(M)), run: () => lm.forward(routeSeqs, { variant: v }) });
+  }
+  // The other mask structure's memories (info).
+  for (const M of OTHER_MEMS) {
+    const v = routerVariant(memoriesOf(OTHER, M), { layer, maxMeanTokens: 100, layout }, side.shape);
+    await lm.forward(routeSeqs, { variant: v });
+    cases.push({ name: caseName(s, otherName(M)), run: () => lm.forward(routeSeqs, { variant: v }) });
   }
   // The routing scores alone at M = 8: eight A·Δ_k MatMuls (as the router graph does) against
   // one MatMul on the deltas concatenated along the output axis (ff × 8d), both with the norms.
@@ -223,7 +277,7 @@ async function setupShape(s: Shape): Promise<ShapeRun> {
   const dc = ops.reshape(ops.matmul(cat.input('a', 'float32', [N, ff]), cat.input('dcat', 'float32', [ff, Mx * d])), [N, Mx, d]);
   cat.output('norms', ops.sqrt(ops.reduceSum(ops.mul(dc, dc), [-1])));
   const sepFeeds: Record<string, TensorData> = { a: tensorData('float32', [N, ff], aData) };
-  for (let k = 0; k < Mx; k++) sepFeeds[`d${k}`] = tensorData('float32', [ff, d], memories[k]!.delta);
+  for (let k = 0; k < Mx; k++) sepFeeds[`d${k}`] = tensorData('float32', [ff, d], memories(Mx)[k]!.delta);
   const catFeeds = { a: sepFeeds.a!, dcat: tensorData('float32', [ff, Mx * d], uniformFill(new Float32Array(ff * Mx * d), 1e-3, rng)) };
   await engine.session(sep);
   await engine.session(cat);
@@ -233,7 +287,7 @@ async function setupShape(s: Shape): Promise<ShapeRun> {
 
   const setupMs = now() - t0;
   console.log(`  graphs built, sessions created: ${fmtDuration(setupMs)}, RSS ${rssMiB().toFixed(0)} MiB`);
-  return { s, lm, side, batch, params: m.params, desc, stepGraph, lowerGraph, stepFlops, lowerFlops, fwdFlops, routed, routeSeqs, scoreFlops, memories, edits: [], editLoss: [NaN, NaN], setupMs };
+  return { s, lm, side, batch, params: m.params, desc, stepGraph, lowerGraph, stepFlops, lowerFlops, fwdFlops, routed, routeSeqs, scoreFlops, memories: memories(Mx), edits: [], editLoss: [NaN, NaN], setupMs };
 }
 
 /** Whole edits through SideMemory.train (n_iter steps, no early stop), timed one after another. */
@@ -447,6 +501,17 @@ async function main(): Promise<void> {
         e.wall.toFixed(3), e.min.toFixed(3), e.cpu.toFixed(3), `${(100 * (e[RATED] - 1) / M).toFixed(2)}%`, '–',
         `${Math.min(...ratios).toFixed(3)}-${Math.max(...ratios).toFixed(3)}`]);
     }
+    // the other mask structure's memories (info)
+    for (const M of OTHER_MEMS) {
+      const x = t(caseName(r.s, otherName(M)));
+      const ratios = x.samples.map((v, i) => v / plain.samples[i]!);
+      const e = Object.fromEntries(ESTS.map((k) => [k, est(x, plain, k)])) as Record<Est, number>;
+      routerRows.push([r.s.label, `${M === 2 ? 'Merge' : 'Retrieve'} ${OTHER} masks`, String(M), fmtMs(x.median), `${fmtMs(x.min)}-${fmtMs(x.max)}`, fmtMs(x.cpuMedian),
+        e.wall.toFixed(3), e.min.toFixed(3), e.cpu.toFixed(3), `${(100 * (e[RATED] - 1) / M).toFixed(2)}%`, '–',
+        `${Math.min(...ratios).toFixed(3)}-${Math.max(...ratios).toFixed(3)}`]);
+    }
+    const other2 = est(t(caseName(r.s, otherName(2))), plain, RATED);
+    check(other2 <= TARGET.merge, `${r.s.label}: with wise.mask_structure ${OTHER}, Merge mode (M=2) overhead ${other2.toFixed(3)}× ${RATED} (target ≤ ${TARGET.merge}×; configured ${WISE.mask_structure}: ${est(t(caseName(r.s, 'forward M=2')), plain, RATED).toFixed(3)}×)`, false);
     const q8 = (M: number): number => est(t(caseName(r.s, int8Name(M))), plain, RATED);
     const q8Slope = lsSlope(MEMS.filter((M) => M !== 2).map((M) => [M, q8(M)] as [number, number]));
     check(q8Slope <= TARGET.perMemory, `${r.s.label}: with wise.route_score_dtype int8, Retrieve growth per memory (least-squares slope over M = 1, 4, 8, ${RATED}) ${(100 * q8Slope).toFixed(2)}% (target ≤ ~${100 * TARGET.perMemory}%); M=8 ${q8(8).toFixed(3)}× vs float32 ${est(t(caseName(r.s, 'forward M=8')), plain, RATED).toFixed(3)}×; Merge (M=2) ${q8(2).toFixed(3)}× (target ≤ ${TARGET.merge}×)`, false);

@@ -30,6 +30,10 @@ export const WiseSchema = z.strictObject({
   n_iter: positiveInt.default(70),
   /** Bernoulli(ρ) gradient-mask density per shard (EasyEdit mask_ratio). */
   mask_ratio: unit.default(0.2),
+  /** What one Bernoulli(ρ) draw of the mask covers: 'element' (one weight, WISE/EasyEdit) or 'channel'
+   *  (one ff input channel of the down projection, its whole column): the router then scores each memory
+   *  on its channels only (about ρ of the FLOPs, exact; memory/masks.ts, router/support.ts). */
+  mask_structure: z.enum(['element', 'channel']).default('element'),
   /** L∞ clamp of W′ around W after every step (EasyEdit norm_constraint). */
   norm_constraint: z.number().positive().default(1.0),
   /** Activation-margin loss (α, β, γ): irrelevant < α, edits > β, margin γ. */

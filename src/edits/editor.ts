@@ -13,7 +13,7 @@ import type { Logger } from '../util/log.js';
 import type { WiseConfig } from '../config/schema.js';
 import type { CausalLM, Variant } from '../model/causal-lm.js';
 import { SideMemory } from '../memory/side-memory.js';
-import { bernoulliMask, shardSeed } from '../memory/masks.js';
+import { shardMask, shardSeed } from '../memory/masks.js';
 import { routerVariant, type RoutedMemory } from '../router/router.js';
 import { isPlain, type RouteStat } from '../router/score.js';
 import { mergeRegistry } from '../merge/index.js';
@@ -181,7 +181,7 @@ export class WiseEditor {
       irr.texts.push(`${e.prompt} ${e.target.replace(/^\s+/, '')}`);
       irr.refs.push('replay');
     }
-    const mask = bernoulliMask(s.active.maskSeed, s.active.side.length, this.cfg.mask_ratio);
+    const mask = this.maskOf(s.active.maskSeed);
     let side = Float32Array.from(s.active.side);
     let r = await this.memory.train(side, mask, this.memory.batch(this.templates, { prompt: req.prompt, target: req.target, irrelevant: irr.texts }));
     const conflicts = await this.conflictsOf(side, s.active.editIds, this.scoreOf(r));
@@ -302,10 +302,15 @@ export class WiseEditor {
     });
   }
 
+  /** The gradient mask of the shard with mask seed `seed` (wise.mask_ratio, wise.mask_structure). */
+  private maskOf(seed: number): Float32Array {
+    return shardMask(seed, this.memory.shape, this.memory.lm.spec.layer.mlp.down.layout, this.cfg.mask_ratio, this.cfg.mask_structure);
+  }
+
   /** Replays `editIds` from W inside the mask of shard `index`: W′, the min score. Deterministic. */
   async replay(index: number, editIds: readonly number[]): Promise<{ side: Float32Array; minScore: number | null }> {
     const side = Float32Array.from(this.memory.base);
-    const mask = bernoulliMask(shardSeed(this.cfg.seed, index), side.length, this.cfg.mask_ratio);
+    const mask = this.maskOf(shardSeed(this.cfg.seed, index));
     let minScore: number | null = null;
     for (const eid of editIds) {
       const e = await this.store.getEdit(eid);

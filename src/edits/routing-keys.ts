@@ -21,8 +21,16 @@ export function routingOnlyKeys(cfg: WiseConfig): (keyof WiseConfig)[] {
   return trainingReadsThem ? [...ALWAYS] : [...ALWAYS, ...UNLESS_TRAINED];
 }
 
+/**
+ * Training keys added after stores were kept, at a value that trains exactly as before they existed
+ * (or that has no effect): left out of trainingSettings there, so that a state kept before the key
+ * existed still matches. mask_structure: 'element' is the mask every store had; at ρ = 1 both
+ * structures give the all-ones mask.
+ */
+const inert = (cfg: WiseConfig): (keyof WiseConfig)[] => (cfg.mask_structure === 'element' || cfg.mask_ratio === 1 ? ['mask_structure'] : []);
+
 /** `cfg` without its routing-only keys: what an edited store depends on. */
 export function trainingSettings(cfg: WiseConfig): Partial<WiseConfig> {
-  const drop = new Set<string>(routingOnlyKeys(cfg));
+  const drop = new Set<string>([...routingOnlyKeys(cfg), ...inert(cfg)]);
   return Object.fromEntries(Object.entries(cfg).filter(([k]) => !drop.has(k))) as Partial<WiseConfig>;
 }

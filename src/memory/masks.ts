@@ -4,8 +4,19 @@
  * from one global RNG; we record one seed per shard so any shard can be rebuilt alone).
  * Independent masks of density ρ overlap by about ρ² — the paper's merge "anchor"; fully
  * disjoint masks merge worse (WISE Table 13).
+ *
+ * MaskStructure (wise.mask_structure, our option): 'element' draws one Bernoulli(ρ) per entry of
+ * the edited weight (WISE, EasyEdit); 'channel' draws one per input channel of the down projection
+ * (an ff unit) and keeps or drops that channel's whole column of weights. Density and the ρ² overlap
+ * are the same; what changes is that a shard's delta is then zero outside ρ·ff channels, so the router
+ * scores it on those channels only (router/support.ts): about ρ of the score's FLOPs, exactly.
  */
 import { Rng, hashString32 } from '../util/rng.js';
+
+export type MaskStructure = 'element' | 'channel';
+
+/** The edited weight's layout: 'out_in' (d, ff) as torch Linear, 'in_out' (ff, d) as GPT-2's Conv1D. */
+type WeightLayout = 'out_in' | 'in_out';
 
 /** A 0/1 mask of length n with each entry 1 with probability rho. (n,) */
 export function bernoulliMask(seed: number, n: number, rho: number): Float32Array {
@@ -13,6 +24,25 @@ export function bernoulliMask(seed: number, n: number, rho: number): Float32Arra
   const out = new Float32Array(n);
   const threshold = Math.floor(rho * 4294967296);
   for (let i = 0; i < n; i++) out[i] = rng.nextU32() < threshold ? 1 : 0;
+  return out;
+}
+
+/**
+ * A shard's gradient mask over the edited weight of `shape` (in `layout`), flat in that layout.
+ * 'element': bernoulliMask over every entry. 'channel': bernoulliMask over the ff input channels,
+ * each channel's d weights set together ((d, ff) 'out_in': column j; (ff, d) 'in_out': row j).
+ */
+export function shardMask(seed: number, shape: readonly number[], layout: WeightLayout, rho: number, structure: MaskStructure = 'element'): Float32Array {
+  const [r, c] = shape as [number, number];
+  if (structure === 'element') return bernoulliMask(seed, r * c, rho);
+  const ff = layout === 'out_in' ? c : r;
+  const ch = bernoulliMask(seed, ff, rho); // (ff,)
+  const out = new Float32Array(r * c);
+  if (layout === 'in_out') {
+    for (let j = 0; j < ff; j++) if (ch[j] === 1) out.fill(1, j * c, (j + 1) * c);
+  } else {
+    for (let i = 0; i < r; i++) out.set(ch, i * c);
+  }
   return out;
 }
 

@@ -24,6 +24,11 @@
  * the float one), plus a constant cost: the chosen block gathered per sequence and one batched
  * float MatMul. Cheaper than float32 from a few memories on (GPT-2 shape: from 4;
  * docs/bench-edit.md, "Tenth session").
+ *
+ * With float32 scores over memories that use only some of the ff input channels (channel masks,
+ * wise.mask_structure; router/support.ts), the inputs are mem_channels (K,) int64, the union of
+ * their channels, and mem_deltas (K, M·d), the stack's rows on them: A(x)'s columns are gathered
+ * to (B, T, K) first, and the same δ_k cost K/ff of the FLOPs.
  */
 import { ops, type Value } from '../graph/index.js';
 import type { TensorData } from '../graph/types.js';
@@ -32,6 +37,7 @@ import type { DownHookCtx, Variant } from '../model/causal-lm.js';
 import { PLAIN_STAT, quantizedStackedScores, stackedScores, type RouteStat } from './score.js';
 import type { QuantizedColumns } from './quant.js';
 import { stackDeltas, stackDims, stackQuantized, type Layout, type StackOrder } from './stack.js';
+import { pickRows, unionChannels } from './support.js';
 
 export interface RoutedMemory {
   /** stable id shown to users ('active', 'merged-2', 'shard-5', …) */
@@ -63,6 +69,11 @@ export interface RouterOptions {
   stat?: RouteStat;
   /** the arithmetic of the scores (wise.route_score_dtype): 'int8' scores from quant.ts, output still exact */
   scoreDtype?: ScoreDtype;
+  /**
+   * float32 scores on the channels the memories use when that is a subset (router/support.ts;
+   * default true): the same scores, fewer FLOPs. false: always the full product (comparisons).
+   */
+  subset?: boolean;
 }
 
 /**
@@ -88,7 +99,7 @@ function routeIndex(route: Value): { on: Value; k: Value } {
  * stack in `order` (stack.ts): 'blocks' (M, ff, d) gathers with one copy; 'columns'
  * (ff, M·d) needs a strided gather and a transpose. Used by decode steps and int8 scoring.
  */
-function applyGathered(a: Value, base: Value, mem: Value, order: StackOrder, route: Value, ff: number, M: number, d: number): Value {
+function applyGathered(a: Value, base: Value, mem: Value, order: StackOrder, route: Value, ff: number | string, M: number, d: number): Value {
   const { on, k } = routeIndex(route); // (B,), (B,)
   const blocks = order === 'blocks' ? ops.gather(mem, k, 0) : ops.transpose(ops.gather(ops.reshape(mem, [ff, M, d]), k, 1), [1, 0, 2]); // (B, ff, d) = Δ_kᵀ per sequence
   const delta = ops.matmul(a, blocks); // (B, T, d)
@@ -97,14 +108,28 @@ function applyGathered(a: Value, base: Value, mem: Value, order: StackOrder, rou
 
 /** The float stack's graph input name: 'mem_deltas' (ff, M·d) for float32 scoring, 'mem_blocks' (M, ff, d) for int8. */
 const memName = (order: StackOrder): string => (order === 'blocks' ? 'mem_blocks' : 'mem_deltas');
-const memDims = (order: StackOrder, ff: number, M: number, d: number): number[] => (order === 'blocks' ? [M, ff, d] : [ff, M * d]);
-function memInput(g: Value['graph'], order: StackOrder, ff: number, M: number, d: number): Value {
+const memDims = <D extends number | string>(order: StackOrder, ff: D, M: number, d: number): (D | number)[] => (order === 'blocks' ? [M, ff, d] : [ff, M * d]);
+function memInput(g: Value['graph'], order: StackOrder, ff: number | string, M: number, d: number): Value {
   return g.input(memName(order), g.floatType, memDims(order, ff, M, d));
+}
+
+/**
+ * With `channels` (float32 scoring over memories that use a subset of the ff input channels,
+ * router/support.ts): the input `mem_channels` (K,) int64 and the activations' columns on them
+ * (B, T, K); the stack is then (K, M·d). Without: a itself, over ff.
+ */
+function scoredInput(a: Value, channels: boolean): { a: Value; ff: number | string; idx?: Value } {
+  if (!channels) return { a, ff: a.shape[2] as number };
+  const idx = a.graph.input('mem_channels', 'int64', ['K']);
+  return { a: ops.gather(a, idx, 2), ff: 'K', idx };
 }
 const orderOf = (scoreDtype: ScoreDtype): StackOrder => (scoreDtype === 'int8' ? 'blocks' : 'columns');
 
-/** Builds the routing hook for M memories (the graph structure depends only on M). */
-export function routerHook(M: number, layer: number, select: RouteSelect = 'score', stat: RouteStat = PLAIN_STAT, scoreDtype: ScoreDtype = 'float32') {
+/**
+ * Builds the routing hook for M memories (the graph structure depends only on M, and on
+ * `channels`: float32 scores on a channel subset, mem_channels (K,) and mem_deltas (K, M·d)).
+ */
+export function routerHook(M: number, layer: number, select: RouteSelect = 'score', stat: RouteStat = PLAIN_STAT, scoreDtype: ScoreDtype = 'float32', channels = false) {
   return (ctx: DownHookCtx): Value => {
     const base = ctx.base(); // (B, T, d)
     if (ctx.layer !== layer || M === 0) return base;
@@ -115,7 +140,8 @@ export function routerHook(M: number, layer: number, select: RouteSelect = 'scor
     const useMax = g.input('use_max', 'bool', [B]);
     const routeIn = g.input('route_in', 'int64', [B]);
     const eps = g.input('mem_eps', g.floatType, [M]);
-    const stack = memInput(g, orderOf(scoreDtype), ff, M, d);
+    const sub = scoredInput(ctx.a, channels && scoreDtype === 'float32');
+    const stack = memInput(g, orderOf(scoreDtype), sub.ff, M, d);
     let deltas: Value | null = null; // (B, T, M, d), float32 scoring only
     let s: Value; // (B, M)
     if (scoreDtype === 'int8') {
@@ -123,7 +149,7 @@ export function routerHook(M: number, layer: number, select: RouteSelect = 'scor
       const qScale = g.input('mem_deltas_scale', g.floatType, [M * d]);
       s = quantizedStackedScores(ctx.a, q, qScale, M, d, tokenMask, useMax, stat);
     } else {
-      ({ deltas, scores: s } = stackedScores(ctx.a, stack, M, d, tokenMask, useMax, stat));
+      ({ deltas, scores: s } = stackedScores(ctx.a, stack, M, d, tokenMask, useMax, stat, sub.idx));
     }
     const passes = ops.not(ops.less(s, eps)); // (B, M)
     const key = select === 'ratio' ? ops.div(s, ops.max(eps, 1e-12)) : s; // what the memories compete on (≥ 0)
@@ -155,16 +181,17 @@ export function routerHook(M: number, layer: number, select: RouteSelect = 'scor
  * and applied. Cost: one gathered (ff, d) block per sequence instead of M score MatMuls.
  * Inputs: mem_deltas (ff, M·d), or mem_blocks (M, ff, d) with int8 scores; route_in (B,) int64.
  */
-export function routerStepHook(M: number, layer: number, scoreDtype: ScoreDtype = 'float32') {
+export function routerStepHook(M: number, layer: number, scoreDtype: ScoreDtype = 'float32', channels = false) {
   return (ctx: DownHookCtx): Value => {
     const base = ctx.base(); // (B, T, d)
     if (ctx.layer !== layer || M === 0) return base;
     const g = base.graph;
-    const [B, , ff] = ctx.a.shape as [number | string, number | string, number];
+    const [B] = ctx.a.shape as [number | string];
     const d = base.shape[2] as number;
     const routeIn = g.input('route_in', 'int64', [B]);
     const order = orderOf(scoreDtype);
-    return applyGathered(ctx.a, base, memInput(g, order, ff, M, d), order, routeIn, ff, M, d);
+    const sub = scoredInput(ctx.a, channels && scoreDtype === 'float32');
+    return applyGathered(sub.a, base, memInput(g, order, sub.ff, M, d), order, routeIn, sub.ff, M, d);
   };
 }
 
@@ -198,13 +225,19 @@ export function routerVariant(given: readonly RoutedMemory[], o: RouterOptions, 
   const memories = bucketMemories(given);
   const M = memories.length;
   const dtype: ScoreDtype = o.scoreDtype ?? 'float32';
+  // float32 scores on the channels the memories use, when that is a real subset (router/support.ts)
+  const channels = dtype === 'float32' && M > 0 && o.subset !== false ? unionChannels(given.map((m) => m.delta), shape, o.layout) : null;
   let stacked: TensorData | null = null; // built on first use, then kept with the variant
   let quant: QuantizedColumns | null = null; // the same for int8 scoring
   const memFeeds = (): Record<string, TensorData> => {
     const [ff, d] = stackDims(shape, o.layout);
     const order = orderOf(dtype);
-    stacked ??= tensorData('float32', memDims(order, ff, M, d), stackDeltas(given.map((m) => m.delta), M, shape, o.layout, true, order));
+    if (!stacked) {
+      const full = stackDeltas(given.map((m) => m.delta), M, shape, o.layout, true, order);
+      stacked = channels ? tensorData('float32', [channels.length, M * d], pickRows(full, M * d, channels)) : tensorData('float32', memDims(order, ff, M, d), full);
+    }
     const feeds: Record<string, TensorData> = { mem_eps: { dtype: 'float32', dims: [M], data: Float32Array.from(memories.map((m) => m.eps)) }, [memName(order)]: stacked };
+    if (channels) feeds['mem_channels'] = { dtype: 'int64', dims: [channels.length], data: BigInt64Array.from(channels, (j) => BigInt(j)) };
     if (dtype === 'int8') {
       quant ??= stackQuantized(given.map((m) => m.delta), M, shape, o.layout);
       feeds['mem_deltas_q'] = { dtype: 'int8', dims: [ff, M * d], data: quant.q };
@@ -227,15 +260,20 @@ export function routerVariant(given: readonly RoutedMemory[], o: RouterOptions, 
     };
   };
   return {
-    key: `router-L${o.layer}-M${M}-${o.select ?? 'score'}${statKey(o.stat)}${dtype === 'int8' ? '-q8' : ''}`,
-    hook: routerHook(M, o.layer, o.select, o.stat, dtype),
-    stepHook: routerStepHook(M, o.layer, dtype),
+    key: `router-L${o.layer}-M${M}-${o.select ?? 'score'}${statKey(o.stat)}${dtype === 'int8' ? '-q8' : ''}${channels ? '-ch' : ''}`,
+    hook: routerHook(M, o.layer, o.select, o.stat, dtype, channels !== null),
+    stepHook: routerStepHook(M, o.layer, dtype, channels !== null),
     outputs: M > 0 ? ['route', 'route_scores'] : [],
     maxTokens: routeTokenCap(M, stackDims(shape, o.layout)[1]),
     feeds: (batch, T, mask) => (M > 0 ? common(batch, T, mask) : {}),
     // the decode steps (stepHook's graph): the stacked deltas and the prefill's route
-    decodeFeeds: (batch, _T, prefill): Record<string, TensorData> => (M > 0 ? { [memName(orderOf(dtype))]: memFeeds()[memName(orderOf(dtype))]!, route_in: { dtype: 'int64', dims: [batch], data: BigInt64Array.from(prefill.route!.data as BigInt64Array) } } : {}),
+    decodeFeeds: (batch, _T, prefill): Record<string, TensorData> => (M > 0 ? { ...pick(memFeeds(), [memName(orderOf(dtype)), 'mem_channels']), route_in: { dtype: 'int64', dims: [batch], data: BigInt64Array.from(prefill.route!.data as BigInt64Array) } } : {}),
   };
+}
+
+/** The entries of `feeds` named in `names` that are present. */
+function pick(feeds: Record<string, TensorData>, names: readonly string[]): Record<string, TensorData> {
+  return Object.fromEntries(names.filter((n) => n in feeds).map((n) => [n, feeds[n]!]));
 }
 
 /** The memory id that answered each sequence (route r: 0 → 'main', k+1 → memories[k].id). */

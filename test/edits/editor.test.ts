@@ -10,6 +10,8 @@ import { WiseEditor } from '../../src/edits/editor.js';
 import { thresholdPoolTexts } from '../../src/edits/pool-texts.js';
 import { rebuildState, diffStates } from '../../src/edits/rebuild.js';
 import { routerVariant } from '../../src/router/router.js';
+import { channelFlags } from '../../src/router/support.js';
+import { shardMask } from '../../src/memory/masks.js';
 import { MemoryShardStore, MemoryBacking } from '../../src/shards/index.js';
 import { DEFAULTS, type WiseConfig } from '../../src/config/schema.js';
 import { checkStore } from '../../src/shards/index.js';
@@ -70,6 +72,32 @@ describeShared('WISE editor on tiny-llama', () => {
     const report = await checkStore(ed.store);
     expect(report.errors).toEqual([]);
     // every memory rebuilds from the log to the same bits
+    expect(diffStates(ed.state, await rebuildState(ed))).toEqual([]);
+    await ed.close();
+  });
+
+  it('mask_structure channel: shards train whole ff channels of their mask, a merge stays on their union, the router scores those channels only', async () => {
+    const ed = await open(lm, new MemoryBacking(), { ...CFG, mask_structure: 'channel' });
+    for (const e of EDITS) await ed.applyEdit(e);
+    const layout = ed.memory.lm.spec.layer.mlp.down.layout;
+    const flags = (x: Float32Array): number[] => Array.from(channelFlags(x, ed.memory.shape, layout));
+    const ff = ed.memory.ffDim;
+    const union = new Array<number>(ff).fill(0);
+    for (const sh of ed.state.shards.values()) {
+      const maskCh = flags(shardMask(sh.maskSeed, ed.memory.shape, layout, CFG.mask_ratio, 'channel'));
+      const used = flags(sh.delta);
+      expect(used.some((u) => u === 1)).toBe(true);
+      used.forEach((u, j) => expect(u <= maskCh[j]!).toBe(true)); // nothing trained outside the shard's channels
+      used.forEach((u, j) => (union[j] = Math.max(union[j]!, u)));
+    }
+    flags(ed.state.memories[0]!.delta).forEach((u, j) => expect(u <= union[j]!).toBe(true));
+    const v = ed.variant();
+    expect(v.variant.key.endsWith('-ch')).toBe(true);
+    const full = routerVariant(v.memories, { layer: 1, maxMeanTokens: 100, layout, subset: false }, ed.memory.shape);
+    const seqs = EDITS.map((e) => lm.tokenizer.encode(`${e.prompt} ${e.target}`));
+    const [a, b] = [await lm.forward(seqs, { variant: v.variant }), await lm.forward(seqs, { variant: full })];
+    expect(Array.from(a.extra.route!.data as BigInt64Array)).toEqual(Array.from(b.extra.route!.data as BigInt64Array));
+    (a.extra.route_scores!.data as Float32Array).forEach((x, i) => expect(x).toBeCloseTo((b.extra.route_scores!.data as Float32Array)[i]!, 4));
     expect(diffStates(ed.state, await rebuildState(ed))).toEqual([]);
     await ed.close();
   });

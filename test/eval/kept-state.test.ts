@@ -38,6 +38,12 @@ describe('routing-only settings', () => {
     expect(routingOnlyKeys(conflicts)).not.toContain('act_ratio');
     expect(trainingSettings({ ...conflicts, act_ratio: 0.5 })).not.toEqual(trainingSettings(conflicts));
   });
+  it("leave out mask_structure where it trains as before the key existed ('element', or ρ = 1), so older kept states still match", () => {
+    const { mask_structure: _, ...before } = trainingSettings(CFG) as Record<string, unknown>;
+    expect(trainingSettings(CFG)).toEqual(before);
+    expect(trainingSettings({ ...CFG, mask_ratio: 1, mask_structure: 'channel' })).toEqual(trainingSettings({ ...CFG, mask_ratio: 1 }));
+    expect(trainingSettings({ ...CFG, mask_structure: 'channel' })).toMatchObject({ mask_structure: 'channel' });
+  });
 });
 
 describeShared('kept WISE states on tiny-llama', () => {

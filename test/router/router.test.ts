@@ -2,7 +2,9 @@
  * The in-graph router over several memories (src/router/router.ts, stack.ts), against the
  * routing rule written out in JS from each text's activation A(x): per-memory scores, the
  * ε gate, top-1 by score or by score / ε (ties to the lower index), main when none passes,
- * and the output of the chosen memory — on both weight layouts (llama out_in, GPT-2 in_out).
+ * and the output of the chosen memory — on both weight layouts (llama out_in, GPT-2 in_out),
+ * with dense memories and with memories that use a subset of the input channels (channel masks,
+ * memory/masks.ts: the router then scores on those channels only, router/support.ts).
  */
 import { beforeAll, expect, it } from 'vitest';
 import { describeShared, hfFixtureDir } from '../helpers/shared.js';
@@ -11,6 +13,7 @@ import { SideMemory } from '../../src/memory/side-memory.js';
 import { routerVariant, type RouteSelect, type RoutedMemory, type ScoreDtype } from '../../src/router/router.js';
 import type { RouteStat } from '../../src/router/score.js';
 import { stackDeltas } from '../../src/router/stack.js';
+import { shardMask } from '../../src/memory/masks.js';
 import { Rng } from '../../src/util/rng.js';
 
 const HP = { lr: 0, nIter: 0, normConstraint: 1, weightDecay: 0, earlyStopTol: 0, earlyStopLoss: 0 };
@@ -41,8 +44,8 @@ function jsScore(a: Float32Array, T: number, delta: Float32Array, shape: number[
   return top.reduce((x, y) => x + y, 0) / top.length;
 }
 
-for (const fixture of ['tiny-llama', 'tiny-gpt2'] as const) {
-  describeShared(`router over several memories on ${fixture}`, () => {
+for (const fixture of ['tiny-llama', 'tiny-gpt2'] as const) for (const kind of ['dense', 'channels'] as const) {
+  describeShared(`router over several memories on ${fixture} (${kind})`, () => {
     let lm: CausalLM;
     let sm: SideMemory;
     let memories: RoutedMemory[];
@@ -53,9 +56,11 @@ for (const fixture of ['tiny-llama', 'tiny-gpt2'] as const) {
       sm = new SideMemory(lm, { layer, margin: { alpha: 1, beta: 1, gamma: 1 }, hparams: HP });
       const rng = new Rng(11);
       // five memories of different sizes
-      const deltas = [0.02, 0.05, 0.01, 0.03, 0.04].map((s) => Float32Array.from(sm.base, () => s * (rng.next() - 0.5)));
-      memories = deltas.map((delta, k) => ({ id: `m${k}`, delta, eps: 0 }));
       const layout = lm.spec.layer.mlp.down.layout;
+      const deltas = [0.02, 0.05, 0.01, 0.03, 0.04].map((s) => Float32Array.from(sm.base, () => s * (rng.next() - 0.5)));
+      // channels: each memory keeps the weights of about 12% of the ff channels (about half of ff in all five)
+      if (kind === 'channels') deltas.forEach((x, k) => shardMask(100 + k, sm.shape, layout, 0.12, 'channel').forEach((m, i) => (x[i]! *= m)));
+      memories = deltas.map((delta, k) => ({ id: `m${k}`, delta, eps: 0 }));
       scores = [];
       for (const x of TEXTS) {
         const a = await sm.textActivation(x);
@@ -92,6 +97,25 @@ for (const fixture of ['tiny-llama', 'tiny-gpt2'] as const) {
         });
         return r;
       });
+
+    it(kind === 'channels' ? 'scores on the channels the memories use: the same scores, routes and logits as the full product' : 'scores with the full product (every channel is used)', async () => {
+      const layout = lm.spec.layer.mlp.down.layout;
+      const eps = epsAt(2);
+      const mems = memories.map((m, k) => ({ ...m, eps: eps[k]! }));
+      const v = routerVariant(mems, { layer, maxMeanTokens: 100, layout }, sm.shape);
+      expect(v.key.endsWith('-ch')).toBe(kind === 'channels');
+      if (kind === 'dense') return;
+      const full = routerVariant(mems, { layer, maxMeanTokens: 100, layout, subset: false }, sm.shape);
+      expect(full.key.endsWith('-ch')).toBe(false);
+      const ids = TEXTS.map((x) => lm.tokenizer.encode(x));
+      const [a, b] = [await lm.forward(ids, { variant: v }), await lm.forward(ids, { variant: full })];
+      expect(Array.from(a.extra.route!.data as BigInt64Array)).toEqual(Array.from(b.extra.route!.data as BigInt64Array));
+      expect(new Set(Array.from(a.extra.route!.data as BigInt64Array)).size).toBeGreaterThan(1);
+      (a.extra.route_scores!.data as Float32Array).forEach((x, i) => expect(x).toBeCloseTo((b.extra.route_scores!.data as Float32Array)[i]!, 5));
+      let err = 0;
+      a.logits.forEach((x, i) => (err = Math.max(err, Math.abs(x - b.logits[i]!))));
+      expect(err).toBeLessThan(1e-5);
+    });
 
     it('scores every memory as ‖A(x)Δᵀ‖ averaged over tokens, and picks the top-1 that passes its ε', async () => {
       // ε between the text scores: some texts pass some memories, some none
@@ -167,78 +191,81 @@ for (const fixture of ['tiny-llama', 'tiny-gpt2'] as const) {
       expect(routes.size).toBeGreaterThan(1); // main and memories both exercised
     });
 
-    it('int8 scores (wise.route_score_dtype): within 1% of the exact scores, the exact routes where no score is within 2% of its ε, and the float output of the chosen memory', async () => {
-      const eps = epsAt(2);
-      // texts whose every score is at least 2% away from its memory's ε: there the int8 route must be the exact one
-      const clear = scores.map((row) => row.every((x, k) => Math.abs(x / eps[k]! - 1) > 0.02));
-      expect(clear.filter(Boolean).length).toBeGreaterThanOrEqual(2);
-      for (const select of ['score', 'ratio'] as const) {
-        const mems = memories.map((m, k) => ({ ...m, eps: eps[k]! }));
-        const q = await route(mems, select, 'int8');
-        let maxRel = 0;
-        q.s.forEach((row, b) => row.forEach((x, k) => (maxRel = Math.max(maxRel, Math.abs(x / scores[b]![k]! - 1)))));
-        expect(maxRel).toBeLessThan(0.01);
-        expect(maxRel).toBeGreaterThan(0); // approximate: the int8 path, not the float one
-        const want = expected(eps, select);
-        q.got.forEach((r, b) => clear[b] && expect(r).toBe(want[b]));
-        // and everywhere the rule applied to the int8 scores the router reports
-        const own = q.s.map((row) => {
-          let best = -1, r = 0;
-          row.forEach((x, k) => {
-            const key = select === 'ratio' ? x / eps[k]! : x;
-            if (x >= eps[k]! && key > best) (best = key), (r = k + 1);
+    // int8 scores and the stack's cache do not depend on the memories' channels (int8 always scores every channel)
+    if (kind === 'dense') {
+      it('int8 scores (wise.route_score_dtype): within 1% of the exact scores, the exact routes where no score is within 2% of its ε, and the float output of the chosen memory', async () => {
+        const eps = epsAt(2);
+        // texts whose every score is at least 2% away from its memory's ε: there the int8 route must be the exact one
+        const clear = scores.map((row) => row.every((x, k) => Math.abs(x / eps[k]! - 1) > 0.02));
+        expect(clear.filter(Boolean).length).toBeGreaterThanOrEqual(2);
+        for (const select of ['score', 'ratio'] as const) {
+          const mems = memories.map((m, k) => ({ ...m, eps: eps[k]! }));
+          const q = await route(mems, select, 'int8');
+          let maxRel = 0;
+          q.s.forEach((row, b) => row.forEach((x, k) => (maxRel = Math.max(maxRel, Math.abs(x / scores[b]![k]! - 1)))));
+          expect(maxRel).toBeLessThan(0.01);
+          expect(maxRel).toBeGreaterThan(0); // approximate: the int8 path, not the float one
+          const want = expected(eps, select);
+          q.got.forEach((r, b) => clear[b] && expect(r).toBe(want[b]));
+          // and everywhere the rule applied to the int8 scores the router reports
+          const own = q.s.map((row) => {
+            let best = -1, r = 0;
+            row.forEach((x, k) => {
+              const key = select === 'ratio' ? x / eps[k]! : x;
+              if (x >= eps[k]! && key > best) (best = key), (r = k + 1);
+            });
+            return r;
           });
-          return r;
-        });
-        expect(q.got).toEqual(own);
-        // where the float32 router routes a sequence the same way, the logits agree: the applied δ is exact in both
-        const f = await route(mems, select);
-        expect(new Set(q.got).size).toBeGreaterThan(1);
-        const same = q.got.map((r, b) => r === f.got[b]);
-        expect(same.filter(Boolean).length).toBeGreaterThanOrEqual(2);
-        const V = lm.config.vocabSize, Tall = f.f.batch.seq;
-        same.forEach((ok, b) => {
-          if (!ok) return;
-          let err = 0;
-          for (let i = b * Tall * V; i < (b + 1) * Tall * V; i++) err = Math.max(err, Math.abs(f.f.logits[i]! - q.f.logits[i]!));
-          expect(err).toBeLessThan(1e-4);
-        });
-      }
-    });
+          expect(q.got).toEqual(own);
+          // where the float32 router routes a sequence the same way, the logits agree: the applied δ is exact in both
+          const f = await route(mems, select);
+          expect(new Set(q.got).size).toBeGreaterThan(1);
+          const same = q.got.map((r, b) => r === f.got[b]);
+          expect(same.filter(Boolean).length).toBeGreaterThanOrEqual(2);
+          const V = lm.config.vocabSize, Tall = f.f.batch.seq;
+          same.forEach((ok, b) => {
+            if (!ok) return;
+            let err = 0;
+            for (let i = b * Tall * V; i < (b + 1) * Tall * V; i++) err = Math.max(err, Math.abs(f.f.logits[i]! - q.f.logits[i]!));
+            expect(err).toBeLessThan(1e-4);
+          });
+        }
+      });
 
-    it('int8 scores: decoding keeps the prefill route and applies the float delta (equal to the float32 router)', async () => {
-      const eps = epsAt(1);
-      const mems = memories.map((m, k) => ({ ...m, eps: eps[k]! }));
-      const layout = lm.spec.layer.mlp.down.layout;
-      const vq = routerVariant(mems, { layer, maxMeanTokens: 100, layout, scoreDtype: 'int8' }, sm.shape);
-      const vf = routerVariant(mems, { layer, maxMeanTokens: 100, layout }, sm.shape);
-      const routes = new Set<number>();
-      for (const text of TEXTS) {
-        const prompt = lm.tokenizer.encode(text);
-        const rq = await lm.generate(prompt, { maxTokens: 4, stopIds: [], variant: vq }, true);
-        const rf = await lm.generate(prompt, { maxTokens: 4, stopIds: [], variant: vf }, true);
-        routes.add(Number((rq.prefill.route!.data as BigInt64Array)[0]));
-        expect(Array.from(rq.prefill.route!.data as BigInt64Array)).toEqual(Array.from(rf.prefill.route!.data as BigInt64Array));
-        expect(rq.ids).toEqual(rf.ids);
-        rq.stepLogits!.forEach((row, i) => {
-          let err = 0;
-          row.forEach((x, j) => (err = Math.max(err, Math.abs(x - rf.stepLogits![i]![j]!))));
-          expect(err).toBeLessThan(1e-4);
-        });
-      }
-      expect(routes.size).toBeGreaterThan(1);
-    });
+      it('int8 scores: decoding keeps the prefill route and applies the float delta (equal to the float32 router)', async () => {
+        const eps = epsAt(1);
+        const mems = memories.map((m, k) => ({ ...m, eps: eps[k]! }));
+        const layout = lm.spec.layer.mlp.down.layout;
+        const vq = routerVariant(mems, { layer, maxMeanTokens: 100, layout, scoreDtype: 'int8' }, sm.shape);
+        const vf = routerVariant(mems, { layer, maxMeanTokens: 100, layout }, sm.shape);
+        const routes = new Set<number>();
+        for (const text of TEXTS) {
+          const prompt = lm.tokenizer.encode(text);
+          const rq = await lm.generate(prompt, { maxTokens: 4, stopIds: [], variant: vq }, true);
+          const rf = await lm.generate(prompt, { maxTokens: 4, stopIds: [], variant: vf }, true);
+          routes.add(Number((rq.prefill.route!.data as BigInt64Array)[0]));
+          expect(Array.from(rq.prefill.route!.data as BigInt64Array)).toEqual(Array.from(rf.prefill.route!.data as BigInt64Array));
+          expect(rq.ids).toEqual(rf.ids);
+          rq.stepLogits!.forEach((row, i) => {
+            let err = 0;
+            row.forEach((x, j) => (err = Math.max(err, Math.abs(x - rf.stepLogits![i]![j]!))));
+            expect(err).toBeLessThan(1e-4);
+          });
+        }
+        expect(routes.size).toBeGreaterThan(1);
+      });
 
-    it('stacks deltas once and extends the kept stack in place when memories are only appended', () => {
-      const layout = lm.spec.layer.mlp.down.layout;
-      const a = stackDeltas(memories.slice(0, 2).map((m) => m.delta), 8, sm.shape, layout);
-      const copy = a.slice();
-      const b = stackDeltas(memories.slice(0, 3).map((m) => m.delta), 8, sm.shape, layout);
-      expect(b).toBe(a); // the same buffer: slot 2 was padding
-      const fresh = stackDeltas([memories[0]!.delta, memories[3]!.delta], 8, sm.shape, layout);
-      expect(fresh).not.toBe(a); // slot 1 changed: a new buffer, the old one untouched in its real slots
-      const [ff, d] = layout === 'out_in' ? [sm.shape[1]!, sm.shape[0]!] : [sm.shape[0]!, sm.shape[1]!];
-      for (let j = 0; j < ff; j++) for (let i = 0; i < 2 * d; i++) expect(a[j * 8 * d + i]).toBe(copy[j * 8 * d + i]);
-    });
+      it('stacks deltas once and extends the kept stack in place when memories are only appended', () => {
+        const layout = lm.spec.layer.mlp.down.layout;
+        const a = stackDeltas(memories.slice(0, 2).map((m) => m.delta), 8, sm.shape, layout);
+        const copy = a.slice();
+        const b = stackDeltas(memories.slice(0, 3).map((m) => m.delta), 8, sm.shape, layout);
+        expect(b).toBe(a); // the same buffer: slot 2 was padding
+        const fresh = stackDeltas([memories[0]!.delta, memories[3]!.delta], 8, sm.shape, layout);
+        expect(fresh).not.toBe(a); // slot 1 changed: a new buffer, the old one untouched in its real slots
+        const [ff, d] = layout === 'out_in' ? [sm.shape[1]!, sm.shape[0]!] : [sm.shape[0]!, sm.shape[1]!];
+        for (let j = 0; j < ff; j++) for (let i = 0; i < 2 * d; i++) expect(a[j * 8 * d + i]).toBe(copy[j * 8 * d + i]);
+      });
+    }
   });
 }
