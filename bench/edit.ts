@@ -18,8 +18,9 @@
  * prefixes) + 1 irrelevant row, ~24 tokens each (Tb 32), a 3-token target (K = 33 → Kb 64),
  * built by the real buildEditBatch with a word-hash encoder (no tokenizer needed).
  * Edited layer ≈ 0.8 depth: llama ⌊4 × 0.8⌋ = 3, GPT-2 layer 9 of 12.
- * Also the routing scores alone at M = 8: eight A·Δ_k MatMuls (as the router builds them)
- * against one MatMul on the deltas concatenated along the output axis, and the least-squares
+ * Also the routing scores alone at M = 8: eight A·Δ_k MatMuls against one MatMul on the stacked
+ * deltas; at M = 2 and 8 that MatMul with the stack as the right operand (A·stack) against the
+ * router's orientation (stack·Aᵀ, score.ts), and the least-squares
  * slope of routed/plain against M (Retrieve points) as the growth per memory, that slope over
  * M = 1, 4, 8 only (growth without the one-time cost of routing), and the routed forward with the
  * shipped routing statistic (config/wise-base.yaml route_topk / route_normalize) at M = 1 and 8,
@@ -93,6 +94,9 @@ const WISE = resolveConfig({ env: process.env }).wise;
 const OTHER: MaskStructure = WISE.mask_structure === 'element' ? 'channel' : 'element';
 const OTHER_MEMS = [1, 2] as const;
 const otherName = (M: number): string => `forward M=${M} ${OTHER} masks`;
+/** The score MatMul alone with the stack as the right operand (before) or the left one (the router's). */
+const ORIENT_MEMS = [2, 8] as const;
+const orientName = (M: number, o: 'right' | 'left'): string => `scores M=${M} ${o === 'right' ? 'A·stack' : 'stack·Aᵀ'}`;
 
 interface Shape {
   key: 'gpt2' | 'llama';
@@ -262,27 +266,38 @@ async function setupShape(s: Shape): Promise<ShapeRun> {
     await lm.forward(routeSeqs, { variant: v });
     cases.push({ name: caseName(s, otherName(M)), run: () => lm.forward(routeSeqs, { variant: v }) });
   }
-  // The routing scores alone at M = 8: eight A·Δ_k MatMuls (as the router graph does) against
-  // one MatMul on the deltas concatenated along the output axis (ff × 8d), both with the norms.
+  // The routing scores alone: at M = 8, eight A·Δ_k MatMuls against one on the stacked deltas; at
+  // M = 2 and 8, the stack as the right operand, A (B, T, ff) · (ff, M·d), against the router's
+  // orientation, stack (M·d, ff) · Aᵀ (B, ff, T) (score.ts stackedScores), all with the norms.
   const Mx = Math.max(...MEMS);
   const ff = cfg.intermediateSize, d = cfg.hiddenSize, N = ROUTE_B * ROUTE_T;
   const aData = uniformFill(new Float32Array(N * ff), 1, rng);
   const sep = new Graph({ floatType: 'float32', name: 'scores-separate' });
-  const cat = new Graph({ floatType: 'float32', name: 'scores-concat' });
   const aS = sep.input('a', 'float32', [N, ff]);
   sep.output('norms', ops.concat(Array.from({ length: Mx }, (_, k) => {
     const dk = ops.matmul(aS, sep.input(`d${k}`, 'float32', [ff, d]));
     return ops.sqrt(ops.reduceSum(ops.mul(dk, dk), [-1], true));
   }), 1));
-  const dc = ops.reshape(ops.matmul(cat.input('a', 'float32', [N, ff]), cat.input('dcat', 'float32', [ff, Mx * d])), [N, Mx, d]);
-  cat.output('norms', ops.sqrt(ops.reduceSum(ops.mul(dc, dc), [-1])));
   const sepFeeds: Record<string, TensorData> = { a: tensorData('float32', [N, ff], aData) };
   for (let k = 0; k < Mx; k++) sepFeeds[`d${k}`] = tensorData('float32', [ff, d], memories(Mx)[k]!.delta);
-  const catFeeds = { a: sepFeeds.a!, dcat: tensorData('float32', [ff, Mx * d], uniformFill(new Float32Array(ff * Mx * d), 1e-3, rng)) };
   await engine.session(sep);
-  await engine.session(cat);
   cases.push({ name: caseName(s, `scores ${Mx} MatMuls`), run: () => engine.run(sep, sepFeeds) });
-  cases.push({ name: caseName(s, `scores 1 concat MatMul`), run: () => engine.run(cat, catFeeds) });
+  const a3 = tensorData('float32', [ROUTE_B, ROUTE_T, ff], aData);
+  for (const M of ORIENT_MEMS) {
+    const stack = uniformFill(new Float32Array(ff * M * d), 1e-3, rng);
+    for (const o of ['right', 'left'] as const) {
+      const g = new Graph({ floatType: 'float32', name: `scores-${o}-M${M}` });
+      const a = g.input('a', 'float32', ['B', 'T', ff]);
+      const y = o === 'right'
+        ? ops.matmul(a, g.input('stack', 'float32', [ff, M * d])) // (B, T, M·d)
+        : ops.transpose(ops.matmul(g.input('stack', 'float32', [M * d, ff]), ops.transpose(a, [0, 2, 1])), [0, 2, 1]);
+      const dm = ops.reshape(y, ['B', 'T', M, d]);
+      g.output('norms', ops.sqrt(ops.reduceSum(ops.mul(dm, dm), [-1])));
+      const feeds = { a: a3, stack: tensorData('float32', o === 'right' ? [ff, M * d] : [M * d, ff], stack) };
+      await engine.session(g);
+      cases.push({ name: caseName(s, orientName(M, o)), run: () => engine.run(g, feeds) });
+    }
+  }
   const scoreFlops = matmulFlops(sep);
 
   const setupMs = now() - t0;
@@ -525,11 +540,16 @@ async function main(): Promise<void> {
     });
     const sh = SHIPPED_MEMS.map((M) => est(t(caseName(r.s, shippedName(M))), plain, RATED));
     const Mx = Math.max(...MEMS);
-    const sepT = t(caseName(r.s, `scores ${Mx} MatMuls`)).min, catT = t(caseName(r.s, 'scores 1 concat MatMul')).min;
+    const sepT = t(caseName(r.s, `scores ${Mx} MatMuls`)).min, catT = t(caseName(r.s, orientName(Mx, 'left'))).min;
+    const orient = ORIENT_MEMS.map((M) => {
+      const [rt, lt] = [t(caseName(r.s, orientName(M, 'right'))).min, t(caseName(r.s, orientName(M, 'left'))).min];
+      return `M=${M} ${fmtMs(rt)} → ${fmtMs(lt)} ms (${(rt / lt).toFixed(2)}×, ${(100 * (rt - lt) / plain.min).toFixed(2)}% of plain)`;
+    });
     fitLines.push(`  ${r.s.label}: Retrieve growth per memory, least-squares slope of routed/plain over M = 0, 1, 4, 8 / over M = 1, 4, 8 only: ${slopes.join('; ')} (rated: ${RATED}); ` +
       `shipped statistic (${SHIPPED_LABEL}) routed/plain (${RATED}) ${sh.map((x, i) => `M=${SHIPPED_MEMS[i]} ${x.toFixed(3)}`).join(', ')} ` +
       `(growth ${(100 * (sh[1]! - sh[0]!) / (SHIPPED_MEMS[1] - SHIPPED_MEMS[0])).toFixed(2)}% per memory); ` +
-      `scores alone at M=${Mx} (minima): ${Mx} MatMuls ${fmtMs(sepT)} ms (${(r.scoreFlops / sepT / 1e6).toFixed(1)} GFLOP/s, ${(100 * sepT / plain.min / Mx).toFixed(2)}% of plain per memory) vs one MatMul on concatenated deltas ${fmtMs(catT)} ms (${(r.scoreFlops / catT / 1e6).toFixed(1)} GFLOP/s), ${(sepT / catT).toFixed(2)}×`);
+      `scores alone at M=${Mx} (minima): ${Mx} MatMuls ${fmtMs(sepT)} ms (${(r.scoreFlops / sepT / 1e6).toFixed(1)} GFLOP/s, ${(100 * sepT / plain.min / Mx).toFixed(2)}% of plain per memory) vs one MatMul on the stacked deltas ${fmtMs(catT)} ms (${(r.scoreFlops / catT / 1e6).toFixed(1)} GFLOP/s), ${(sepT / catT).toFixed(2)}×; ` +
+      `the stack as the left operand (stack·Aᵀ, the router's) instead of the right (A·stack), minima: ${orient.join('; ')}`);
   }
   console.log(`\nRouter overhead: CausalLM.forward of ${ROUTE_B}×${ROUTE_T} tokens (all logits), routed over M memories vs plain (M=0), ${ROUNDS} interleaved rounds; routed/plain by three estimators (wall: median of per-round ratios; min: ratio of minima, rated; cpu: median of per-round CPU-time ratios):`);
   console.log(table(['shape', 'mode', 'M', 'ms (median)', 'min-max', 'CPU ms', 'wall', 'min', 'cpu', 'per memory (min)', 'FLOP floor/mem', 'wall ratio min-max'], routerRows));
