@@ -33,7 +33,7 @@
  * (docs/bench-edit.md, "Estimators"); whole edits are timed separately after that.
  * Rated: the edit step at both shapes; the router at GPT-2 size only (llama 4M: info — one
  * memory's A·Δᵀ alone is 4.1% of its forward's MatMul FLOPs, so ~2%/memory cannot hold).
- * `--profile` adds ORT kernel profiles (per op type) of the step and of the M = 0 / 8 forwards.
+ * `--profile` adds ORT kernel profiles (per op type) of the step and of the M = 0 / 2 / 8 forwards.
  * `--quick` runs tiny shapes with n_iter 5 (smoke test of the script, no targets).
  */
 import * as fs from 'node:fs';
@@ -393,21 +393,26 @@ async function profileShape(r: ShapeRun): Promise<void> {
   const { padBatch, transformerFeeds } = await import('../src/model/feeds.js');
   const b = padBatch(r.routeSeqs, 'left', lm.padId);
   const base = transformerFeeds(lm.spec, lm.config, b.ids, b.mask, b.batch, b.seq);
-  const jobs = [0, Math.max(...MEMS)].map((M) => {
+  const Mx = Math.max(...MEMS);
+  const profMems = [0, 2, Mx]; // plain, Merge, the largest Retrieve
+  const jobs = profMems.map((M) => {
     const v = routerVariant(r.memories.slice(0, M), { layer: side.layer, maxMeanTokens: 100, layout: side.lm.spec.layer.mlp.down.layout }, side.shape);
     return { g: r.routed.get(M)!, feeds: toOrtFeeds({ ...base, ...v.feeds(b.batch, b.seq, b.mask) }), fetches: ['logits', ...v.outputs] };
   });
-  const [p0, p8] = (await profile(jobs, QUICK ? 3 : 7)) as [OpCost[], OpCost[]];
-  const prof: Record<number, OpCost[]> = { 0: p0, [Math.max(...MEMS)]: p8 };
-  const Mx = Math.max(...MEMS);
-  const t0 = prof[0]!.reduce((a, c) => a + c.ms, 0), t8 = prof[Mx]!.reduce((a, c) => a + c.ms, 0);
-  const ops = new Set([...prof[0]!, ...prof[Mx]!].map((c) => c.op));
-  const diff = [...ops].map((op) => {
-    const a = prof[0]!.find((c) => c.op === op), z = prof[Mx]!.find((c) => c.op === op);
-    return { op, ms: (z?.ms ?? 0) - (a?.ms ?? 0), n: (z?.n ?? 0) - (a?.n ?? 0) };
-  }).filter((d) => Math.abs(d.ms) > 0.005 || d.n !== 0).sort((x, y) => y.ms - x.ms);
-  console.log(`  ${r.s.label} forward kernels: M=0 ${fmtMs(t0)} ms, M=${Mx} ${fmtMs(t8)} ms (+${(((t8 / t0) - 1) * 100).toFixed(1)}%); added by routing: ` +
-    diff.slice(0, 10).map((d) => `${d.op} ${d.ms >= 0 ? '+' : ''}${fmtMs(d.ms)} ms (${d.n >= 0 ? '+' : ''}${Math.round(d.n)} nodes)`).join('; '));
+  const prof = (await profile(jobs, QUICK ? 3 : 7)) as OpCost[][];
+  const total = (p: OpCost[]): number => p.reduce((a, c) => a + c.ms, 0);
+  const t0 = total(prof[0]!);
+  profMems.forEach((M, i) => {
+    if (M === 0) return;
+    const pm = prof[i]!;
+    const ops = new Set([...prof[0]!, ...pm].map((c) => c.op));
+    const diff = [...ops].map((op) => {
+      const a = prof[0]!.find((c) => c.op === op), z = pm.find((c) => c.op === op);
+      return { op, ms: (z?.ms ?? 0) - (a?.ms ?? 0), n: (z?.n ?? 0) - (a?.n ?? 0) };
+    }).filter((d) => Math.abs(d.ms) > 0.005 || d.n !== 0).sort((x, y) => y.ms - x.ms);
+    console.log(`  ${r.s.label} forward kernels: M=0 ${fmtMs(t0)} ms, M=${M} ${fmtMs(total(pm))} ms (+${(((total(pm) / t0) - 1) * 100).toFixed(1)}%); added by routing: ` +
+      diff.slice(0, 10).map((d) => `${d.op} ${d.ms >= 0 ? '+' : ''}${fmtMs(d.ms)} ms (${d.n >= 0 ? '+' : ''}${Math.round(d.n)} nodes)`).join('; '));
+  });
 }
 
 // ---------------------------------------------------------------- main
