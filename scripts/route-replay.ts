@@ -117,7 +117,7 @@ const G = 128;
 const g = new Graph({ floatType: 'float32', name: 'route-replay' });
 g.output('n', tokenNorms(ops.reshape(ops.matmul(g.input('a', 'float32', ['P', 'T', ff]), g.input('s', 'float32', [ff, G * d])), ['P', 'T', G, d])));
 const stacks: Float32Array[] = [];
-for (let m0 = 0; m0 < M; m0 += G) stacks.push(stackDeltas(Array.from({ length: Math.min(G, M - m0) }, (_, j) => delta(m0 + j)), G, meta.shape, layout, false, 'columns'));
+for (let m0 = 0; m0 < M; m0 += G) stacks.push(stackDeltas(Array.from({ length: Math.min(G, M - m0) }, (_, j) => delta(m0 + j)), G, meta.shape, layout, false));
 const acts: { data: Float32Array; T: number }[] = [];
 for (const q of queries) {
   const a = await sm.promptActivation(q.prompt, q.target === '' ? null : q.target);

@@ -125,13 +125,13 @@ export class EditScores {
       const q = stackQuantized(deltas, G, this.memory.shape, layout, keep);
       mem = { stack_q: tensorData('int8', [ff, G * d], q.q), stack_scale: tensorData('float32', [G * d], q.scale) };
     } else {
-      mem = { stack: tensorData('float32', [G * d, ff], stackDeltas(deltas, G, this.memory.shape, layout, keep)) };
+      mem = { stack: tensorData('float32', [ff, G * d], stackDeltas(deltas, G, this.memory.shape, layout, keep)) };
     }
     const out = await this.memory.lm.engine.run(this.stackedGraph(G), { ...feeds, ...mem }, ['scores']);
     return { s: out.scores!.data as Float32Array, G };
   }
 
-  /** (P, T, ff) acts, (P, T) mask, (P,) use_max, (G·d, ff) stacked deltas → scores (P, G) */
+  /** (P, T, ff) acts, (P, T) mask, (P,) use_max, (ff, G·d) stacked deltas → scores (P, G) */
   private stackedGraph(G: number): Graph {
     let g = this.stackedGraphs.get(G);
     if (g) return g;
@@ -142,7 +142,7 @@ export class EditScores {
     const useMax = g.input('use_max', 'bool', ['P']);
     g.output('scores', this.scoreDtype === 'int8'
       ? quantizedStackedScores(acts, g.input('stack_q', 'int8', [ff, G * d]), g.input('stack_scale', 'float32', [G * d]), G, d, mask, useMax, this.stat)
-      : stackedScores(acts, g.input('stack', 'float32', [G * d, ff]), G, d, mask, useMax, this.stat).scores);
+      : stackedScores(acts, g.input('stack', 'float32', [ff, G * d]), G, d, mask, useMax, this.stat).scores);
     this.stackedGraphs.set(G, g);
     return g;
   }

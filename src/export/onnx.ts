@@ -117,7 +117,7 @@ export function bakedTensors(src: ExportSource): Record<string, TensorData> {
   const [ff, d] = stackDims(shape, layout);
   return {
     mem_eps: { dtype: 'float32', dims: [M], data: Float32Array.from(src.memories.map((m) => m.eps)) },
-    mem_deltas: { dtype: 'float32', dims: [M * d, ff], data: stackDeltas(src.memories.map((m) => m.delta), M, shape, layout).slice() },
+    mem_deltas: { dtype: 'float32', dims: [ff, M * d], data: stackDeltas(src.memories.map((m) => m.delta), M, shape, layout).slice() },
   };
 }
 

@@ -2,8 +2,8 @@
  * The WISE router, inside the forward graph (one pass, no second run).
  *
  * At the edited layer, every side memory k (its delta Δ_k = W′_k − W) gets δ_k = A(x)·Δ_kᵀ
- * (B, T, d) from one MatMul of the stacked deltas `mem_deltas` (M·d, ff) (router/stack.ts) with
- * A(x)ᵀ (B, ff, T), then its sequence score s_k (router/score.ts). A sequence goes to the
+ * (B, T, d) from one MatMul of A(x) (B, T, ff) with the stacked deltas `mem_deltas` (ff, M·d)
+ * (router/stack.ts), then its sequence score s_k (router/score.ts). A sequence goes to the
  * memory with the highest key (the score, or score / ε_k) among those with s_k ≥ ε_k (top-1,
  * each memory gated by its own ε; ties go to the lower k), and to the main memory (the
  * original layer) when no memory passes. Output: base + δ_k* — exactly A·W′_k*ᵀ (+ bias).
@@ -12,7 +12,7 @@
  * one, EasyEdit's "original / merged / active" choice, taking the larger score); WISE-Retrieve
  * the case of many. Routing is per sequence (EasyEdit routes a whole batch together).
  *
- * Inputs: mem_deltas (M·d, ff), mem_eps (M,), token_mask (B, T) float, use_max (B,) bool,
+ * Inputs: mem_deltas (ff, M·d), mem_eps (M,), token_mask (B, T) float, use_max (B,) bool,
  * route_in (B,) int64: −1 = decide here, r ≥ 0 = force route r (decoding keeps the prefill's
  * decision). Outputs: route (B,) int64 (0 = main, k+1 = memory k), route_scores (B, M).
  * Cost per memory: the MatMul's share (ff·d multiply-adds per token) and O(d) per token for
@@ -27,8 +27,8 @@
  *
  * With float32 scores over memories that use only some of the ff input channels (channel masks,
  * wise.mask_structure; router/support.ts), the inputs are mem_channels (K,) int64, the union of
- * their channels, and mem_deltas (M·d, K), the stack's columns on them: A(x)ᵀ's rows are gathered
- * to (B, K, T) first, and the same δ_k cost K/ff of the FLOPs.
+ * their channels, and mem_deltas (K, M·d), the stack's rows on them: A(x)'s columns are gathered
+ * to (B, T, K) first, and the same δ_k cost K/ff of the FLOPs.
  */
 import { ops, type Value } from '../graph/index.js';
 import type { TensorData } from '../graph/types.js';
@@ -37,7 +37,7 @@ import type { DownHookCtx, Variant } from '../model/causal-lm.js';
 import { PLAIN_STAT, quantizedStackedScores, stackedScores, type RouteStat } from './score.js';
 import type { QuantizedColumns } from './quant.js';
 import { stackDeltas, stackDims, stackQuantized, type Layout, type StackOrder } from './stack.js';
-import { pickColumns, unionChannels } from './support.js';
+import { pickRows, unionChannels } from './support.js';
 
 export interface RoutedMemory {
   /** stable id shown to users ('active', 'merged-2', 'shard-5', …) */
@@ -95,47 +95,39 @@ function routeIndex(route: Value): { on: Value; k: Value } {
 
 /**
  * base + δ_k for each sequence's route (B,) int64 (0 = main: base unchanged), δ_k = a·Δ_kᵀ
- * from memory k's block gathered per sequence (one contiguous copy), then one batched MatMul.
- * `mem` is the float stack in `order` (stack.ts): 'blocks' (M, ff, d) → a (B, T, ff) · Δ_kᵀ;
- * 'rows' (M·d, F) → Δ_k (B, d, F) · aᵀ, with F = ff, or the K channels of `channels` (K,)
- * (aᵀ's rows gathered to match). Used by decode steps and int8 scoring.
+ * from memory k's block gathered per sequence, then one batched MatMul. `mem` is the float
+ * stack in `order` (stack.ts): 'blocks' (M, ff, d) gathers with one copy; 'columns'
+ * (ff, M·d) needs a strided gather and a transpose. Used by decode steps and int8 scoring.
  */
-function applyGathered(a: Value, base: Value, mem: Value, order: StackOrder, route: Value, M: number, d: number, channels?: Value): Value {
+function applyGathered(a: Value, base: Value, mem: Value, order: StackOrder, route: Value, ff: number | string, M: number, d: number): Value {
   const { on, k } = routeIndex(route); // (B,), (B,)
-  let delta: Value; // (B, T, d)
-  if (order === 'blocks') delta = ops.matmul(a, ops.gather(mem, k, 0)); // (B, ff, d) = Δ_kᵀ per sequence
-  else {
-    const F = mem.shape[1]!;
-    const rows = ops.gather(ops.reshape(mem, [M, d, F]), k, 0); // (B, d, F) = Δ_k per sequence
-    delta = ops.transpose(ops.matmul(rows, transposedActs(a, channels)), [0, 2, 1]);
-  }
+  const blocks = order === 'blocks' ? ops.gather(mem, k, 0) : ops.transpose(ops.gather(ops.reshape(mem, [ff, M, d]), k, 1), [1, 0, 2]); // (B, ff, d) = Δ_kᵀ per sequence
+  const delta = ops.matmul(a, blocks); // (B, T, d)
   return ops.add(base, ops.mul(delta, ops.unsqueeze(ops.cast(on, base.dtype), [1, 2])));
 }
 
-/** aᵀ (B, ff, T) of activations a (B, T, ff), or its rows `channels` (K,) → (B, K, T). */
-function transposedActs(a: Value, channels?: Value): Value {
-  const aT = ops.transpose(a, [0, 2, 1]);
-  return channels ? ops.gather(aT, channels, 1) : aT;
-}
-
-/** The float stack's graph input name: 'mem_deltas' (M·d, ff) for float32 scoring, 'mem_blocks' (M, ff, d) for int8. */
+/** The float stack's graph input name: 'mem_deltas' (ff, M·d) for float32 scoring, 'mem_blocks' (M, ff, d) for int8. */
 const memName = (order: StackOrder): string => (order === 'blocks' ? 'mem_blocks' : 'mem_deltas');
-/** The float stack's dims in `order`; F is ff, or 'K' for float32 scores on a channel subset (mem_deltas (M·d, K)). */
-const memDims = <D extends number | string>(order: StackOrder, F: D, M: number, d: number): (D | number)[] => (order === 'blocks' ? [M, F, d] : order === 'rows' ? [M * d, F] : [F, M * d]);
-function memInput(g: Value['graph'], order: StackOrder, F: number | string, M: number, d: number): Value {
-  return g.input(memName(order), g.floatType, memDims(order, F, M, d));
+const memDims = <D extends number | string>(order: StackOrder, ff: D, M: number, d: number): (D | number)[] => (order === 'blocks' ? [M, ff, d] : [ff, M * d]);
+function memInput(g: Value['graph'], order: StackOrder, ff: number | string, M: number, d: number): Value {
+  return g.input(memName(order), g.floatType, memDims(order, ff, M, d));
 }
 
 /**
- * For float32 scores on the channels the memories use (router/support.ts): the input
- * `mem_channels` (K,) int64 (the stack is then (M·d, K)); undefined when every channel is scored.
+ * With `channels` (float32 scoring over memories that use a subset of the ff input channels,
+ * router/support.ts): the input `mem_channels` (K,) int64 and the activations' columns on them
+ * (B, T, K); the stack is then (K, M·d). Without: a itself, over ff.
  */
-const channelInput = (g: Value['graph'], channels: boolean): Value | undefined => (channels ? g.input('mem_channels', 'int64', ['K']) : undefined);
-const orderOf = (scoreDtype: ScoreDtype): StackOrder => (scoreDtype === 'int8' ? 'blocks' : 'rows');
+function scoredInput(a: Value, channels: boolean): { a: Value; ff: number | string; idx?: Value } {
+  if (!channels) return { a, ff: a.shape[2] as number };
+  const idx = a.graph.input('mem_channels', 'int64', ['K']);
+  return { a: ops.gather(a, idx, 2), ff: 'K', idx };
+}
+const orderOf = (scoreDtype: ScoreDtype): StackOrder => (scoreDtype === 'int8' ? 'blocks' : 'columns');
 
 /**
  * Builds the routing hook for M memories (the graph structure depends only on M, and on
- * `channels`: float32 scores on a channel subset, mem_channels (K,) and mem_deltas (M·d, K)).
+ * `channels`: float32 scores on a channel subset, mem_channels (K,) and mem_deltas (K, M·d)).
  */
 export function routerHook(M: number, layer: number, select: RouteSelect = 'score', stat: RouteStat = PLAIN_STAT, scoreDtype: ScoreDtype = 'float32', channels = false) {
   return (ctx: DownHookCtx): Value => {
@@ -148,8 +140,8 @@ export function routerHook(M: number, layer: number, select: RouteSelect = 'scor
     const useMax = g.input('use_max', 'bool', [B]);
     const routeIn = g.input('route_in', 'int64', [B]);
     const eps = g.input('mem_eps', g.floatType, [M]);
-    const idx = channelInput(g, channels && scoreDtype === 'float32');
-    const stack = memInput(g, orderOf(scoreDtype), idx ? 'K' : ff, M, d);
+    const sub = scoredInput(ctx.a, channels && scoreDtype === 'float32');
+    const stack = memInput(g, orderOf(scoreDtype), sub.ff, M, d);
     let deltas: Value | null = null; // (B, T, M, d), float32 scoring only
     let s: Value; // (B, M)
     if (scoreDtype === 'int8') {
@@ -157,7 +149,7 @@ export function routerHook(M: number, layer: number, select: RouteSelect = 'scor
       const qScale = g.input('mem_deltas_scale', g.floatType, [M * d]);
       s = quantizedStackedScores(ctx.a, q, qScale, M, d, tokenMask, useMax, stat);
     } else {
-      ({ deltas, scores: s } = stackedScores(ctx.a, stack, M, d, tokenMask, useMax, stat, idx));
+      ({ deltas, scores: s } = stackedScores(ctx.a, stack, M, d, tokenMask, useMax, stat, sub.idx));
     }
     const passes = ops.not(ops.less(s, eps)); // (B, M)
     const key = select === 'ratio' ? ops.div(s, ops.max(eps, 1e-12)) : s; // what the memories compete on (≥ 0)
@@ -171,14 +163,14 @@ export function routerHook(M: number, layer: number, select: RouteSelect = 'scor
     const decided = ops.where(ops.less(routeIn, 0), route, routeIn); // (B,)
     g.output('route', decided);
     g.output('route_scores', s); // (B, M)
-    if (!deltas) return applyGathered(ctx.a, base, stack, 'blocks', decided, M, d);
+    if (!deltas) return applyGathered(ctx.a, base, stack, 'blocks', decided, ff, M, d);
     // δ_k* by GatherElements along the memory axis: O(T·d) per sequence, not O(T·M·d) as a one-hot
     // contraction over all memories. The index (B, T, 1, d) is k* broadcast over tokens and features
     // (built from token_mask·0, which is finite, so that the symbolic T is present for Expand).
     const { on, k } = routeIndex(decided); // (B,), (B,)
     const zeros = ops.unsqueeze(ops.cast(ops.mul(tokenMask, 0), 'int64'), [2, 3]); // (B, T, 1, 1)
-    const at = ops.expand(ops.add(zeros, ops.unsqueeze(k, [1, 2, 3])), [B!, T!, 1, d]); // (B, T, 1, d)
-    const chosen = ops.reshape(ops.gatherElements(deltas, at, 2), [B!, T!, d]); // (B, T, d)
+    const idx = ops.expand(ops.add(zeros, ops.unsqueeze(k, [1, 2, 3])), [B!, T!, 1, d]); // (B, T, 1, d)
+    const chosen = ops.reshape(ops.gatherElements(deltas, idx, 2), [B!, T!, d]); // (B, T, d)
     return ops.add(base, ops.mul(chosen, ops.unsqueeze(ops.cast(on, g.floatType), [1, 2]))); // base + δ_k*
   };
 }
@@ -187,20 +179,19 @@ export function routerHook(M: number, layer: number, select: RouteSelect = 'scor
  * The decode steps' hook: the route was decided at the prefill (route_in ≥ 0, 0 = main), so
  * nothing is scored; the chosen memory's block of the stacked deltas is gathered per sequence
  * and applied. Cost: one gathered (ff, d) block per sequence instead of M score MatMuls.
- * Inputs: mem_deltas (M·d, ff) (or (M·d, K) with mem_channels (K,)), or mem_blocks (M, ff, d)
- * with int8 scores; route_in (B,) int64.
+ * Inputs: mem_deltas (ff, M·d), or mem_blocks (M, ff, d) with int8 scores; route_in (B,) int64.
  */
 export function routerStepHook(M: number, layer: number, scoreDtype: ScoreDtype = 'float32', channels = false) {
   return (ctx: DownHookCtx): Value => {
     const base = ctx.base(); // (B, T, d)
     if (ctx.layer !== layer || M === 0) return base;
     const g = base.graph;
-    const [B, , ff] = ctx.a.shape as [number | string, number | string, number];
+    const [B] = ctx.a.shape as [number | string];
     const d = base.shape[2] as number;
     const routeIn = g.input('route_in', 'int64', [B]);
     const order = orderOf(scoreDtype);
-    const idx = channelInput(g, channels && scoreDtype === 'float32');
-    return applyGathered(ctx.a, base, memInput(g, order, idx ? 'K' : ff, M, d), order, routeIn, M, d, idx);
+    const sub = scoredInput(ctx.a, channels && scoreDtype === 'float32');
+    return applyGathered(sub.a, base, memInput(g, order, sub.ff, M, d), order, routeIn, sub.ff, M, d);
   };
 }
 
@@ -243,7 +234,7 @@ export function routerVariant(given: readonly RoutedMemory[], o: RouterOptions, 
     const order = orderOf(dtype);
     if (!stacked) {
       const full = stackDeltas(given.map((m) => m.delta), M, shape, o.layout, true, order);
-      stacked = channels ? tensorData('float32', [M * d, channels.length], pickColumns(full, M * d, ff, channels)) : tensorData('float32', memDims(order, ff, M, d), full);
+      stacked = channels ? tensorData('float32', [channels.length, M * d], pickRows(full, M * d, channels)) : tensorData('float32', memDims(order, ff, M, d), full);
     }
     const feeds: Record<string, TensorData> = { mem_eps: { dtype: 'float32', dims: [M], data: Float32Array.from(memories.map((m) => m.eps)) }, [memName(order)]: stacked };
     if (channels) feeds['mem_channels'] = { dtype: 'int64', dims: [channels.length], data: BigInt64Array.from(channels, (j) => BigInt(j)) };

@@ -81,18 +81,15 @@ export function tokenScores(delta: Value, a: Value, stat: RouteStat): Value {
 }
 
 /**
- * Every memory's δ_k and score at once from the stacked deltas (router/stack.ts, order 'rows'):
- * stack (M·d, ff) · aᵀ (B, ff, T) → (B, M·d, T), transposed back to deltas (B, T, M, d), and
- * scores (B, M) as sequenceScore computes them per memory (tokenMask (B, T), useMax (B,) bool),
- * under `stat`. The large stack is the left operand, which MLAS uses in place; as the right
- * operand (a · (ff, M·d)) it was packed on every call (stack.ts: 15–18% slower at M ≤ 4).
- * With `channels` (K,) int64 (router/support.ts) the stack holds only those columns (M·d, K)
- * and aᵀ's rows are gathered to match; ‖A(x)_t‖ for route_normalize still uses every channel.
+ * Every memory's δ_k and score at once from the stacked deltas (router/stack.ts):
+ * a (B, T, ff) · stack (ff, M·d) → deltas (B, T, M, d), scores (B, M) as sequenceScore
+ * computes them per memory (tokenMask (B, T), useMax (B,) bool), under `stat`.
+ * With `channels` (K,) int64 (router/support.ts) the stack holds only those rows (K, M·d) and
+ * a's columns are gathered to match; ‖A(x)_t‖ for route_normalize still uses every channel.
  */
 export function stackedScores(a: Value, stack: Value, M: number, d: number, tokenMask: Value, useMax: Value, stat: RouteStat = PLAIN_STAT, channels?: Value): { deltas: Value; scores: Value } {
   const [B, T] = a.shape;
-  const aT = ops.transpose(a, [0, 2, 1]); // (B, ff, T)
-  const deltas = ops.reshape(ops.transpose(ops.matmul(stack, channels ? ops.gather(aT, channels, 1) : aT), [0, 2, 1]), [B!, T!, M, d]);
+  const deltas = ops.reshape(ops.matmul(channels ? ops.gather(a, channels, 2) : a, stack), [B!, T!, M, d]);
   return { deltas, scores: normScores(tokenNorms(deltas), a, tokenMask, useMax, stat) };
 }
 

@@ -1,11 +1,11 @@
 /**
- * The router's one memory input: every memory's delta Δ_k = W′_k − W, stacked as one operand
- * of a single MatMul, `mem_deltas` (M·d, ff), row block k = Δ_k (d, ff) (StackOrder 'rows').
- * mem_deltas · A(x)ᵀ gives every memory's δ_k = A(x)Δ_kᵀ at once: one large MatMul instead of
- * one per memory (router.ts, score.ts).
+ * The router's one memory input: every memory's delta Δ_k = W′_k − W, side by side as the
+ * right operand of a single MatMul, `mem_deltas` (ff, M·d), column block k = Δ_kᵀ (ff, d).
+ * A(x) (…, ff) · mem_deltas gives every memory's δ_k = A(x)Δ_kᵀ at once: one large MatMul
+ * instead of one per memory (router.ts).
  *
  * Δ_k comes in the checkpoint's layout of the edited weight: 'out_in' (d, ff) (llama, torch
- * Linear) is copied into its row block as is; 'in_out' (ff, d) (GPT-2 Conv1D) is transposed.
+ * Linear) is transposed into its block; 'in_out' (ff, d) (GPT-2 Conv1D) is copied as is.
  * Slots past the given deltas (bucket padding) stay zero.
  *
  * With int8 routing scores (router/quant.ts) the float deltas are stacked as blocks (M, ff, d)
@@ -30,28 +30,13 @@ interface Kept {
 let kept: Kept | null = null;
 
 /**
- * 'rows': (M·d, ff), row block k = Δ_k (d, ff), the left operand of one MatMul scoring every
- * memory against the activations transposed (float32 routing, score.ts stackedScores: MLAS then
- * packs only the small (ff, T) operand; measured 15–18% faster than the (ff, M·d) right operand
- * at M = 1–4 on GPT-2 shapes). 'columns': (ff, M·d), column block k = Δ_kᵀ (scripts that score
- * A·stack directly). 'blocks': (M, ff, d), block k = Δ_kᵀ contiguous, for gathering one memory
- * per sequence (int8 scoring, router.ts) with a single copy.
+ * 'columns': (ff, M·d), column block k = Δ_kᵀ, the right operand of one MatMul scoring every
+ * memory. 'blocks': (M, ff, d), block k = Δ_kᵀ contiguous, for gathering one memory per
+ * sequence (int8 scoring, router.ts) with a single copy.
  */
-export type StackOrder = 'rows' | 'columns' | 'blocks';
+export type StackOrder = 'columns' | 'blocks';
 
 function fill(data: Float32Array, k: number, delta: Float32Array, M: number, ff: number, d: number, layout: Layout, order: StackOrder): void {
-  if (order === 'rows') {
-    if (layout === 'out_in') {
-      data.set(delta, k * d * ff);
-      return;
-    }
-    const base = k * d * ff;
-    for (let j = 0; j < ff; j++) {
-      const row = j * d; // Δ_k[j, :] (ff, d)
-      for (let i = 0; i < d; i++) data[base + i * ff + j] = delta[row + i] as number;
-    }
-    return;
-  }
   if (order === 'blocks') {
     if (layout === 'in_out') {
       data.set(delta, k * ff * d);
@@ -81,11 +66,10 @@ export function stackDims(shape: readonly number[], layout: Layout): [number, nu
 }
 
 /**
- * The stack of `deltas` (each of the edited weight's `shape`, in `layout`) in `order` (default
- * 'rows': (M·d, ff)), padded to M slots.
+ * (ff, M·d) for `deltas` (each of the edited weight's `shape`, in `layout`), padded to M slots.
  * `keep` false: a new array, and the kept stack is left alone (one-off scoring runs).
  */
-export function stackDeltas(deltas: readonly Float32Array[], M: number, shape: readonly number[], layout: Layout, keep = true, order: StackOrder = 'rows'): Float32Array {
+export function stackDeltas(deltas: readonly Float32Array[], M: number, shape: readonly number[], layout: Layout, keep = true, order: StackOrder = 'columns'): Float32Array {
   if (deltas.length > M) throw new RangeError(`stackDeltas: ${deltas.length} memories for ${M} slots`);
   const [ff, d] = stackDims(shape, layout);
   if (!keep) {

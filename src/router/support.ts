@@ -5,8 +5,8 @@
  * whose weights Δ_k[:, j] are all zero adds exactly nothing. With wise.mask_structure 'channel'
  * (memory/masks.ts) a shard trains only ρ·ff channels, and a merge (TIES, DARE, …) only keeps or
  * rescales entries of its shards, so a merged memory uses at most the union of its shards' channels.
- * The router then gathers A(x)ᵀ's rows on the union U of every memory's channels (B, |U|, T) and
- * multiplies the stack's columns U (M·d, |U|) with them: the same δ_k (up to float summation order),
+ * The router then gathers A(x)'s columns on the union U of every memory's channels (B, T, |U|) and
+ * multiplies them with the stack's rows U (|U|, M·d): the same δ_k (up to float summation order),
  * |U|/ff of the FLOPs. With element masks (WISE's) every channel is used and nothing changes.
  */
 import { stackDims, type Layout } from './stack.js';
@@ -65,13 +65,9 @@ export function unionChannels(deltas: readonly Float32Array[], shape: readonly n
   return Int32Array.from(out.length > 0 ? out : [0]);
 }
 
-/** Columns `channels` of a (R, ff) row-major matrix → (R, |channels|). */
-export function pickColumns(m: Float32Array, R: number, ff: number, channels: Int32Array): Float32Array {
-  const K = channels.length;
-  const out = new Float32Array(R * K);
-  for (let r = 0; r < R; r++) {
-    const src = r * ff, dst = r * K;
-    for (let c = 0; c < K; c++) out[dst + c] = m[src + channels[c]!]!;
-  }
+/** Rows `channels` of a (ff, W) row-major matrix → (|channels|, W). */
+export function pickRows(m: Float32Array, W: number, channels: Int32Array): Float32Array {
+  const out = new Float32Array(channels.length * W);
+  channels.forEach((j, r) => out.set(m.subarray(j * W, (j + 1) * W), r * W));
   return out;
 }

@@ -3,7 +3,7 @@
  * layouts, their union, the dense fallback above SUPPORT_MAX_FRACTION, and the stack's rows.
  */
 import { describe, expect, it } from 'vitest';
-import { SUPPORT_MAX_FRACTION, channelFlags, pickColumns, unionChannels } from '../../src/router/support.js';
+import { SUPPORT_MAX_FRACTION, channelFlags, pickRows, unionChannels } from '../../src/router/support.js';
 
 /** A (d, ff) 'out_in' or (ff, d) 'in_out' delta, nonzero at (out i, channel j) for each [i, j] given. */
 function delta(layout: 'out_in' | 'in_out', d: number, ff: number, at: [number, number][]): Float32Array {
@@ -30,8 +30,8 @@ describe('channel support of side memories', () => {
       expect(Array.from(unionChannels([new Float32Array(d * ff)], shape, layout)!)).toEqual([0]);
     });
   }
-  it('picks columns of a row-major matrix', () => {
-    const m = Float32Array.from({ length: 12 }, (_, i) => i); // (3, 4)
-    expect(Array.from(pickColumns(m, 3, 4, Int32Array.from([1, 3])))).toEqual([1, 3, 5, 7, 9, 11]);
+  it('picks rows of a row-major matrix', () => {
+    const m = Float32Array.from({ length: 12 }, (_, i) => i); // (4, 3)
+    expect(Array.from(pickRows(m, 3, Int32Array.from([1, 3])))).toEqual([3, 4, 5, 9, 10, 11]);
   });
 });
