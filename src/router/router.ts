@@ -114,15 +114,10 @@ function memInput(g: Value['graph'], order: StackOrder, ff: number | string, M: 
 }
 
 /**
- * With `channels` (float32 scoring over memories that use a subset of the ff input channels,
- * router/support.ts): the input `mem_channels` (K,) int64 and the activations' columns on them
- * (B, T, K); the stack is then (K, M·d). Without: a itself, over ff.
+ * For float32 scores over memories that use a subset of the ff input channels (router/support.ts):
+ * the input `mem_channels` (K,) int64; the stack is then (K, M·d). undefined: every channel.
  */
-function scoredInput(a: Value, channels: boolean): { a: Value; ff: number | string; idx?: Value } {
-  if (!channels) return { a, ff: a.shape[2] as number };
-  const idx = a.graph.input('mem_channels', 'int64', ['K']);
-  return { a: ops.gather(a, idx, 2), ff: 'K', idx };
-}
+const channelInput = (g: Value['graph'], on: boolean): Value | undefined => (on ? g.input('mem_channels', 'int64', ['K']) : undefined);
 const orderOf = (scoreDtype: ScoreDtype): StackOrder => (scoreDtype === 'int8' ? 'blocks' : 'columns');
 
 /**
@@ -140,8 +135,8 @@ export function routerHook(M: number, layer: number, select: RouteSelect = 'scor
     const useMax = g.input('use_max', 'bool', [B]);
     const routeIn = g.input('route_in', 'int64', [B]);
     const eps = g.input('mem_eps', g.floatType, [M]);
-    const sub = scoredInput(ctx.a, channels && scoreDtype === 'float32');
-    const stack = memInput(g, orderOf(scoreDtype), sub.ff, M, d);
+    const idx = channelInput(g, channels && scoreDtype === 'float32');
+    const stack = memInput(g, orderOf(scoreDtype), idx ? 'K' : ff, M, d);
     let deltas: Value | null = null; // (B, T, M, d), float32 scoring only
     let s: Value; // (B, M)
     if (scoreDtype === 'int8') {
@@ -149,7 +144,7 @@ export function routerHook(M: number, layer: number, select: RouteSelect = 'scor
       const qScale = g.input('mem_deltas_scale', g.floatType, [M * d]);
       s = quantizedStackedScores(ctx.a, q, qScale, M, d, tokenMask, useMax, stat);
     } else {
-      ({ deltas, scores: s } = stackedScores(ctx.a, stack, M, d, tokenMask, useMax, stat, sub.idx));
+      ({ deltas, scores: s } = stackedScores(ctx.a, stack, M, d, tokenMask, useMax, stat, idx));
     }
     const passes = ops.not(ops.less(s, eps)); // (B, M)
     const key = select === 'ratio' ? ops.div(s, ops.max(eps, 1e-12)) : s; // what the memories compete on (≥ 0)
@@ -169,8 +164,8 @@ export function routerHook(M: number, layer: number, select: RouteSelect = 'scor
     // (built from token_mask·0, which is finite, so that the symbolic T is present for Expand).
     const { on, k } = routeIndex(decided); // (B,), (B,)
     const zeros = ops.unsqueeze(ops.cast(ops.mul(tokenMask, 0), 'int64'), [2, 3]); // (B, T, 1, 1)
-    const idx = ops.expand(ops.add(zeros, ops.unsqueeze(k, [1, 2, 3])), [B!, T!, 1, d]); // (B, T, 1, d)
-    const chosen = ops.reshape(ops.gatherElements(deltas, idx, 2), [B!, T!, d]); // (B, T, d)
+    const at = ops.expand(ops.add(zeros, ops.unsqueeze(k, [1, 2, 3])), [B!, T!, 1, d]); // (B, T, 1, d)
+    const chosen = ops.reshape(ops.gatherElements(deltas, at, 2), [B!, T!, d]); // (B, T, d)
     return ops.add(base, ops.mul(chosen, ops.unsqueeze(ops.cast(on, g.floatType), [1, 2]))); // base + δ_k*
   };
 }
@@ -186,12 +181,13 @@ export function routerStepHook(M: number, layer: number, scoreDtype: ScoreDtype 
     const base = ctx.base(); // (B, T, d)
     if (ctx.layer !== layer || M === 0) return base;
     const g = base.graph;
-    const [B] = ctx.a.shape as [number | string];
+    const [B, , ff] = ctx.a.shape as [number | string, number | string, number];
     const d = base.shape[2] as number;
     const routeIn = g.input('route_in', 'int64', [B]);
     const order = orderOf(scoreDtype);
-    const sub = scoredInput(ctx.a, channels && scoreDtype === 'float32');
-    return applyGathered(sub.a, base, memInput(g, order, sub.ff, M, d), order, routeIn, sub.ff, M, d);
+    const idx = channelInput(g, channels && scoreDtype === 'float32'); // the activations' columns on them: (B, T, K)
+    const F = idx ? 'K' : ff;
+    return applyGathered(idx ? ops.gather(ctx.a, idx, 2) : ctx.a, base, memInput(g, order, F, M, d), order, routeIn, F, M, d);
   };
 }
 
