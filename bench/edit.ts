@@ -19,8 +19,8 @@
  * built by the real buildEditBatch with a word-hash encoder (no tokenizer needed).
  * Edited layer ≈ 0.8 depth: llama ⌊4 × 0.8⌋ = 3, GPT-2 layer 9 of 12.
  * Also the routing scores alone at M = 8: eight A·Δ_k MatMuls against one MatMul on the stacked
- * deltas; at M = 2, 8 and 32 that MatMul with the stack as the right operand (A·stack, the router's)
- * against the left (stack·Aᵀ: faster at small M·d, slower at large; docs/bench-edit.md), and the least-squares
+ * deltas; at M = 2, 8 and 32 that MatMul with the stack as the right operand (A·stack) against
+ * the left (stack·Aᵀ, the router's while M·d ≤ LEFT_MAX_ROWS, router.ts), and the least-squares
  * slope of routed/plain against M (Retrieve points) as the growth per memory, that slope over
  * M = 1, 4, 8 only (growth without the one-time cost of routing), and the routed forward with the
  * shipped routing statistic (config/wise-base.yaml route_topk / route_normalize) at M = 1 and 8,
@@ -49,7 +49,7 @@ import type { Tokenizer } from '../src/model/tokenizer.js';
 import { SideMemory } from '../src/memory/side-memory.js';
 import { buildEditBatch, type EditBatch, type Encoder } from '../src/memory/rows.js';
 import type { EditHparams } from '../src/memory/train.js';
-import { routerVariant, type RoutedMemory } from '../src/router/router.js';
+import { LEFT_MAX_ROWS, routerVariant, type RoutedMemory } from '../src/router/router.js';
 import { unionChannels } from '../src/router/support.js';
 import type { Layout } from '../src/router/stack.js';
 import { shardMask, shardSeed, type MaskStructure } from '../src/memory/masks.js';
@@ -94,7 +94,7 @@ const WISE = resolveConfig({ env: process.env }).wise;
 const OTHER: MaskStructure = WISE.mask_structure === 'element' ? 'channel' : 'element';
 const OTHER_MEMS = [1, 2] as const;
 const otherName = (M: number): string => `forward M=${M} ${OTHER} masks`;
-/** The score MatMul alone with the stack as the right operand (the router's) or the left one. */
+/** The score MatMul alone with the stack as the right operand or the left one (the router's while M·d ≤ LEFT_MAX_ROWS). */
 const ORIENT_MEMS = [2, 8, 32] as const;
 const orientName = (M: number, o: 'right' | 'left'): string => `scores M=${M} ${o === 'right' ? 'A·stack' : 'stack·Aᵀ'}`;
 
@@ -267,8 +267,8 @@ async function setupShape(s: Shape): Promise<ShapeRun> {
     cases.push({ name: caseName(s, otherName(M)), run: () => lm.forward(routeSeqs, { variant: v }) });
   }
   // The routing scores alone: at M = 8, eight A·Δ_k MatMuls against one on the stacked deltas; at
-  // M = 2, 8 and 32, the stack as the right operand, A (B, T, ff) · (ff, M·d) (the router's, score.ts
-  // stackedScores), against the left, stack (M·d, ff) · Aᵀ (B, ff, T), all with the norms.
+  // M = 2, 8 and 32, the stack as the right operand, A (B, T, ff) · (ff, M·d), against the left,
+  // stack (M·d, ff) · Aᵀ (B, ff, T) (score.ts stackedScores; the router's while M·d ≤ LEFT_MAX_ROWS), with the norms.
   const Mx = Math.max(...MEMS);
   const ff = cfg.intermediateSize, d = cfg.hiddenSize, N = ROUTE_B * ROUTE_T;
   const aData = uniformFill(new Float32Array(N * ff), 1, rng);
@@ -545,7 +545,7 @@ async function main(): Promise<void> {
     });
     const sh = SHIPPED_MEMS.map((M) => est(t(caseName(r.s, shippedName(M))), plain, RATED));
     const Mx = Math.max(...MEMS);
-    const sepT = t(caseName(r.s, `scores ${Mx} MatMuls`)).min, catT = t(caseName(r.s, orientName(Mx, 'right'))).min;
+    const sepT = t(caseName(r.s, `scores ${Mx} MatMuls`)).min, catT = t(caseName(r.s, orientName(Mx, Mx * r.lm.config.hiddenSize <= LEFT_MAX_ROWS ? 'left' : 'right'))).min;
     const orient = ORIENT_MEMS.map((M) => {
       const [rt, lt] = [t(caseName(r.s, orientName(M, 'right'))).min, t(caseName(r.s, orientName(M, 'left'))).min];
       return `M=${M} ${fmtMs(rt)} → ${fmtMs(lt)} ms (${(rt / lt).toFixed(2)}×, ${(100 * (rt - lt) / plain.min).toFixed(2)}% of plain)`;
@@ -554,7 +554,7 @@ async function main(): Promise<void> {
       `shipped statistic (${SHIPPED_LABEL}) routed/plain (${RATED}) ${sh.map((x, i) => `M=${SHIPPED_MEMS[i]} ${x.toFixed(3)}`).join(', ')} ` +
       `(growth ${(100 * (sh[1]! - sh[0]!) / (SHIPPED_MEMS[1] - SHIPPED_MEMS[0])).toFixed(2)}% per memory); ` +
       `scores alone at M=${Mx} (minima): ${Mx} MatMuls ${fmtMs(sepT)} ms (${(r.scoreFlops / sepT / 1e6).toFixed(1)} GFLOP/s, ${(100 * sepT / plain.min / Mx).toFixed(2)}% of plain per memory) vs one MatMul on the stacked deltas ${fmtMs(catT)} ms (${(r.scoreFlops / catT / 1e6).toFixed(1)} GFLOP/s), ${(sepT / catT).toFixed(2)}×; ` +
-      `the stack as the left operand (stack·Aᵀ) instead of the right (A·stack, the router's), minima: ${orient.join('; ')}`);
+      `the stack as the left operand (stack·Aᵀ, the router's while M·d ≤ ${LEFT_MAX_ROWS}) instead of the right (A·stack), minima: ${orient.join('; ')}`);
   }
   console.log(`\nRouter overhead: CausalLM.forward of ${ROUTE_B}×${ROUTE_T} tokens (all logits), routed over M memories vs plain (M=0), ${ROUNDS} interleaved rounds; routed/plain by three estimators (wall: median of per-round ratios; min: ratio of minima, rated; cpu: median of per-round CPU-time ratios):`);
   console.log(table(['shape', 'mode', 'M', 'ms (median)', 'min-max', 'CPU ms', 'wall', 'min', 'cpu', 'per memory (min)', 'FLOP floor/mem', 'wall ratio min-max'], routerRows));

@@ -98,7 +98,7 @@ export function buildExportGraph(src: ExportSource, logits: 'last' | 'all' = 'la
   const { lm } = src;
   return buildTransformer(lm.spec, lm.config, lm.ckpt.weights, {
     batch: 'B', seq: 'T', cache: true, logits,
-    hooks: { down: routerHook(src.memories.length, src.layer, src.select, src.stat) },
+    hooks: { down: routerHook(src.memories.length, src.layer, src.select, src.stat, 'float32', false, false) }, // the (ff, M·d) stack of bakedTensors
     name: 'wise-export',
   });
 }

@@ -3,7 +3,8 @@
  *
  * At the edited layer, every side memory k (its delta Δ_k = W′_k − W) gets δ_k = A(x)·Δ_kᵀ
  * (B, T, d) from one MatMul of A(x) (B, T, ff) with the stacked deltas `mem_deltas` (ff, M·d)
- * (router/stack.ts), then its sequence score s_k (router/score.ts). A sequence goes to the
+ * (router/stack.ts), then its sequence score s_k (router/score.ts). While M·d ≤ LEFT_MAX_ROWS the
+ * stack is (M·d, ff) instead and the left operand, mem_deltas · A(x)ᵀ (the same δ_k). A sequence goes to the
  * memory with the highest key (the score, or score / ε_k) among those with s_k ≥ ε_k (top-1,
  * each memory gated by its own ε; ties go to the lower k), and to the main memory (the
  * original layer) when no memory passes. Output: base + δ_k* — exactly A·W′_k*ᵀ (+ bias).
@@ -37,7 +38,7 @@ import type { DownHookCtx, Variant } from '../model/causal-lm.js';
 import { PLAIN_STAT, quantizedStackedScores, stackedScores, type RouteStat } from './score.js';
 import type { QuantizedColumns } from './quant.js';
 import { stackDeltas, stackDims, stackQuantized, type Layout, type StackOrder } from './stack.js';
-import { pickRows, unionChannels } from './support.js';
+import { pickColumns, pickRows, unionChannels } from './support.js';
 
 export interface RoutedMemory {
   /** stable id shown to users ('active', 'merged-2', 'shard-5', …) */
@@ -74,6 +75,8 @@ export interface RouterOptions {
    * default true): the same scores, fewer FLOPs. false: always the full product (comparisons).
    */
   subset?: boolean;
+  /** float32 scores with the stack as the left operand (LEFT_MAX_ROWS); default: while M·d ≤ LEFT_MAX_ROWS */
+  left?: boolean;
 }
 
 /**
@@ -96,19 +99,25 @@ function routeIndex(route: Value): { on: Value; k: Value } {
 /**
  * base + δ_k for each sequence's route (B,) int64 (0 = main: base unchanged), δ_k = a·Δ_kᵀ
  * from memory k's block gathered per sequence, then one batched MatMul. `mem` is the float
- * stack in `order` (stack.ts): 'blocks' (M, ff, d) gathers with one copy; 'columns'
- * (ff, M·d) needs a strided gather and a transpose. Used by decode steps and int8 scoring.
+ * stack in `order` (stack.ts): 'blocks' (M, ff, d) and 'rows' (M·d, ff) gather with one copy;
+ * 'columns' (ff, M·d) needs a strided gather and a transpose. Used by decode steps and int8 scoring.
  */
 function applyGathered(a: Value, base: Value, mem: Value, order: StackOrder, route: Value, ff: number | string, M: number, d: number): Value {
   const { on, k } = routeIndex(route); // (B,), (B,)
-  const blocks = order === 'blocks' ? ops.gather(mem, k, 0) : ops.transpose(ops.gather(ops.reshape(mem, [ff, M, d]), k, 1), [1, 0, 2]); // (B, ff, d) = Δ_kᵀ per sequence
-  const delta = ops.matmul(a, blocks); // (B, T, d)
+  let delta: Value; // (B, T, d)
+  if (order === 'rows') {
+    const rows = ops.gather(ops.reshape(mem, [M, d, ff]), k, 0); // (B, d, ff) = Δ_k per sequence, one copy
+    delta = ops.transpose(ops.matmul(rows, ops.transpose(a, [0, 2, 1])), [0, 2, 1]);
+  } else {
+    const blocks = order === 'blocks' ? ops.gather(mem, k, 0) : ops.transpose(ops.gather(ops.reshape(mem, [ff, M, d]), k, 1), [1, 0, 2]); // (B, ff, d) = Δ_kᵀ per sequence
+    delta = ops.matmul(a, blocks);
+  }
   return ops.add(base, ops.mul(delta, ops.unsqueeze(ops.cast(on, base.dtype), [1, 2])));
 }
 
 /** The float stack's graph input name: 'mem_deltas' (ff, M·d) for float32 scoring, 'mem_blocks' (M, ff, d) for int8. */
 const memName = (order: StackOrder): string => (order === 'blocks' ? 'mem_blocks' : 'mem_deltas');
-const memDims = <D extends number | string>(order: StackOrder, ff: D, M: number, d: number): (D | number)[] => (order === 'blocks' ? [M, ff, d] : [ff, M * d]);
+const memDims = <D extends number | string>(order: StackOrder, ff: D, M: number, d: number): (D | number)[] => (order === 'blocks' ? [M, ff, d] : order === 'rows' ? [M * d, ff] : [ff, M * d]);
 function memInput(g: Value['graph'], order: StackOrder, ff: number | string, M: number, d: number): Value {
   return g.input(memName(order), g.floatType, memDims(order, ff, M, d));
 }
@@ -118,13 +127,24 @@ function memInput(g: Value['graph'], order: StackOrder, ff: number | string, M: 
  * the input `mem_channels` (K,) int64; the stack is then (K, M·d). undefined: every channel.
  */
 const channelInput = (g: Value['graph'], on: boolean): Value | undefined => (on ? g.input('mem_channels', 'int64', ['K']) : undefined);
-const orderOf = (scoreDtype: ScoreDtype): StackOrder => (scoreDtype === 'int8' ? 'blocks' : 'columns');
+
+/**
+ * Rows of the stack (M·d) up to which float32 scores multiply it as the left operand, stack
+ * (M·d, ff) · A(x)ᵀ (StackOrder 'rows'): MLAS then packs the small (ff, T) operand instead of the
+ * stack on every call, but the product is batched per sequence, so each sequence reads the whole
+ * stack. bench:edit (GPT-2, 4 × 32 tokens): the score MatMul 1.06–1.19× faster at M·d 1536 and
+ * 6144; the bundled model's T = 1000 evaluation (M·d 262144, 16 sequences a pass) 257 s against
+ * 228 s with the right operand (docs/bench-edit.md, "Eleventh session").
+ */
+export const LEFT_MAX_ROWS = 8192;
+const leftOperand = (M: number, d: number, forced?: boolean): boolean => forced ?? M * d <= LEFT_MAX_ROWS;
+const orderOf = (scoreDtype: ScoreDtype, left: boolean): StackOrder => (scoreDtype === 'int8' ? 'blocks' : left ? 'rows' : 'columns');
 
 /**
  * Builds the routing hook for M memories (the graph structure depends only on M, and on
  * `channels`: float32 scores on a channel subset, mem_channels (K,) and mem_deltas (K, M·d)).
  */
-export function routerHook(M: number, layer: number, select: RouteSelect = 'score', stat: RouteStat = PLAIN_STAT, scoreDtype: ScoreDtype = 'float32', channels = false) {
+export function routerHook(M: number, layer: number, select: RouteSelect = 'score', stat: RouteStat = PLAIN_STAT, scoreDtype: ScoreDtype = 'float32', channels = false, left?: boolean) {
   return (ctx: DownHookCtx): Value => {
     const base = ctx.base(); // (B, T, d)
     if (ctx.layer !== layer || M === 0) return base;
@@ -136,7 +156,8 @@ export function routerHook(M: number, layer: number, select: RouteSelect = 'scor
     const routeIn = g.input('route_in', 'int64', [B]);
     const eps = g.input('mem_eps', g.floatType, [M]);
     const idx = channelInput(g, channels && scoreDtype === 'float32');
-    const stack = memInput(g, orderOf(scoreDtype), idx ? 'K' : ff, M, d);
+    const lhs = scoreDtype === 'float32' && leftOperand(M, d, left);
+    const stack = memInput(g, orderOf(scoreDtype, lhs), idx ? 'K' : ff, M, d);
     let deltas: Value | null = null; // (B, T, M, d), float32 scoring only
     let s: Value; // (B, M)
     if (scoreDtype === 'int8') {
@@ -144,7 +165,7 @@ export function routerHook(M: number, layer: number, select: RouteSelect = 'scor
       const qScale = g.input('mem_deltas_scale', g.floatType, [M * d]);
       s = quantizedStackedScores(ctx.a, q, qScale, M, d, tokenMask, useMax, stat);
     } else {
-      ({ deltas, scores: s } = stackedScores(ctx.a, stack, M, d, tokenMask, useMax, stat, idx));
+      ({ deltas, scores: s } = stackedScores(ctx.a, stack, M, d, tokenMask, useMax, stat, idx, lhs));
     }
     const passes = ops.not(ops.less(s, eps)); // (B, M)
     const key = select === 'ratio' ? ops.div(s, ops.max(eps, 1e-12)) : s; // what the memories compete on (≥ 0)
@@ -176,7 +197,7 @@ export function routerHook(M: number, layer: number, select: RouteSelect = 'scor
  * and applied. Cost: one gathered (ff, d) block per sequence instead of M score MatMuls.
  * Inputs: mem_deltas (ff, M·d), or mem_blocks (M, ff, d) with int8 scores; route_in (B,) int64.
  */
-export function routerStepHook(M: number, layer: number, scoreDtype: ScoreDtype = 'float32', channels = false) {
+export function routerStepHook(M: number, layer: number, scoreDtype: ScoreDtype = 'float32', channels = false, left?: boolean) {
   return (ctx: DownHookCtx): Value => {
     const base = ctx.base(); // (B, T, d)
     if (ctx.layer !== layer || M === 0) return base;
@@ -184,7 +205,7 @@ export function routerStepHook(M: number, layer: number, scoreDtype: ScoreDtype 
     const [B, , ff] = ctx.a.shape as [number | string, number | string, number];
     const d = base.shape[2] as number;
     const routeIn = g.input('route_in', 'int64', [B]);
-    const order = orderOf(scoreDtype);
+    const order = orderOf(scoreDtype, scoreDtype === 'float32' && leftOperand(M, d, left));
     const idx = channelInput(g, channels && scoreDtype === 'float32'); // the activations' columns on them: (B, T, K)
     const F = idx ? 'K' : ff;
     return applyGathered(idx ? ops.gather(ctx.a, idx, 2) : ctx.a, base, memInput(g, order, F, M, d), order, routeIn, F, M, d);
@@ -223,14 +244,16 @@ export function routerVariant(given: readonly RoutedMemory[], o: RouterOptions, 
   const dtype: ScoreDtype = o.scoreDtype ?? 'float32';
   // float32 scores on the channels the memories use, when that is a real subset (router/support.ts)
   const channels = dtype === 'float32' && M > 0 && o.subset !== false ? unionChannels(given.map((m) => m.delta), shape, o.layout) : null;
+  const left = dtype === 'float32' && M > 0 && leftOperand(M, stackDims(shape, o.layout)[1], o.left);
+  const order = orderOf(dtype, left);
   let stacked: TensorData | null = null; // built on first use, then kept with the variant
   let quant: QuantizedColumns | null = null; // the same for int8 scoring
   const memFeeds = (): Record<string, TensorData> => {
     const [ff, d] = stackDims(shape, o.layout);
-    const order = orderOf(dtype);
     if (!stacked) {
       const full = stackDeltas(given.map((m) => m.delta), M, shape, o.layout, true, order);
-      stacked = channels ? tensorData('float32', [channels.length, M * d], pickRows(full, M * d, channels)) : tensorData('float32', memDims(order, ff, M, d), full);
+      if (!channels) stacked = tensorData('float32', memDims(order, ff, M, d), full);
+      else stacked = left ? tensorData('float32', [M * d, channels.length], pickColumns(full, M * d, ff, channels)) : tensorData('float32', [channels.length, M * d], pickRows(full, M * d, channels));
     }
     const feeds: Record<string, TensorData> = { mem_eps: { dtype: 'float32', dims: [M], data: Float32Array.from(memories.map((m) => m.eps)) }, [memName(order)]: stacked };
     if (channels) feeds['mem_channels'] = { dtype: 'int64', dims: [channels.length], data: BigInt64Array.from(channels, (j) => BigInt(j)) };
@@ -256,14 +279,14 @@ export function routerVariant(given: readonly RoutedMemory[], o: RouterOptions, 
     };
   };
   return {
-    key: `router-L${o.layer}-M${M}-${o.select ?? 'score'}${statKey(o.stat)}${dtype === 'int8' ? '-q8' : ''}${channels ? '-ch' : ''}`,
-    hook: routerHook(M, o.layer, o.select, o.stat, dtype, channels !== null),
-    stepHook: routerStepHook(M, o.layer, dtype, channels !== null),
+    key: `router-L${o.layer}-M${M}-${o.select ?? 'score'}${statKey(o.stat)}${dtype === 'int8' ? '-q8' : ''}${channels ? '-ch' : ''}${left ? '-lhs' : ''}`,
+    hook: routerHook(M, o.layer, o.select, o.stat, dtype, channels !== null, left),
+    stepHook: routerStepHook(M, o.layer, dtype, channels !== null, left),
     outputs: M > 0 ? ['route', 'route_scores'] : [],
     maxTokens: routeTokenCap(M, stackDims(shape, o.layout)[1]),
     feeds: (batch, T, mask) => (M > 0 ? common(batch, T, mask) : {}),
     // the decode steps (stepHook's graph): the stacked deltas and the prefill's route
-    decodeFeeds: (batch, _T, prefill): Record<string, TensorData> => (M > 0 ? { ...pick(memFeeds(), [memName(orderOf(dtype)), 'mem_channels']), route_in: { dtype: 'int64', dims: [batch], data: BigInt64Array.from(prefill.route!.data as BigInt64Array) } } : {}),
+    decodeFeeds: (batch, _T, prefill): Record<string, TensorData> => (M > 0 ? { ...pick(memFeeds(), [memName(order), 'mem_channels']), route_in: { dtype: 'int64', dims: [batch], data: BigInt64Array.from(prefill.route!.data as BigInt64Array) } } : {}),
   };
 }
 

@@ -86,10 +86,18 @@ export function tokenScores(delta: Value, a: Value, stat: RouteStat): Value {
  * computes them per memory (tokenMask (B, T), useMax (B,) bool), under `stat`.
  * With `channels` (K,) int64 (router/support.ts) the stack holds only those rows (K, M·d) and
  * a's columns are gathered to match; ‖A(x)_t‖ for route_normalize still uses every channel.
+ * `left`: the stack is (M·d, ff) (or (M·d, K)), StackOrder 'rows', and is the left operand.
  */
-export function stackedScores(a: Value, stack: Value, M: number, d: number, tokenMask: Value, useMax: Value, stat: RouteStat = PLAIN_STAT, channels?: Value): { deltas: Value; scores: Value } {
+export function stackedScores(a: Value, stack: Value, M: number, d: number, tokenMask: Value, useMax: Value, stat: RouteStat = PLAIN_STAT, channels?: Value, left = false): { deltas: Value; scores: Value } {
   const [B, T] = a.shape;
-  const deltas = ops.reshape(ops.matmul(channels ? ops.gather(a, channels, 2) : a, stack), [B!, T!, M, d]);
+  let y: Value; // (B, T, M·d)
+  if (left) {
+    // stack (M·d, F) · aᵀ (B, F, T) per sequence: MLAS packs the small (F, T) operand instead of
+    // the stack (router.ts leftOperand: faster while M·d is small; each sequence reads the stack)
+    const aT = ops.transpose(a, [0, 2, 1]);
+    y = ops.transpose(ops.matmul(stack, channels ? ops.gather(aT, channels, 1) : aT), [0, 2, 1]);
+  } else y = ops.matmul(channels ? ops.gather(a, channels, 2) : a, stack);
+  const deltas = ops.reshape(y, [B!, T!, M, d]);
   return { deltas, scores: normScores(tokenNorms(deltas), a, tokenMask, useMax, stat) };
 }
 

@@ -31,12 +31,26 @@ let kept: Kept | null = null;
 
 /**
  * 'columns': (ff, M·d), column block k = Δ_kᵀ, the right operand of one MatMul scoring every
- * memory. 'blocks': (M, ff, d), block k = Δ_kᵀ contiguous, for gathering one memory per
- * sequence (int8 scoring, router.ts) with a single copy.
+ * memory. 'rows': (M·d, ff), row block k = Δ_k (d, ff), the left operand of that MatMul against
+ * A(x)ᵀ, which the router uses while M·d is small (router.ts leftOperand). 'blocks': (M, ff, d),
+ * block k = Δ_kᵀ contiguous, for gathering one memory per sequence (int8 scoring, router.ts)
+ * with a single copy.
  */
-export type StackOrder = 'columns' | 'blocks';
+export type StackOrder = 'columns' | 'rows' | 'blocks';
 
 function fill(data: Float32Array, k: number, delta: Float32Array, M: number, ff: number, d: number, layout: Layout, order: StackOrder): void {
+  if (order === 'rows') {
+    const base = k * d * ff;
+    if (layout === 'out_in') {
+      data.set(delta, base); // Δ_k (d, ff) as stored
+      return;
+    }
+    for (let j = 0; j < ff; j++) {
+      const row = j * d; // Δ_k[j, :] of (ff, d)
+      for (let i = 0; i < d; i++) data[base + i * ff + j] = delta[row + i] as number;
+    }
+    return;
+  }
   if (order === 'blocks') {
     if (layout === 'in_out') {
       data.set(delta, k * ff * d);

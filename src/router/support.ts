@@ -65,6 +65,17 @@ export function unionChannels(deltas: readonly Float32Array[], shape: readonly n
   return Int32Array.from(out.length > 0 ? out : [0]);
 }
 
+/** Columns `channels` of a (R, ff) row-major matrix → (R, |channels|) (the 'rows' stack, router.ts). */
+export function pickColumns(m: Float32Array, R: number, ff: number, channels: Int32Array): Float32Array {
+  const K = channels.length;
+  const out = new Float32Array(R * K);
+  for (let r = 0; r < R; r++) {
+    const src = r * ff, dst = r * K;
+    for (let c = 0; c < K; c++) out[dst + c] = m[src + channels[c]!]!;
+  }
+  return out;
+}
+
 /** Rows `channels` of a (ff, W) row-major matrix → (|channels|, W). */
 export function pickRows(m: Float32Array, W: number, channels: Int32Array): Float32Array {
   const out = new Float32Array(channels.length * W);
