@@ -8,7 +8,7 @@
  */
 import { beforeAll, expect, it } from 'vitest';
 import { describeShared, hfFixtureDir } from '../helpers/shared.js';
-import { CausalLM } from '../../src/model/causal-lm.js';
+import { CausalLM, type Variant } from '../../src/model/causal-lm.js';
 import { SideMemory } from '../../src/memory/side-memory.js';
 import { routerVariant, type RouteSelect, type RoutedMemory, type ScoreDtype } from '../../src/router/router.js';
 import type { RouteStat } from '../../src/router/score.js';
@@ -98,6 +98,18 @@ for (const fixture of ['tiny-llama', 'tiny-gpt2'] as const) for (const kind of [
         return r;
       });
 
+    /** Two routers over the same memories agree on TEXTS: routes (more than one taken), scores, logits. */
+    const expectSameForward = async (v: Variant, w: Variant): Promise<void> => {
+      const ids = TEXTS.map((x) => lm.tokenizer.encode(x));
+      const [a, b] = [await lm.forward(ids, { variant: v }), await lm.forward(ids, { variant: w })];
+      expect(Array.from(a.extra.route!.data as BigInt64Array)).toEqual(Array.from(b.extra.route!.data as BigInt64Array));
+      expect(new Set(Array.from(a.extra.route!.data as BigInt64Array)).size).toBeGreaterThan(1);
+      (a.extra.route_scores!.data as Float32Array).forEach((x, i) => expect(x).toBeCloseTo((b.extra.route_scores!.data as Float32Array)[i]!, 5));
+      let err = 0;
+      a.logits.forEach((x, i) => (err = Math.max(err, Math.abs(x - b.logits[i]!))));
+      expect(err).toBeLessThan(1e-5);
+    };
+
     it(kind === 'channels' ? 'scores on the channels the memories use: the same scores, routes and logits as the full product' : 'scores with the full product (every channel is used)', async () => {
       const layout = lm.spec.layer.mlp.down.layout;
       const eps = epsAt(2);
@@ -107,14 +119,7 @@ for (const fixture of ['tiny-llama', 'tiny-gpt2'] as const) for (const kind of [
       if (kind === 'dense') return;
       const full = routerVariant(mems, { layer, maxMeanTokens: 100, layout, subset: false }, sm.shape);
       expect(full.key.includes('-ch')).toBe(false);
-      const ids = TEXTS.map((x) => lm.tokenizer.encode(x));
-      const [a, b] = [await lm.forward(ids, { variant: v }), await lm.forward(ids, { variant: full })];
-      expect(Array.from(a.extra.route!.data as BigInt64Array)).toEqual(Array.from(b.extra.route!.data as BigInt64Array));
-      expect(new Set(Array.from(a.extra.route!.data as BigInt64Array)).size).toBeGreaterThan(1);
-      (a.extra.route_scores!.data as Float32Array).forEach((x, i) => expect(x).toBeCloseTo((b.extra.route_scores!.data as Float32Array)[i]!, 5));
-      let err = 0;
-      a.logits.forEach((x, i) => (err = Math.max(err, Math.abs(x - b.logits[i]!))));
-      expect(err).toBeLessThan(1e-5);
+      await expectSameForward(v, full);
     });
 
     it('the stack as the left operand (the default while M·d ≤ LEFT_MAX_ROWS) scores, routes, outputs and decodes as the right one', async () => {
@@ -125,14 +130,7 @@ for (const fixture of ['tiny-llama', 'tiny-gpt2'] as const) for (const kind of [
       const right = routerVariant(mems, { layer, maxMeanTokens: 100, layout, left: false }, sm.shape);
       expect(v.key.endsWith('-lhs')).toBe(true);
       expect(right.key.includes('-lhs')).toBe(false);
-      const ids = TEXTS.map((x) => lm.tokenizer.encode(x));
-      const [a, b] = [await lm.forward(ids, { variant: v }), await lm.forward(ids, { variant: right })];
-      expect(Array.from(a.extra.route!.data as BigInt64Array)).toEqual(Array.from(b.extra.route!.data as BigInt64Array));
-      expect(new Set(Array.from(a.extra.route!.data as BigInt64Array)).size).toBeGreaterThan(1);
-      (a.extra.route_scores!.data as Float32Array).forEach((x, i) => expect(x).toBeCloseTo((b.extra.route_scores!.data as Float32Array)[i]!, 5));
-      let err = 0;
-      a.logits.forEach((x, i) => (err = Math.max(err, Math.abs(x - b.logits[i]!))));
-      expect(err).toBeLessThan(1e-5);
+      await expectSameForward(v, right);
       for (const text of TEXTS.slice(0, 3)) {
         const prompt = lm.tokenizer.encode(text);
         const [ga, gb] = [await lm.generate(prompt, { maxTokens: 3, stopIds: [], variant: v }, true), await lm.generate(prompt, { maxTokens: 3, stopIds: [], variant: right }, true)];
