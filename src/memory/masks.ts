@@ -11,12 +11,10 @@
  * are the same; what changes is that a shard's delta is then zero outside ρ·ff channels, so the router
  * scores it on those channels only (router/support.ts): about ρ of the score's FLOPs, exactly.
  */
+import type { WeightLayout } from '../graph/index.js';
 import { Rng, hashString32 } from '../util/rng.js';
 
 export type MaskStructure = 'element' | 'channel';
-
-/** The edited weight's layout: 'out_in' (d, ff) as torch Linear, 'in_out' (ff, d) as GPT-2's Conv1D. */
-type WeightLayout = 'out_in' | 'in_out';
 
 /** A 0/1 mask of length n with each entry 1 with probability rho. (n,) */
 export function bernoulliMask(seed: number, n: number, rho: number): Float32Array {

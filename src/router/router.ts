@@ -28,8 +28,9 @@
  *
  * With float32 scores over memories that use only some of the ff input channels (channel masks,
  * wise.mask_structure; router/support.ts), the inputs are mem_channels (K,) int64, the union of
- * their channels, and mem_deltas (K, M·d), the stack's rows on them: A(x)'s columns are gathered
- * to (B, T, K) first, and the same δ_k cost K/ff of the FLOPs.
+ * their channels, and mem_deltas (K, M·d), the stack's rows on them (or (M·d, K), its columns, as
+ * the left operand): A(x)'s columns are gathered to (B, T, K) first (A(x)ᵀ's rows to (B, K, T)),
+ * and the same δ_k cost K/ff of the FLOPs.
  */
 import { ops, type Value } from '../graph/index.js';
 import type { TensorData } from '../graph/types.js';
@@ -124,7 +125,8 @@ function memInput(g: Value['graph'], order: StackOrder, ff: number | string, M: 
 
 /**
  * For float32 scores over memories that use a subset of the ff input channels (router/support.ts):
- * the input `mem_channels` (K,) int64; the stack is then (K, M·d). undefined: every channel.
+ * the input `mem_channels` (K,) int64; the stack is then (K, M·d), or (M·d, K) as the left operand.
+ * undefined: every channel.
  */
 const channelInput = (g: Value['graph'], on: boolean): Value | undefined => (on ? g.input('mem_channels', 'int64', ['K']) : undefined);
 
@@ -132,8 +134,8 @@ const channelInput = (g: Value['graph'], on: boolean): Value | undefined => (on 
  * Rows of the stack (M·d) up to which float32 scores multiply it as the left operand, stack
  * (M·d, ff) · A(x)ᵀ (StackOrder 'rows'): MLAS then packs the small (ff, T) operand instead of the
  * stack on every call, but the product is batched per sequence, so each sequence reads the whole
- * stack. bench:edit (GPT-2, 4 × 32 tokens): the score MatMul 1.06–1.19× faster at M·d 1536 and
- * 6144; the bundled model's T = 1000 evaluation (M·d 262144, 16 sequences a pass) 257 s against
+ * stack. bench:edit (GPT-2, 4 × 32 tokens): the score MatMul 1.06–1.37× faster at M·d 1536 and
+ * 1.08–1.19× at 6144; the bundled model's T = 1000 evaluation (M·d 262144, 16 sequences a pass) 257 s against
  * 228 s with the right operand (docs/bench-edit.md, "Eleventh session").
  */
 export const LEFT_MAX_ROWS = 8192;
@@ -142,7 +144,8 @@ const orderOf = (scoreDtype: ScoreDtype, left: boolean): StackOrder => (scoreDty
 
 /**
  * Builds the routing hook for M memories (the graph structure depends only on M, and on
- * `channels`: float32 scores on a channel subset, mem_channels (K,) and mem_deltas (K, M·d)).
+ * `channels`: float32 scores on a channel subset, mem_channels (K,) and mem_deltas (K, M·d), and on
+ * `left`, default M·d ≤ LEFT_MAX_ROWS: the stack (M·d, ff) or (M·d, K) as the left operand).
  */
 export function routerHook(M: number, layer: number, select: RouteSelect = 'score', stat: RouteStat = PLAIN_STAT, scoreDtype: ScoreDtype = 'float32', channels = false, left?: boolean) {
   return (ctx: DownHookCtx): Value => {

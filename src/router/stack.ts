@@ -17,9 +17,11 @@
  * still holding that buffer sees its real memories unchanged (its padding slots are gated off
  * by an ε no score reaches).
  */
+import type { WeightLayout } from '../graph/index.js';
 import { quantizeMatrix, type QuantizedColumns } from './quant.js';
 
-export type Layout = 'out_in' | 'in_out';
+/** The edited weight's layout (graph/nn.ts): 'out_in' (d, ff) as torch Linear, 'in_out' (ff, d) as GPT-2's Conv1D. */
+export type Layout = WeightLayout;
 
 interface Kept {
   key: string;
