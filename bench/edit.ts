@@ -26,14 +26,19 @@
  * shipped routing statistic (config/wise-base.yaml route_topk / route_normalize) at M = 1 and 8,
  * and the same forwards with int8 routing scores (wise.route_score_dtype int8: an option, printed
  * as info; the targets are rated on the default float32 scores).
- * Timing: square MatMul peaks, step, lower pass, the five forwards and the score graphs are
- * interleaved (`rounds` rounds after a warm-up); routed/plain is printed by three estimators
+ * Timing: square MatMul peaks, step, lower pass, the forwards and the score graphs are
+ * interleaved (`rounds` rounds after a warm-up, each round in its own seeded random order, a
+ * full GC before each sample: bench/lib/timing.ts); routed/plain is printed by four estimators
  * (median of the per-round wall ratios, ratio of the minima, median of the per-round CPU-time
- * ratios) and rated on the ratio of minima, the one that survives bursty load from elsewhere
- * (docs/bench-edit.md, "Estimators"); whole edits are timed separately after that.
+ * ratios, and "node": the same graphs and feeds profiled by onnxruntime in alternation, Σ of each
+ * node's minimum kernel time + the minimum non-kernel time of a run) and rated on the ratio of
+ * minima, the one that survives bursty load from elsewhere (docs/bench-edit.md, "Estimators").
+ * The plain forward is timed (and profiled) twice, as two cases: the second against the first
+ * is every estimator's null, printed as the run's calibration. Whole edits are timed after that.
  * Rated: the edit step at both shapes; the router at GPT-2 size only (llama 4M: info — one
  * memory's A·Δᵀ alone is 4.1% of its forward's MatMul FLOPs, so ~2%/memory cannot hold).
  * `--profile` adds ORT kernel profiles (per op type) of the step and of the M = 0 / 2 / 8 forwards.
+ * Peak RSS: the node profiles' sessions are created after the timed sessions are released.
  * `--quick` runs tiny shapes with n_iter 5 (smoke test of the script, no targets).
  */
 import * as fs from 'node:fs';
@@ -43,7 +48,7 @@ import * as ort from 'onnxruntime-node';
 import { Engine } from '../src/engine/index.js';
 import { Graph, matmulFlops, ops, toOnnxBytes } from '../src/graph/index.js';
 import { tensorData, type TensorData } from '../src/graph/types.js';
-import { CausalLM } from '../src/model/causal-lm.js';
+import { CausalLM, type Variant } from '../src/model/causal-lm.js';
 import type { Checkpoint } from '../src/model/weights.js';
 import type { Tokenizer } from '../src/model/tokenizer.js';
 import { SideMemory } from '../src/memory/side-memory.js';
@@ -159,6 +164,8 @@ interface ShapeRun {
   lowerFlops: number;
   fwdFlops: Map<number, number>;
   routed: Map<number, Graph>;
+  /** the router variant each timed forward M uses (its feeds), M = 0 included */
+  variants: Map<number, Variant>;
   routeSeqs: number[][];
   scoreFlops: number;
   memories: RoutedMemory[];
@@ -168,6 +175,10 @@ interface ShapeRun {
 }
 
 const caseName = (s: Shape, what: string): string => `${s.label} / ${what}`;
+/** the plain forward's second case (and second profiled session): the estimators' null */
+const AGAIN = 'forward M=0 again';
+/** profileForwards' key of the plain forward's second session */
+const AGAIN_M = -1;
 
 /**
  * The memories the router sees at M, as WISE under WISE's config makes them with `structure`
@@ -239,8 +250,10 @@ async function setupShape(s: Shape): Promise<ShapeRun> {
   console.log(`  memories (ρ ${WISE.mask_ratio}, ${WISE.merge_alg}): channels used ${channelsUsed.join('; ')}`);
   const fwdFlops = new Map<number, number>();
   const routed = new Map<number, Graph>();
+  const variants = new Map<number, Variant>();
   for (const M of [0, ...MEMS]) {
     const v = routerVariant(memories(M), { layer, maxMeanTokens: 100, layout }, side.shape);
+    variants.set(M, v);
     const r = await lm.forward(routeSeqs, { variant: v }); // builds the graph, creates the session
     if (M > 0 && r.extra.route === undefined) throw new Error('routed forward returned no route');
     const g = lm.graph(`full:${v.key}`, { batch: 'B', seq: 'T', logits: 'all', hooks: { down: v.hook }, name: 'forward' }); // the cached instance
@@ -248,6 +261,9 @@ async function setupShape(s: Shape): Promise<ShapeRun> {
     fwdFlops.set(M, matmulFlops(g, { B: ROUTE_B, T: ROUTE_T }));
     cases.push({ name: caseName(s, `forward M=${M}`), run: () => lm.forward(routeSeqs, { variant: v }) });
   }
+  // The plain forward timed a second time, as its own case: its ratio to the first is the
+  // estimators' null (1 if they were exact), printed as the run's noise calibration.
+  cases.push({ name: caseName(s, AGAIN), run: () => lm.forward(routeSeqs, { variant: variants.get(0)! }) });
   // The same Retrieve forwards with the shipped statistic (top-k of normalized token scores).
   for (const M of SHIPPED_MEMS) {
     const v = routerVariant(memories(M), { layer, maxMeanTokens: 100, layout, stat: SHIPPED }, side.shape);
@@ -302,7 +318,7 @@ async function setupShape(s: Shape): Promise<ShapeRun> {
 
   const setupMs = now() - t0;
   console.log(`  graphs built, sessions created: ${fmtDuration(setupMs)}, RSS ${rssMiB().toFixed(0)} MiB`);
-  return { s, lm, side, batch, params: m.params, desc, stepGraph, lowerGraph, stepFlops, lowerFlops, fwdFlops, routed, routeSeqs, scoreFlops, memories: memories(Mx), edits: [], editLoss: [NaN, NaN], setupMs };
+  return { s, lm, side, batch, params: m.params, desc, stepGraph, lowerGraph, stepFlops, lowerFlops, fwdFlops, routed, variants, routeSeqs, scoreFlops, memories: memories(Mx), edits: [], editLoss: [NaN, NaN], setupMs };
 }
 
 /** Whole edits through SideMemory.train (n_iter steps, no early stop), timed one after another. */
@@ -320,18 +336,31 @@ async function timeEdits(r: ShapeRun, count: number): Promise<void> {
   }
 }
 
-// ---------------------------------------------------------------- ORT profiling (--profile)
+// ---------------------------------------------------------------- ORT profiling
 interface OpCost { op: string; ms: number; n: number }
-/** the costliest single nodes of the last profile (name → ms per run) */
-let topNodes: { name: string; op: string; ms: number }[] = [];
+interface NodeCost { name: string; op: string; ms: number }
+
+/** One profiled job: kernel time per op type and per node (medians over runs), and the node-minima estimate. */
+interface Profiled {
+  ops: OpCost[];
+  /** the costliest single nodes (median ms per run) */
+  top: NodeCost[];
+  /** Σ over nodes of each node's minimum kernel ms over the runs */
+  nodeMin: number;
+  /** the minimum over runs of (wall ms of session.run − Σ kernel ms of that run): executor, copies, binding */
+  gapMin: number;
+  /** the minimum wall ms of session.run over the runs (profiling on) */
+  wallMin: number;
+}
 
 interface ProfJob { g: Graph; feeds: Record<string, ort.Tensor>; fetches: string[] }
 
 /**
- * ORT kernel times per op type for each job: the jobs' sessions run alternately (paired, so a
- * burst of load hits all alike), `runs` times after one warm-up; per op the median over runs.
+ * ORT kernel times for each job: the jobs' sessions run alternately (paired, so a burst of load
+ * hits all alike), `runs` times after one warm-up. Per op type and per node the median over runs;
+ * and, per node, the minimum over runs (the "node" estimator: Profiled.nodeMin + gapMin).
  */
-async function profile(jobs: ProfJob[], runs: number): Promise<OpCost[][]> {
+async function profile(jobs: ProfJob[], runs: number): Promise<Profiled[]> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'bench-edit-prof-'));
   const sessions: ort.InferenceSession[] = [];
   for (const [i, j] of jobs.entries()) {
@@ -340,16 +369,24 @@ async function profile(jobs: ProfJob[], runs: number): Promise<OpCost[][]> {
       enableProfiling: true, profileFilePrefix: path.join(dir, `job${i}`), extra: { session: { intra_op: { allow_spinning: '0' } } },
     }));
   }
-  for (let r = 0; r < runs + 1; r++) for (const [i, j] of jobs.entries()) await sessions[i]!.run(j.feeds, j.fetches);
-  const out: OpCost[][] = [];
+  const wall = jobs.map(() => [] as number[]); // per job: wall ms per run, run 0 = warm-up
+  for (let r = 0; r < runs + 1; r++) {
+    for (const [i, j] of jobs.entries()) {
+      const t0 = now();
+      await sessions[i]!.run(j.feeds, j.fetches);
+      wall[i]!.push(now() - t0);
+    }
+  }
+  const out: Profiled[] = [];
   for (const [i, sess] of sessions.entries()) {
     sess.endProfiling();
     await sess.release();
     const file = fs.readdirSync(dir).find((f) => f.startsWith(`job${i}_`) && f.endsWith('.json'));
-    if (!file) { out.push([]); continue; }
+    if (!file) throw new Error(`bench:edit: no ORT profile written for job ${i} in ${dir}`);
     const events = JSON.parse(fs.readFileSync(path.join(dir, file), 'utf8')) as { cat: string; name: string; dur: number; args?: { op_name?: string } }[];
     const per = new Map<string, { ms: number[]; n: number }>(); // op → kernel ms per run
     const nodes = new Map<string, { name: string; op: string; ms: number[] }>();
+    const kernels = new Array<number>(runs).fill(0); // Σ kernel ms per run
     let run = 0;
     for (const e of events) {
       if (e.cat === 'Session' && e.name === 'model_run') run++;
@@ -364,9 +401,18 @@ async function profile(jobs: ProfJob[], runs: number): Promise<OpCost[][]> {
       const nd = nodes.get(name) ?? { name, op, ms: new Array<number>(runs).fill(0) };
       nd.ms[run - 1]! += e.dur / 1000;
       nodes.set(name, nd);
+      kernels[run - 1]! += e.dur / 1000;
     }
-    if (i === 0) topNodes = [...nodes.values()].map((x) => ({ name: x.name, op: x.op, ms: median(x.ms) })).sort((a, b) => b.ms - a.ms).slice(0, 6);
-    out.push([...per.entries()].map(([op, c]) => ({ op, ms: median(c.ms), n: c.n })).sort((a, b) => b.ms - a.ms));
+    const ws = wall[i]!.slice(1);
+    out.push({
+      ops: [...per.entries()].map(([op, c]) => ({ op, ms: median(c.ms), n: c.n })).sort((a, b) => b.ms - a.ms),
+      top: [...nodes.values()].map((x) => ({ name: x.name, op: x.op, ms: median(x.ms) })).sort((a, b) => b.ms - a.ms).slice(0, 6),
+      // a burst of load slows single kernels more often than it spares a whole run: each node's
+      // minimum over the runs filters it node by node (docs/bench-edit.md, "Twelfth session")
+      nodeMin: [...nodes.values()].reduce((a, x) => a + Math.min(...x.ms), 0),
+      gapMin: Math.min(...ws.map((w, k) => w - kernels[k]!)),
+      wallMin: Math.min(...ws),
+    });
   }
   fs.rmSync(dir, { recursive: true, force: true });
   return out;
@@ -381,25 +427,40 @@ const toOrtFeeds = (f: Record<string, TensorData>): Record<string, ort.Tensor> =
   return out;
 };
 
-async function profileShape(r: ShapeRun): Promise<void> {
+/** Runs of each forward in the node estimator's profile (21 rounds in the quick mode's 3). */
+const NODE_RUNS = QUICK ? 3 : Math.max(21, ROUNDS);
+
+/**
+ * The plain and routed forwards (M = 0 and every M in MEMS; the timed graphs and feeds) profiled
+ * together: the "node" estimator (Profiled.nodeMin + gapMin) and the per-op costs for --profile.
+ */
+async function profileForwards(r: ShapeRun): Promise<Map<number, Profiled>> {
+  const { lm } = r;
+  const { padBatch, transformerFeeds } = await import('../src/model/feeds.js');
+  const b = padBatch(r.routeSeqs, 'left', lm.padId); // CausalLM.forward's feeds, rebuilt here
+  const base = transformerFeeds(lm.spec, lm.config, b.ids, b.mask, b.batch, b.seq);
+  const mems = [0, AGAIN_M, ...MEMS];
+  const jobs = mems.map((M) => {
+    const v = r.variants.get(Math.max(0, M))!;
+    return { g: r.routed.get(Math.max(0, M))!, feeds: toOrtFeeds({ ...base, ...v.feeds(b.batch, b.seq, b.mask) }), fetches: ['logits', ...v.outputs] };
+  });
+  const prof = await profile(jobs, NODE_RUNS);
+  return new Map(mems.map((M, i) => [M, prof[i]!]));
+}
+
+async function profileShape(r: ShapeRun, fwdProf: Map<number, Profiled>): Promise<void> {
   const { lm, side, batch } = r;
   const stepFeeds = toOrtFeeds({ ...(await side.stepFeeds(batch)), side_weight: tensorData('float32', side.shape, Float32Array.from(side.base)) });
   const fmt = (xs: OpCost[], total: number): string => xs.slice(0, 8).map((c) => `${c.op} ${fmtMs(c.ms)} ms (${((100 * c.ms) / total).toFixed(1)}%, ${Math.round(c.n)} nodes)`).join('; ');
-  const [step] = (await profile([{ g: r.stepGraph, feeds: stepFeeds, fetches: ['total_loss', 'scores', 'grad_side'] }], QUICK ? 3 : 5)) as [OpCost[]];
+  const [stepProf] = await profile([{ g: r.stepGraph, feeds: stepFeeds, fetches: ['total_loss', 'scores', 'grad_side'] }], QUICK ? 3 : 5);
+  const step = stepProf!.ops;
   const stepTotal = step.reduce((a, c) => a + c.ms, 0);
   console.log(`  ${r.s.label} step kernels ${fmtMs(stepTotal)} ms/run: ${fmt(step, stepTotal)}`);
-  console.log(`    costliest step nodes: ${topNodes.map((n) => `${n.name} [${n.op}] ${fmtMs(n.ms)} ms`).join('; ')}`);
-  // Forwards M = 0 and M = 8 on the same feeds (CausalLM.forward's, rebuilt here).
-  const { padBatch, transformerFeeds } = await import('../src/model/feeds.js');
-  const b = padBatch(r.routeSeqs, 'left', lm.padId);
-  const base = transformerFeeds(lm.spec, lm.config, b.ids, b.mask, b.batch, b.seq);
+  console.log(`    costliest step nodes: ${stepProf!.top.map((n) => `${n.name} [${n.op}] ${fmtMs(n.ms)} ms`).join('; ')}`);
+  // Forwards M = 0, 2 and the largest M, from the node-estimator profiles (profileForwards).
   const Mx = Math.max(...MEMS);
   const profMems = [0, 2, Mx]; // plain, Merge, the largest Retrieve
-  const jobs = profMems.map((M) => {
-    const v = routerVariant(r.memories.slice(0, M), { layer: side.layer, maxMeanTokens: 100, layout: side.lm.spec.layer.mlp.down.layout }, side.shape);
-    return { g: r.routed.get(M)!, feeds: toOrtFeeds({ ...base, ...v.feeds(b.batch, b.seq, b.mask) }), fetches: ['logits', ...v.outputs] };
-  });
-  const prof = (await profile(jobs, QUICK ? 3 : 7)) as OpCost[][];
+  const prof = profMems.map((M) => fwdProf.get(M)!.ops);
   const total = (p: OpCost[]): number => p.reduce((a, c) => a + c.ms, 0);
   const t0 = total(prof[0]!);
   profMems.forEach((M, i) => {
@@ -444,6 +505,13 @@ async function main(): Promise<void> {
     console.log(`  ${r.s.label}: ${n} edit(s) of ${N_ITER} steps timed (${fmtDuration(now() - t1)}, load ${loadAvg()})`);
   }
   const loadAfter = loadAvg();
+  // The node estimator's profiles (separate sessions with profiling on): the timed sessions are
+  // released first, so that both sets of GPT-2 sessions are not resident at once.
+  await engine.dispose();
+  const t2 = now();
+  const fwdProfs = new Map<ShapeRun, Map<number, Profiled>>();
+  for (const r of runs) fwdProfs.set(r, await profileForwards(r));
+  const profileMs = now() - t2;
   const { gflops: peakG, size: peakN, bySize } = peak.best(timings);
   const t = (name: string): CaseTiming => timings.get(name)!;
 
@@ -484,6 +552,9 @@ async function main(): Promise<void> {
   //   cpu:  median of the per-round process-CPU-time ratios (spinning is off, so CPU time is
   //         work done, not time spent waiting for a core).
   // The targets are rated on `min` (docs/bench-edit.md, "Estimators"); the others are printed.
+  //   node: from profiled runs of the same graphs and feeds (profileForwards): Σ over nodes of each
+  //         node's minimum kernel time + the minimum non-kernel time of a run, routed over plain
+  //         (the minimum taken per node instead of per forward; docs/bench-edit.md, "Twelfth session").
   type Est = 'wall' | 'min' | 'cpu';
   const ESTS: readonly Est[] = ['wall', 'min', 'cpu'];
   const est = (x: CaseTiming, plain: CaseTiming, e: Est): number =>
@@ -491,24 +562,33 @@ async function main(): Promise<void> {
       : e === 'cpu' ? median(x.cpuSamples.map((v, i) => v / plain.cpuSamples[i]!))
         : median(x.samples.map((v, i) => v / plain.samples[i]!));
   const RATED: Est = 'min';
+  const nodeCost = (p: Profiled): number => p.nodeMin + p.gapMin;
+  const nodeEst = (r: ShapeRun, M: number): number => nodeCost(fwdProfs.get(r)!.get(M)!) / nodeCost(fwdProfs.get(r)!.get(0)!);
   const routerRows: string[][] = [];
   const fitLines: string[] = [];
   for (const r of runs) {
     const plain = t(caseName(r.s, 'forward M=0'));
     const f0 = r.fwdFlops.get(0)!;
-    routerRows.push([r.s.label, 'plain', '0', fmtMs(plain.median), `${fmtMs(plain.min)}-${fmtMs(plain.max)}`, fmtMs(plain.cpuMedian), '1.000', '1.000', '1.000', '–', '–', '–']);
+    routerRows.push([r.s.label, 'plain', '0', fmtMs(plain.median), `${fmtMs(plain.min)}-${fmtMs(plain.max)}`, fmtMs(plain.cpuMedian), '1.000', '1.000', '1.000', '1.000', '–', '–', '–']);
+    {
+      const x = t(caseName(r.s, AGAIN)); // the null: plain against itself
+      const ratios = x.samples.map((v, i) => v / plain.samples[i]!);
+      routerRows.push([r.s.label, 'plain again (null)', '0', fmtMs(x.median), `${fmtMs(x.min)}-${fmtMs(x.max)}`, fmtMs(x.cpuMedian),
+        ...ESTS.map((k) => est(x, plain, k).toFixed(3)), nodeEst(r, AGAIN_M).toFixed(3), '–', '–', `${Math.min(...ratios).toFixed(3)}-${Math.max(...ratios).toFixed(3)}`]);
+    }
     for (const M of MEMS) {
       const x = t(caseName(r.s, `forward M=${M}`));
       const ratios = x.samples.map((v, i) => v / plain.samples[i]!); // paired by round
       const e = Object.fromEntries(ESTS.map((k) => [k, est(x, plain, k)])) as Record<Est, number>;
       const ratio = e[RATED];
+      const node = nodeEst(r, M);
       const per = (ratio - 1) / M;
       const floor = (r.fwdFlops.get(M)! / f0 - 1) / M;
       const mode = M === 2 ? 'Merge' : 'Retrieve';
       routerRows.push([r.s.label, mode, String(M), fmtMs(x.median), `${fmtMs(x.min)}-${fmtMs(x.max)}`, fmtMs(x.cpuMedian),
-        e.wall.toFixed(3), e.min.toFixed(3), e.cpu.toFixed(3), `${(100 * per).toFixed(2)}%`, `${(100 * floor).toFixed(2)}%`,
+        e.wall.toFixed(3), e.min.toFixed(3), e.cpu.toFixed(3), node.toFixed(3), `${(100 * per).toFixed(2)}%`, `${(100 * floor).toFixed(2)}%`,
         `${Math.min(...ratios).toFixed(3)}-${Math.max(...ratios).toFixed(3)}`]);
-      const others = `(wall ${e.wall.toFixed(3)}×, cpu ${e.cpu.toFixed(3)}×)`;
+      const others = `(wall ${e.wall.toFixed(3)}×, cpu ${e.cpu.toFixed(3)}×, node ${node.toFixed(3)}×)`;
       if (M === 2) check(ratio <= TARGET.merge, `${r.s.label}: Merge mode (M=2) overhead ${ratio.toFixed(3)}× ${RATED} ${others} (target ≤ ${TARGET.merge}×; MatMul FLOPs alone ${(1 + 2 * floor).toFixed(3)}×)`, !QUICK && r.s.rateRouter);
       else check(per <= TARGET.perMemory, `${r.s.label}: Retrieve M=${M} overhead ${ratio.toFixed(3)}× ${RATED} = ${(100 * per).toFixed(2)}% per memory ${others} (target ≤ ~${100 * TARGET.perMemory}%; MatMul FLOPs alone ${(100 * floor).toFixed(2)}%)`, !QUICK && r.s.rateRouter);
     }
@@ -518,7 +598,7 @@ async function main(): Promise<void> {
       const ratios = x.samples.map((v, i) => v / plain.samples[i]!);
       const e = Object.fromEntries(ESTS.map((k) => [k, est(x, plain, k)])) as Record<Est, number>;
       routerRows.push([r.s.label, `${M === 2 ? 'Merge' : 'Retrieve'} int8`, String(M), fmtMs(x.median), `${fmtMs(x.min)}-${fmtMs(x.max)}`, fmtMs(x.cpuMedian),
-        e.wall.toFixed(3), e.min.toFixed(3), e.cpu.toFixed(3), `${(100 * (e[RATED] - 1) / M).toFixed(2)}%`, '–',
+        e.wall.toFixed(3), e.min.toFixed(3), e.cpu.toFixed(3), '–', `${(100 * (e[RATED] - 1) / M).toFixed(2)}%`, '–',
         `${Math.min(...ratios).toFixed(3)}-${Math.max(...ratios).toFixed(3)}`]);
     }
     // the other mask structure's memories (info)
@@ -527,7 +607,7 @@ async function main(): Promise<void> {
       const ratios = x.samples.map((v, i) => v / plain.samples[i]!);
       const e = Object.fromEntries(ESTS.map((k) => [k, est(x, plain, k)])) as Record<Est, number>;
       routerRows.push([r.s.label, `${M === 2 ? 'Merge' : 'Retrieve'} ${OTHER} masks`, String(M), fmtMs(x.median), `${fmtMs(x.min)}-${fmtMs(x.max)}`, fmtMs(x.cpuMedian),
-        e.wall.toFixed(3), e.min.toFixed(3), e.cpu.toFixed(3), `${(100 * (e[RATED] - 1) / M).toFixed(2)}%`, '–',
+        e.wall.toFixed(3), e.min.toFixed(3), e.cpu.toFixed(3), '–', `${(100 * (e[RATED] - 1) / M).toFixed(2)}%`, '–',
         `${Math.min(...ratios).toFixed(3)}-${Math.max(...ratios).toFixed(3)}`]);
     }
     const other2 = est(t(caseName(r.s, otherName(2))), plain, RATED);
@@ -543,6 +623,8 @@ async function main(): Promise<void> {
       for (const M of MEMS) if (M !== 2) pts.push([M, est(t(caseName(r.s, `forward M=${M}`)), plain, k)]);
       return `${k} ${(100 * lsSlope(pts)).toFixed(2)}% / ${(100 * lsSlope(pts.slice(1))).toFixed(2)}%`;
     });
+    const nodePts: [number, number][] = [[0, 1], ...MEMS.filter((M) => M !== 2).map((M) => [M, nodeEst(r, M)] as [number, number])];
+    slopes.push(`node ${(100 * lsSlope(nodePts)).toFixed(2)}% / ${(100 * lsSlope(nodePts.slice(1))).toFixed(2)}%`);
     const sh = SHIPPED_MEMS.map((M) => est(t(caseName(r.s, shippedName(M))), plain, RATED));
     const Mx = Math.max(...MEMS);
     const sepT = t(caseName(r.s, `scores ${Mx} MatMuls`)).min, catT = t(caseName(r.s, orientName(Mx, Mx * r.lm.config.hiddenSize <= LEFT_MAX_ROWS ? 'left' : 'right'))).min;
@@ -550,26 +632,31 @@ async function main(): Promise<void> {
       const [rt, lt] = [t(caseName(r.s, orientName(M, 'right'))).min, t(caseName(r.s, orientName(M, 'left'))).min];
       return `M=${M} ${fmtMs(rt)} → ${fmtMs(lt)} ms (${(rt / lt).toFixed(2)}×, ${(100 * (rt - lt) / plain.min).toFixed(2)}% of plain)`;
     });
+    const np = fwdProfs.get(r)!;
+    fitLines.push(`  ${r.s.label}: node estimator (${NODE_RUNS} profiled runs per forward, alternating): ` + [0, AGAIN_M, ...MEMS].map((M) => {
+      const p = np.get(M)!;
+      return `${M === AGAIN_M ? 'M=0 again' : `M=${M}`} ${fmtMs(p.nodeMin)} + ${fmtMs(p.gapMin)} ms (profiled run min ${fmtMs(p.wallMin)} ms)`;
+    }).join('; '));
     fitLines.push(`  ${r.s.label}: Retrieve growth per memory, least-squares slope of routed/plain over M = 0, 1, 4, 8 / over M = 1, 4, 8 only: ${slopes.join('; ')} (rated: ${RATED}); ` +
       `shipped statistic (${SHIPPED_LABEL}) routed/plain (${RATED}) ${sh.map((x, i) => `M=${SHIPPED_MEMS[i]} ${x.toFixed(3)}`).join(', ')} ` +
       `(growth ${(100 * (sh[1]! - sh[0]!) / (SHIPPED_MEMS[1] - SHIPPED_MEMS[0])).toFixed(2)}% per memory); ` +
       `scores alone at M=${Mx} (minima): ${Mx} MatMuls ${fmtMs(sepT)} ms (${(r.scoreFlops / sepT / 1e6).toFixed(1)} GFLOP/s, ${(100 * sepT / plain.min / Mx).toFixed(2)}% of plain per memory) vs one MatMul on the stacked deltas ${fmtMs(catT)} ms (${(r.scoreFlops / catT / 1e6).toFixed(1)} GFLOP/s), ${(sepT / catT).toFixed(2)}×; ` +
       `the stack as the left operand (stack·Aᵀ, the router's while M·d ≤ ${LEFT_MAX_ROWS}) instead of the right (A·stack), minima: ${orient.join('; ')}`);
   }
-  console.log(`\nRouter overhead: CausalLM.forward of ${ROUTE_B}×${ROUTE_T} tokens (all logits), routed over M memories vs plain (M=0), ${ROUNDS} interleaved rounds; routed/plain by three estimators (wall: median of per-round ratios; min: ratio of minima, rated; cpu: median of per-round CPU-time ratios):`);
-  console.log(table(['shape', 'mode', 'M', 'ms (median)', 'min-max', 'CPU ms', 'wall', 'min', 'cpu', 'per memory (min)', 'FLOP floor/mem', 'wall ratio min-max'], routerRows));
+  console.log(`\nRouter overhead: CausalLM.forward of ${ROUTE_B}×${ROUTE_T} tokens (all logits), routed over M memories vs plain (M=0), ${ROUNDS} interleaved rounds; routed/plain by four estimators (wall: median of per-round ratios; min: ratio of minima, rated; cpu: median of per-round CPU-time ratios; node: per-node kernel minima + minimum non-kernel time over ${NODE_RUNS} profiled runs):`);
+  console.log(table(['shape', 'mode', 'M', 'ms (median)', 'min-max', 'CPU ms', 'wall', 'min', 'cpu', 'node', 'per memory (min)', 'FLOP floor/mem', 'wall ratio min-max'], routerRows));
   console.log(fitLines.join('\n'));
 
   console.log(`\nTargets (${QUICK ? 'quick run: not rated' : 'edit step rated at both shapes; router rated at GPT-2 size (llama: info, its MatMul FLOP floor per memory is above 2%)'}):`);
   console.log(lines.map((l) => '  ' + l).join('\n'));
 
   const noisy = [...timings.values()].filter((x) => spread(x) > 0.3).map((x) => x.name);
-  console.log(`\nload average before / after interleaved timing / after edits (1/5/15 min): ${loadBefore} / ${loadMid} / ${loadAfter}; peak RSS ${maxRssMiB().toFixed(0)} MiB; interleaved timing ${fmtDuration(interleaveMs)}, edits ${fmtDuration(now() - t1)}; setup ${runs.map((r) => `${r.s.label} ${fmtDuration(r.setupMs)}`).join(', ')}`);
+  console.log(`\nload average before / after interleaved timing / after edits (1/5/15 min): ${loadBefore} / ${loadMid} / ${loadAfter}; peak RSS ${maxRssMiB().toFixed(0)} MiB; interleaved timing ${fmtDuration(interleaveMs)}, edits ${fmtDuration(t2 - t1)}, node profiles ${fmtDuration(profileMs)}; setup ${runs.map((r) => `${r.s.label} ${fmtDuration(r.setupMs)}`).join(', ')}`);
   if (noisy.length) console.log(`noisy (min-max spread > 30% of median; other load on the machine?): ${noisy.join('; ')}`);
 
   if (PROFILE) {
     console.log('\nORT kernel profile (enableProfiling; per op type the median over 5–7 runs after a warm-up, the two forwards run alternately; kernel time only):');
-    for (const r of runs) await profileShape(r);
+    for (const r of runs) await profileShape(r, fwdProfs.get(r)!);
   }
   await engine.dispose();
   if (misses) console.log(`${misses} target(s) missed`);

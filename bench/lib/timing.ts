@@ -4,7 +4,10 @@
  * `measureInterleaved` runs every case once as a discarded warm-up (first runs are 10–50%
  * slower: arena growth, prepacking), then in `rounds` rounds runs each case in turn, so a
  * burst of load from another process hits all cases alike and ratios measured in the same
- * run stay meaningful. A case faster than `minSampleMs` is repeated within its sample and
+ * run stay meaningful. Each round visits the cases in its own seeded random order: in a fixed
+ * order a case's cost can depend on the case before it (bench:edit, twelfth session: the same
+ * plain forward timed twice in one fixed order gave a ratio of minima of 0.80, and the case
+ * after it was slow in every round), and a shuffled order spreads that over all cases. A case faster than `minSampleMs` is repeated within its sample and
  * the sample is the mean per run. Report medians (`median`), not means.
  *
  * Each sample also records the process's CPU time (user + system, all threads; meaningful
@@ -13,7 +16,15 @@
  * over many rounds estimates the undisturbed cost (the argument of Python's `timeit`), and CPU
  * time is not inflated by waiting for a core. Ratios of minima and of CPU times are the
  * estimators to read when the wall-time medians are noisy.
+ *
+ * A full garbage collection runs before every sample, outside its timing, so that a collection
+ * owed to an earlier case's allocations (a forward's logits are 25 MB at GPT-2 size) does not
+ * land inside a later case's sample (a precaution: it did not remove the order bias above;
+ * docs/bench-edit.md, "Twelfth session").
  */
+import * as v8 from 'node:v8';
+import * as vm from 'node:vm';
+import { Rng } from '../../src/util/rng.js';
 
 export interface BenchCase {
   name: string;
@@ -49,9 +60,27 @@ export interface InterleaveOpts {
   maxReps?: number;
   /** called after each round (progress) */
   onRound?: (round: number) => void;
+  /** seed of the rounds' case orders (default 1) */
+  seed?: number;
+}
+
+/** A seeded Fisher–Yates shuffle of a copy of `xs`. */
+function shuffled<T>(xs: readonly T[], rng: Rng): T[] {
+  const out = [...xs];
+  for (let i = out.length - 1; i > 0; i--) {
+    const j = rng.int(i + 1);
+    [out[i], out[j]] = [out[j]!, out[i]!];
+  }
+  return out;
 }
 
 export const now = (): number => performance.now();
+
+/** V8's full collection (exposed at run time: bench scripts run without --expose-gc). */
+const fullGc: () => void = (() => {
+  v8.setFlagsFromString('--expose-gc');
+  return vm.runInNewContext('gc') as () => void;
+})();
 
 export async function timeOnce(f: () => unknown): Promise<number> {
   const t0 = now();
@@ -78,9 +107,11 @@ export async function measureInterleaved(cases: readonly BenchCase[], o: Interle
     const reps = Math.max(1, Math.min(maxReps, Math.ceil(minSample / Math.max(second, 1e-3))));
     out.set(c.name, { name: c.name, samples: [], cpuSamples: [], reps, firstMs, median: NaN, min: NaN, max: NaN, cpuMedian: NaN, cpuMin: NaN });
   }
+  const rng = new Rng(o.seed ?? 1);
   for (let r = 0; r < o.rounds; r++) {
-    for (const c of cases) {
+    for (const c of shuffled(cases, rng)) {
       const t = out.get(c.name)!;
+      fullGc();
       const c0 = process.cpuUsage();
       const t0 = now();
       for (let i = 0; i < t.reps; i++) await c.run();

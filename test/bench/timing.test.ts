@@ -45,4 +45,19 @@ describe('bench timing helpers', () => {
     expect(l.cpuMedian).toBeGreaterThan(s.cpuMedian);
     expect(l.min).toBeGreaterThanOrEqual(0.9 * 12);
   });
+
+  it('visits every case once per round, in a seeded order that changes from round to round', async () => {
+    const order = async (seed: number): Promise<string[][]> => {
+      const seen: string[] = [];
+      const names = ['a', 'b', 'c', 'd', 'e', 'f'];
+      await measureInterleaved(names.map((name) => ({ name, run: () => seen.push(name) })), { rounds: 6, minSampleMs: 0, maxReps: 1, seed });
+      const rounds = seen.slice(2 * names.length); // after the two warm-up runs per case
+      return Array.from({ length: 6 }, (_, r) => rounds.slice(r * names.length, (r + 1) * names.length));
+    };
+    const x = await order(7);
+    for (const r of x) expect([...r].sort()).toEqual(['a', 'b', 'c', 'd', 'e', 'f']);
+    expect(new Set(x.map((r) => r.join(''))).size).toBeGreaterThan(1); // not one fixed order
+    expect(await order(7)).toEqual(x); // seeded
+    expect(await order(8)).not.toEqual(x);
+  });
 });
