@@ -161,14 +161,15 @@ export function routerHook(M: number, layer: number, select: RouteSelect = 'scor
     const idx = channelInput(g, channels && scoreDtype === 'float32');
     const lhs = scoreDtype === 'float32' && leftOperand(M, d, left);
     const stack = memInput(g, orderOf(scoreDtype, lhs), idx ? 'K' : ff, M, d);
-    let deltas: Value | null = null; // (B, T, M, d), float32 scoring only
+    let deltas: Value | null = null; // (B, T, M, d), or (B, M, d, T) when byMemory; float32 scoring only
+    let byMemory = false;
     let s: Value; // (B, M)
     if (scoreDtype === 'int8') {
       const q = g.input('mem_deltas_q', 'int8', [ff, M * d]);
       const qScale = g.input('mem_deltas_scale', g.floatType, [M * d]);
       s = quantizedStackedScores(ctx.a, q, qScale, M, d, tokenMask, useMax, stat);
     } else {
-      ({ deltas, scores: s } = stackedScores(ctx.a, stack, M, d, tokenMask, useMax, stat, idx, lhs));
+      ({ deltas, scores: s, byMemory } = stackedScores(ctx.a, stack, M, d, tokenMask, useMax, stat, idx, lhs));
     }
     const passes = ops.not(ops.less(s, eps)); // (B, M)
     const key = select === 'ratio' ? ops.div(s, ops.max(eps, 1e-12)) : s; // what the memories compete on (≥ 0)
@@ -183,6 +184,16 @@ export function routerHook(M: number, layer: number, select: RouteSelect = 'scor
     g.output('route', decided);
     g.output('route_scores', s); // (B, M)
     if (!deltas) return applyGathered(ctx.a, base, stack, 'blocks', decided, ff, M, d);
+    if (byMemory) {
+      // deltas (B, M, d, T) from the left-operand product: δ_k* by a one-hot contraction over the
+      // memories, w (B, 1, M) · deltas (B, M, d·T), w = [route = k + 1] (all zero for main). Exact:
+      // one weight is 1 and the others 0. Fewer nodes than the gather below, and no transpose of
+      // the whole product; O(M·d·T) per sequence, used only while M·d ≤ LEFT_MAX_ROWS.
+      const slots = g.constant(tensorData('int64', [M], Array.from({ length: M }, (_, k) => k + 1)));
+      const w = ops.unsqueeze(ops.cast(ops.equal(ops.unsqueeze(decided, [1]), slots), g.floatType), [1]); // (B, 1, M)
+      const picked = ops.matmul(w, ops.reshape(deltas, [B!, M, -1])); // (B, 1, d·T)
+      return ops.add(base, ops.transpose(ops.reshape(picked, [B!, d, T!]), [0, 2, 1])); // base + δ_k*
+    }
     // δ_k* by GatherElements along the memory axis: O(T·d) per sequence, not O(T·M·d) as a one-hot
     // contraction over all memories. The index (B, T, 1, d) is k* broadcast over tokens and features
     // (built from token_mask·0, which is finite, so that the symbolic T is present for Expand).

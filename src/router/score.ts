@@ -86,19 +86,24 @@ export function tokenScores(delta: Value, a: Value, stat: RouteStat): Value {
  * computes them per memory (tokenMask (B, T), useMax (B,) bool), under `stat`.
  * With `channels` (K,) int64 (router/support.ts) the stack holds only those rows (K, M·d) and
  * a's columns are gathered to match; ‖A(x)_t‖ for route_normalize still uses every channel.
- * `left`: the stack is (M·d, ff) (or (M·d, K)), StackOrder 'rows', and is the left operand.
+ * `left`: the stack is (M·d, ff) (or (M·d, K)), StackOrder 'rows', and is the left operand; the
+ * deltas then stay in that product's layout, (B, M, d, T) (`byMemory`), and the norms are taken
+ * over its d axis: no transpose of the (B, T, M·d) product (router.ts reads the chosen block).
  */
-export function stackedScores(a: Value, stack: Value, M: number, d: number, tokenMask: Value, useMax: Value, stat: RouteStat = PLAIN_STAT, channels?: Value, left = false): { deltas: Value; scores: Value } {
+export function stackedScores(a: Value, stack: Value, M: number, d: number, tokenMask: Value, useMax: Value, stat: RouteStat = PLAIN_STAT, channels?: Value, left = false): { deltas: Value; scores: Value; byMemory: boolean } {
   const [B, T] = a.shape;
-  let y: Value; // (B, T, M·d)
   if (left) {
     // stack (M·d, F) · aᵀ (B, F, T) per sequence: MLAS packs the small (F, T) operand instead of
     // the stack (router.ts leftOperand: faster while M·d is small; each sequence reads the stack)
     const aT = ops.transpose(a, [0, 2, 1]);
-    y = ops.transpose(ops.matmul(stack, channels ? ops.gather(aT, channels, 1) : aT), [0, 2, 1]);
-  } else y = ops.matmul(channels ? ops.gather(a, channels, 2) : a, stack);
+    const deltas = ops.reshape(ops.matmul(stack, channels ? ops.gather(aT, channels, 1) : aT), [B!, M, d, T!]); // (B, M, d, T)
+    const norms = ops.sqrt(ops.add(ops.reduceSum(ops.mul(deltas, deltas), [2]), 1e-12)); // (B, M, T), as tokenNorms
+    const n = stat.normalize ? ops.div(norms, ops.unsqueeze(activationNorms(a), [1])) : norms;
+    return { deltas, scores: memoryScores(n, tokenMask, useMax, stat), byMemory: true };
+  }
+  const y = ops.matmul(channels ? ops.gather(a, channels, 2) : a, stack); // (B, T, M·d)
   const deltas = ops.reshape(y, [B!, T!, M, d]);
-  return { deltas, scores: normScores(tokenNorms(deltas), a, tokenMask, useMax, stat) };
+  return { deltas, scores: normScores(tokenNorms(deltas), a, tokenMask, useMax, stat), byMemory: false };
 }
 
 /**
@@ -116,5 +121,10 @@ export function quantizedStackedScores(a: Value, q: Value, scale: Value, M: numb
 /** Scores (B, M) from every memory's token norms (B, T, M), for activations a (B, T, ff). */
 function normScores(norms: Value, a: Value, tokenMask: Value, useMax: Value, stat: RouteStat): Value {
   const n = stat.normalize ? ops.div(norms, ops.unsqueeze(activationNorms(a), [2])) : norms;
-  return sequenceScore(ops.transpose(n, [0, 2, 1]), ops.unsqueeze(tokenMask, [1]), ops.unsqueeze(useMax, [1]), stat.topk);
+  return memoryScores(ops.transpose(n, [0, 2, 1]), tokenMask, useMax, stat);
+}
+
+/** Scores (B, M) from every memory's token scores (B, M, T) (normalized already if `stat` says so). */
+function memoryScores(n: Value, tokenMask: Value, useMax: Value, stat: RouteStat): Value {
+  return sequenceScore(n, ops.unsqueeze(tokenMask, [1]), ops.unsqueeze(useMax, [1]), stat.topk);
 }
