@@ -16,9 +16,9 @@
 import { ops, type Value } from '../graph/index.js';
 import { quantizedProduct } from './quant.js';
 
-/** Per-token norms (B, T) of delta (B, T, d). */
-export function tokenNorms(delta: Value): Value {
-  return ops.sqrt(ops.add(ops.reduceSum(ops.mul(delta, delta), [-1]), 1e-12));
+/** Per-token norms (B, T) of delta (B, T, d), over `axis` (the d axis; default the last). */
+export function tokenNorms(delta: Value, axis = -1): Value {
+  return ops.sqrt(ops.add(ops.reduceSum(ops.mul(delta, delta), [axis]), 1e-12));
 }
 
 /** How a sequence's routing score is formed from its tokens' scores. */
@@ -97,7 +97,7 @@ export function stackedScores(a: Value, stack: Value, M: number, d: number, toke
     // the stack (router.ts leftOperand: faster while M·d is small; each sequence reads the stack)
     const aT = ops.transpose(a, [0, 2, 1]);
     const deltas = ops.reshape(ops.matmul(stack, channels ? ops.gather(aT, channels, 1) : aT), [B!, M, d, T!]); // (B, M, d, T)
-    const norms = ops.sqrt(ops.add(ops.reduceSum(ops.mul(deltas, deltas), [2]), 1e-12)); // (B, M, T), as tokenNorms
+    const norms = tokenNorms(deltas, 2); // (B, M, T)
     const n = stat.normalize ? ops.div(norms, ops.unsqueeze(activationNorms(a), [1])) : norms;
     return { deltas, scores: memoryScores(n, tokenMask, useMax, stat), byMemory: true };
   }
