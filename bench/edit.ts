@@ -621,17 +621,14 @@ async function main(): Promise<void> {
     // least-squares slope of routed/plain against M over plain + Retrieve points (M = 0, 1, 4, 8),
     // and over the Retrieve points only (M = 1, 4, 8): growth without the one-time cost of
     // routing at all (gating, selection) that M = 0 → 1 adds once
-    const slopes = ESTS.map((k) => {
-      const pts: [number, number][] = [[0, 1]];
-      for (const M of MEMS) if (M !== 2) pts.push([M, est(t(caseName(r.s, `forward M=${M}`)), plain, k)]);
-      return `${k} ${(100 * lsSlope(pts)).toFixed(2)}% / ${(100 * lsSlope(pts.slice(1))).toFixed(2)}%`;
-    });
+    const retrievePts = (ratio: (M: number) => number): [number, number][] => [[0, 1], ...MEMS.filter((M) => M !== 2).map((M) => [M, ratio(M)] as [number, number])];
+    const slopeText = (k: string, pts: [number, number][]): string => `${k} ${(100 * lsSlope(pts)).toFixed(2)}% / ${(100 * lsSlope(pts.slice(1))).toFixed(2)}%`;
+    const estPts = (k: Est): [number, number][] => retrievePts((M) => est(t(caseName(r.s, `forward M=${M}`)), plain, k));
+    const slopes = [...ESTS.map((k) => slopeText(k, estPts(k))), slopeText('node', retrievePts((M) => nodeEst(r, M)))];
     // the Retrieve target ("grows by no more than about 2 % per memory"), rated on the growth: the
     // least-squares slope over M = 0, 1, 4, 8 (the stricter of the two printed: it includes M = 0)
-    const growth = lsSlope([[0, 1], ...MEMS.filter((M) => M !== 2).map((M) => [M, est(t(caseName(r.s, `forward M=${M}`)), plain, RATED)] as [number, number])]);
+    const growth = lsSlope(estPts(RATED));
     check(growth <= TARGET.perMemory, `${r.s.label}: Retrieve growth per memory (least-squares slope of routed/plain over M = 0, 1, 4, 8, ${RATED}) ${(100 * growth).toFixed(2)}% (target ≤ ~${100 * TARGET.perMemory}%; MatMul FLOPs alone ${(100 * (r.fwdFlops.get(1)! / f0 - 1)).toFixed(2)}%)`, !QUICK && r.s.rateRouter);
-    const nodePts: [number, number][] = [[0, 1], ...MEMS.filter((M) => M !== 2).map((M) => [M, nodeEst(r, M)] as [number, number])];
-    slopes.push(`node ${(100 * lsSlope(nodePts)).toFixed(2)}% / ${(100 * lsSlope(nodePts.slice(1))).toFixed(2)}%`);
     const sh = SHIPPED_MEMS.map((M) => est(t(caseName(r.s, shippedName(M))), plain, RATED));
     const Mx = Math.max(...MEMS);
     const sepT = t(caseName(r.s, `scores ${Mx} MatMuls`)).min, catT = t(caseName(r.s, orientName(Mx, Mx * r.lm.config.hiddenSize <= LEFT_MAX_ROWS ? 'left' : 'right'))).min;
