@@ -1,5 +1,5 @@
 /**
- * `npm run bench:edit [-- --quick] [-- --rounds N] [-- --n-iter N] [-- --threads N] [-- --only gpt2|llama] [-- --profile]`
+ * `npm run bench:edit [-- --quick] [-- --rounds N] [-- --router-rounds N] [-- --n-iter N] [-- --threads N] [-- --only gpt2|llama] [-- --profile]`
  *
  * The cost of a WISE edit and of routing, on random weights, in one run (so the ratios
  * share one machine state; the box is shared, so read ratios, not absolute ms):
@@ -26,9 +26,11 @@
  * shipped routing statistic (config/wise-base.yaml route_topk / route_normalize) at M = 1 and 8,
  * and the same forwards with int8 routing scores (wise.route_score_dtype int8: an option, printed
  * as info; the targets are rated on the default float32 scores).
- * Timing: square MatMul peaks, step, lower pass, the forwards and the score graphs are
- * interleaved (`rounds` rounds after a warm-up, each round in its own seeded random order, a
- * full GC before each sample: bench/lib/timing.ts); routed/plain is printed by four estimators
+ * Timing: square MatMul peaks, step, lower pass and the score graphs are interleaved (`rounds`
+ * rounds after a warm-up, each round in its own seeded random order, a full GC before each
+ * sample: bench/lib/timing.ts); then every forward (plain and routed) the same way in a phase of
+ * its own, `router-rounds` rounds (default 150: the ratios rated are a few percent, and the
+ * minima of 41 mixed rounds moved by ±2 % between runs); routed/plain is printed by four estimators
  * (median of the per-round wall ratios, ratio of the minima, median of the per-round CPU-time
  * ratios, and "node": the same graphs and feeds profiled by onnxruntime in alternation, Σ of each
  * node's minimum kernel time + the minimum non-kernel time of a run) and rated on the ratio of
@@ -71,10 +73,12 @@ import { describeMachine, loadAvg, maxRssMiB, rssMiB } from './lib/machine.js';
 import { peakCases } from './lib/peak.js';
 import { GPT2_SMALL, LLAMA_4M, randomModel, uniformFill } from './lib/weights.js';
 import { flag, opt } from './lib/args.js';
+import { verdicts } from './lib/verdicts.js';
 
 // ---------------------------------------------------------------- options
 const QUICK = flag('quick');
 const ROUNDS = Number(opt('rounds') ?? (QUICK ? 3 : 11));
+const ROUTER_ROUNDS = Number(opt('router-rounds') ?? (QUICK ? 3 : 150));
 const N_ITER = Number(opt('n-iter') ?? (QUICK ? 5 : 70));
 const THREADS = Number(opt('threads') ?? 2);
 const ONLY = opt('only');
@@ -131,6 +135,12 @@ const MARGIN = { alpha: 5, beta: 20, gamma: 10 };
 
 const engine = new Engine({ intraOpNumThreads: THREADS, allowSpinning: false, cacheBudgetBytes: 64 * 2 ** 30 });
 const cases: BenchCase[] = [];
+/**
+ * The forwards (CausalLM.forward, plain and routed), timed in a phase of their own with more
+ * rounds (ROUTER_ROUNDS): the router's ratios are a few percent, and with ~30 cases a round the
+ * minima of 41 rounds moved by ±2 % between runs (docs/bench-edit.md, "Thirteenth session").
+ */
+const routeCases: BenchCase[] = [];
 
 /** A deterministic word-level encoder: each whitespace-separated word → a hashed id in [2, vocab). */
 function wordEncoder(vocab: number): Encoder {
@@ -261,28 +271,28 @@ async function setupShape(s: Shape): Promise<ShapeRun> {
     const g = lm.graph(`full:${v.key}`, { batch: 'B', seq: 'T', logits: 'all', hooks: { down: v.hook }, name: 'forward' }); // the cached instance
     routed.set(M, g);
     fwdFlops.set(M, matmulFlops(g, { B: ROUTE_B, T: ROUTE_T }));
-    cases.push({ name: caseName(s, `forward M=${M}`), run: () => lm.forward(routeSeqs, { variant: v }) });
+    routeCases.push({ name: caseName(s, `forward M=${M}`), run: () => lm.forward(routeSeqs, { variant: v }) });
   }
   // The plain forward timed a second time, as its own case: its ratio to the first is the
   // estimators' null (1 if they were exact), printed as the run's noise calibration.
-  cases.push({ name: caseName(s, AGAIN), run: () => lm.forward(routeSeqs, { variant: variants.get(0)! }) });
+  routeCases.push({ name: caseName(s, AGAIN), run: () => lm.forward(routeSeqs, { variant: variants.get(0)! }) });
   // The same Retrieve forwards with the shipped statistic (top-k of normalized token scores).
   for (const M of SHIPPED_MEMS) {
     const v = routerVariant(memories(M), { layer, maxMeanTokens: 100, layout, stat: SHIPPED }, side.shape);
     await lm.forward(routeSeqs, { variant: v });
-    cases.push({ name: caseName(s, shippedName(M)), run: () => lm.forward(routeSeqs, { variant: v }) });
+    routeCases.push({ name: caseName(s, shippedName(M)), run: () => lm.forward(routeSeqs, { variant: v }) });
   }
   // The same forwards with int8 routing scores (wise.route_score_dtype int8, router/quant.ts).
   for (const M of MEMS) {
     const v = routerVariant(memories(M), { layer, maxMeanTokens: 100, layout, scoreDtype: 'int8' }, side.shape);
     await lm.forward(routeSeqs, { variant: v });
-    cases.push({ name: caseName(s, int8Name(M)), run: () => lm.forward(routeSeqs, { variant: v }) });
+    routeCases.push({ name: caseName(s, int8Name(M)), run: () => lm.forward(routeSeqs, { variant: v }) });
   }
   // The other mask structure's memories (info).
   for (const M of OTHER_MEMS) {
     const v = routerVariant(memoriesOf(OTHER, M), { layer, maxMeanTokens: 100, layout }, side.shape);
     await lm.forward(routeSeqs, { variant: v });
-    cases.push({ name: caseName(s, otherName(M)), run: () => lm.forward(routeSeqs, { variant: v }) });
+    routeCases.push({ name: caseName(s, otherName(M)), run: () => lm.forward(routeSeqs, { variant: v }) });
   }
   // The routing scores alone: at M = 8, eight A·Δ_k MatMuls against one on the stacked deltas; at
   // M = 2, 8 and 32, the stack as the right operand, A (B, T, ff) · (ff, M·d), against the left,
@@ -484,7 +494,7 @@ async function main(): Promise<void> {
   const started = new Date();
   console.log(`bench:edit ${QUICK ? '(quick) ' : ''}— ${started.toISOString()}`);
   console.log(`machine: ${describeMachine()}`);
-  console.log(`engine: intraOpNumThreads=${THREADS}, allow_spinning=0, graphOptimizationLevel=all, float32; ${ROUNDS} interleaved rounds after a warm-up, medians; n_iter ${N_ITER}`);
+  console.log(`engine: intraOpNumThreads=${THREADS}, allow_spinning=0, graphOptimizationLevel=all, float32; ${ROUNDS} interleaved rounds after a warm-up (the forwards: ${ROUTER_ROUNDS} rounds of their own), medians; n_iter ${N_ITER}`);
   console.log(`load average before (1/5/15 min): ${loadBefore}\n`);
 
   const peak = peakCases(engine, PEAK_SIZES);
@@ -498,7 +508,15 @@ async function main(): Promise<void> {
     minSampleMs: 50,
     onRound: (r) => process.stdout.write(`  round ${r}/${ROUNDS} (${fmtDuration(now() - t0)}, load ${loadAvg()})\n`),
   });
-  const interleaveMs = now() - t0;
+  const tr = now();
+  const routed = await measureInterleaved(routeCases, {
+    rounds: ROUTER_ROUNDS,
+    minSampleMs: 50,
+    seed: 2,
+    onRound: (r) => { if (r % 10 === 0 || r === ROUTER_ROUNDS) process.stdout.write(`  forwards: round ${r}/${ROUTER_ROUNDS} (${fmtDuration(now() - tr)}, load ${loadAvg()})\n`); },
+  });
+  for (const [k, v] of routed) timings.set(k, v);
+  const interleaveMs = tr - t0, routerMs = now() - tr;
   const loadMid = loadAvg();
   const t1 = now();
   for (const r of runs) {
@@ -520,13 +538,8 @@ async function main(): Promise<void> {
   console.log(`\nPeak MatMul (float32, ${THREADS} threads): ` + bySize.map((p) => `${p.size}: ${fmtMs(p.ms)} ms = ${p.gflops.toFixed(1)} GFLOP/s`).join('; ') + ` → peak ${peakG.toFixed(1)} GFLOP/s (n=${peakN})\n`);
 
   // ---------------------------------------------------------------- edit table
-  const verdict = (ok: boolean): string => (ok ? 'PASS' : 'MISS');
-  const lines: string[] = [];
-  let misses = 0;
-  const check = (ok: boolean, text: string, rated: boolean): void => {
-    if (rated && !ok) misses++;
-    lines.push(`${rated ? verdict(ok) : 'info'}  ${text}`);
-  };
+  const targets = verdicts();
+  const check = targets.check;
   const editRows: string[][] = [];
   for (const r of runs) {
     const step = t(caseName(r.s, 'step'));
@@ -647,15 +660,15 @@ async function main(): Promise<void> {
       `scores alone at M=${Mx} (minima): ${Mx} MatMuls ${fmtMs(sepT)} ms (${(r.scoreFlops / sepT / 1e6).toFixed(1)} GFLOP/s, ${(100 * sepT / plain.min / Mx).toFixed(2)}% of plain per memory) vs one MatMul on the stacked deltas ${fmtMs(catT)} ms (${(r.scoreFlops / catT / 1e6).toFixed(1)} GFLOP/s), ${(sepT / catT).toFixed(2)}×; ` +
       `the stack as the left operand (stack·Aᵀ, the router's while M·d ≤ ${LEFT_MAX_ROWS}) instead of the right (A·stack), minima: ${orient.join('; ')}`);
   }
-  console.log(`\nRouter overhead: CausalLM.forward of ${ROUTE_B}×${ROUTE_T} tokens (all logits), routed over M memories vs plain (M=0), ${ROUNDS} interleaved rounds; routed/plain by four estimators (wall: median of per-round ratios; min: ratio of minima, rated; cpu: median of per-round CPU-time ratios; node: per-node kernel minima + minimum non-kernel time over ${NODE_RUNS} profiled runs):`);
+  console.log(`\nRouter overhead: CausalLM.forward of ${ROUTE_B}×${ROUTE_T} tokens (all logits), routed over M memories vs plain (M=0), ${ROUTER_ROUNDS} interleaved rounds of the forwards alone; routed/plain by four estimators (wall: median of per-round ratios; min: ratio of minima, rated; cpu: median of per-round CPU-time ratios; node: per-node kernel minima + minimum non-kernel time over ${NODE_RUNS} profiled runs):`);
   console.log(table(['shape', 'mode', 'M', 'ms (median)', 'min-max', 'CPU ms', 'wall', 'min', 'cpu', 'node', 'per memory (min)', 'FLOP floor/mem', 'wall ratio min-max'], routerRows));
   console.log(fitLines.join('\n'));
 
   console.log(`\nTargets (${QUICK ? 'quick run: not rated' : 'edit step rated at both shapes; router rated at GPT-2 size (llama: info, its MatMul FLOP floor per memory is above 2%)'}):`);
-  console.log(lines.map((l) => '  ' + l).join('\n'));
+  console.log(targets.lines.map((l) => '  ' + l).join('\n'));
 
   const noisy = [...timings.values()].filter((x) => spread(x) > 0.3).map((x) => x.name);
-  console.log(`\nload average before / after interleaved timing / after edits (1/5/15 min): ${loadBefore} / ${loadMid} / ${loadAfter}; peak RSS ${maxRssMiB().toFixed(0)} MiB; interleaved timing ${fmtDuration(interleaveMs)}, edits ${fmtDuration(t2 - t1)}, node profiles ${fmtDuration(profileMs)}; setup ${runs.map((r) => `${r.s.label} ${fmtDuration(r.setupMs)}`).join(', ')}`);
+  console.log(`\nload average before / after interleaved timing / after edits (1/5/15 min): ${loadBefore} / ${loadMid} / ${loadAfter}; peak RSS ${maxRssMiB().toFixed(0)} MiB; interleaved timing ${fmtDuration(interleaveMs)}, forwards ${fmtDuration(routerMs)}, edits ${fmtDuration(t2 - t1)}, node profiles ${fmtDuration(profileMs)}; setup ${runs.map((r) => `${r.s.label} ${fmtDuration(r.setupMs)}`).join(', ')}`);
   if (noisy.length) console.log(`noisy (min-max spread > 30% of median; other load on the machine?): ${noisy.join('; ')}`);
 
   if (PROFILE) {
@@ -663,7 +676,7 @@ async function main(): Promise<void> {
     for (const r of runs) await profileShape(r, fwdProfs.get(r)!);
   }
   await engine.dispose();
-  if (misses) console.log(`${misses} target(s) missed`);
+  if (targets.misses) console.log(`${targets.misses} target(s) missed`);
 }
 
 main().catch((err: unknown) => {

@@ -28,6 +28,7 @@ import { describeMachine, loadAvg, maxRssMiB, rssMiB } from './lib/machine.js';
 import { peakCases } from './lib/peak.js';
 import { GPT2_SMALL, LLAMA_4M, randomModel, uniformFill } from './lib/weights.js';
 import { flag, opt } from './lib/args.js';
+import { verdicts } from './lib/verdicts.js';
 
 // ---------------------------------------------------------------- options
 const QUICK = flag('quick');
@@ -194,13 +195,8 @@ async function main(): Promise<void> {
     const ms = t(row.caseName).median;
     return { row, ms, frac: row.flops / ms / 1e6 / peakG };
   };
-  const verdict = (ok: boolean): string => (ok ? 'PASS' : 'MISS');
-  const lines: string[] = [];
-  let misses = 0;
-  const check = (ok: boolean, text: string, rated: boolean): void => {
-    if (rated && !ok) misses++;
-    lines.push(`${rated ? verdict(ok) : 'info'}  ${text}`);
-  };
+  const targets = verdicts();
+  const check = targets.check;
   for (const s of SHAPES) {
     if (ONLY && ONLY !== s.key) continue;
     const one = find(s.label, 'fwd+bwd one');
@@ -216,13 +212,13 @@ async function main(): Promise<void> {
     check(rec.ms >= TARGET.recomputeVsDecode * dec.ms, `${s.label}: decode step ${(rec.ms / dec.ms).toFixed(1)}× faster than recomputing ${DECODE_CTX} tokens (${fmtMs(rec.ms)} ms; ${(recAll.ms / dec.ms).toFixed(1)}× vs the all-logits no-cache path; target ≥ ${TARGET.recomputeVsDecode}×)`, !QUICK);
   }
   console.log(`\nTargets (${QUICK ? 'quick run: not rated' : 'fractions rated at GPT-2 size; decode ratios at both'}):`);
-  console.log(lines.map((l) => '  ' + l).join('\n'));
+  console.log(targets.lines.map((l) => '  ' + l).join('\n'));
 
   const noisy = [...timings.values()].filter((x) => spread(x) > 0.3).map((x) => x.name);
   console.log(`\nload average after (1/5/15 min): ${loadAfter} (before: ${loadBefore}); peak RSS ${maxRssMiB().toFixed(0)} MiB; measuring took ${fmtDuration(now() - t0)}`);
   if (noisy.length) console.log(`noisy (min-max spread > 30% of median; other load on the machine?): ${noisy.join('; ')}`);
   await engine.dispose();
-  if (misses) console.log(`${misses} target(s) missed`);
+  if (targets.misses) console.log(`${targets.misses} target(s) missed`);
 }
 
 main().catch((err: unknown) => {
