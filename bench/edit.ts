@@ -29,8 +29,9 @@
  * Timing: square MatMul peaks, step, lower pass and the score graphs are interleaved (`rounds`
  * rounds after a warm-up, each round in its own seeded random order, a full GC before each
  * sample: bench/lib/timing.ts); then every forward (plain and routed) the same way in a phase of
- * its own, `router-rounds` rounds (default 150: the ratios rated are a few percent, and the
- * minima of 41 mixed rounds moved by ±2 % between runs); routed/plain is printed by four estimators
+ * its own, `router-rounds` rounds (default 150; in mixed rounds of ~30 cases the paired
+ * estimators' nulls reached 0.93–0.96, in their own phase they stayed within 0.7 % of 1 by CPU
+ * time; the scores-alone lines' "% of plain" use this phase's plain minimum); routed/plain is printed by four estimators
  * (median of the per-round wall ratios, ratio of the minima, median of the per-round CPU-time
  * ratios, and "node": the same graphs and feeds profiled by onnxruntime in alternation, Σ of each
  * node's minimum kernel time + the minimum non-kernel time of a run) and rated on the ratio of
@@ -136,9 +137,9 @@ const MARGIN = { alpha: 5, beta: 20, gamma: 10 };
 const engine = new Engine({ intraOpNumThreads: THREADS, allowSpinning: false, cacheBudgetBytes: 64 * 2 ** 30 });
 const cases: BenchCase[] = [];
 /**
- * The forwards (CausalLM.forward, plain and routed), timed in a phase of their own with more
- * rounds (ROUTER_ROUNDS): the router's ratios are a few percent, and with ~30 cases a round the
- * minima of 41 rounds moved by ±2 % between runs (docs/bench-edit.md, "Thirteenth session").
+ * The forwards (CausalLM.forward, plain and routed), timed in a phase of their own
+ * (ROUTER_ROUNDS rounds): the router's ratios are a few percent, and paired by round they are
+ * steadier without the heavy cases between them (docs/bench-edit.md, "Thirteenth session").
  */
 const routeCases: BenchCase[] = [];
 
