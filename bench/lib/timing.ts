@@ -7,8 +7,9 @@
  * run stay meaningful. Each round visits the cases in its own seeded random order: in a fixed
  * order a case's cost can depend on the case before it (bench:edit, twelfth session: the same
  * plain forward timed twice in one fixed order gave a ratio of minima of 0.80, and the case
- * after it was slow in every round), and a shuffled order spreads that over all cases. A case faster than `minSampleMs` is repeated within its sample and
- * the sample is the mean per run. Report medians (`median`), not means.
+ * after it was slow in every round), and a shuffled order spreads that over all cases. A case
+ * faster than `minSampleMs` is repeated within its sample and the sample is the mean per run.
+ * Report medians (`median`), not means.
  *
  * Each sample also records the process's CPU time (user + system, all threads; meaningful
  * with ORT's spinning off) and every case keeps its minimum. On a box whose other load comes

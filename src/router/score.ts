@@ -97,8 +97,7 @@ export function stackedScores(a: Value, stack: Value, M: number, d: number, toke
     // the stack (router.ts leftOperand: faster while M·d is small; each sequence reads the stack)
     const aT = ops.transpose(a, [0, 2, 1]);
     const deltas = ops.reshape(ops.matmul(stack, channels ? ops.gather(aT, channels, 1) : aT), [B!, M, d, T!]); // (B, M, d, T)
-    const norms = tokenNorms(deltas, 2); // (B, M, T)
-    const n = stat.normalize ? ops.div(norms, ops.unsqueeze(activationNorms(a), [1])) : norms;
+    const n = normalized(tokenNorms(deltas, 2), a, stat, 1); // (B, M, T)
     return { deltas, scores: memoryScores(n, tokenMask, useMax, stat), byMemory: true };
   }
   const y = ops.matmul(channels ? ops.gather(a, channels, 2) : a, stack); // (B, T, M·d)
@@ -120,8 +119,12 @@ export function quantizedStackedScores(a: Value, q: Value, scale: Value, M: numb
 
 /** Scores (B, M) from every memory's token norms (B, T, M), for activations a (B, T, ff). */
 function normScores(norms: Value, a: Value, tokenMask: Value, useMax: Value, stat: RouteStat): Value {
-  const n = stat.normalize ? ops.div(norms, ops.unsqueeze(activationNorms(a), [2])) : norms;
-  return memoryScores(ops.transpose(n, [0, 2, 1]), tokenMask, useMax, stat);
+  return memoryScores(ops.transpose(normalized(norms, a, stat, 2), [0, 2, 1]), tokenMask, useMax, stat);
+}
+
+/** Token norms with a memory axis at `memAxis`, divided by ‖A(x)_t‖ (broadcast over that axis) when `stat` normalizes. */
+function normalized(norms: Value, a: Value, stat: RouteStat, memAxis: number): Value {
+  return stat.normalize ? ops.div(norms, ops.unsqueeze(activationNorms(a), [memAxis])) : norms;
 }
 
 /** Scores (B, M) from every memory's token scores (B, M, T) (normalized already if `stat` says so). */
