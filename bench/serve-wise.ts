@@ -7,6 +7,8 @@ import * as path from 'node:path';
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { CausalLM } from '../src/model/causal-lm.js';
+import { Engine } from '../src/engine/index.js';
+import { engineOptions } from '../src/cli/open.js';
 import { WiseEditor } from '../src/edits/editor.js';
 import { MemoryShardStore } from '../src/shards/index.js';
 import { resolveConfig, readConfigFile } from '../src/config/load.js';
@@ -17,8 +19,11 @@ import type { BenchServices } from './serve.js';
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 
 export async function createBenchServices(): Promise<BenchServices> {
-  const lm = await CausalLM.load(path.join(ROOT, 'models', 'wise-base'));
-  const config = resolveConfig({ base: [readConfigFile(path.join(ROOT, 'config', 'wise-base.yaml'))], env: {} }).wise;
+  // The engine as `wise serve` sets it up (engine.spinning null: off when serving); WISE_ENGINE__* variables override.
+  const resolved = resolveConfig({ base: [readConfigFile(path.join(ROOT, 'config', 'wise-base.yaml'))], env: process.env });
+  const eo = engineOptions(resolved.engine, 'serve');
+  const lm = await CausalLM.load(path.join(ROOT, 'models', 'wise-base'), new Engine(eo));
+  const config = resolved.wise;
   const pool = loadTrainSplit(path.join(ROOT, 'datasets', 'bundled-train.json'));
   const routedEd = await WiseEditor.open({ lm, store: new MemoryShardStore(), config, pool });
   const plainEd = await WiseEditor.open({ lm, store: new MemoryShardStore(), config, pool });
@@ -28,7 +33,7 @@ export async function createBenchServices(): Promise<BenchServices> {
   return {
     routed: new WiseModelService({ lm, editor: routedEd, baseName: 'wise-base' }),
     plain: new WiseModelService({ lm, editor: plainEd, baseName: 'wise-base' }),
-    label: 'wise-base (6.45M params) with WISE: 4 edits before the run, more applied during it; plain = same model, no memories',
+    label: `wise-base (6.45M params) with WISE: 4 edits before the run, more applied during it; plain = same model, no memories; engine: ${eo.intraOpNumThreads} thread(s), spinning ${eo.allowSpinning ? 'on' : 'off'}`,
     edits: bench.slice(4, 40).map((r) => ({ prompt: r.src, target: r.alt })),
     close: async () => {
       await routedEd.close();

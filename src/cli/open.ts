@@ -6,7 +6,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { WiseError } from '../util/errors.js';
-import { Engine } from '../engine/index.js';
+import { Engine, type EngineOptions } from '../engine/index.js';
 import { CausalLM } from '../model/causal-lm.js';
 import { resolveConfig, readConfigFile } from '../config/load.js';
 import { bundledModelDir, defaultStoreDir, packageRoot } from '../config/paths.js';
@@ -44,14 +44,26 @@ export function withFamily(ctx: CommandContext, g: GlobalOptions): Config {
   return resolveConfig({ base: familyLayer(dir), file: g.config, env: process.env, flags });
 }
 
-export async function openModel(ctx: CommandContext): Promise<CausalLM> {
+/** What a process mostly does with its model: one stream of work (edits, evaluation, one generation), or concurrent requests. */
+export type Workload = 'batch' | 'serve';
+
+/** The engine settings of `engine` (config) for a workload: `spinning: null` resolves to off when serving. */
+export function engineOptions(engine: Config['engine'], workload: Workload): EngineOptions {
+  return {
+    intraOpNumThreads: engine.threads,
+    executionProviders: engine.provider === 'cuda' ? ['cuda', 'cpu'] : ['cpu'],
+    cacheBudgetBytes: engine.session_budget_mb * 2 ** 20,
+    allowSpinning: engine.spinning ?? workload === 'batch',
+  };
+}
+
+export async function openModel(ctx: CommandContext, workload: Workload = 'batch'): Promise<CausalLM> {
   const dir = modelDir(ctx.config);
   if (!existsSync(path.join(dir, 'config.json'))) {
     throw new WiseError('WISE_FILE_NOT_FOUND', `no model at ${dir} (config.json missing); pass --model DIR with a Hugging Face checkpoint`, { file: path.join(dir, 'config.json') });
   }
   ctx.log.info(`loading model ${dir}`);
-  const engine = new Engine({ intraOpNumThreads: ctx.config.engine.threads, executionProviders: ctx.config.engine.provider === 'cuda' ? ['cuda', 'cpu'] : ['cpu'], cacheBudgetBytes: ctx.config.engine.session_budget_mb * 2 ** 20 });
-  return CausalLM.load(dir, engine);
+  return CausalLM.load(dir, new Engine(engineOptions(ctx.config.engine, workload)));
 }
 
 /** The irrelevant-sample pool: the configured train split, or the bundled one. */

@@ -19,6 +19,12 @@ export const EngineSchema = z.strictObject({
   provider: z.enum(['cpu', 'cuda']).default('cpu'),
   /** Budget for cached sessions (serialized graph bytes), in MiB; LRU beyond it. */
   session_budget_mb: positiveInt.default(4096),
+  /** onnxruntime intra-op workers spin (busy-wait) between parallel sections: true or false; null = auto,
+   *  off for `wise serve` and on for the other commands. Spinning suits one stream of work (an edit's
+   *  steps run back to back); under concurrent requests every session's workers spin against each other,
+   *  and a routed model has two decode sessions (prefill, steps), so on 2 cores spinning cost routed
+   *  serving about a third of its throughput (docs/engine.md, "Spinning"). */
+  spinning: z.boolean().nullable().default(null),
 });
 
 export const WiseSchema = z.strictObject({

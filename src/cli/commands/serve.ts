@@ -41,7 +41,7 @@ export function registerServe(program: Command): void {
       });
       let service: WiseModelService;
       try {
-        const lm = await openModel(ctx);
+        const lm = await openModel(ctx, 'serve');
         const editor = await openEditor(ctx, lm, `wise serve on ${server.url}`);
         service = new WiseModelService({ lm, editor, baseName: path.basename(modelDir(ctx.config)) });
         resolve(service);
