@@ -39,6 +39,11 @@ export interface Variant {
    */
   stepHook?: (ctx: DownHookCtx) => Value;
   /**
+   * True when the decode steps after this prefill compute exactly what the plain model does, so they
+   * run the plain decode graph with no extra feeds (the router: the prompt was routed to main).
+   */
+  plainSteps?: (prefill: Record<string, TensorData>) => boolean;
+  /**
    * The most tokens (B·T) one full pass of this variant should carry, where its intermediates grow
    * with something else than the model (the router: (B·T, M·d) scores for M memories). Callers that
    * batch many rows (the evaluation's scorer) split their batches to stay under it. Absent: no cap.
@@ -176,6 +181,7 @@ export class CausalLM {
       past[`past_value_${i}`] = { dtype: 'float32', dims: [1, kv, 0, D], data: new Float32Array(0) };
     }
     let prefill: Record<string, TensorData> = {};
+    let sv = v; // the variant of the decode steps: none once the prefill says they are plain
     let ctx = [...prompt];
     let finish: 'stop' | 'length' = 'length';
     for (let step = 0; step < o.maxTokens; step++) {
@@ -184,12 +190,15 @@ export class CausalLM {
       if (useCache) {
         const fresh = step === 0 ? ctx : ctx.slice(-1);
         const P = step === 0 ? 0 : ctx.length - 1;
-        const extraFeeds = step === 0 ? (v?.feeds(1, fresh.length, new Array<number>(fresh.length).fill(1)) ?? {}) : (v?.decodeFeeds(1, 1, prefill) ?? {});
+        const extraFeeds = step === 0 ? (v?.feeds(1, fresh.length, new Array<number>(fresh.length).fill(1)) ?? {}) : (sv?.decodeFeeds(1, 1, prefill) ?? {});
         const feeds = { ...transformerFeeds(this.spec, this.config, fresh, new Array(ctx.length).fill(1), 1, fresh.length, P), ...past, ...extraFeeds };
-        const g = this.decodeGraph(v, step > 0);
+        const g = step === 0 ? this.decodeGraph(v) : this.decodeGraph(sv, true);
         const fetch = ['logits_last', ...Array.from({ length: L }, (_, i) => [`present_key_${i}`, `present_value_${i}`]).flat()];
         const out = await this.engine.run(g, feeds, step === 0 ? [...fetch, ...(v?.outputs ?? [])] : fetch);
-        if (step === 0) for (const k of v?.outputs ?? []) prefill[k] = out[k]!;
+        if (step === 0) {
+          for (const k of v?.outputs ?? []) prefill[k] = out[k]!;
+          if (v?.plainSteps?.(prefill) === true) sv = undefined;
+        }
         past = {};
         for (let i = 0; i < L; i++) {
           past[`past_key_${i}`] = out[`present_key_${i}`]!;

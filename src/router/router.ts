@@ -301,6 +301,9 @@ export function routerVariant(given: readonly RoutedMemory[], o: RouterOptions, 
     feeds: (batch, T, mask) => (M > 0 ? common(batch, T, mask) : {}),
     // the decode steps (stepHook's graph): the stacked deltas and the prefill's route
     decodeFeeds: (batch, _T, prefill): Record<string, TensorData> => (M > 0 ? { ...pick(memFeeds(), [memName(order), 'mem_channels']), route_in: { dtype: 'int64', dims: [batch], data: BigInt64Array.from(prefill.route!.data as BigInt64Array) } } : {}),
+    // every sequence routed to main: the steps' layer is W itself (base + 0), so they need neither the stack nor a
+    // second session (in serving, most prompts are not edits; two sessions' workers also compete for the cores)
+    plainSteps: (prefill) => M === 0 || (prefill.route !== undefined && Array.from(prefill.route.data as BigInt64Array).every((r) => r === 0n)),
   };
 }
 

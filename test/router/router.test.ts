@@ -213,6 +213,31 @@ for (const fixture of ['tiny-llama', 'tiny-gpt2'] as const) for (const kind of [
       expect(routes.size).toBeGreaterThan(1); // main and memories both exercised
     });
 
+    it("a prompt routed to main decodes on the plain model's step graph: the plain model's tokens and step logits", async () => {
+      const v = routerVariant(memories.map((m) => ({ ...m, eps: 1e9 })), { layer, maxMeanTokens: 100, layout: lm.spec.layer.mlp.down.layout }, sm.shape);
+      const names: string[] = [];
+      const run = lm.engine.run.bind(lm.engine);
+      lm.engine.run = (g, feeds, fetches) => (names.push(`${g.name}:${'route_in' in feeds ? 'routed' : 'plain'}`), run(g, feeds, fetches));
+      try {
+        for (const text of TEXTS.slice(0, 2)) {
+          const prompt = lm.tokenizer.encode(text);
+          names.length = 0;
+          const r = await lm.generate(prompt, { maxTokens: 4, stopIds: [], variant: v }, true);
+          expect(Number((r.prefill.route!.data as BigInt64Array)[0])).toBe(0);
+          expect(names).toEqual(['decode:routed', 'decode:plain', 'decode:plain', 'decode:plain']);
+          const plain = await lm.generate(prompt, { maxTokens: 4, stopIds: [] }, true);
+          expect(r.ids).toEqual(plain.ids);
+          for (let i = 0; i < 4; i++) {
+            let err = 0;
+            r.stepLogits![i]!.forEach((x, j) => (err = Math.max(err, Math.abs(x - plain.stepLogits![i]![j]!))));
+            expect(err).toBeLessThan(1e-5);
+          }
+        }
+      } finally {
+        lm.engine.run = run;
+      }
+    });
+
     // int8 scores and the stack's cache do not depend on the memories' channels (int8 always scores every channel)
     if (kind === 'dense') {
       it('int8 scores (wise.route_score_dtype): within 1% of the exact scores, the exact routes where no score is within 2% of its ε, and the float output of the chosen memory', async () => {
