@@ -23,7 +23,8 @@ export const EngineSchema = z.strictObject({
    *  off for `wise serve` and on for the other commands. Spinning suits one stream of work (an edit's
    *  steps run back to back); under concurrent requests every session's workers spin against each other,
    *  and a routed model has two decode sessions (prefill, steps), so on 2 cores spinning cost routed
-   *  serving about a third of its throughput (docs/engine.md, "Spinning"). */
+   *  serving 20 % of its throughput without edits and 40-50 % with edits training beside it (docs/engine.md,
+   *  "Spinning"). */
   spinning: z.boolean().nullable().default(null),
 });
 
