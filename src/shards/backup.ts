@@ -4,7 +4,9 @@
  * renames files under you), so we iterate one snapshot (`store.entries()`) into a fresh
  * LevelDB, then copy every file blob the snapshot references (blobs are immutable and
  * content-addressed, so copying them after the snapshot is still consistent — as long as
- * `gc` does not run meanwhile). The result opens as a LevelShardStore.
+ * neither `gc` nor a commit that replaces a blob's last reference, such as the next edit's
+ * active memory, deletes it meanwhile: the copy then fails with WISE_NOT_FOUND, never silently).
+ * The result opens as a LevelShardStore.
  */
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
@@ -33,7 +35,7 @@ export async function backupStore(store: ShardStore, destDir: string): Promise<B
   async function* tap(): AsyncIterable<RawEntry> {
     for await (const e of store.entries()) {
       const kind = kindOfKey(e.key);
-      if (kind === 'shard' || kind === 'memory') {
+      if (kind === 'shard' || kind === 'memory' || kind === 'meta') { // meta: the active memory's W′
         try {
           for (const r of blobRefsOf(kind, decodeJson(e.key, e.value, kind as RecordKind))) if (!r.inline) refs.set(r.hash, r);
         } catch {

@@ -13,8 +13,8 @@ import {
   type BlobRef, type EditRecord, type HeaderRecord, type JsonValue, type MemoryRecord, type NewEdit,
   type OpenOptions, type RawEntry, type RawOp, type ShardRecord, type ShardStore, type StoreOptions, type TensorRef,
 } from './store.js';
-import { blobRefsOf, checkId, checkJson, validateEdit, validateMemory, validateShard } from './validate.js';
-import { KEYS, PREFIX, prefixRange, type KvRange } from './keys.js';
+import { blobRefsOf, checkId, checkJson, refKey, validateEdit, validateMemory, validateShard } from './validate.js';
+import { KEYS, PREFIX, kindOfKey, prefixRange, type KvRange } from './keys.js';
 
 export { KEYS, PREFIX, kindOfKey, prefixRange, type KvRange } from './keys.js';
 
@@ -171,19 +171,61 @@ export abstract class BaseStore implements ShardStore {
         if (!(await lookup(KEYS.shard(sid), 'shard'))) throw new WiseError('WISE_NOT_FOUND', `memory ${m.id} references missing shard ${sid}`, { memory: m.id, shard: sid });
       }
     }
-    for (const rec of [...shards.map((r) => ['shard', r] as const), ...memories.map((r) => ['memory', r] as const)]) {
-      for (const ref of blobRefsOf(rec[0], rec[1])) {
+    // Every blob a staged shard, memory or meta record points to must be stored; the blobs of the
+    // records this batch overwrites or deletes are reclaimed after it when nothing else needs them.
+    const staged = new Set<string>();
+    const superseded = new Map<string, BlobRef>();
+    for (const [key, v] of stage) {
+      const kind = kindOfKey(key);
+      if (kind !== 'shard' && kind !== 'memory' && kind !== 'meta') continue;
+      for (const ref of v ? blobRefsOf(kind, v.value) : []) {
         if (!(await this.hasBlob(ref))) {
-          throw new WiseError('WISE_NOT_FOUND', `${rec[0]} ${rec[1].id} references blob ${ref.hash} which was not stored (call putBlob first)`, { hash: ref.hash });
+          throw new WiseError('WISE_NOT_FOUND', `${kind} ${key.slice(key.indexOf('!') + 1)} references blob ${ref.hash} which was not stored (call putBlob first)`, { hash: ref.hash, key });
         }
+        staged.add(refKey(ref));
       }
+      for (const ref of await this.storedRefs(key, kind)) superseded.set(refKey(ref), ref);
     }
+    for (const k of staged) superseded.delete(k);
     const ops: RawOp[] = [];
     for (const [key, v] of stage) ops.push(v === null ? { type: 'del', key } : { type: 'put', key, value: encodeJson(key, v.kind, v.value) });
     if (ops.length === 0) return;
     this.beforeWrite?.(ops);
-    await this._batch(ops, this.sync);
+    // A blob file is deleted only once the batch that stops referencing it is on disk (fsync even
+    // when `sync` is off), so a power loss cannot bring back a record whose blob is gone.
+    await this._batch(ops, this.sync || [...superseded.values()].some((r) => !r.inline));
     this.nextId = next; // only after the batch is durable in the KV
+    if (superseded.size) await this.dropUnreferenced([...superseded.values()]).catch(() => undefined); // committed: a failed delete leaves an orphan for gc
+  }
+
+  /** Blob refs of the record stored under `key` before this batch (none if absent or unreadable: gc reclaims those). */
+  private async storedRefs(key: string, kind: RecordKind): Promise<BlobRef[]> {
+    const raw = await this._get(key);
+    if (raw === undefined) return [];
+    try {
+      return blobRefsOf(kind, decodeJson(key, raw, kind));
+    } catch {
+      return [];
+    }
+  }
+
+  /** refKey of every blob a shard, memory or meta record references now. */
+  private async liveRefs(): Promise<Set<string>> {
+    const live = new Set<string>();
+    for (const [prefix, kind] of [[PREFIX.shard, 'shard'], [PREFIX.memory, 'memory'], [PREFIX.meta, 'meta']] as const) {
+      for await (const e of this._iterate(prefixRange(prefix))) for (const r of blobRefsOf(kind, decodeJson(e.key, e.value, kind))) live.add(refKey(r));
+    }
+    return live;
+  }
+
+  /** Deletes those of `refs` that no record references (a content-addressed blob may be shared). Returns their hashes. */
+  private async dropUnreferenced(refs: readonly BlobRef[]): Promise<string[]> {
+    const live = await this.liveRefs();
+    const dead = refs.filter((r) => !live.has(refKey(r)));
+    const inline = dead.filter((r) => r.inline).map((r): RawOp => ({ type: 'del', key: KEYS.blob(r.hash) }));
+    if (inline.length) await this._batch(inline, this.sync);
+    for (const r of dead) if (!r.inline) await this.blobs.remove(r.hash);
+    return dead.map((r) => r.hash);
   }
 
   appendEdit(edit: NewEdit, build?: (tx: Tx, id: number) => void): Promise<EditRecord> {
@@ -297,9 +339,7 @@ export abstract class BaseStore implements ShardStore {
   gc(): Promise<string[]> {
     return this.locked(async () => {
       this.ensureOpen();
-      const live = new Set<string>();
-      for (const s of await this.listShards()) for (const r of blobRefsOf('shard', s)) live.add(`${r.inline}:${r.hash}`);
-      for (const m of await this.listMemories()) for (const r of blobRefsOf('memory', m)) live.add(`${r.inline}:${r.hash}`);
+      const live = await this.liveRefs();
       const removed: string[] = [];
       const dead: RawOp[] = [];
       for await (const { key } of this._iterate(prefixRange(PREFIX.blob))) {

@@ -3,8 +3,9 @@
  *
  * Errors (ok = false): a record whose frame fails (checksum, magic, version, kind), an
  * unknown key, no header, edit ids not contiguous from 0 or not matching their key, a shard
- * naming a missing edit, a memory naming a missing shard, a referenced blob missing or
- * corrupt, a memory the editor's `rebuild` callback cannot rebuild.
+ * naming a missing edit, a memory naming a missing shard, a blob referenced by a shard, memory
+ * or meta record (the active memory's W′) missing or corrupt, a memory the editor's `rebuild`
+ * callback cannot rebuild.
  * Warnings: orphan blobs (harmless: a crash between blob write and batch), an edit whose
  * shard is not stored yet (the active shard), an edit/shard disagreement about membership.
  * Reads one consistent snapshot via `store.entries()`; blob files are hashed in full.
@@ -13,7 +14,7 @@ import { isWiseError } from '../util/errors.js';
 import { decodeFrame, sha256Hex } from './codec.js';
 import { KEYS, PREFIX, kindOfKey } from './keys.js';
 import type { BlobRef, EditRecord, HeaderRecord, MemoryRecord, ShardRecord, ShardStore } from './store.js';
-import { blobRefsOf } from './validate.js';
+import { blobRefsOf, refKey } from './validate.js';
 
 export interface CheckIssue {
   code: string;
@@ -41,6 +42,7 @@ export async function checkStore(store: ShardStore, opts: CheckOptions = {}): Pr
   const edits = new Map<number, EditRecord | null>(); // null: present but unreadable
   const shards = new Map<string, ShardRecord>();
   const memories = new Map<string, MemoryRecord>();
+  const metas = new Map<string, unknown>(); // key → { name, value }: values may hold TensorRefs (the active memory's W′)
   const inline = new Map<string, Uint8Array>();
   let header: HeaderRecord | undefined;
   let records = 0;
@@ -69,6 +71,7 @@ export async function checkStore(store: ShardStore, opts: CheckOptions = {}): Pr
         edits.set(editId, e);
       } else if (kind === 'shard') shards.set(key.slice(PREFIX.shard.length), rec as ShardRecord);
       else if (kind === 'memory') memories.set(key.slice(PREFIX.memory.length), rec as MemoryRecord);
+      else if (kind === 'meta') metas.set(key, rec);
     } catch (e) {
       const code = isWiseError(e, 'WISE_STORE_VERSION') ? 'version' : ((e as { code?: string }).code === 'kind-mismatch' ? 'kind-mismatch' : 'corrupt');
       errors.push({ code, key, message: (e as Error).message });
@@ -111,15 +114,16 @@ export async function checkStore(store: ShardStore, opts: CheckOptions = {}): Pr
 
   // 5. Every referenced blob present and intact; unreferenced ones are warnings.
   const referenced = new Map<string, { ref: BlobRef; by: string }>();
-  for (const [id, s] of shards) for (const ref of blobRefsOf('shard', s)) referenced.set(`${ref.inline}:${ref.hash}`, { ref, by: KEYS.shard(id) });
-  for (const [id, m] of memories) for (const ref of blobRefsOf('memory', m)) referenced.set(`${ref.inline}:${ref.hash}`, { ref, by: KEYS.memory(id) });
+  for (const [id, s] of shards) for (const ref of blobRefsOf('shard', s)) referenced.set(refKey(ref), { ref, by: KEYS.shard(id) });
+  for (const [id, m] of memories) for (const ref of blobRefsOf('memory', m)) referenced.set(refKey(ref), { ref, by: KEYS.memory(id) });
+  for (const [key, rec] of metas) for (const ref of blobRefsOf('meta', rec)) referenced.set(refKey(ref), { ref, by: key });
   for (const { ref, by } of referenced.values()) {
     const issue = await checkBlob(store, ref, inline, opts.verifyBlobs ?? true);
     if (issue) errors.push({ code: issue[0], key: by, message: `${by}: ${issue[1]}` });
   }
-  for (const h of inline.keys()) if (!referenced.has(`true:${h}`)) warnings.push({ code: 'orphan-blob', key: KEYS.blob(h), message: `inline blob ${h} is not referenced (run gc)` });
+  for (const h of inline.keys()) if (!referenced.has(`true:${h}`)) warnings.push({ code: 'orphan-blob', key: KEYS.blob(h), message: `inline blob ${h} is not referenced (wise db gc removes it)` });
   const files = await store.listBlobFiles();
-  for (const h of files) if (!referenced.has(`false:${h}`)) warnings.push({ code: 'orphan-blob', message: `blob file ${h} is not referenced (run gc)` });
+  for (const h of files) if (!referenced.has(`false:${h}`)) warnings.push({ code: 'orphan-blob', message: `blob file ${h} is not referenced (wise db gc removes it)` });
 
   // 6. Every memory rebuildable (the editor replays the log; structural checks above come first).
   if (opts.rebuild) {

@@ -170,7 +170,11 @@ export interface ShardStore {
   open(opts: OpenOptions): Promise<void>;
   close(): Promise<void>;
 
-  /** Applies all of `tx` in one atomic batch. */
+  /**
+   * Applies all of `tx` in one atomic batch. Blobs that the records it overwrites or deletes
+   * referenced, and that no record references afterwards, are deleted after the batch (file
+   * blobs only once the batch is fsynced), so replacing a tensor does not leave its old bytes.
+   */
   commit(tx: Tx): Promise<void>;
   /** Appends one edit (id assigned here); `build` may add shard/memory/meta ops to the same batch. */
   appendEdit(edit: NewEdit, build?: (tx: Tx, id: number) => void): Promise<EditRecord>;
@@ -197,7 +201,8 @@ export interface ShardStore {
   getTensor(ref: TensorRef): Promise<Float32Array>;
   /** Hashes of file blobs present on disk (referenced or not). */
   listBlobFiles(): Promise<string[]>;
-  /** Removes blobs no record references (and stale temp files). Returns removed hashes.
+  /** Removes blobs no shard, memory or meta record references (and stale temp files): what a
+   *  crash between putBlob and its commit left, or a failed delete. Returns removed hashes.
    *  Do not run it while an editor is between putBlob and the commit that references it. */
   gc(): Promise<string[]>;
 

@@ -93,7 +93,12 @@ export function validateMemory(r: MemoryRecord): void {
   checkJson(w, 'meta', r.meta ?? null);
 }
 
-/** Blob refs a record points to (used by commit, check, gc and backup). */
+/**
+ * Blob refs a record points to (used by commit, check, gc and backup). A meta record's value is
+ * free JSON: every TensorRef-shaped object in it ({ blob: { hash, size, inline }, … }) is a
+ * reference, so an editor may keep tensors under meta (the active memory's W′) and the store
+ * tracks them like a shard's delta or a memory's weights.
+ */
 export function blobRefsOf(kind: string, rec: unknown): TensorRef['blob'][] {
   if (kind === 'shard') {
     const d = (rec as ShardRecord).delta;
@@ -103,5 +108,31 @@ export function blobRefsOf(kind: string, rec: unknown): TensorRef['blob'][] {
     const w = (rec as MemoryRecord).weights;
     return w ? [w.blob] : [];
   }
+  if (kind === 'meta') {
+    const out: TensorRef['blob'][] = [];
+    collectRefs(rec, out);
+    return out;
+  }
   return [];
+}
+
+/** A blob's identity across both places blobs live (an inline record and a file may share a hash). */
+export const refKey = (r: TensorRef['blob']): string => `${r.inline}:${r.hash}`;
+
+function isBlobRef(b: unknown): b is TensorRef['blob'] {
+  if (b === null || typeof b !== 'object') return false;
+  const r = b as Record<string, unknown>;
+  return typeof r['hash'] === 'string' && HASH_RE.test(r['hash']) && Number.isInteger(r['size']) && typeof r['inline'] === 'boolean';
+}
+
+/** Appends the blob of every { blob: BlobRef } object inside a JSON value (depth-first, in order). */
+function collectRefs(v: unknown, out: TensorRef['blob'][]): void {
+  if (v === null || typeof v !== 'object') return;
+  if (Array.isArray(v)) {
+    for (const x of v) collectRefs(x, out);
+    return;
+  }
+  const blob = (v as { blob?: unknown }).blob;
+  if (isBlobRef(blob)) out.push(blob);
+  for (const x of Object.values(v)) collectRefs(x, out);
 }

@@ -31,9 +31,9 @@ interface Run {
   stderr: string;
 }
 
-function wise(args: string[]): Promise<Run> {
+function wise(args: string[], env: NodeJS.ProcessEnv = {}): Promise<Run> {
   return new Promise((resolve, reject) => {
-    const p = spawn(process.execPath, [BIN, ...args], { env: ENV, cwd: TMP });
+    const p = spawn(process.execPath, [BIN, ...args], { env: { ...ENV, ...env }, cwd: TMP });
     let stdout = '';
     let stderr = '';
     p.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
@@ -233,6 +233,32 @@ describeShared(
       const over = await g('db', 'backup', dest);
       expect(over.code).toBe(2);
       expect(over.stderr).toContain('already holds a store');
+    });
+
+    it('keeps the active memory\'s W′ as a blob file: checked, backed up, freed when replaced; db gc', async () => {
+      // blob_threshold 0: every tensor is a file, as a real model's W′ (≥ 1 MiB) is by default
+      const dbA = path.join(TMP, 'db-active');
+      const a = (...args: string[]): Promise<Run> => wise(['--model', model, '--db', dbA, ...args], { WISE_STORE__BLOB_THRESHOLD: '0' });
+      for (const target of ['Rome', 'Paris']) {
+        const r = await a('edit', '--prompt', 'The capital of France is', '--target', target);
+        expect(r.code, r.stderr).toBe(0);
+      }
+      // two edits, no shard saved yet: the only blob is the active memory's current W′
+      expect(readdirSync(path.join(dbA, 'blobs')).filter((n) => !n.startsWith('.'))).toHaveLength(1);
+      const check = json(await a('--json', 'db', 'check')) as { ok: boolean; warnings: { code: string }[] };
+      expect(check.ok).toBe(true);
+      expect(check.warnings.map((w) => w.code)).not.toContain('orphan-blob');
+      const gc = await a('--json', 'db', 'gc');
+      expect(gc.code, gc.stderr).toBe(0);
+      expect(json(gc)).toMatchObject({ removed: [] });
+
+      const dest = path.join(TMP, 'backup-active');
+      expect((await a('db', 'backup', dest)).code).toBe(0);
+      const b = (...args: string[]): Promise<Run> => wise(['--model', model, '--db', dest, ...args], { WISE_STORE__BLOB_THRESHOLD: '0' });
+      const [orig, copy] = await Promise.all([a('--json', 'generate', '--prompt', 'The capital of France is', '-n', '4'), b('--json', 'generate', '--prompt', 'The capital of France is', '-n', '4')]);
+      expect(copy.code, copy.stderr).toBe(0);
+      expect(json(copy)).toMatchObject({ text: json(orig)['text'], memory: json(orig)['memory'], edits: 2 });
+      expect((json(await b('--json', 'db', 'check')) as { ok: boolean }).ok).toBe(true);
     });
 
     it('db check on a missing store fails with WISE_NOT_FOUND', async () => {

@@ -253,6 +253,55 @@ export function shardStoreSuite<L>(name: string, h: Harness<L>): void {
       await expectCode(r.getBlob(weights.blob), 'WISE_NOT_FOUND');
     });
 
+    it('tracks tensors kept under meta (the active memory): checked, kept by gc, backed up', async () => {
+      const { s, loc } = await populated();
+      const side = await tensor(s, 16, 3);
+      await s.putMeta('active', { index: 0, editIds: [2], side });
+      const rep = await checkStore(s);
+      expect(rep.ok).toBe(true);
+      expect(rep.warnings).toEqual([]); // referenced: not an orphan
+      expect(await s.gc()).toEqual([]);
+      expect(await s.getTensor(side)).toEqual(await s.getTensor(side));
+      const dest = await mkdtemp(join(tmpdir(), 'wise-backup-'));
+      tmp.push(dest);
+      expect((await backupStore(s, join(dest, 'b'))).blobs).toBe(side.blob.inline ? 0 : 3); // delta, weights, side
+      const b = await LevelShardStore.open(join(dest, 'b'), { fingerprint: FP_A }, { blobThreshold: h.blobThreshold });
+      try {
+        expect(await b.getTensor((await b.getMeta('active') as { side: TensorRef }).side)).toEqual(await s.getTensor(side));
+        expect((await checkStore(b)).errors).toEqual([]);
+      } finally {
+        await b.close();
+      }
+      const ghost: TensorRef = { blob: { hash: 'c'.repeat(64), size: 4, inline: false }, dtype: 'float32', shape: [1] };
+      await expectCode(s.putMeta('other', { nested: [{ t: ghost }] }), 'WISE_NOT_FOUND');
+      if (side.blob.inline) return; // file-blob damage applies to non-inline blobs only
+      await closeAll();
+      await h.setBlobFile(loc, side.blob.hash, null);
+      const { s: r } = await openNew(loc);
+      expect((await checkStore(r)).errors.map((e) => [e.code, e.key])).toEqual([['blob-missing', KEYS.meta('active')]]);
+    });
+
+    it('frees the blobs of overwritten and deleted records, but not one another record still uses', async () => {
+      const { s, delta, weights } = await populated();
+      const side = await tensor(s, 16, 3);
+      await s.putMeta('active', { side });
+      const side2 = await tensor(s, 16, 4);
+      await s.putMeta('active', { side: side2 }); // the next edit's W′ replaces the last one
+      expect(await s.hasBlob(side.blob)).toBe(false);
+      await s.putMeta('active', { side: delta }); // the same bytes as shard s0's delta
+      expect(await s.hasBlob(side2.blob)).toBe(false);
+      await s.putMeta('active', { side: null });
+      expect(await s.hasBlob(delta.blob)).toBe(true); // still shard s0's
+      const w2 = await tensor(s, 16, 5);
+      await s.putMemory({ id: 'm0', shardIds: ['s0'], method: 'ties', params: {}, weights: w2, threshold: 1 });
+      expect(await s.hasBlob(weights.blob)).toBe(false);
+      await s.deleteMemory('m0');
+      expect(await s.hasBlob(w2.blob)).toBe(false);
+      const rep = await checkStore(s);
+      expect([rep.errors, rep.warnings]).toEqual([[], []]);
+      expect(await s.gc()).toEqual([]);
+    });
+
     it('stores small blobs inline when under the threshold', async () => {
       const { s, loc } = await openNew(undefined, { blobThreshold: 1024 });
       const small = await tensor(s, 8);

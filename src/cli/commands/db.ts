@@ -4,6 +4,7 @@
  *    when it finds errors (warnings alone are ok). --deep also loads the model and rebuilds every
  *    memory from the edit log, which must give the stored bits.
  *  - backup writes a consistent copy into DIR (an empty or new directory), which opens as a store.
+ *  - gc deletes the blobs no record references (what `check` warns about as orphan-blob).
  */
 import * as path from 'node:path';
 import type { Command } from 'commander';
@@ -22,7 +23,7 @@ function reportText(dir: string, r: CheckReport): string {
 }
 
 export function registerDb(program: Command): void {
-  const db = program.command('db').description('check or back up the store');
+  const db = program.command('db').description('check, back up or garbage-collect the store');
 
   db.command('check')
     .description('verify the store (checksums, ids, references, blobs); exit 1 when it has errors')
@@ -53,6 +54,20 @@ export function registerDb(program: Command): void {
       }
       ctx.out({ store: dir, ...report }, reportText(dir, report));
       if (!report.ok) process.exitCode = EXIT.failure;
+    });
+
+  db.command('gc')
+    .description('delete the blobs no record references (left by a crash between a blob write and its commit)')
+    .action(async function (this: Command) {
+      const { ctx } = familyContext(this);
+      const dir = storeDir(ctx.config);
+      const store = await openStoreOnly(ctx, 'wise db gc', dir);
+      try {
+        const removed = await store.gc();
+        ctx.out({ store: dir, removed }, `store ${dir}: ${removed.length} unreferenced blob${removed.length === 1 ? '' : 's'} removed`);
+      } finally {
+        await store.close();
+      }
     });
 
   db.command('backup')
