@@ -50,7 +50,7 @@ export function rowBatch(ids: readonly number[], positions: readonly number[], t
   if (positions.length !== targets.length || positions.length === 0) {
     throw new WiseError('WISE_INTERNAL', `rowBatch: ${positions.length} positions for ${targets.length} targets`, {});
   }
-  if (ids.length > maxLen) throw new WiseError('WISE_BAD_REQUEST', `edit row of ${ids.length} tokens exceeds the model context of ${maxLen}`, { tokens: ids.length });
+  if (ids.length > maxLen) throw new WiseError('WISE_CONTEXT_LENGTH', `edit row of ${ids.length} tokens exceeds the model context of ${maxLen}`, { field: 'prompt', tokens: ids.length, context: maxLen });
   for (const p of positions) if (!(p >= 0 && p < ids.length)) throw new WiseError('WISE_INTERNAL', `rowBatch: position ${p} outside the row of ${ids.length}`, {});
   const Tb = Math.min(nextPow2(ids.length, 16), Math.max(maxLen, 16));
   const K = positions.length;

@@ -28,7 +28,13 @@ export function familyLayer(dir: string): Record<string, unknown>[] {
   if (!isBundled) {
     const cfgFile = path.join(dir, 'config.json');
     if (!existsSync(cfgFile)) return [];
-    const mt = String((JSON.parse(readFileSync(cfgFile, 'utf8')) as { model_type?: unknown }).model_type ?? '');
+    let json: { model_type?: unknown };
+    try {
+      json = JSON.parse(readFileSync(cfgFile, 'utf8')) as { model_type?: unknown };
+    } catch (e) {
+      throw new WiseError('WISE_BAD_CONFIG', `${cfgFile}: invalid JSON: ${(e as Error).message}`, { file: cfgFile }, { cause: e });
+    }
+    const mt = String(json?.model_type ?? '');
     name = mt === 'mistral' ? 'llama' : mt;
   }
   const f = path.join(root, 'config', `${name}.yaml`);

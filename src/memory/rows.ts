@@ -14,6 +14,7 @@
  *   mask; their count is padded to a power of two Ri with empty rows (isOut = 0).
  * Pure: takes an encoder, returns arrays.
  */
+import { WiseError } from '../util/errors.js';
 
 export interface Encoder {
   encode(text: string): number[];
@@ -94,7 +95,7 @@ export function buildEditBatch(tok: Encoder, templates: readonly string[], promp
   const irrIds = irrTexts.map((x) => tok.encode(x));
   const irrLengths = irrIds.map((ids) => ids.length);
   const longest = Math.max(...seqs.map((s) => s.length), ...irrLengths);
-  if (longest > maxLen) throw new Error(`edit row of ${longest} tokens exceeds the model context of ${maxLen}`);
+  if (longest > maxLen) throw new WiseError('WISE_CONTEXT_LENGTH', `edit row of ${longest} tokens (the prompt and target under the longest context template, or an irrelevant sample) exceeds the model context of ${maxLen}`, { field: 'prompt', tokens: longest, context: maxLen });
   const probeRow = E + irrTexts.length - 1;
   const Ri = nextPow2(irrTexts.length, 1); // irrelevant rows + the probe row, bucketed
   const R = E + Ri;

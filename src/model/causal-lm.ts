@@ -151,9 +151,25 @@ export class CausalLM {
     seqs.forEach((s) => checkIds(s, this.config.vocabSize, 'input ids'));
   }
 
+  /**
+   * The longest sequence the model takes: config max_position_embeddings (n_positions for GPT-2).
+   * Learned positions end there (a longer input fails inside onnxruntime's Gather); RoPE models
+   * were trained up to it, so wise-edit holds them to it too, as llama.cpp holds a model to n_ctx.
+   */
+  get contextLength(): number {
+    return this.config.maxPositionEmbeddings;
+  }
+
+  /** WISE_CONTEXT_LENGTH unless `tokens` fit the context. */
+  private checkContext(tokens: number, what: string): void {
+    const L = this.contextLength;
+    if (tokens > L) throw new WiseError('WISE_CONTEXT_LENGTH', `${what} of ${tokens} tokens exceeds the model context of ${L} (max_position_embeddings)`, { field: 'prompt', tokens, context: L });
+  }
+
   /** Full teacher-forced pass over a padded batch: logits (B, T, V). */
   async forward(seqs: readonly (readonly number[])[], opts: { side?: 'left' | 'right'; variant?: Variant } = {}): Promise<ForwardResult> {
     this.checkIds(seqs);
+    this.checkContext(Math.max(0, ...seqs.map((s) => s.length)), 'a sequence');
     const b = padBatch(seqs, opts.side ?? 'left', this.padId);
     const v = opts.variant;
     const feeds = { ...transformerFeeds(this.spec, this.config, b.ids, b.mask, b.batch, b.seq), ...(v?.feeds(b.batch, b.seq, b.mask) ?? {}) };
@@ -163,10 +179,18 @@ export class CausalLM {
     return { logits: out.logits!.data as Float32Array, batch: b, extra };
   }
 
-  /** Decodes one prompt (B = 1). Greedy unless temperature > 0 (seeded). */
+  /**
+   * Decodes one prompt (B = 1). Greedy unless temperature > 0 (seeded). The prompt and the new
+   * tokens together stay within the context: a prompt that leaves no room for one new token is
+   * WISE_CONTEXT_LENGTH, and generation stops at the context's end with finish reason 'length'
+   * (llama.cpp's behaviour; OpenAI refuses such a max_tokens instead).
+   */
   async generate(prompt: readonly number[], o: GenerateOpts, keepLogits = false): Promise<GenerateOutput> {
     if (prompt.length === 0) throw new WiseError('WISE_BAD_REQUEST', 'prompt must have at least one token', { field: 'prompt' });
     this.checkIds([prompt]);
+    const ctxLen = this.contextLength;
+    if (prompt.length >= ctxLen) throw new WiseError('WISE_CONTEXT_LENGTH', `a prompt of ${prompt.length} tokens leaves no room for a new token in the model context of ${ctxLen} (max_position_embeddings)`, { field: 'prompt', tokens: prompt.length, context: ctxLen });
+    const budget = Math.min(o.maxTokens, ctxLen - prompt.length);
     const V = this.config.vocabSize;
     const rng = new Rng(o.seed ?? 0);
     const stop = new Set(o.stopIds ?? this.eosIds);
@@ -184,7 +208,7 @@ export class CausalLM {
     let sv = v; // the variant of the decode steps: none once the prefill says they are plain
     let ctx = [...prompt];
     let finish: 'stop' | 'length' = 'length';
-    for (let step = 0; step < o.maxTokens; step++) {
+    for (let step = 0; step < budget; step++) {
       if (o.signal?.aborted) break;
       let row: Float32Array;
       if (useCache) {

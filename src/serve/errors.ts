@@ -105,6 +105,7 @@ const WISE_STATUS: Record<string, [number, string]> = {
   WISE_BAD_REQUEST: [400, 'invalid_value'],
   WISE_USAGE: [400, 'invalid_value'],
   WISE_TOKEN_OUT_OF_RANGE: [400, 'invalid_value'],
+  WISE_CONTEXT_LENGTH: [400, 'context_length_exceeded'], // OpenAI's code for the same refusal
   WISE_NOT_FOUND: [404, 'not_found'],
   WISE_STORE_LOCKED: [503, 'store_locked'],
 };

@@ -67,6 +67,8 @@ interface Call {
   includeUsage: boolean;
 }
 
+const abortedError = (): ApiError => new ApiError(503, 'aborted', 'the generation was aborted (the client went away or the server is closing)');
+
 async function respond(ctx: ServeContext, call: Call, req: FastifyRequest, reply: FastifyReply): Promise<unknown> {
   const { kind, service } = call;
   const id = newId(kind === 'chat' ? 'chatcmpl' : 'cmpl');
@@ -84,7 +86,7 @@ async function respond(ctx: ServeContext, call: Call, req: FastifyRequest, reply
   try {
     if (!call.stream) {
       const r = await service.generate(call.prompt, { ...call.options, signal: ac.signal }).catch((e: unknown) => {
-        if (ac.signal.aborted) throw new ApiError(503, 'aborted', 'the generation was aborted (the client went away or the server is closing)');
+        if (ac.signal.aborted) throw abortedError();
         throw e;
       });
       model = modelId(service.baseName, r.editSeq);
@@ -94,16 +96,6 @@ async function respond(ctx: ServeContext, call: Call, req: FastifyRequest, reply
           : { index: 0, text: r.text, logprobs: null, finish_reason: r.finishReason };
       return { id, object, created, model, choices: [choice], usage: usage(r), wise: wiseField(r) };
     }
-    reply.hijack();
-    raw.writeHead(200, {
-      'content-type': 'text/event-stream; charset=utf-8',
-      'cache-control': 'no-cache',
-      connection: 'keep-alive',
-      'x-accel-buffering': 'no',
-    });
-    const send = (obj: unknown): void => {
-      if (!raw.destroyed && !raw.writableEnded) raw.write(`data: ${JSON.stringify(obj)}\n\n`);
-    };
     const chunkObject = kind === 'chat' ? 'chat.completion.chunk' : 'text_completion';
     const extra = call.includeUsage ? { usage: null } : {};
     const chunk = (piece: string | null, finish: string | null, first = false): Record<string, unknown> =>
@@ -115,7 +107,23 @@ async function respond(ctx: ServeContext, call: Call, req: FastifyRequest, reply
             finish_reason: finish,
           }
         : { index: 0, text: piece ?? '', logprobs: null, finish_reason: finish };
-    if (kind === 'chat') send({ id, object: chunkObject, created, model, choices: [chunk(null, null, true)], ...extra });
+    // The event stream starts with the first event, not before the generation does: a request
+    // the model refuses (a prompt longer than its context) still gets its HTTP status (400).
+    let started = false;
+    const send = (obj: unknown): void => {
+      if (!started) {
+        started = true;
+        reply.hijack();
+        raw.writeHead(200, {
+          'content-type': 'text/event-stream; charset=utf-8',
+          'cache-control': 'no-cache',
+          connection: 'keep-alive',
+          'x-accel-buffering': 'no',
+        });
+        if (kind === 'chat') send({ id, object: chunkObject, created, model, choices: [chunk(null, null, true)], ...extra });
+      }
+      if (!raw.destroyed && !raw.writableEnded) raw.write(`data: ${JSON.stringify(obj)}\n\n`);
+    };
     try {
       const r = await service.generate(call.prompt, {
         ...call.options,
@@ -128,6 +136,10 @@ async function respond(ctx: ServeContext, call: Call, req: FastifyRequest, reply
       send({ id, object: chunkObject, created, model, choices: [chunk(null, r.finishReason)], ...extra, wise: wiseField(r) });
       if (call.includeUsage) send({ id, object: chunkObject, created, model, choices: [], usage: usage(r) });
     } catch (e) {
+      if (!started) {
+        if (ac.signal.aborted) throw abortedError();
+        throw e; // nothing sent yet: an ordinary error response
+      }
       if (!ac.signal.aborted) {
         const err = toApiError(e);
         req.log.error({ err: e }, 'stream failed');

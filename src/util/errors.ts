@@ -18,6 +18,7 @@ export const ERROR_CODES = [
   'WISE_BAD_CONFIG',
   'WISE_TOKEN_OUT_OF_RANGE',
   'WISE_TOKENIZER',
+  'WISE_CONTEXT_LENGTH',
   // graph / engine
   'WISE_GRAPH',
   'WISE_NO_GRAD_RULE',

@@ -8,7 +8,7 @@
  * is a usage error (exit 2), an unknown one WISE_NOT_FOUND (exit 1).
  */
 import { spawn, spawnSync, type ChildProcessWithoutNullStreams } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -99,6 +99,17 @@ describe('wise: usage errors (exit 2, the flag named)', () => {
     expect(none.stderr).toContain('--prompt and --target');
     expect(both.code).toBe(2);
     expect(both.stderr).toContain('--file');
+  });
+
+  it('a model folder whose config.json is not JSON: WISE_BAD_CONFIG naming the file, no stack trace', async () => {
+    const dir = path.join(TMP, 'bad-model');
+    mkdirSync(dir, { recursive: true });
+    writeFileSync(path.join(dir, 'config.json'), '{"model_type": "gpt2",');
+    const r = await wise(['--model', dir, 'generate', '--prompt', 'x']);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain('WISE_BAD_CONFIG');
+    expect(r.stderr).toContain(path.join(dir, 'config.json'));
+    expect(r.stderr).not.toMatch(/\n\s+at /);
   });
 
   it('a command group without its subcommand prints its help and exits 2; --help exits 0', async () => {

@@ -109,6 +109,19 @@ for (const name of HF_FIXTURES) {
       }
     });
 
+    it('holds prompt plus new tokens to the context: stops there with finish length; a longer input is WISE_CONTEXT_LENGTH', async () => {
+      const L = lm.contextLength;
+      expect(L).toBe(128); // the fixtures' n_positions / max_position_embeddings
+      const ids = (n: number): number[] => Array.from({ length: n }, (_, i) => 1 + (i % 50));
+      const near = await lm.generate(ids(L - 3), { maxTokens: 10, stopIds: [] });
+      expect([near.ids.length, near.finishReason]).toEqual([3, 'length']);
+      const full = await lm.generate(ids(L - 1), { maxTokens: 10, stopIds: [] });
+      expect(full.ids).toHaveLength(1);
+      await expect(lm.generate(ids(L), { maxTokens: 1 })).rejects.toMatchObject({ code: 'WISE_CONTEXT_LENGTH', details: { tokens: L, context: L } });
+      await expect(lm.forward([ids(L + 1)])).rejects.toMatchObject({ code: 'WISE_CONTEXT_LENGTH' });
+      expect((await lm.forward([ids(L)])).batch.seq).toBe(L); // the whole context is usable
+    });
+
     it('rejects a token id ≥ vocab with a coded error', async () => {
       await expect(lm.forward([[1, lm.config.vocabSize]])).rejects.toMatchObject({ code: 'WISE_TOKEN_OUT_OF_RANGE' });
     });

@@ -35,6 +35,7 @@ describeShared(
         // the tiny model decodes 64 tokens in well under the time an edit trains, but not
         // reliably slower than the edit request's round trip: do not require the interleave
         strictInterleave: false,
+        contextLength: lm.contextLength,
         close: () => service.close(),
       };
     });

@@ -20,6 +20,8 @@ export interface SuiteSubject {
   strictInterleave?: boolean;
   /** max_tokens of the live-edit stream; default 64 */
   streamTokens?: number;
+  /** the model's context in tokens: a longer prompt must be a 400 context_length_exceeded (a real model only) */
+  contextLength?: number;
   close?: () => Promise<void>;
 }
 
@@ -137,6 +139,20 @@ export function runServerSuite(name: string, factory: () => SuiteSubject | Promi
       expect(nf).toBeInstanceOf(OpenAI.NotFoundError);
       const nfe = nf as InstanceType<typeof OpenAI.NotFoundError>;
       expect([nfe.code, nfe.param]).toEqual(['model_not_found', 'model']);
+    });
+
+    it('refuses a prompt longer than the context with 400 context_length_exceeded, streamed or not, and keeps serving', async () => {
+      const L = subject.contextLength;
+      if (L === undefined) return; // the fake service has no context
+      const prompt = 'word '.repeat(2 * L);
+      for (const stream of [false, true]) {
+        const err = await client.completions.create({ model: currentId(), prompt, max_tokens: 2, stream }).catch((e: unknown) => e);
+        expect(err).toBeInstanceOf(OpenAI.BadRequestError);
+        const e = err as InstanceType<typeof OpenAI.BadRequestError>;
+        expect([e.status, e.code, e.param]).toEqual([400, 'context_length_exceeded', 'prompt']);
+        expect(e.message).toContain(`model context of ${L}`);
+      }
+      expect((await greedy('Hello there', 2)).choices).toHaveLength(1);
     });
 
     it('needs the bearer token on every edit route (401 when missing or wrong)', async () => {
