@@ -25,6 +25,7 @@ import { EditScores, type EditText } from './edit-scores.js';
 import { EpsTracker } from './eps-tracker.js';
 import { loadState } from './load-state.js';
 import { loadProjection } from './projection-store.js';
+import { guardTrainingSettings } from './settings-guard.js';
 
 const words = (t: string): Set<string> => new Set(t.toLowerCase().match(/[a-z0-9]+/g) ?? []);
 
@@ -110,6 +111,7 @@ export class WiseEditor {
         ed.templates = await ed.memory.contextTemplates(o.config.context_templates);
         await o.store.putMeta('templates', ed.templates);
       }
+      await guardTrainingSettings(o.store, o.config);
       for (const e of await o.store.listEdits()) {
         if (e.status === 'active') ed.live.set(e.id, { prompt: (e.request as EditRequest).prompt, target: (e.request as EditRequest).target });
       }

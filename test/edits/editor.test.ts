@@ -158,6 +158,21 @@ describeShared('WISE editor on tiny-llama', () => {
     expect((err as { message: string }).message).toContain(WiseEditor.fingerprint(other, 1));
   });
 
+  it('refuses to reopen an edited store under other training settings, naming them; routing settings may change', async () => {
+    const backing = new MemoryBacking();
+    const empty = await open(lm, backing, { ...CFG, n_iter: 3 });
+    await empty.close(); // no edits yet: the next open's settings are taken instead
+    const ed = await open(lm, backing);
+    await ed.applyEdit(EDITS[0]);
+    await ed.close();
+    const err = await open(lm, backing, { ...CFG, mask_ratio: 0.5, n_iter: 9 }).catch((e: unknown) => e as { code: string; message: string; details: { differences: string[] } });
+    expect((err as { code: string }).code).toBe('WISE_BAD_CONFIG');
+    expect((err as { details: { differences: string[] } }).details.differences).toEqual(['wise.mask_ratio: 0.2 → 0.5', 'wise.n_iter: 8 → 9']);
+    const routed = await open(lm, backing, { ...CFG, act_ratio: 0.5, threshold_above_edits: 2 }); // routing only
+    expect(routed.state.edits).toBe(1);
+    await routed.close();
+  });
+
   it('replay_conflicts: conflicting earlier edits become recorded negatives; the memories still rebuild bit for bit', async () => {
     // A tiny fraction flags every earlier edit outside the active memory as a conflict.
     const cfg: WiseConfig = { ...CFG, save_freq: 1, merge_freq: 4, replay_conflicts: 1e-9 };
@@ -255,6 +270,6 @@ describeShared('WISE editor on tiny-llama', () => {
     await ed.close();
     const err = await open(lm, backing, { ...cfg, project_rank: 3 }).catch((e: unknown) => e as { code: string; message: string });
     expect((err as { code: string }).code).toBe('WISE_BAD_CONFIG');
-    expect((err as { message: string }).message).toContain('built with 2');
+    expect((err as { message: string }).message).toContain('wise.project_rank: 2 → 3'); // the training-settings guard (settings-guard.ts) names it first
   });
 }, ['fixtures/hf/tiny-llama']);
