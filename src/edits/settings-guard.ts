@@ -34,8 +34,8 @@ export async function guardTrainingSettings(store: ShardStore, cfg: WiseConfig):
   if (stored && store.nextEditId > 0) {
     throw new WiseError(
       'WISE_BAD_CONFIG',
-      `store ${store.location} holds ${store.nextEditId} edits made under other training settings: ${diff.join('; ')}. ` +
-        'Its edit log replays (on revert and rebuild) only under the settings it was made with: restore them, or use a new store (--db).',
+      `store ${store.location} holds ${store.nextEditId} edit${store.nextEditId === 1 ? '' : 's'} made under other training settings: ${diff.join('; ')}. ` +
+        'Its edit log replays (on revert and rebuild) only under the settings it was made with: restore them (for example the --config file it was edited with), or use a new store (--db).',
       { field: 'wise', differences: diff },
     );
   }
