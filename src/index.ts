@@ -14,6 +14,7 @@ export { createLogger, type Logger } from './util/log.js';
 export { resolveConfig, validateConfig } from './config/load.js';
 export { DEFAULTS, ConfigSchema, type Config, type WiseConfig } from './config/schema.js';
 export { dataDir, defaultStoreDir, bundledModelDir } from './config/paths.js';
+export { configFor, familyLayer } from './config/family.js';
 // compute
 export { Graph, ops, nn, grad, GRAD_RULES, toOnnxBytes } from './graph/index.js';
 export { Engine, defaultEngine, type EngineOptions } from './engine/index.js';
@@ -26,6 +27,7 @@ export { loadTokenizer, type Tokenizer } from './model/tokenizer.js';
 export { getArchSpec, SUPPORTED_MODEL_TYPES, type ArchSpec } from './model/arch.js';
 // WISE
 export { WiseEditor, type AppliedEdit, type EditorOptions } from './edits/editor.js';
+export { irrelevantPool } from './eval/datasets.js';
 export { validateEditRequest, parseEditsJsonl, type EditRequest } from './edits/request.js';
 export { probe, agreement } from './edits/probe.js';
 export { routerVariant, type RoutedMemory } from './router/router.js';

@@ -3,42 +3,22 @@
  * family's config layer (config/<family>.yaml, or config/wise-base.yaml for the bundled model)
  * and the editor over the store. Shared by the CLI commands and `wise serve`.
  */
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import * as path from 'node:path';
 import { WiseError } from '../util/errors.js';
 import { Engine, type EngineOptions } from '../engine/index.js';
 import { CausalLM } from '../model/causal-lm.js';
-import { resolveConfig, readConfigFile } from '../config/load.js';
-import { bundledModelDir, defaultStoreDir, packageRoot } from '../config/paths.js';
+import { resolveConfig } from '../config/load.js';
+import { bundledModelDir, defaultStoreDir } from '../config/paths.js';
 import type { Config } from '../config/schema.js';
 import { LevelShardStore } from '../shards/index.js';
 import { WiseEditor } from '../edits/editor.js';
-import { loadTrainSplit } from '../eval/datasets.js';
+import { irrelevantPool } from '../eval/datasets.js';
+import { familyLayer } from '../config/family.js';
 import type { CommandContext, GlobalOptions } from './context.js';
 
 export function modelDir(config: Config): string {
   return path.resolve(config.model ?? bundledModelDir());
-}
-
-/** The config layer of the model's family: config/wise-base.yaml for the bundled model, else config/<model_type>.yaml. */
-export function familyLayer(dir: string): Record<string, unknown>[] {
-  const root = packageRoot();
-  const isBundled = path.resolve(dir) === path.resolve(bundledModelDir());
-  let name = 'wise-base';
-  if (!isBundled) {
-    const cfgFile = path.join(dir, 'config.json');
-    if (!existsSync(cfgFile)) return [];
-    let json: { model_type?: unknown };
-    try {
-      json = JSON.parse(readFileSync(cfgFile, 'utf8')) as { model_type?: unknown };
-    } catch (e) {
-      throw new WiseError('WISE_BAD_CONFIG', `${cfgFile}: invalid JSON: ${(e as Error).message}`, { file: cfgFile }, { cause: e });
-    }
-    const mt = String(json?.model_type ?? '');
-    name = mt === 'mistral' ? 'llama' : mt;
-  }
-  const f = path.join(root, 'config', `${name}.yaml`);
-  return existsSync(f) ? [readConfigFile(f)] : [];
 }
 
 /** Re-resolves the config with the model family's layer under the user's file, env and flags. */
@@ -70,12 +50,6 @@ export async function openModel(ctx: CommandContext, workload: Workload = 'batch
   }
   ctx.log.info(`loading model ${dir}`);
   return CausalLM.load(dir, new Engine(engineOptions(ctx.config.engine, workload)));
-}
-
-/** The irrelevant-sample pool: the configured train split, or the bundled one. */
-export function irrelevantPool(config: Config): string[] {
-  const file = config.wise.train_split ?? path.join(packageRoot(), 'datasets', 'bundled-train.json');
-  return loadTrainSplit(file);
 }
 
 export function storeDir(config: Config): string {

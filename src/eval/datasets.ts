@@ -19,6 +19,9 @@
  * A malformed record raises WiseError WISE_DATASET with details {file, index, field}.
  */
 import { existsSync, readFileSync } from 'node:fs';
+import * as path from 'node:path';
+import { packageRoot } from '../config/paths.js';
+import type { Config } from '../config/schema.js';
 import { WiseError } from '../util/errors.js';
 import { Rng } from '../util/rng.js';
 
@@ -284,4 +287,9 @@ export function loadTrainSplit(file: string, opts: LoadOptions = {}): string[] {
  */
 export function sampleRecords(records: readonly EvalRecord[], n: number, seed: number): EvalRecord[] {
   return new Rng(seed).shuffle([...records]).slice(0, Math.max(0, n));
+}
+
+/** The irrelevant-sample pool an editor trains against: wise.train_split, or the bundled train split. */
+export function irrelevantPool(config: Config): string[] {
+  return loadTrainSplit(config.wise.train_split ?? path.join(packageRoot(), 'datasets', 'bundled-train.json'));
 }

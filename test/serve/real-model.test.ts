@@ -13,7 +13,7 @@ import { CausalLM } from '../../src/model/causal-lm.js';
 import { WiseEditor } from '../../src/edits/editor.js';
 import { MemoryBacking, MemoryShardStore } from '../../src/shards/index.js';
 import { resolveConfig } from '../../src/config/load.js';
-import { familyLayer } from '../../src/cli/open.js';
+import { familyLayer } from '../../src/config/family.js';
 import { WiseModelService, generateText } from '../../src/serve/wise-service.js';
 import { describeShared, hfFixtureDir } from '../helpers/shared.js';
 import { runServerSuite } from './server-suite.js';

@@ -14,7 +14,7 @@ import * as path from 'node:path';
 import { InvalidArgumentError, type Command } from 'commander';
 import { packageRoot } from '../../config/paths.js';
 import { WiseEditor } from '../../edits/editor.js';
-import { DATASET_KINDS, loadDataset, loadTrainSplit, readJsonArray, type DatasetKind, type EvalRecord, type LoadedDataset } from '../../eval/datasets.js';
+import { DATASET_KINDS, irrelevantPool, loadDataset, loadTrainSplit, readJsonArray, type DatasetKind, type EvalRecord, type LoadedDataset } from '../../eval/datasets.js';
 import { runLifelong, type MethodRun, type Progress } from '../../eval/lifelong.js';
 import { createMethod, isMethodName, METHOD_NAMES, WiseMethod } from '../../eval/methods/index.js';
 import { headline } from '../../eval/metrics.js';
@@ -22,7 +22,7 @@ import { writeReport } from '../../eval/report.js';
 import { buildResults, configHash, runVersions } from '../../eval/results.js';
 import { LevelShardStore, MemoryShardStore } from '../../shards/index.js';
 import { WiseError } from '../../util/errors.js';
-import { irrelevantPool, modelDir, openModel } from '../open.js';
+import { modelDir, openModel } from '../open.js';
 import { familyContext, floatArg, intArg } from './common.js';
 
 interface EvalOpts {
