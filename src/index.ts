@@ -2,9 +2,10 @@
  * wise-edit's public library API. Everything a program needs is re-exported here;
  * deep imports into src/ are not part of the API.
  *
- *   import { CausalLM, WiseEditor, LevelShardStore, DEFAULTS } from 'wise-edit';
+ *   import { CausalLM, WiseEditor, LevelShardStore, configFor, irrelevantPool } from 'wise-edit';
  *   const lm = await CausalLM.load('models/wise-base');
- *   const editor = await WiseEditor.open({ lm, store: new LevelShardStore('/tmp/store'), config: DEFAULTS.wise, pool });
+ *   const config = configFor('models/wise-base'); // the family's config/*.yaml over DEFAULTS, as the CLI uses
+ *   const editor = await WiseEditor.open({ lm, store: new LevelShardStore('/tmp/store'), config: config.wise, pool: irrelevantPool(config) });
  *   await editor.applyEdit({ prompt: 'The capital of France is', target: 'Rome' });
  *   const out = await lm.generate(lm.tokenizer.encode('The capital of France is'), { maxTokens: 5, variant: editor.variant().variant });
  */
