@@ -8,7 +8,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import type { GenerateOptions, GenerateResult, ModelService } from './service.js';
+import type { GenerateOptions, GenerateResult, ModelService, TokenInfo } from './service.js';
 import { ApiError, toApiError } from './errors.js';
 import { bearerAuth, modelId, type ServeContext } from './context.js';
 import {
@@ -65,6 +65,41 @@ interface Call {
   options: GenerateOptions;
   stream: boolean;
   includeUsage: boolean;
+  /** completions' echo: the prompt text leads the returned text (and its tokens the logprobs) */
+  echo?: boolean;
+}
+
+/** OpenAI completions' logprobs: parallel arrays over the tokens, text_offset into the returned text. */
+function completionLogprobs(infos: readonly TokenInfo[]): Record<string, unknown> {
+  const textOffset: number[] = [];
+  let off = 0;
+  for (const t of infos) {
+    textOffset.push(off);
+    off += t.token.length;
+  }
+  return {
+    tokens: infos.map((t) => t.token),
+    token_logprobs: infos.map((t) => t.logprob),
+    top_logprobs: infos.map((t) => (t.top === null ? null : Object.fromEntries(t.top.map((a) => [a.token, a.logprob])))),
+    text_offset: textOffset,
+  };
+}
+
+const utf8 = (s: string): number[] => [...Buffer.from(s, 'utf8')];
+
+/** OpenAI chat's logprobs: one entry per generated token, with its UTF-8 bytes. */
+function chatLogprobs(infos: readonly TokenInfo[]): Record<string, unknown> {
+  return {
+    content: infos.map((t) => ({ token: t.token, logprob: t.logprob, bytes: utf8(t.token), top_logprobs: (t.top ?? []).map((a) => ({ token: a.token, logprob: a.logprob, bytes: utf8(a.token) })) })),
+    refusal: null,
+  };
+}
+
+/** The 400s of the logprob fields: not streamed; chat's top_logprobs needs logprobs; max_tokens 0 needs echo. */
+function checkLogprobFields(o: { stream: boolean; logprobs: boolean; echo: boolean; topWithout: boolean; zeroTokens: boolean }): void {
+  if (o.stream && (o.logprobs || o.echo)) throw new ApiError(400, 'invalid_value', `${o.logprobs ? 'logprobs' : 'echo'}: not supported with stream (ask without stream)`, o.logprobs ? 'logprobs' : 'echo');
+  if (o.topWithout) throw new ApiError(400, 'invalid_value', 'top_logprobs: needs logprobs: true', 'top_logprobs');
+  if (o.zeroTokens) throw new ApiError(400, 'invalid_value', 'max_tokens: must be >= 1 (0 only with echo)', 'max_tokens');
 }
 
 const abortedError = (): ApiError => new ApiError(503, 'aborted', 'the generation was aborted (the client went away or the server is closing)');
@@ -90,10 +125,16 @@ async function respond(ctx: ServeContext, call: Call, req: FastifyRequest, reply
         throw e;
       });
       model = modelId(service.baseName, r.editSeq);
+      const lp = call.options.logprobs !== undefined && r.tokens ? r.tokens : null; // the generated tokens' logprobs
       const choice =
         kind === 'chat'
-          ? { index: 0, message: { role: 'assistant', content: r.text }, logprobs: null, finish_reason: r.finishReason }
-          : { index: 0, text: r.text, logprobs: null, finish_reason: r.finishReason };
+          ? { index: 0, message: { role: 'assistant', content: r.text }, logprobs: lp ? chatLogprobs(lp) : null, finish_reason: r.finishReason }
+          : {
+              index: 0,
+              text: call.echo ? call.prompt + r.text : r.text,
+              logprobs: lp ? completionLogprobs(call.echo ? [...(r.promptTokenInfo ?? []), ...lp] : lp) : null,
+              finish_reason: r.finishReason,
+            };
       return { id, object, created, model, choices: [choice], usage: usage(r), wise: wiseField(r) };
     }
     const chunkObject = kind === 'chat' ? 'chat.completion.chunk' : 'text_completion';
@@ -182,7 +223,11 @@ export function registerOpenAIRoutes(app: FastifyInstance, ctx: ServeContext): v
       checkPromptLength(ctx, service, prompt, 'prompt');
       const options = samplingOptions(body, body.max_tokens ?? Math.min(DEFAULT_COMPLETION_MAX_TOKENS, ctx.maxTokensCap));
       const stream = body.stream === true;
-      return respond(ctx, { kind: 'text', service, prompt, options, stream, includeUsage: stream && body.stream_options?.include_usage === true }, req, reply);
+      const echo = body.echo === true;
+      const logprobs = body.logprobs != null;
+      checkLogprobFields({ stream, logprobs, echo, topWithout: false, zeroTokens: options.maxTokens === 0 && !echo });
+      if (logprobs) Object.assign(options, { logprobs: body.logprobs, echo });
+      return respond(ctx, { kind: 'text', service, prompt, options, stream, echo, includeUsage: stream && body.stream_options?.include_usage === true }, req, reply);
     },
   );
 
@@ -197,6 +242,9 @@ export function registerOpenAIRoutes(app: FastifyInstance, ctx: ServeContext): v
       checkPromptLength(ctx, service, prompt, 'messages');
       const options = samplingOptions(body, body.max_completion_tokens ?? body.max_tokens ?? ctx.maxTokensCap);
       const stream = body.stream === true;
+      const logprobs = body.logprobs === true;
+      checkLogprobFields({ stream, logprobs, echo: false, topWithout: body.top_logprobs != null && !logprobs, zeroTokens: false });
+      if (logprobs) options.logprobs = body.top_logprobs ?? 0;
       return respond(ctx, { kind: 'chat', service, prompt, options, stream, includeUsage: stream && body.stream_options?.include_usage === true }, req, reply);
     },
   );

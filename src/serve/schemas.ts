@@ -14,6 +14,9 @@
  *   stop         non-empty string, or an array of at most 4 non-empty strings
  *   seed         integer 0..2^53-1                   n      1 if given
  *   stream       boolean                             stream_options  {include_usage: boolean}
+ *   logprobs     completions: integer 0..5 (alternatives per token); chat: boolean, with top_logprobs 0..20
+ *   echo         boolean (completions): the prompt comes back too, with its tokens' logprobs; max_tokens may then be 0
+ *                logprobs and echo are not streamed (400 with stream)
  *
  * Edit bodies are strict (unknown fields are typos): see src/edits/request.ts.
  */
@@ -49,6 +52,9 @@ export function completionBodySchema(maxTokensCap: number): Record<string, unkno
     required: ['model', 'prompt'],
     properties: {
       ...samplingProps(maxTokensCap),
+      max_tokens: { type: ['integer', 'null'], minimum: 0, maximum: maxTokensCap }, // 0 only with echo (checked in the route)
+      logprobs: { type: ['integer', 'null'], minimum: 0, maximum: 5 },
+      echo: { type: ['boolean', 'null'] },
       prompt: {
         type: ['string', 'array'],
         minLength: 1,
@@ -68,6 +74,8 @@ export function chatBodySchema(maxTokensCap: number): Record<string, unknown> {
     properties: {
       ...props,
       max_completion_tokens: props.max_tokens,
+      logprobs: { type: ['boolean', 'null'] },
+      top_logprobs: { type: ['integer', 'null'], minimum: 0, maximum: 20 },
       messages: {
         type: 'array',
         minItems: 1,
@@ -127,6 +135,8 @@ export interface SamplingBody {
 
 export interface CompletionBody extends SamplingBody {
   prompt: string | string[];
+  logprobs?: number | null;
+  echo?: boolean | null;
 }
 
 export type ChatContent = string | { type: 'text'; text: string }[];
@@ -134,6 +144,8 @@ export type ChatContent = string | { type: 'text'; text: string }[];
 export interface ChatBody extends SamplingBody {
   messages: { role: 'system' | 'user' | 'assistant'; content: ChatContent }[];
   max_completion_tokens?: number | null;
+  logprobs?: boolean | null;
+  top_logprobs?: number | null;
 }
 
 export function contentText(c: ChatContent): string {

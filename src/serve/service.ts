@@ -21,6 +21,18 @@ export interface GenerateOptions {
   signal?: AbortSignal | undefined;
   /** called with each new piece of decoded text, in order */
   onText?: ((piece: string) => void) | undefined;
+  /** report each new token's log-probability and this many most likely alternatives (0..20) */
+  logprobs?: number | undefined;
+  /** also report the prompt's tokens with their log-probabilities (each given the tokens before it) */
+  echo?: boolean | undefined;
+}
+
+/** One token's text (decoded in context) and log-probability under the model's raw distribution, with its top alternatives. */
+export interface TokenInfo {
+  token: string;
+  /** null for the first prompt token, which nothing predicts */
+  logprob: number | null;
+  top: { token: string; logprob: number }[] | null;
 }
 
 export interface GenerateResult {
@@ -33,6 +45,10 @@ export interface GenerateResult {
   memory: string;
   /** the edit sequence number of the state this generation ran on */
   editSeq: number;
+  /** the generated tokens (ids) with their logprobs, when `logprobs` was asked for */
+  tokens?: TokenInfo[] | undefined;
+  /** the prompt's tokens with their logprobs, when `echo` was asked for */
+  promptTokenInfo?: TokenInfo[] | undefined;
 }
 
 export interface EditSummary {

@@ -24,7 +24,8 @@ import { routeNames, type RoutedMemory } from '../router/router.js';
 import type { WiseEditor } from '../edits/editor.js';
 import type { EditRequest } from '../edits/request.js';
 import type { EditRecord } from '../shards/index.js';
-import type { EditSummary, GenerateOptions, GenerateResult, ModelService } from './service.js';
+import { logprobOf, logSumExp, topLogprobs } from '../model/logprobs.js';
+import type { EditSummary, GenerateOptions, GenerateResult, ModelService, TokenInfo } from './service.js';
 
 /** Prompt tokens decoded before the first generated one (keeps a leading space of the completion). */
 const PROMPT_CONTEXT = 4;
@@ -41,6 +42,29 @@ export interface GenerateTextResult {
   promptTokens: number;
   /** 'main' or the id of the side memory the router chose for the prompt */
   memory: string;
+  /** with opts.logprobs: each generated id's TokenInfo */
+  tokens?: TokenInfo[];
+  /** with opts.echo: each prompt token's TokenInfo (the first has no logprob) */
+  promptTokenInfo?: TokenInfo[];
+}
+
+/**
+ * The text token `id` adds after ids[..at] (the few ids before it decoded with and without it), so
+ * word-initial spaces survive SentencePiece-style decoders; a token that ends inside a UTF-8
+ * sequence shows U+FFFD.
+ */
+function textAfter(lm: CausalLM, ids: readonly number[], at: number, id: number): string {
+  const w = ids.slice(Math.max(0, at - PROMPT_CONTEXT), at);
+  const before = lm.tokenizer.decode(w, { skipSpecialTokens: false });
+  const after = lm.tokenizer.decode([...w, id], { skipSpecialTokens: false });
+  return after.startsWith(before) ? after.slice(before.length) : after.slice(commonPrefix(before, after));
+}
+
+/** TokenInfo of ids[at] under the logits row that predicts it, with its `k` most likely alternatives (in the same context). */
+function tokenInfo(lm: CausalLM, row: Float32Array, ids: readonly number[], at: number, k: number): TokenInfo {
+  const lse = logSumExp(row);
+  const top = topLogprobs(row, k, lse).map((t) => ({ token: textAfter(lm, ids, at, t.id), logprob: t.logprob }));
+  return { token: textAfter(lm, ids, at, ids[at]!), logprob: logprobOf(row, ids[at]!, lse), top };
 }
 
 /** The plain chat fallback: "Role: content" lines, then "Assistant:". */
@@ -117,6 +141,15 @@ export async function generateText(lm: CausalLM, prompt: string, opts: GenerateO
     }
   };
 
+  const wantLogprobs = opts.logprobs !== undefined;
+  const k = opts.logprobs ?? 0;
+  // echo: the prompt through the same routed forward (its route is the generation's: both decide on the prompt)
+  const echo = opts.echo ? await lm.forward([promptIds], variant ? { variant } : {}) : undefined;
+  const promptTokenInfo = echo ? echoInfo(lm, promptIds, echo.logits, k) : undefined;
+  if (opts.maxTokens === 0) {
+    const memory = variant && echo ? (routeNames(echo.extra.route, routing!.memories)[0] ?? 'main') : 'main';
+    return { text: '', ids: [], finishReason: 'length', promptTokens: promptIds.length, memory, ...(wantLogprobs ? { tokens: [] } : {}), ...(promptTokenInfo ? { promptTokenInfo } : {}) };
+  }
   const r = await lm.generate(promptIds, {
     maxTokens: opts.maxTokens,
     temperature: opts.temperature,
@@ -129,11 +162,22 @@ export async function generateText(lm: CausalLM, prompt: string, opts: GenerateO
       advance(false);
       return stopAt >= 0;
     },
-  });
+  }, wantLogprobs);
   if (opts.signal?.aborted) throw new WiseError('WISE_INTERNAL', 'generation aborted');
   if (stopAt < 0) advance(true);
   const memory = variant ? (routeNames(r.prefill.route, routing!.memories)[0] ?? 'main') : 'main';
-  return { text, ids: r.ids, finishReason: stopAt >= 0 ? 'stop' : r.finishReason, promptTokens: promptIds.length, memory };
+  let tokens: TokenInfo[] | undefined;
+  if (wantLogprobs) {
+    const all = [...promptIds, ...r.ids];
+    tokens = r.ids.map((_, i) => tokenInfo(lm, r.stepLogits![i]!, all, promptIds.length + i, k));
+  }
+  return { text, ids: r.ids, finishReason: stopAt >= 0 ? 'stop' : r.finishReason, promptTokens: promptIds.length, memory, ...(tokens ? { tokens } : {}), ...(promptTokenInfo ? { promptTokenInfo } : {}) };
+}
+
+/** TokenInfo of every prompt token from the teacher-forced logits (1, P, V): token t under row t − 1. */
+function echoInfo(lm: CausalLM, ids: readonly number[], logits: Float32Array, k: number): TokenInfo[] {
+  const V = lm.config.vocabSize;
+  return ids.map((id, t) => (t === 0 ? { token: textAfter(lm, ids, 0, id), logprob: null, top: null } : tokenInfo(lm, logits.subarray((t - 1) * V, t * V), ids, t, k)));
 }
 
 function commonPrefix(a: string, b: string): number {
@@ -190,6 +234,8 @@ export class WiseModelService implements ModelService {
       completionTokens: r.ids.length,
       memory: r.memory,
       editSeq: state.applied,
+      tokens: r.tokens,
+      promptTokenInfo: r.promptTokenInfo,
     };
   }
 

@@ -36,6 +36,7 @@ describeShared(
         // reliably slower than the edit request's round trip: do not require the interleave
         strictInterleave: false,
         contextLength: lm.contextLength,
+        logprobs: true,
         close: () => service.close(),
       };
     });

@@ -22,6 +22,8 @@ export interface SuiteSubject {
   streamTokens?: number;
   /** the model's context in tokens: a longer prompt must be a 400 context_length_exceeded (a real model only) */
   contextLength?: number;
+  /** the service reports logprobs (a real model only) */
+  logprobs?: boolean;
   close?: () => Promise<void>;
 }
 
@@ -153,6 +155,45 @@ export function runServerSuite(name: string, factory: () => SuiteSubject | Promi
         expect(e.message).toContain(`model context of ${L}`);
       }
       expect((await greedy('Hello there', 2)).choices).toHaveLength(1);
+    });
+
+    it('reports logprobs: greedy tokens are their top alternative; echo scores the prompt; chat gives bytes; 400 with stream', async () => {
+      if (!subject.logprobs) return; // the fake service has no distribution
+      const r = await client.completions.create({ model: currentId(), prompt: 'Hello', max_tokens: 4, temperature: 0, logprobs: 3 });
+      const lp = r.choices[0]!.logprobs!;
+      expect(r.usage!.completion_tokens).toBeGreaterThan(0);
+      expect(lp.tokens).toHaveLength(r.usage!.completion_tokens);
+      expect(lp.tokens!.join('')).toBe(r.choices[0]!.text);
+      lp.tokens!.forEach((t, i) => {
+        const top = lp.top_logprobs![i]!;
+        expect(Object.keys(top).length).toBeLessThanOrEqual(3);
+        const best = Math.max(...Object.values(top));
+        expect(lp.token_logprobs![i]).toBeCloseTo(best, 6); // greedy: the chosen token is the most likely
+        expect(top[t]).toBeCloseTo(lp.token_logprobs![i]!, 6);
+        expect(Object.values(top).reduce((a, v) => a + Math.exp(v), 0)).toBeLessThanOrEqual(1 + 1e-6);
+      });
+      expect(lp.text_offset).toEqual(lp.tokens!.map((_, i) => lp.tokens!.slice(0, i).join('').length));
+
+      const prompt = 'The sky is blue';
+      const e = await client.completions.create({ model: currentId(), prompt, max_tokens: 0, logprobs: 1, echo: true });
+      const el = e.choices[0]!.logprobs!;
+      expect(e.choices[0]!.text).toBe(prompt);
+      expect(el.tokens).toHaveLength(e.usage!.prompt_tokens);
+      expect(el.token_logprobs![0]).toBeNull();
+      expect(el.token_logprobs!.slice(1).every((v) => v !== null && v <= 0)).toBe(true);
+
+      const c = await client.chat.completions.create({ model: currentId(), messages: [{ role: 'user', content: 'Hello' }], max_tokens: 3, temperature: 0, logprobs: true, top_logprobs: 2 });
+      const content = c.choices[0]!.logprobs!.content!;
+      expect(content).toHaveLength(c.usage!.completion_tokens);
+      for (const t of content) {
+        expect(Buffer.from(t.bytes!).toString('utf8')).toBe(t.token);
+        expect(t.top_logprobs.length).toBeLessThanOrEqual(2);
+      }
+
+      for (const body of [{ logprobs: 1, stream: true }, { max_tokens: 0 }] as const) {
+        const err = await client.completions.create({ model: currentId(), prompt: 'x', ...body } as never).catch((x: unknown) => x);
+        expect(err).toBeInstanceOf(OpenAI.BadRequestError);
+      }
     });
 
     it('needs the bearer token on every edit route (401 when missing or wrong)', async () => {
