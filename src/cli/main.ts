@@ -46,6 +46,7 @@ export function lockHint(err: WiseError): string | null {
     `  list / show:    GET ${url}/wise/edits, GET ${url}/wise/edits/ID`,
     `  revert:         DELETE ${url}/wise/edits/ID`,
     `  merge:          POST ${url}/wise/merge`,
+    `  back up:        POST ${url}/wise/backup  {"dir": "/absolute/new/dir"}`,
     `  generate:       POST ${url}/v1/completions (OpenAI API)`,
     '',
   ].join('\n');

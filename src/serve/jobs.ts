@@ -8,7 +8,7 @@
 import { toApiError, type ApiErrorBody } from './errors.js';
 
 export type JobStatus = 'queued' | 'running' | 'done' | 'failed';
-export type JobKind = 'edit' | 'revert' | 'merge';
+export type JobKind = 'edit' | 'revert' | 'merge' | 'backup';
 
 export interface Job {
   id: string;

@@ -9,16 +9,19 @@
  *   GET    /wise/edits/ID           one edit
  *   DELETE /wise/edits/ID           reverts it (queued behind pending writes): 200 {edit, job}
  *   POST   /wise/merge              merges pending shards now (queued): 200 {job}
+ *   POST   /wise/backup             body {dir}: a consistent copy of the store into dir (absolute, new or
+ *                                   empty), queued behind pending writes so none interleaves: 200 {job}
  *
  * Edit ids are non-negative decimal integers; anything else is 400 invalid_id.
  */
+import * as path from 'node:path';
 import type { FastifyInstance, FastifyReply } from 'fastify';
 import { validateEditRequest } from '../edits/request.js';
 import type { EditSummary, ModelService } from './service.js';
 import { ApiError } from './errors.js';
 import { bearerAuth, type ServeContext } from './context.js';
 import { jobView, type Job } from './jobs.js';
-import { editBodySchema, waitQuerySchema } from './schemas.js';
+import { backupBodySchema, editBodySchema, waitQuerySchema } from './schemas.js';
 
 export function editView(e: EditSummary): Record<string, unknown> {
   return {
@@ -114,6 +117,15 @@ export function registerEditRoutes(app: FastifyInstance, ctx: ServeContext): voi
   app.post('/wise/merge', { onRequest }, async (_req, reply) => {
     const service = ctx.ready();
     const job = ctx.jobs.enqueue('merge', null, () => service.mergeNow());
+    return sendFinished(reply, (await ctx.jobs.wait(job.id)) ?? job);
+  });
+
+  // The store is held by the server, so `wise db backup` cannot open it: the server copies it itself.
+  app.post<{ Body: { dir: string } }>('/wise/backup', { onRequest, schema: { body: backupBodySchema } }, async (req, reply) => {
+    const service = ctx.ready();
+    const dir = req.body.dir;
+    if (!path.isAbsolute(dir)) throw new ApiError(400, 'invalid_value', `dir: must be an absolute path on the server (got "${dir}")`, 'dir');
+    const job = ctx.jobs.enqueue('backup', { dir }, () => service.backup(dir));
     return sendFinished(reply, (await ctx.jobs.wait(job.id)) ?? job);
   });
 }

@@ -115,6 +115,13 @@ export const editBodySchema = {
   },
 };
 
+export const backupBodySchema = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['dir'],
+  properties: { dir: nonBlank },
+};
+
 export const waitQuerySchema = {
   type: 'object',
   properties: { wait: { type: 'string', enum: ['true', 'false', '1', '0'] } },

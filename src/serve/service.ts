@@ -76,4 +76,6 @@ export interface ModelService {
   revertEdit(id: number): Promise<EditSummary>;
   /** forces a merge of pending shards now */
   mergeNow(): Promise<{ merged: boolean; memory: string | null }>;
+  /** writes a consistent copy of the store into `dir` (absolute; new or empty), as `wise db backup` does */
+  backup(dir: string): Promise<{ records: number; blobs: number; blobBytes: number }>;
 }

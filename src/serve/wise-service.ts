@@ -23,7 +23,7 @@ import type { CausalLM, Variant } from '../model/causal-lm.js';
 import { routeNames, type RoutedMemory } from '../router/router.js';
 import type { WiseEditor } from '../edits/editor.js';
 import type { EditRequest } from '../edits/request.js';
-import type { EditRecord } from '../shards/index.js';
+import { backupStore, type EditRecord } from '../shards/index.js';
 import { logprobOf, logSumExp, topLogprobs } from '../model/logprobs.js';
 import type { EditSummary, GenerateOptions, GenerateResult, ModelService, TokenInfo } from './service.js';
 
@@ -258,6 +258,11 @@ export class WiseModelService implements ModelService {
 
   mergeNow(): Promise<{ merged: boolean; memory: string | null }> {
     return this.editor.mergeNow();
+  }
+
+  async backup(dir: string): Promise<{ records: number; blobs: number; blobBytes: number }> {
+    const r = await backupStore(this.editor.store, dir);
+    return { records: r.records, blobs: r.blobs, blobBytes: r.blobBytes };
   }
 
   /** Closes the editor (and its store). */

@@ -37,6 +37,8 @@ export class FakeService implements ModelService {
   readonly editDelayMs: number;
   private state: State = { seq: 0, facts: new Map() };
   private readonly edits: EditSummary[] = [];
+  /** dirs passed to backup(), in order */
+  readonly backups: string[] = [];
   /** how many generations ran (for tests) */
   generations = 0;
   /** how many generations were aborted (for tests) */
@@ -147,6 +149,12 @@ export class FakeService implements ModelService {
 
   async mergeNow(): Promise<{ merged: boolean; memory: string | null }> {
     return { merged: false, memory: null };
+  }
+
+  /** The fake has no store: it reports the copy it would make (the real one: test/serve/real-model.test.ts). */
+  async backup(dir: string): Promise<{ records: number; blobs: number; blobBytes: number }> {
+    this.backups.push(dir);
+    return { records: this.edits.length, blobs: 0, blobBytes: 0 };
   }
 
   /** Builds the next state from the active edits and publishes it in one assignment. */

@@ -6,7 +6,11 @@
  *
  * The factory names an edit whose target the model does not produce before the edit.
  */
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { LevelShardStore, checkStore } from '../../src/shards/index.js';
 import OpenAI from 'openai';
 import type { EditRequest } from '../../src/edits/request.js';
 import type { ModelService } from '../../src/serve/service.js';
@@ -205,6 +209,7 @@ export function runServerSuite(name: string, factory: () => SuiteSubject | Promi
         ['DELETE', '/wise/edits/1'],
         ['GET', '/wise/jobs/job-1'],
         ['POST', '/wise/merge'],
+        ['POST', '/wise/backup', JSON.stringify({ dir: '/tmp/never-written' })],
       ];
       for (const [method, path, body] of routes) {
         for (const token of [null, 'wrong-token', '']) {
@@ -216,6 +221,34 @@ export function runServerSuite(name: string, factory: () => SuiteSubject | Promi
         }
       }
       expect(service.editSeq()).toBe(seq);
+    });
+
+    it('backs the store up while serving (the store is the server\'s), into an absolute new dir only', async () => {
+      const root = mkdtempSync(path.join(tmpdir(), 'wise-serve-backup-'));
+      try {
+        const dir = path.join(root, 'b');
+        const r = await wiseFetch('/wise/backup', { method: 'POST', body: JSON.stringify({ dir }) });
+        expect(r.status).toBe(200);
+        const j = (await r.json()) as { job: { kind: string; status: string; result: { records: number } } };
+        expect([j.job.kind, j.job.status]).toEqual(['backup', 'done']);
+        if (existsSync(path.join(dir, 'db'))) {
+          // a real store: the copy opens and holds the same edit log
+          const b = await LevelShardStore.open(dir, { fingerprint: null });
+          try {
+            expect((await b.listEdits()).map((e) => [e.id, e.status])).toEqual((await service.listEdits()).map((e) => [e.id, e.status]));
+            expect((await checkStore(b)).errors).toEqual([]);
+          } finally {
+            await b.close();
+          }
+          const again = await wiseFetch('/wise/backup', { method: 'POST', body: JSON.stringify({ dir }) });
+          expect(again.status).toBe(400); // already holds a store
+        }
+        const rel = await wiseFetch('/wise/backup', { method: 'POST', body: JSON.stringify({ dir: 'relative/dir' }) });
+        expect(rel.status).toBe(400);
+        expect(((await rel.json()) as { error: { param: string } }).error.param).toBe('dir');
+      } finally {
+        rmSync(root, { recursive: true, force: true });
+      }
     });
 
     it('applies an edit while a stream runs: the stream ends on the old state, the next request sees the new one', async () => {
