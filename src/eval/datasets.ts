@@ -18,7 +18,7 @@
  *
  * A malformed record raises WiseError WISE_DATASET with details {file, index, field}.
  */
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, statSync } from 'node:fs';
 import * as path from 'node:path';
 import { packageRoot } from '../config/paths.js';
 import type { Config } from '../config/schema.js';
@@ -72,6 +72,7 @@ type Obj = Record<string, unknown>;
 /** Reads a JSON array file; a missing file is WISE_FILE_NOT_FOUND, bad JSON / non-array WISE_DATASET. */
 export function readJsonArray(file: string): unknown[] {
   if (!existsSync(file)) throw new WiseError('WISE_FILE_NOT_FOUND', `dataset file not found: ${file}`, { file });
+  if (statSync(file).isDirectory()) throw new WiseError('WISE_DATASET', `${file} is a directory; pass the dataset's JSON file`, { file });
   let parsed: unknown;
   try {
     parsed = JSON.parse(readFileSync(file, 'utf8'));

@@ -159,6 +159,7 @@ describe('eval datasets: formats', () => {
     const bad = path.join(dir, 'bad.json');
     writeFileSync(bad, '[{');
     expect(() => loadDataset(bad)).toThrow(expect.objectContaining({ code: 'WISE_DATASET', details: { file: bad } }));
+    expect(() => loadDataset(dir)).toThrow(expect.objectContaining({ code: 'WISE_DATASET', message: expect.stringContaining('is a directory') }));
     expectDatasetError(() => loadDataset(writeJson({ a: 1 })), undefined, '(root)');
     expectDatasetError(() => loadDataset(writeJson([{ foo: 1 }])), 0, '(record)');
     expect(() => loadDataset(writeJson([zsre]), { format: 'squad' as DatasetKind })).toThrow(expect.objectContaining({ code: 'WISE_USAGE' }));
