@@ -18,10 +18,19 @@ import { trainingSettings } from './routing-keys.js';
 
 const META = 'training';
 
-/** `wise.key: stored → now` for every training setting whose JSON differs (missing = null). */
+/** JSON with object keys sorted at every level, so that equal settings compare equal whatever order a file gave them in. */
+function canonical(v: unknown): string {
+  if (Array.isArray(v)) return `[${v.map(canonical).join(',')}]`;
+  if (v !== null && typeof v === 'object') {
+    return `{${Object.keys(v).sort().map((k) => `${JSON.stringify(k)}:${canonical((v as Record<string, unknown>)[k])}`).join(',')}}`;
+  }
+  return JSON.stringify(v ?? null);
+}
+
+/** `wise.key: stored → now` for every training setting whose JSON differs (missing = null; key order ignored). */
 export function settingsDiff(stored: Record<string, unknown>, now: Record<string, unknown>): string[] {
   const keys = [...new Set([...Object.keys(stored), ...Object.keys(now)])].sort();
-  const show = (v: unknown): string => JSON.stringify(v ?? null);
+  const show = (v: unknown): string => canonical(v);
   return keys.filter((k) => show(stored[k]) !== show(now[k])).map((k) => `wise.${k}: ${show(stored[k])} → ${show(now[k])}`);
 }
 

@@ -57,7 +57,7 @@ function textAfter(lm: CausalLM, ids: readonly number[], at: number, id: number)
   const w = ids.slice(Math.max(0, at - PROMPT_CONTEXT), at);
   const before = lm.tokenizer.decode(w, { skipSpecialTokens: false });
   const after = lm.tokenizer.decode([...w, id], { skipSpecialTokens: false });
-  return after.startsWith(before) ? after.slice(before.length) : after.slice(commonPrefix(before, after));
+  return addedText(before, after);
 }
 
 /** TokenInfo of ids[at] under the logits row that predicts it, with its `k` most likely alternatives (in the same context). */
@@ -123,7 +123,7 @@ export async function generateText(lm: CausalLM, prompt: string, opts: GenerateO
     const before = dec(prefix, read);
     const after = dec(prefix);
     if (after.length > before.length && (final || !after.endsWith('\uFFFD'))) {
-      text += after.startsWith(before) ? after.slice(before.length) : after.slice(commonPrefix(before, after));
+      text += addedText(before, after);
       prefix = read;
       read = ctx.length;
     }
@@ -178,6 +178,11 @@ export async function generateText(lm: CausalLM, prompt: string, opts: GenerateO
 function echoInfo(lm: CausalLM, ids: readonly number[], logits: Float32Array, k: number): TokenInfo[] {
   const V = lm.config.vocabSize;
   return ids.map((id, t) => (t === 0 ? { token: textAfter(lm, ids, 0, id), logprob: null, top: null } : tokenInfo(lm, logits.subarray((t - 1) * V, t * V), ids, t, k)));
+}
+
+/** What decoding one more token added: `after` beyond `before` (beyond their common prefix when a decoder rewrote the end). */
+function addedText(before: string, after: string): string {
+  return after.startsWith(before) ? after.slice(before.length) : after.slice(commonPrefix(before, after));
 }
 
 function commonPrefix(a: string, b: string): number {
