@@ -272,6 +272,33 @@ describeShared(
       expect((json(await b('--json', 'db', 'check')) as { ok: boolean }).ok).toBe(true);
     });
 
+    it('Ctrl-C during a file of edits: finishes the edit in training, stops, reports what was applied, exit 130', async () => {
+      const dbI = path.join(TMP, 'db-interrupt');
+      const file = path.join(TMP, 'many.jsonl');
+      writeFileSync(file, Array.from({ length: 40 }, (_, i) => JSON.stringify({ prompt: `Item ${i} is`, target: 'red' })).join('\n'));
+      const p = spawn(process.execPath, [BIN, '--model', model, '--db', dbI, '--verbose', 'edit', '--file', file], { env: ENV, cwd: TMP });
+      let stdout = '';
+      let stderr = '';
+      let sent = false;
+      p.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+      p.stderr.on('data', (d: Buffer) => {
+        stderr += d.toString();
+        if (!sent && /\[1\/40\]/.test(stderr)) {
+          sent = true; // once: a second Ctrl-C stops at once, without the report
+          p.kill('SIGINT'); // after the first edit is applied
+        }
+      });
+      const code = await new Promise<number | null>((res) => p.on('close', res));
+      expect(code, stderr).toBe(130);
+      const m = /interrupted \(SIGINT\) after (\d+) of 40 edits/.exec(stdout);
+      expect(m, stdout).not.toBeNull();
+      const n = Number(m![1]);
+      expect(n).toBeGreaterThanOrEqual(1);
+      expect(n).toBeLessThan(40);
+      const list = await wise(['--model', model, '--db', dbI, '--json', 'edits', 'list']);
+      expect((json(list) as { edits: unknown[] }).edits).toHaveLength(n);
+    });
+
     it('db check on a missing store fails with WISE_NOT_FOUND', async () => {
       const r = await wise(['--model', model, '--db', path.join(TMP, 'nowhere'), 'db', 'check']);
       expect(r.code).toBe(1);

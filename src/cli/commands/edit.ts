@@ -3,7 +3,8 @@
  * WISE to the store (created when absent). Each edit is committed on its own, so when one
  * fails the ones before it stay applied (the error says how many). A malformed JSONL file is
  * rejected before anything is applied: WISE_BAD_REQUEST naming the line, exit 1.
- * Edit requests given by flags that fail validation are usage errors (exit 2).
+ * Edit requests given by flags that fail validation are usage errors (exit 2). Ctrl-C stops a
+ * file after the edit in training and reports what was applied (exit 130).
  */
 import { readFile } from 'node:fs/promises';
 import type { Command } from 'commander';
@@ -72,8 +73,19 @@ export function registerEdit(program: Command): void {
       const ed = await openEditor(ctx, lm, 'wise edit');
       const t0 = Date.now();
       const done: { id: number; prompt: string; target: string; steps: number; score: number; loss: number; seconds: number }[] = [];
+      // Ctrl-C (or SIGTERM) during a file of edits: finish the edit in training, stop, and report
+      // what was applied (exit 130). A second signal ends the process at once: each edit is its
+      // own atomic commit, so the store stays consistent either way.
+      let interrupted: NodeJS.Signals | null = null;
+      const onSignal = (sig: NodeJS.Signals): void => {
+        if (interrupted) process.exit(130);
+        interrupted = sig;
+        ctx.log.warn(`${sig}: stopping after the edit in training (again to stop at once)`);
+      };
+      process.on('SIGINT', onSignal).on('SIGTERM', onSignal);
       try {
         for (const [i, req] of reqs.entries()) {
+          if (interrupted) break;
           const ts = Date.now();
           let r;
           try {
@@ -88,10 +100,13 @@ export function registerEdit(program: Command): void {
         }
         if (ctx.log.enabled && process.stderr.isTTY) process.stderr.write('\n');
       } finally {
+        process.off('SIGINT', onSignal).off('SIGTERM', onSignal);
         await ed.close();
       }
-      const result = { edits: done, applied: ed.state.applied, seconds: (Date.now() - t0) / 1000 };
+      const result = { edits: done, applied: ed.state.applied, seconds: (Date.now() - t0) / 1000, ...(interrupted ? { interrupted, requested: reqs.length } : {}) };
       const text = done.map((d) => `edit ${d.id}: ${d.prompt} → ${d.target}  (${d.steps} steps, score ${d.score.toFixed(3)}, loss ${d.loss.toFixed(4)})`).join('\n');
-      ctx.out(result, `${text}\n${done.length} edit${done.length === 1 ? '' : 's'} applied; the store holds ${result.applied} active edit${result.applied === 1 ? '' : 's'}.`);
+      const stopped = interrupted ? `interrupted (${interrupted}) after ${done.length} of ${reqs.length} edits; the others were not applied.\n` : '';
+      ctx.out(result, `${text}\n${stopped}${done.length} edit${done.length === 1 ? '' : 's'} applied; the store holds ${result.applied} active edit${result.applied === 1 ? '' : 's'}.`);
+      if (interrupted) process.exitCode = 130;
     });
 }
