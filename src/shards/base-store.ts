@@ -344,10 +344,10 @@ export abstract class BaseStore implements ShardStore {
       const dead: RawOp[] = [];
       for await (const { key } of this._iterate(prefixRange(PREFIX.blob))) {
         const h = key.slice(PREFIX.blob.length);
-        if (!live.has(`true:${h}`)) (dead.push({ type: 'del', key }), removed.push(h));
+        if (!live.has(refKey({ inline: true, hash: h }))) (dead.push({ type: 'del', key }), removed.push(h));
       }
       if (dead.length) await this._batch(dead, this.sync);
-      for (const h of await this.blobs.list()) if (!live.has(`false:${h}`)) (await this.blobs.remove(h), removed.push(h));
+      for (const h of await this.blobs.list()) if (!live.has(refKey({ inline: false, hash: h }))) (await this.blobs.remove(h), removed.push(h));
       await this.blobs.removeTemps();
       return removed;
     });

@@ -121,9 +121,9 @@ export async function checkStore(store: ShardStore, opts: CheckOptions = {}): Pr
     const issue = await checkBlob(store, ref, inline, opts.verifyBlobs ?? true);
     if (issue) errors.push({ code: issue[0], key: by, message: `${by}: ${issue[1]}` });
   }
-  for (const h of inline.keys()) if (!referenced.has(`true:${h}`)) warnings.push({ code: 'orphan-blob', key: KEYS.blob(h), message: `inline blob ${h} is not referenced (wise db gc removes it)` });
+  for (const h of inline.keys()) if (!referenced.has(refKey({ inline: true, hash: h }))) warnings.push({ code: 'orphan-blob', key: KEYS.blob(h), message: `inline blob ${h} is not referenced (wise db gc removes it)` });
   const files = await store.listBlobFiles();
-  for (const h of files) if (!referenced.has(`false:${h}`)) warnings.push({ code: 'orphan-blob', message: `blob file ${h} is not referenced (wise db gc removes it)` });
+  for (const h of files) if (!referenced.has(refKey({ inline: false, hash: h }))) warnings.push({ code: 'orphan-blob', message: `blob file ${h} is not referenced (wise db gc removes it)` });
 
   // 6. Every memory rebuildable (the editor replays the log; structural checks above come first).
   if (opts.rebuild) {

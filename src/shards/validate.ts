@@ -117,7 +117,7 @@ export function blobRefsOf(kind: string, rec: unknown): TensorRef['blob'][] {
 }
 
 /** A blob's identity across both places blobs live (an inline record and a file may share a hash). */
-export const refKey = (r: TensorRef['blob']): string => `${r.inline}:${r.hash}`;
+export const refKey = (r: Pick<TensorRef['blob'], 'inline' | 'hash'>): string => `${r.inline}:${r.hash}`;
 
 function isBlobRef(b: unknown): b is TensorRef['blob'] {
   if (b === null || typeof b !== 'object') return false;
