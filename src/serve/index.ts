@@ -13,7 +13,7 @@ export { buildServer, DEFAULT_BODY_LIMIT, DEFAULT_MAX_PROMPT_TOKENS, DEFAULT_MAX
 export { modelId, isLoopback, type ServeContext } from './context.js';
 export { ApiError, toApiError, type ApiErrorBody } from './errors.js';
 export { JobQueue, jobView, type Job, type JobStatus } from './jobs.js';
-export type { ModelService, GenerateOptions, GenerateResult, EditSummary } from './service.js';
+export type { ModelService, GenerateOptions, GenerateResult, EditSummary, PromptInput } from './service.js';
 
 export interface StartOptions extends Omit<ServerOptions, 'host' | 'token'> {
   /** default 127.0.0.1 */

@@ -11,6 +11,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { GenerateOptions, GenerateResult, ModelService, TokenInfo } from './service.js';
 import { ApiError, toApiError } from './errors.js';
 import { bearerAuth, modelId, type ServeContext } from './context.js';
+import { parsePrompts, promptParam, type PromptInput } from './prompts.js';
 import {
   chatBodySchema,
   completionBodySchema,
@@ -32,8 +33,8 @@ export function checkModel(service: ModelService, model: string): void {
   }
 }
 
-function checkPromptLength(ctx: ServeContext, service: ModelService, prompt: string, param: string): void {
-  const n = service.encode(prompt).length;
+function checkPromptLength(ctx: ServeContext, service: ModelService, prompt: PromptInput, param: string): void {
+  const n = typeof prompt === 'string' ? service.encode(prompt).length : prompt.length;
   if (n > ctx.maxPromptTokens) {
     throw new ApiError(400, 'context_length_exceeded', `the prompt has ${n} tokens; this server accepts at most ${ctx.maxPromptTokens}`, param);
   }
@@ -52,16 +53,25 @@ function samplingOptions(body: SamplingBody, maxTokens: number): GenerateOptions
 
 const newId = (prefix: string): string => `${prefix}-${randomBytes(12).toString('hex')}`;
 
-function usage(r: GenerateResult): Record<string, number> {
-  return { prompt_tokens: r.promptTokens, completion_tokens: r.completionTokens, total_tokens: r.promptTokens + r.completionTokens };
+/** Token counts summed over the request's prompts. */
+function usage(rs: readonly GenerateResult[]): Record<string, number> {
+  const p = rs.reduce((a, r) => a + r.promptTokens, 0);
+  const c = rs.reduce((a, r) => a + r.completionTokens, 0);
+  return { prompt_tokens: p, completion_tokens: c, total_tokens: p + c };
 }
 
-const wiseField = (r: GenerateResult): Record<string, unknown> => ({ memory: r.memory, edit_seq: r.editSeq });
+/** `wise` of a response: the state, the memory that answered the first prompt, and with several prompts each one's (by choice index). */
+const wiseField = (rs: readonly GenerateResult[]): Record<string, unknown> => ({
+  memory: rs[0]!.memory,
+  edit_seq: rs[0]!.editSeq,
+  ...(rs.length > 1 ? { memories: rs.map((r) => r.memory) } : {}),
+});
 
 interface Call {
   kind: Kind;
   service: ModelService;
-  prompt: string;
+  /** chat: one; completions: one or more (one choice each) */
+  prompts: PromptInput[];
   options: GenerateOptions;
   stream: boolean;
   includeUsage: boolean;
@@ -120,34 +130,35 @@ async function respond(ctx: ServeContext, call: Call, req: FastifyRequest, reply
   let model = modelId(service.baseName, service.editSeq());
   try {
     if (!call.stream) {
-      const r = await service.generate(call.prompt, { ...call.options, signal: ac.signal }).catch((e: unknown) => {
+      const rs = await service.generateBatch(call.prompts, () => ({ ...call.options, signal: ac.signal })).catch((e: unknown) => {
         if (ac.signal.aborted) throw abortedError();
         throw e;
       });
-      model = modelId(service.baseName, r.editSeq);
-      const lp = call.options.logprobs !== undefined && r.tokens ? r.tokens : null; // the generated tokens' logprobs
-      const choice =
-        kind === 'chat'
-          ? { index: 0, message: { role: 'assistant', content: r.text }, logprobs: lp ? chatLogprobs(lp) : null, finish_reason: r.finishReason }
-          : {
-              index: 0,
-              text: call.echo ? call.prompt + r.text : r.text,
-              logprobs: lp ? completionLogprobs(call.echo ? [...(r.promptTokenInfo ?? []), ...lp] : lp) : null,
-              finish_reason: r.finishReason,
-            };
-      return { id, object, created, model, choices: [choice], usage: usage(r), wise: wiseField(r) };
+      model = modelId(service.baseName, rs[0]!.editSeq);
+      const choice = (r: GenerateResult, index: number): Record<string, unknown> => {
+        const lp = call.options.logprobs !== undefined && r.tokens ? r.tokens : null; // the generated tokens' logprobs
+        if (kind === 'chat') return { index, message: { role: 'assistant', content: r.text }, logprobs: lp ? chatLogprobs(lp) : null, finish_reason: r.finishReason };
+        const p = call.prompts[index]!;
+        return {
+          index,
+          text: call.echo ? (typeof p === 'string' ? p : service.decode(p)) + r.text : r.text,
+          logprobs: lp ? completionLogprobs(call.echo ? [...(r.promptTokenInfo ?? []), ...lp] : lp) : null,
+          finish_reason: r.finishReason,
+        };
+      };
+      return { id, object, created, model, choices: rs.map(choice), usage: usage(rs), wise: wiseField(rs) };
     }
     const chunkObject = kind === 'chat' ? 'chat.completion.chunk' : 'text_completion';
     const extra = call.includeUsage ? { usage: null } : {};
-    const chunk = (piece: string | null, finish: string | null, first = false): Record<string, unknown> =>
+    const chunk = (index: number, piece: string | null, finish: string | null, first = false): Record<string, unknown> =>
       kind === 'chat'
         ? {
-            index: 0,
+            index,
             delta: first ? { role: 'assistant', content: '' } : piece === null ? {} : { content: piece },
             logprobs: null,
             finish_reason: finish,
           }
-        : { index: 0, text: piece ?? '', logprobs: null, finish_reason: finish };
+        : { index, text: piece ?? '', logprobs: null, finish_reason: finish };
     // The event stream starts with the first event, not before the generation does: a request
     // the model refuses (a prompt longer than its context) still gets its HTTP status (400).
     let started = false;
@@ -161,21 +172,23 @@ async function respond(ctx: ServeContext, call: Call, req: FastifyRequest, reply
           connection: 'keep-alive',
           'x-accel-buffering': 'no',
         });
-        if (kind === 'chat') send({ id, object: chunkObject, created, model, choices: [chunk(null, null, true)], ...extra });
+        if (kind === 'chat') send({ id, object: chunkObject, created, model, choices: [chunk(0, null, null, true)], ...extra });
       }
       if (!raw.destroyed && !raw.writableEnded) raw.write(`data: ${JSON.stringify(obj)}\n\n`);
     };
     try {
-      const r = await service.generate(call.prompt, {
+      // Several prompts stream one after another, each chunk naming its choice by index; each
+      // choice's last chunk (finish_reason set) carries the `wise` of that prompt.
+      const rs = await service.generateBatch(call.prompts, (i) => ({
         ...call.options,
         signal: ac.signal,
         onText: (piece) => {
-          if (piece !== '') send({ id, object: chunkObject, created, model, choices: [chunk(piece, null)], ...extra });
+          if (piece !== '') send({ id, object: chunkObject, created, model, choices: [chunk(i, piece, null)], ...extra });
         },
-      });
-      model = modelId(service.baseName, r.editSeq);
-      send({ id, object: chunkObject, created, model, choices: [chunk(null, r.finishReason)], ...extra, wise: wiseField(r) });
-      if (call.includeUsage) send({ id, object: chunkObject, created, model, choices: [], usage: usage(r) });
+      }));
+      model = modelId(service.baseName, rs[0]!.editSeq);
+      rs.forEach((r, i) => send({ id, object: chunkObject, created, model, choices: [chunk(i, null, r.finishReason)], ...extra, wise: wiseField([r]) }));
+      if (call.includeUsage) send({ id, object: chunkObject, created, model, choices: [], usage: usage(rs) });
     } catch (e) {
       if (!started) {
         if (ac.signal.aborted) throw abortedError();
@@ -219,15 +232,15 @@ export function registerOpenAIRoutes(app: FastifyInstance, ctx: ServeContext): v
       const service = ctx.ready();
       const body = req.body;
       checkModel(service, body.model);
-      const prompt = typeof body.prompt === 'string' ? body.prompt : (body.prompt[0] as string);
-      checkPromptLength(ctx, service, prompt, 'prompt');
+      const prompts = parsePrompts(body.prompt, service.vocabSize);
+      prompts.forEach((p, i) => checkPromptLength(ctx, service, p, promptParam(prompts.length, i)));
       const options = samplingOptions(body, body.max_tokens ?? Math.min(DEFAULT_COMPLETION_MAX_TOKENS, ctx.maxTokensCap));
       const stream = body.stream === true;
       const echo = body.echo === true;
       const logprobs = body.logprobs != null;
       checkLogprobFields({ stream, logprobs, echo, topWithout: false, zeroTokens: options.maxTokens === 0 && !echo });
       if (logprobs) Object.assign(options, { logprobs: body.logprobs, echo });
-      return respond(ctx, { kind: 'text', service, prompt, options, stream, echo, includeUsage: stream && body.stream_options?.include_usage === true }, req, reply);
+      return respond(ctx, { kind: 'text', service, prompts, options, stream, echo, includeUsage: stream && body.stream_options?.include_usage === true }, req, reply);
     },
   );
 
@@ -245,7 +258,7 @@ export function registerOpenAIRoutes(app: FastifyInstance, ctx: ServeContext): v
       const logprobs = body.logprobs === true;
       checkLogprobFields({ stream, logprobs, echo: false, topWithout: body.top_logprobs != null && !logprobs, zeroTokens: false });
       if (logprobs) options.logprobs = body.top_logprobs ?? 0;
-      return respond(ctx, { kind: 'chat', service, prompt, options, stream, includeUsage: stream && body.stream_options?.include_usage === true }, req, reply);
+      return respond(ctx, { kind: 'chat', service, prompts: [prompt], options, stream, includeUsage: stream && body.stream_options?.include_usage === true }, req, reply);
     },
   );
 }

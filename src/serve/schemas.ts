@@ -7,7 +7,8 @@
  * and range. Optional OpenAI fields also accept `null` (some clients send it for "unset").
  *
  *   model        string, required; must be the current id `base+edits@N` or the bare base name (checked in the route → 404)
- *   prompt       string, or an array of exactly one string; non-empty                 (completions)
+ *   prompt       string; or an array of strings; or an array of token ids (integers ≥ 0: one prompt);
+ *                or an array of token-id arrays; non-empty (completions; the rest is checked in prompts.ts)
  *   messages     non-empty array of {role: system|user|assistant, content: string | [{type:'text', text}]}  (chat)
  *   max_tokens   integer 1..cap (also `max_completion_tokens` for chat)
  *   temperature  number 0..2 (0 = greedy)          top_p  number in (0, 1]
@@ -59,8 +60,8 @@ export function completionBodySchema(maxTokensCap: number): Record<string, unkno
         type: ['string', 'array'],
         minLength: 1,
         minItems: 1,
-        maxItems: 1,
-        items: { type: 'string', minLength: 1 },
+        // an item: a prompt (string), a token id (the array is then one prompt), or a prompt's token ids
+        items: { type: ['string', 'integer', 'array'], minLength: 1, minimum: 0, minItems: 1, items: { type: 'integer', minimum: 0 } },
       },
     },
   };
@@ -141,7 +142,7 @@ export interface SamplingBody {
 }
 
 export interface CompletionBody extends SamplingBody {
-  prompt: string | string[];
+  prompt: string | (string | number | number[])[];
   logprobs?: number | null;
   echo?: boolean | null;
 }

@@ -8,6 +8,9 @@
  * an edit applied meanwhile; an applied edit becomes visible atomically to later calls.
  */
 import type { EditRequest } from '../edits/request.js';
+import type { PromptInput } from './prompts.js';
+
+export type { PromptInput } from './prompts.js';
 
 export interface GenerateOptions {
   maxTokens: number;
@@ -65,10 +68,19 @@ export interface ModelService {
   readonly baseName: string;
   /** the number of applied (non-reverted) edits: part of the model id 'base+edits@N' */
   editSeq(): number;
+  /** token ids a token-id prompt may hold: [0, vocabSize) (the model's and the tokenizer's, whichever is smaller) */
+  readonly vocabSize: number;
   encode(text: string): number[];
+  /** the text of token ids (an echoed token-id prompt) */
+  decode(ids: readonly number[]): string;
   /** chat messages → prompt text, with the checkpoint's chat template or the documented fallback */
   chatPrompt(messages: { role: string; content: string }[]): string;
-  generate(prompt: string, opts: GenerateOptions): Promise<GenerateResult>;
+  generate(prompt: PromptInput, opts: GenerateOptions): Promise<GenerateResult>;
+  /**
+   * Several prompts, one after another, all on the one state current when the call starts (an
+   * edit applied meanwhile reaches none of them); `optsFor(i)` gives prompt i's options.
+   */
+  generateBatch(prompts: readonly PromptInput[], optsFor: (i: number) => GenerateOptions): Promise<GenerateResult[]>;
   /** applies one edit (trains it) and makes it visible atomically */
   applyEdit(req: EditRequest): Promise<EditSummary>;
   listEdits(): Promise<EditSummary[]>;

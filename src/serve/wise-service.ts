@@ -25,7 +25,8 @@ import type { WiseEditor } from '../edits/editor.js';
 import type { EditRequest } from '../edits/request.js';
 import { backupStore, type EditRecord } from '../shards/index.js';
 import { logprobOf, logSumExp, topLogprobs } from '../model/logprobs.js';
-import type { EditSummary, GenerateOptions, GenerateResult, ModelService, TokenInfo } from './service.js';
+import type { EditSummary, GenerateOptions, GenerateResult, ModelService, PromptInput, TokenInfo } from './service.js';
+import { checkIds } from '../model/tokenizer.js';
 
 /** Prompt tokens decoded before the first generated one (keeps a leading space of the completion). */
 const PROMPT_CONTEXT = 4;
@@ -97,13 +98,21 @@ function heldBack(text: string, stops: readonly string[]): number {
   return n;
 }
 
+/** Token ids a prompt may hold: below both the embedding's rows and the tokenizer's vocabulary (ids are decoded too). */
+export const promptVocab = (lm: CausalLM): number => Math.min(lm.config.vocabSize, lm.tokenizer.vocabSize);
+
 /**
- * Generates a continuation of `prompt` with `lm` (routed through `routing` when given; a
- * routing without memories runs the plain model). See the file comment for decoding rules.
+ * Generates a continuation of `prompt` (text, or token ids) with `lm` (routed through `routing`
+ * when given; a routing without memories runs the plain model). See the file comment for decoding rules.
  */
-export async function generateText(lm: CausalLM, prompt: string, opts: GenerateOptions, routing?: Routing): Promise<GenerateTextResult> {
+export async function generateText(lm: CausalLM, prompt: PromptInput, opts: GenerateOptions, routing?: Routing): Promise<GenerateTextResult> {
   const tok = lm.tokenizer;
-  const promptIds = tok.encode(prompt);
+  let promptIds: number[];
+  if (typeof prompt === 'string') promptIds = tok.encode(prompt);
+  else {
+    checkIds(prompt, promptVocab(lm), 'prompt');
+    promptIds = [...prompt];
+  }
   if (promptIds.length === 0) throw new WiseError('WISE_BAD_REQUEST', 'prompt must have at least one token', { field: 'prompt' });
   const stops = (opts.stop ?? []).filter((s) => s.length > 0);
   const maxStop = stops.reduce((m, s) => Math.max(m, s.length), 0);
@@ -218,30 +227,46 @@ export class WiseModelService implements ModelService {
     return this.editor.state.applied;
   }
 
+  get vocabSize(): number {
+    return promptVocab(this.lm);
+  }
+
   encode(text: string): number[] {
     return this.lm.tokenizer.encode(text);
+  }
+
+  decode(ids: readonly number[]): string {
+    return this.lm.tokenizer.decode(ids, { skipSpecialTokens: false }); // special tokens kept: the echoed text is the tokens joined
   }
 
   chatPrompt(messages: { role: string; content: string }[]): string {
     return this.lm.tokenizer.applyChatTemplate(messages, { addGenerationPrompt: true }) ?? plainChatPrompt(messages);
   }
 
-  async generate(prompt: string, opts: GenerateOptions): Promise<GenerateResult> {
+  async generate(prompt: PromptInput, opts: GenerateOptions): Promise<GenerateResult> {
+    return (await this.generateBatch([prompt], () => opts))[0]!;
+  }
+
+  async generateBatch(prompts: readonly PromptInput[], optsFor: (i: number) => GenerateOptions): Promise<GenerateResult[]> {
     // The snapshot: the editor replaces `state` as a whole after each commit, never mutates it.
     const state = this.editor.state;
     const routing = this.editor.variant(state);
-    const r = await generateText(this.lm, prompt, opts, routing);
-    return {
-      text: r.text,
-      ids: r.ids,
-      finishReason: r.finishReason,
-      promptTokens: r.promptTokens,
-      completionTokens: r.ids.length,
-      memory: r.memory,
-      editSeq: state.applied,
-      tokens: r.tokens,
-      promptTokenInfo: r.promptTokenInfo,
-    };
+    const out: GenerateResult[] = [];
+    for (let i = 0; i < prompts.length; i++) {
+      const r = await generateText(this.lm, prompts[i]!, optsFor(i), routing);
+      out.push({
+        text: r.text,
+        ids: r.ids,
+        finishReason: r.finishReason,
+        promptTokens: r.promptTokens,
+        completionTokens: r.ids.length,
+        memory: r.memory,
+        editSeq: state.applied,
+        tokens: r.tokens,
+        promptTokenInfo: r.promptTokenInfo,
+      });
+    }
+    return out;
   }
 
   async applyEdit(req: EditRequest): Promise<EditSummary> {

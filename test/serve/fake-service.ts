@@ -1,7 +1,8 @@
 /**
  * FakeService: a TEST DOUBLE for ModelService, with no neural network in it. It exists to
  * test the HTTP layer deterministically and fast:
- *   - tokens are Unicode code points (encode = code points, one "token" per character);
+ *   - tokens are Unicode code points (encode = code points, one "token" per character; a
+ *     token-id prompt is its code points);
  *   - its knowledge is a Map prompt → answer. The base knows nothing and babbles a fixed
  *     sentence (" the quick brown fox ..." cycled; temperature > 0 with a seed only shifts
  *     where in the cycle it starts); an applied edit adds a fact, answered by memory `mem-ID`
@@ -14,7 +15,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { WiseError } from '../../src/util/errors.js';
 import type { EditRequest } from '../../src/edits/request.js';
-import type { EditSummary, GenerateOptions, GenerateResult, ModelService } from '../../src/serve/service.js';
+import type { EditSummary, GenerateOptions, GenerateResult, ModelService, PromptInput } from '../../src/serve/service.js';
 
 const BABBLE = ' the quick brown fox jumps over the lazy dog.';
 
@@ -54,8 +55,15 @@ export class FakeService implements ModelService {
     return this.state.seq;
   }
 
+  /** token ids are code points */
+  readonly vocabSize = 0x110000;
+
   encode(text: string): number[] {
     return Array.from(text, (c) => c.codePointAt(0) as number);
+  }
+
+  decode(ids: readonly number[]): string {
+    return String.fromCodePoint(...ids);
   }
 
   chatPrompt(messages: { role: string; content: string }[]): string {
@@ -75,8 +83,21 @@ export class FakeService implements ModelService {
     return { text, memory: 'main', eos: false };
   }
 
-  async generate(prompt: string, opts: GenerateOptions): Promise<GenerateResult> {
+  async generate(prompt: PromptInput, opts: GenerateOptions): Promise<GenerateResult> {
+    return (await this.generateBatch([prompt], () => opts))[0]!;
+  }
+
+  async generateBatch(prompts: readonly PromptInput[], optsFor: (i: number) => GenerateOptions): Promise<GenerateResult[]> {
     const state = this.state; // the snapshot: a later edit replaces this.state, never mutates it
+    const out: GenerateResult[] = [];
+    for (let i = 0; i < prompts.length; i++) {
+      const p = prompts[i]!;
+      out.push(await this.generateOn(state, typeof p === 'string' ? p : this.decode(p), optsFor(i)));
+    }
+    return out;
+  }
+
+  private async generateOn(state: State, prompt: string, opts: GenerateOptions): Promise<GenerateResult> {
     this.generations++;
     const plan = this.answer(state, prompt, opts);
     const full = Array.from(plan.text);

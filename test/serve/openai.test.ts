@@ -3,6 +3,7 @@
  * token handling. The real model runs the same suite via `runServerSuite(name, factory)`.
  */
 import { describe, expect, it } from 'vitest';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { runServerSuite } from './server-suite.js';
 import { FakeService } from './fake-service.js';
 import { startServer } from '../../src/serve/index.js';
@@ -77,5 +78,30 @@ describe('startServer', () => {
     expect(ok.statusCode).toBe(200);
     expect((await app.inject({ method: 'GET', url: '/health' })).statusCode).toBe(200);
     await app.close();
+  });
+});
+
+describe('several prompts in one request', () => {
+  it('all run on the state current when the request starts: an edit applied meanwhile reaches none of them', async () => {
+    const service = new FakeService({ tickMs: 2, editDelayMs: 5 });
+    const s = await startServer({ service, port: 0, token: 't', stderr: { write: () => true } });
+    const post = (path: string, body: unknown): Promise<Response> =>
+      fetch(s.url + path, { method: 'POST', headers: { 'content-type': 'application/json', authorization: 'Bearer t' }, body: JSON.stringify(body) });
+    try {
+      const edit = { prompt: 'The capital of Freedonia is', target: 'Sylvania City' };
+      const pending = post('/v1/completions', { model: 'fake-base', prompt: ['x', edit.prompt], max_tokens: 40, temperature: 0 });
+      while (service.generations === 0) await sleep(1); // the first prompt is under way (40 ticks of 2 ms)
+      expect((await post('/wise/edits?wait=true', edit)).status).toBe(200);
+      expect(service.generations).toBe(1); // the edit is applied before the second prompt starts
+      const r = (await (await pending).json()) as { model: string; choices: { index: number; text: string }[]; wise: { edit_seq: number; memories: string[] } };
+      expect(r.model).toBe('fake-base+edits@0');
+      expect(r.wise.edit_seq).toBe(0);
+      expect(r.wise.memories).toEqual(['main', 'main']);
+      expect(r.choices[1]!.text).not.toContain('Sylvania');
+      const after = (await (await post('/v1/completions', { model: 'fake-base', prompt: [edit.prompt], max_tokens: 40, temperature: 0 })).json()) as typeof r;
+      expect(after.choices[0]!.text).toBe(' Sylvania City');
+    } finally {
+      await s.close();
+    }
   });
 });

@@ -161,6 +161,46 @@ export function runServerSuite(name: string, factory: () => SuiteSubject | Promi
       expect((await greedy('Hello there', 2)).choices).toHaveLength(1);
     });
 
+    it('takes several prompts and token-id prompts: one choice each, in order, the same as asked one by one; streamed by index', async () => {
+      const texts = ['Hello', 'The weather today', subject.edit.prompt];
+      const singles = [];
+      for (const p of texts) singles.push(await greedy(p, 5));
+      const ids = service.encode(texts[1]!);
+      type Batch = OpenAI.Completion & { wise: { memory: string; edit_seq: number; memories: string[] } };
+      const r = (await client.completions.create({ model: currentId(), prompt: [texts[0]!, ids, texts[2]!] as unknown as string[], max_tokens: 5, temperature: 0 })) as Batch;
+      expect(r.choices.map((c) => c.index)).toEqual([0, 1, 2]);
+      expect(r.choices.map((c) => c.text)).toEqual(singles.map((x) => x.choices[0]!.text));
+      expect(r.choices.map((c) => c.finish_reason)).toEqual(singles.map((x) => x.choices[0]!.finish_reason));
+      expect(r.usage!.prompt_tokens).toBe(singles.reduce((a, x) => a + x.usage!.prompt_tokens, 0));
+      expect(r.usage!.completion_tokens).toBe(singles.reduce((a, x) => a + x.usage!.completion_tokens, 0));
+      expect(r.wise.memories).toEqual(singles.map((x) => x.wise!.memory));
+      expect(r.wise.memory).toBe(singles[0]!.wise!.memory);
+
+      // one prompt as token ids; echoed, its text is the ids decoded
+      const one = await client.completions.create({ model: currentId(), prompt: ids, max_tokens: 5, temperature: 0 });
+      expect(one.choices[0]!.text).toBe(singles[1]!.choices[0]!.text);
+      expect(one.usage!.prompt_tokens).toBe(ids.length);
+      const echoed = await client.completions.create({ model: currentId(), prompt: ids, max_tokens: 5, temperature: 0, echo: true });
+      expect(echoed.choices[0]!.text).toBe(service.decode(ids) + singles[1]!.choices[0]!.text);
+
+      // streamed: pieces grouped by index join to the same texts; each choice ends with its finish and wise
+      const stream = await client.completions.create({ model: currentId(), prompt: [texts[0]!, texts[2]!], max_tokens: 5, temperature: 0, stream: true });
+      const got = ['', ''];
+      const finishes: (string | null)[] = [null, null];
+      const memories: (string | undefined)[] = [];
+      for await (const ch of stream) {
+        const c = ch.choices[0]!;
+        got[c.index] += c.text;
+        if (c.finish_reason) {
+          finishes[c.index] = c.finish_reason;
+          memories[c.index] = (ch as unknown as Extra).wise?.memory;
+        }
+      }
+      expect(got).toEqual([singles[0]!.choices[0]!.text, singles[2]!.choices[0]!.text]);
+      expect(finishes).toEqual([singles[0]!.choices[0]!.finish_reason, singles[2]!.choices[0]!.finish_reason]);
+      expect(memories).toEqual([singles[0]!.wise!.memory, singles[2]!.wise!.memory]);
+    });
+
     it('reports logprobs: greedy tokens are their top alternative; echo scores the prompt; chat gives bytes; 400 with stream', async () => {
       if (!subject.logprobs) return; // the fake service has no distribution
       const r = await client.completions.create({ model: currentId(), prompt: 'Hello', max_tokens: 4, temperature: 0, logprobs: 3 });

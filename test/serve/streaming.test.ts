@@ -7,7 +7,7 @@ import { describe, expect, it } from 'vitest';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { startServer, buildServer, JobQueue } from '../../src/serve/index.js';
 import { WiseError } from '../../src/util/errors.js';
-import type { GenerateOptions, GenerateResult } from '../../src/serve/service.js';
+import type { GenerateOptions, GenerateResult, PromptInput } from '../../src/serve/service.js';
 import { FakeService } from './fake-service.js';
 
 const quiet = { write: () => true };
@@ -82,8 +82,8 @@ describe('streams', () => {
 
   it('answers a service failure with 500 server_error, and with an error event inside a stream', async () => {
     class Failing extends FakeService {
-      override async generate(prompt: string, opts: GenerateOptions): Promise<GenerateResult> {
-        opts.onText?.('partial');
+      override async generateBatch(prompts: readonly PromptInput[], optsFor: (i: number) => GenerateOptions): Promise<GenerateResult[]> {
+        optsFor(0).onText?.('partial');
         throw new WiseError('WISE_ENGINE', 'the engine broke');
       }
     }

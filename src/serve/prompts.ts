@@ -1,0 +1,45 @@
+/**
+ * OpenAI completions' `prompt` field, as OpenAI and vLLM take it:
+ *   "text"                 one prompt
+ *   ["a", "b"]             several prompts (one choice each, `index` in request order)
+ *   [15496, 11, 995]       one prompt given as token ids (lm-evaluation-harness sends these)
+ *   [[15496], [40, 716]]   several prompts as token ids (strings and id arrays may mix)
+ *
+ * The schema (schemas.ts) checks the JSON types with paths (`prompt[1][0]` must be an integer
+ * ≥ 0); this file checks what a schema cannot say: a top-level array holds ids or prompts, not
+ * both; at most MAX_PROMPTS prompts; every id below the model's vocabulary. Pure: no I/O.
+ */
+import { ApiError } from './errors.js';
+
+/** One prompt: its text, or its token ids. */
+export type PromptInput = string | readonly number[];
+
+/** Prompts per request (they run one after another on one state; vLLM has no cap, the body limit bounds it anyway). */
+export const MAX_PROMPTS = 64;
+
+/** The prompt's parameter name in error messages: `prompt` for a single prompt, else `prompt[i]`. */
+export const promptParam = (count: number, i: number): string => (count === 1 ? 'prompt' : `prompt[${i}]`);
+
+function checkIds(ids: readonly number[], vocabSize: number, param: string): readonly number[] {
+  if (ids.length === 0) throw new ApiError(400, 'invalid_value', `${param}: a token-id prompt must hold at least one id`, param);
+  ids.forEach((id, j) => {
+    if (id >= vocabSize) throw new ApiError(400, 'invalid_value', `${param}[${j}]: token id ${id} is outside the vocabulary [0, ${vocabSize})`, `${param}[${j}]`);
+  });
+  return ids;
+}
+
+/**
+ * The prompts of a schema-valid `prompt` field. Throws ApiError 400 naming the offending element:
+ * a mix of ids and prompts at the top level, too many prompts, an empty id list, an id ≥ vocabSize.
+ */
+export function parsePrompts(prompt: string | readonly unknown[], vocabSize: number): PromptInput[] {
+  if (typeof prompt === 'string') return [prompt];
+  const isId = (x: unknown): x is number => typeof x === 'number';
+  if (prompt.every(isId)) return [checkIds(prompt, vocabSize, 'prompt')];
+  const firstId = prompt.findIndex(isId);
+  if (firstId >= 0) {
+    throw new ApiError(400, 'invalid_type', `prompt[${firstId}]: a prompt array holds token ids (one prompt) or prompts (strings or id arrays), not both`, `prompt[${firstId}]`);
+  }
+  if (prompt.length > MAX_PROMPTS) throw new ApiError(400, 'invalid_value', `prompt: ${prompt.length} prompts; at most ${MAX_PROMPTS} per request`, 'prompt');
+  return prompt.map((p, i) => (typeof p === 'string' ? p : checkIds(p as number[], vocabSize, `prompt[${i}]`)));
+}
