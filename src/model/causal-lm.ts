@@ -65,8 +65,8 @@ export interface GenerateOpts {
   seed?: number;
   /** token ids that end generation (default: the model's eos ids) */
   stopIds?: number[];
-  /** return true to stop after this token (e.g. a stop string matched) */
-  onToken?: (id: number) => boolean | void;
+  /** return true to stop after this token (e.g. a stop string matched); `logits` (V,) are those it was chosen from, valid during the call */
+  onToken?: (id: number, logits: Float32Array) => boolean | void;
   signal?: AbortSignal;
   variant?: Variant;
   /** false = recompute the whole context every step (for checks) */
@@ -242,7 +242,7 @@ export class CausalLM {
       }
       ids.push(next);
       ctx.push(next);
-      if (o.onToken?.(next) === true) {
+      if (o.onToken?.(next, row) === true) {
         finish = 'stop';
         break;
       }

@@ -79,10 +79,10 @@ interface Call {
   echo?: boolean;
 }
 
-/** OpenAI completions' logprobs: parallel arrays over the tokens, text_offset into the returned text. */
-function completionLogprobs(infos: readonly TokenInfo[]): Record<string, unknown> {
+/** OpenAI completions' logprobs: parallel arrays over the tokens, text_offset into the returned text (the first token's at `start`). */
+function completionLogprobs(infos: readonly TokenInfo[], start = 0): Record<string, unknown> {
   const textOffset: number[] = [];
-  let off = 0;
+  let off = start;
   for (const t of infos) {
     textOffset.push(off);
     off += t.token.length;
@@ -105,9 +105,9 @@ function chatLogprobs(infos: readonly TokenInfo[]): Record<string, unknown> {
   };
 }
 
-/** The 400s of the logprob fields: not streamed; chat's top_logprobs needs logprobs; max_tokens 0 needs echo. */
-function checkLogprobFields(o: { stream: boolean; logprobs: boolean; echo: boolean; topWithout: boolean; zeroTokens: boolean }): void {
-  if (o.stream && (o.logprobs || o.echo)) throw new ApiError(400, 'invalid_value', `${o.logprobs ? 'logprobs' : 'echo'}: not supported with stream (ask without stream)`, o.logprobs ? 'logprobs' : 'echo');
+/** The 400s of the logprob fields: echo is not streamed; chat's top_logprobs needs logprobs; max_tokens 0 needs echo. */
+function checkLogprobFields(o: { stream: boolean; echo: boolean; topWithout: boolean; zeroTokens: boolean }): void {
+  if (o.stream && o.echo) throw new ApiError(400, 'invalid_value', 'echo: not supported with stream (ask without stream)', 'echo');
   if (o.topWithout) throw new ApiError(400, 'invalid_value', 'top_logprobs: needs logprobs: true', 'top_logprobs');
   if (o.zeroTokens) throw new ApiError(400, 'invalid_value', 'max_tokens: must be >= 1 (0 only with echo)', 'max_tokens');
 }
@@ -150,15 +150,24 @@ async function respond(ctx: ServeContext, call: Call, req: FastifyRequest, reply
     }
     const chunkObject = kind === 'chat' ? 'chat.completion.chunk' : 'text_completion';
     const extra = call.includeUsage ? { usage: null } : {};
-    const chunk = (index: number, piece: string | null, finish: string | null, first = false): Record<string, unknown> =>
+    // streamed logprobs: each chunk carries its tokens; text_offset counts from the start of its choice's text
+    const offsets = call.prompts.map(() => 0);
+    const chunkLogprobs = (index: number, infos: readonly TokenInfo[] | undefined): Record<string, unknown> | null => {
+      if (!infos) return null;
+      if (kind === 'chat') return chatLogprobs(infos);
+      const lp = completionLogprobs(infos, offsets[index]);
+      offsets[index] = offsets[index]! + infos.reduce((a, t) => a + t.token.length, 0);
+      return lp;
+    };
+    const chunk = (index: number, piece: string | null, finish: string | null, first = false, infos?: TokenInfo[]): Record<string, unknown> =>
       kind === 'chat'
         ? {
             index,
             delta: first ? { role: 'assistant', content: '' } : piece === null ? {} : { content: piece },
-            logprobs: null,
+            logprobs: chunkLogprobs(index, infos),
             finish_reason: finish,
           }
-        : { index, text: piece ?? '', logprobs: null, finish_reason: finish };
+        : { index, text: piece ?? '', logprobs: chunkLogprobs(index, infos), finish_reason: finish };
     // The event stream starts with the first event, not before the generation does: a request
     // the model refuses (a prompt longer than its context) still gets its HTTP status (400).
     let started = false;
@@ -182,8 +191,8 @@ async function respond(ctx: ServeContext, call: Call, req: FastifyRequest, reply
       const rs = await service.generateBatch(call.prompts, (i) => ({
         ...call.options,
         signal: ac.signal,
-        onText: (piece) => {
-          if (piece !== '') send({ id, object: chunkObject, created, model, choices: [chunk(i, piece, null)], ...extra });
+        onText: (piece, infos) => {
+          if (piece !== '' || (infos && infos.length > 0)) send({ id, object: chunkObject, created, model, choices: [chunk(i, piece, null, false, infos)], ...extra });
         },
       }));
       model = modelId(service.baseName, rs[0]!.editSeq);
@@ -238,7 +247,7 @@ export function registerOpenAIRoutes(app: FastifyInstance, ctx: ServeContext): v
       const stream = body.stream === true;
       const echo = body.echo === true;
       const logprobs = body.logprobs != null;
-      checkLogprobFields({ stream, logprobs, echo, topWithout: false, zeroTokens: options.maxTokens === 0 && !echo });
+      checkLogprobFields({ stream, echo, topWithout: false, zeroTokens: options.maxTokens === 0 && !echo });
       if (logprobs) Object.assign(options, { logprobs: body.logprobs, echo });
       return respond(ctx, { kind: 'text', service, prompts, options, stream, echo, includeUsage: stream && body.stream_options?.include_usage === true }, req, reply);
     },
@@ -256,7 +265,7 @@ export function registerOpenAIRoutes(app: FastifyInstance, ctx: ServeContext): v
       const options = samplingOptions(body, body.max_completion_tokens ?? body.max_tokens ?? ctx.maxTokensCap);
       const stream = body.stream === true;
       const logprobs = body.logprobs === true;
-      checkLogprobFields({ stream, logprobs, echo: false, topWithout: body.top_logprobs != null && !logprobs, zeroTokens: false });
+      checkLogprobFields({ stream, echo: false, topWithout: body.top_logprobs != null && !logprobs, zeroTokens: false });
       if (logprobs) options.logprobs = body.top_logprobs ?? 0;
       return respond(ctx, { kind: 'chat', service, prompts: [prompt], options, stream, includeUsage: stream && body.stream_options?.include_usage === true }, req, reply);
     },

@@ -17,7 +17,7 @@
  *   stream       boolean                             stream_options  {include_usage: boolean}
  *   logprobs     completions: integer 0..5 (alternatives per token); chat: boolean, with top_logprobs 0..20
  *   echo         boolean (completions): the prompt comes back too, with its tokens' logprobs; max_tokens may then be 0
- *                logprobs and echo are not streamed (400 with stream)
+ *                streamed, each chunk carries its tokens' logprobs; echo is not streamed (400 with stream)
  *
  * Edit bodies are strict (unknown fields are typos): see src/edits/request.ts.
  */

@@ -22,8 +22,13 @@ export interface GenerateOptions {
   stop?: string[] | undefined;
   /** aborts generation (client went away) */
   signal?: AbortSignal | undefined;
-  /** called with each new piece of decoded text, in order */
-  onText?: ((piece: string) => void) | undefined;
+  /**
+   * Called with each new piece of decoded text, in order. With `logprobs`, `tokens` are the
+   * generated tokens not reported before (a piece may hold several, or none yet when a character
+   * spans tokens; the last call may have an empty piece); over the calls they are exactly
+   * GenerateResult.tokens.
+   */
+  onText?: ((piece: string, tokens?: TokenInfo[]) => void) | undefined;
   /** report each new token's log-probability and this many most likely alternatives (0..20) */
   logprobs?: number | undefined;
   /** also report the prompt's tokens with their log-probabilities (each given the tokens before it) */

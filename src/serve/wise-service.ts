@@ -128,6 +128,13 @@ export async function generateText(lm: CausalLM, prompt: PromptInput, opts: Gene
   let stopAt = -1;
   const dec = (a: number, b?: number): string => tok.decode(ctx.slice(a, b), { skipSpecialTokens: true });
 
+  const wantLogprobs = opts.logprobs !== undefined;
+  const k = opts.logprobs ?? 0;
+  // with logprobs: every generated token's info, and those not yet passed to onText with a piece
+  const all = [...promptIds];
+  const tokens: TokenInfo[] = [];
+  const pending: TokenInfo[] = [];
+
   const advance = (final: boolean): void => {
     const before = dec(prefix, read);
     const after = dec(prefix);
@@ -145,13 +152,11 @@ export async function generateText(lm: CausalLM, prompt: PromptInput, opts: Gene
     }
     const safe = stopAt >= 0 || final ? text.length : text.length - heldBack(text, stops);
     if (safe > emitted) {
-      opts.onText?.(text.slice(emitted, safe));
+      opts.onText?.(text.slice(emitted, safe), wantLogprobs ? pending.splice(0) : undefined);
       emitted = safe;
     }
   };
 
-  const wantLogprobs = opts.logprobs !== undefined;
-  const k = opts.logprobs ?? 0;
   // echo: the prompt through the same routed forward (its route is the generation's: both decide on the prompt)
   const echo = opts.echo ? await lm.forward([promptIds], variant ? { variant } : {}) : undefined;
   const promptTokenInfo = echo ? echoInfo(lm, promptIds, echo.logits, k) : undefined;
@@ -166,21 +171,23 @@ export async function generateText(lm: CausalLM, prompt: PromptInput, opts: Gene
     ...(opts.seed !== undefined ? { seed: opts.seed } : {}),
     ...(opts.signal ? { signal: opts.signal } : {}),
     ...(variant ? { variant } : {}),
-    onToken: (id) => {
+    onToken: (id, row) => {
+      if (wantLogprobs) {
+        all.push(id);
+        const info = tokenInfo(lm, row, all, all.length - 1, k);
+        tokens.push(info);
+        pending.push(info);
+      }
       ctx.push(id);
       advance(false);
       return stopAt >= 0;
     },
-  }, wantLogprobs);
+  });
   if (opts.signal?.aborted) throw new WiseError('WISE_INTERNAL', 'generation aborted');
   if (stopAt < 0) advance(true);
+  if (pending.length > 0) opts.onText?.('', pending.splice(0)); // tokens whose text was cut by a stop string, or decoded to nothing
   const memory = variant ? (routeNames(r.prefill.route, routing!.memories)[0] ?? 'main') : 'main';
-  let tokens: TokenInfo[] | undefined;
-  if (wantLogprobs) {
-    const all = [...promptIds, ...r.ids];
-    tokens = r.ids.map((_, i) => tokenInfo(lm, r.stepLogits![i]!, all, promptIds.length + i, k));
-  }
-  return { text, ids: r.ids, finishReason: stopAt >= 0 ? 'stop' : r.finishReason, promptTokens: promptIds.length, memory, ...(tokens ? { tokens } : {}), ...(promptTokenInfo ? { promptTokenInfo } : {}) };
+  return { text, ids: r.ids, finishReason: stopAt >= 0 ? 'stop' : r.finishReason, promptTokens: promptIds.length, memory, ...(wantLogprobs ? { tokens } : {}), ...(promptTokenInfo ? { promptTokenInfo } : {}) };
 }
 
 /** TokenInfo of every prompt token from the teacher-forced logits (1, P, V): token t under row t − 1. */

@@ -234,10 +234,36 @@ export function runServerSuite(name: string, factory: () => SuiteSubject | Promi
         expect(t.top_logprobs.length).toBeLessThanOrEqual(2);
       }
 
-      for (const body of [{ logprobs: 1, stream: true }, { max_tokens: 0 }] as const) {
+      for (const body of [{ logprobs: 1, echo: true, stream: true }, { max_tokens: 0 }] as const) {
         const err = await client.completions.create({ model: currentId(), prompt: 'x', ...body } as never).catch((x: unknown) => x);
         expect(err).toBeInstanceOf(OpenAI.BadRequestError);
       }
+    });
+
+    it('streams logprobs: over the chunks, the same tokens and values as the answer without stream (with and without a stop string)', async () => {
+      if (!subject.logprobs) return;
+      for (const extra of [{}, { stop: [' the'] }]) {
+        const ask = { model: currentId(), prompt: 'Once upon a time', max_tokens: 12, temperature: 0, logprobs: 2, ...extra };
+        const whole = await client.completions.create(ask);
+        const lp = { tokens: [] as string[], token_logprobs: [] as number[], top_logprobs: [] as unknown[], text_offset: [] as number[] };
+        let text = '';
+        let withLogprobs = 0;
+        for await (const ch of await client.completions.create({ ...ask, stream: true })) {
+          const c = ch.choices[0]!;
+          text += c.text;
+          if (!c.logprobs) continue;
+          withLogprobs++;
+          for (const key of Object.keys(lp) as (keyof typeof lp)[]) (lp[key] as unknown[]).push(...(c.logprobs[key] as unknown[]));
+        }
+        expect(text).toBe(whole.choices[0]!.text);
+        expect(lp).toEqual(whole.choices[0]!.logprobs);
+        expect(withLogprobs).toBeGreaterThan(1); // not one block at the end
+      }
+      const chatAsk = { model: currentId(), messages: [{ role: 'user' as const, content: 'Hello' }], max_tokens: 6, temperature: 0, logprobs: true, top_logprobs: 2 };
+      const whole = await client.chat.completions.create(chatAsk);
+      const content: unknown[] = [];
+      for await (const ch of await client.chat.completions.create({ ...chatAsk, stream: true })) content.push(...(ch.choices[0]?.logprobs?.content ?? []));
+      expect(content).toEqual(whole.choices[0]!.logprobs!.content);
     });
 
     it('needs the bearer token on every edit route (401 when missing or wrong)', async () => {
