@@ -192,7 +192,9 @@ export class CausalLM {
     if (prompt.length >= ctxLen) throw new WiseError('WISE_CONTEXT_LENGTH', `a prompt of ${prompt.length} tokens leaves no room for a new token in the model context of ${ctxLen} (max_position_embeddings)`, { field: 'prompt', tokens: prompt.length, context: ctxLen });
     const budget = Math.min(o.maxTokens, ctxLen - prompt.length);
     const V = this.config.vocabSize;
-    const rng = new Rng(o.seed ?? 0);
+    // Rng keeps a number's low 32 bits; a larger seed (the server takes up to 2^53 − 1) is hashed instead, so it does not alias a small one
+    const seed = o.seed ?? 0;
+    const rng = new Rng(seed <= 0xffffffff ? seed : String(seed));
     const stop = new Set(o.stopIds ?? this.eosIds);
     const ids: number[] = [];
     const stepLogits: Float32Array[] = [];

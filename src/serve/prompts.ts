@@ -10,12 +10,13 @@
  * both; at most MAX_PROMPTS prompts; every id below the model's vocabulary. Pure: no I/O.
  */
 import { ApiError } from './errors.js';
+import { MAX_CHOICES } from './schemas.js';
 
 /** One prompt: its text, or its token ids. */
 export type PromptInput = string | readonly number[];
 
-/** Prompts per request (they run one after another on one state; vLLM has no cap, the body limit bounds it anyway). */
-export const MAX_PROMPTS = 64;
+/** Prompts per request: each gives n choices, and a request gives at most MAX_CHOICES. */
+export const MAX_PROMPTS = MAX_CHOICES;
 
 /** The prompt's parameter name in error messages: `prompt` for a single prompt, else `prompt[i]`. */
 export const promptParam = (count: number, i: number): string => (count === 1 ? 'prompt' : `prompt[${i}]`);

@@ -6,7 +6,7 @@
  * answered. Streams (SSE, `data: {json}\n\n`, ending with `data: [DONE]`) carry `wise` in
  * their last chunk. A client that goes away aborts its generation.
  */
-import { randomBytes } from 'node:crypto';
+import { randomBytes, randomInt } from 'node:crypto';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { GenerateOptions, GenerateResult, ModelService, TokenInfo } from './service.js';
 import { ApiError, toApiError } from './errors.js';
@@ -16,6 +16,8 @@ import {
   chatBodySchema,
   completionBodySchema,
   contentText,
+  MAX_CHOICES,
+  MAX_SEED,
   type ChatBody,
   type CompletionBody,
   type SamplingBody,
@@ -46,7 +48,8 @@ function samplingOptions(body: SamplingBody, maxTokens: number): GenerateOptions
     maxTokens,
     temperature: body.temperature ?? 1,
     topP: body.top_p ?? 1,
-    seed: body.seed ?? undefined,
+    // no seed: a fresh one per request (OpenAI, vLLM and llama.cpp sample differently each time), reported in wise.seed
+    seed: body.seed ?? randomInt(0, 2 ** 32),
     stop: stop && stop.length > 0 ? stop : undefined,
   };
 }
@@ -60,18 +63,27 @@ function usage(rs: readonly GenerateResult[]): Record<string, number> {
   return { prompt_tokens: p, completion_tokens: c, total_tokens: p + c };
 }
 
-/** `wise` of a response: the state, the memory that answered the first prompt, and with several prompts each one's (by choice index). */
-const wiseField = (rs: readonly GenerateResult[]): Record<string, unknown> => ({
+/**
+ * `wise` of a response: the state, the memory that answered the first choice (with several
+ * choices each one's, by index), and the sampling seed (choice j of a prompt's n used seed + j).
+ */
+const wiseField = (rs: readonly GenerateResult[], seed: number | undefined): Record<string, unknown> => ({
   memory: rs[0]!.memory,
   edit_seq: rs[0]!.editSeq,
   ...(rs.length > 1 ? { memories: rs.map((r) => r.memory) } : {}),
+  seed,
 });
+
+/** Seed of a prompt's j-th choice: seed + j, wrapping below MAX_SEED. */
+const choiceSeed = (seed: number, j: number): number => (seed <= MAX_SEED - j ? seed + j : j - 1 - (MAX_SEED - seed));
 
 interface Call {
   kind: Kind;
   service: ModelService;
-  /** chat: one; completions: one or more (one choice each) */
+  /** one per choice: chat has one prompt, completions one or more, each repeated n times (choice i·n + j) */
   prompts: PromptInput[];
+  /** choices per prompt */
+  n: number;
   options: GenerateOptions;
   stream: boolean;
   includeUsage: boolean;
@@ -112,6 +124,13 @@ function checkLogprobFields(o: { stream: boolean; echo: boolean; topWithout: boo
   if (o.zeroTokens) throw new ApiError(400, 'invalid_value', 'max_tokens: must be >= 1 (0 only with echo)', 'max_tokens');
 }
 
+/** `n` (choices per prompt), 400 when prompts × n passes MAX_CHOICES. */
+function choicesPerPrompt(body: SamplingBody, prompts: number): number {
+  const n = body.n ?? 1;
+  if (n * prompts > MAX_CHOICES) throw new ApiError(400, 'invalid_value', `n: ${prompts} prompts × n ${n} = ${n * prompts} choices; at most ${MAX_CHOICES} per request`, 'n');
+  return n;
+}
+
 const abortedError = (): ApiError => new ApiError(503, 'aborted', 'the generation was aborted (the client went away or the server is closing)');
 
 async function respond(ctx: ServeContext, call: Call, req: FastifyRequest, reply: FastifyReply): Promise<unknown> {
@@ -128,9 +147,10 @@ async function respond(ctx: ServeContext, call: Call, req: FastifyRequest, reply
   ctx.active.add(ac);
   // the model id echoed while streaming is the one requested against; the final chunk names the state used
   let model = modelId(service.baseName, service.editSeq());
+  const optionsFor = (c: number): GenerateOptions => ({ ...call.options, seed: choiceSeed(call.options.seed ?? 0, c % call.n) });
   try {
     if (!call.stream) {
-      const rs = await service.generateBatch(call.prompts, () => ({ ...call.options, signal: ac.signal })).catch((e: unknown) => {
+      const rs = await service.generateBatch(call.prompts, (c) => ({ ...optionsFor(c), signal: ac.signal })).catch((e: unknown) => {
         if (ac.signal.aborted) throw abortedError();
         throw e;
       });
@@ -146,7 +166,7 @@ async function respond(ctx: ServeContext, call: Call, req: FastifyRequest, reply
           finish_reason: r.finishReason,
         };
       };
-      return { id, object, created, model, choices: rs.map(choice), usage: usage(rs), wise: wiseField(rs) };
+      return { id, object, created, model, choices: rs.map(choice), usage: usage(rs), wise: wiseField(rs, call.options.seed) };
     }
     const chunkObject = kind === 'chat' ? 'chat.completion.chunk' : 'text_completion';
     const extra = call.includeUsage ? { usage: null } : {};
@@ -181,7 +201,7 @@ async function respond(ctx: ServeContext, call: Call, req: FastifyRequest, reply
           connection: 'keep-alive',
           'x-accel-buffering': 'no',
         });
-        if (kind === 'chat') send({ id, object: chunkObject, created, model, choices: [chunk(0, null, null, true)], ...extra });
+        if (kind === 'chat') call.prompts.forEach((_, c) => send({ id, object: chunkObject, created, model, choices: [chunk(c, null, null, true)], ...extra })); // each choice opens with its role
       }
       if (!raw.destroyed && !raw.writableEnded) raw.write(`data: ${JSON.stringify(obj)}\n\n`);
     };
@@ -189,14 +209,14 @@ async function respond(ctx: ServeContext, call: Call, req: FastifyRequest, reply
       // Several prompts stream one after another, each chunk naming its choice by index; each
       // choice's last chunk (finish_reason set) carries the `wise` of that prompt.
       const rs = await service.generateBatch(call.prompts, (i) => ({
-        ...call.options,
+        ...optionsFor(i),
         signal: ac.signal,
         onText: (piece, infos) => {
           if (piece !== '' || (infos && infos.length > 0)) send({ id, object: chunkObject, created, model, choices: [chunk(i, piece, null, false, infos)], ...extra });
         },
       }));
       model = modelId(service.baseName, rs[0]!.editSeq);
-      rs.forEach((r, i) => send({ id, object: chunkObject, created, model, choices: [chunk(i, null, r.finishReason)], ...extra, wise: wiseField([r]) }));
+      rs.forEach((r, i) => send({ id, object: chunkObject, created, model, choices: [chunk(i, null, r.finishReason)], ...extra, wise: wiseField([r], call.options.seed) }));
       if (call.includeUsage) send({ id, object: chunkObject, created, model, choices: [], usage: usage(rs) });
     } catch (e) {
       if (!started) {
@@ -243,13 +263,14 @@ export function registerOpenAIRoutes(app: FastifyInstance, ctx: ServeContext): v
       checkModel(service, body.model);
       const prompts = parsePrompts(body.prompt, service.vocabSize);
       prompts.forEach((p, i) => checkPromptLength(ctx, service, p, promptParam(prompts.length, i)));
+      const n = choicesPerPrompt(body, prompts.length);
       const options = samplingOptions(body, body.max_tokens ?? Math.min(DEFAULT_COMPLETION_MAX_TOKENS, ctx.maxTokensCap));
       const stream = body.stream === true;
       const echo = body.echo === true;
       const logprobs = body.logprobs != null;
       checkLogprobFields({ stream, echo, topWithout: false, zeroTokens: options.maxTokens === 0 && !echo });
       if (logprobs) Object.assign(options, { logprobs: body.logprobs, echo });
-      return respond(ctx, { kind: 'text', service, prompts, options, stream, echo, includeUsage: stream && body.stream_options?.include_usage === true }, req, reply);
+      return respond(ctx, { kind: 'text', service, prompts: prompts.flatMap((p) => new Array<PromptInput>(n).fill(p)), n, options, stream, echo, includeUsage: stream && body.stream_options?.include_usage === true }, req, reply);
     },
   );
 
@@ -267,7 +288,8 @@ export function registerOpenAIRoutes(app: FastifyInstance, ctx: ServeContext): v
       const logprobs = body.logprobs === true;
       checkLogprobFields({ stream, echo: false, topWithout: body.top_logprobs != null && !logprobs, zeroTokens: false });
       if (logprobs) options.logprobs = body.top_logprobs ?? 0;
-      return respond(ctx, { kind: 'chat', service, prompts: [prompt], options, stream, includeUsage: stream && body.stream_options?.include_usage === true }, req, reply);
+      const n = choicesPerPrompt(body, 1);
+      return respond(ctx, { kind: 'chat', service, prompts: new Array<string>(n).fill(prompt), n, options, stream, includeUsage: stream && body.stream_options?.include_usage === true }, req, reply);
     },
   );
 }

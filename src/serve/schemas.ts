@@ -13,7 +13,8 @@
  *   max_tokens   integer 1..cap (also `max_completion_tokens` for chat)
  *   temperature  number 0..2 (0 = greedy)          top_p  number in (0, 1]
  *   stop         non-empty string, or an array of at most 4 non-empty strings
- *   seed         integer 0..2^53-1                   n      1 if given
+ *   seed         integer 0..2^53-1 (absent: drawn, and reported in wise.seed)
+ *   n            integer 1..64: choices per prompt (choice i·n + j is prompt i's j-th, sampled with seed + j)
  *   stream       boolean                             stream_options  {include_usage: boolean}
  *   logprobs     completions: integer 0..5 (alternatives per token); chat: boolean, with top_logprobs 0..20
  *   echo         boolean (completions): the prompt comes back too, with its tokens' logprobs; max_tokens may then be 0
@@ -23,6 +24,9 @@
  */
 
 export const MAX_SEED = Number.MAX_SAFE_INTEGER;
+
+/** Choices per request: prompts × n (they run one after another; vLLM has no cap, the body limit bounds the prompts anyway). */
+export const MAX_CHOICES = 64;
 
 function samplingProps(maxTokensCap: number): Record<string, unknown> {
   const maxTokens = { type: ['integer', 'null'], minimum: 1, maximum: maxTokensCap };
@@ -38,7 +42,7 @@ function samplingProps(maxTokensCap: number): Record<string, unknown> {
       items: { type: 'string', minLength: 1 },
     },
     seed: { type: ['integer', 'null'], minimum: 0, maximum: MAX_SEED },
-    n: { type: ['integer', 'null'], enum: [1, null] },
+    n: { type: ['integer', 'null'], minimum: 1, maximum: MAX_CHOICES }, // choices per prompt; prompts × n ≤ MAX_CHOICES (checked in the route)
     stream: { type: ['boolean', 'null'] },
     stream_options: {
       type: ['object', 'null'],

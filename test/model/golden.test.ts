@@ -93,6 +93,17 @@ for (const name of HF_FIXTURES) {
       }
     });
 
+    it('sampling: a seed repeats its tokens; a seed of 2^32 or more is not its low 32 bits; onToken sees the row each token came from', async () => {
+      const c = ref.cases[0]!;
+      const sample = async (seed: number): Promise<number[]> => (await lm.generate(c.prompt_ids, { maxTokens: 12, stopIds: [], temperature: 1.5, seed })).ids;
+      expect(await sample(5)).toEqual(await sample(5));
+      expect(await sample(2 ** 32 + 5)).toEqual(await sample(2 ** 32 + 5));
+      expect(await sample(2 ** 32 + 5)).not.toEqual(await sample(5));
+      const rows: Float32Array[] = [];
+      const r = await lm.generate(c.prompt_ids, { maxTokens: 4, stopIds: [], onToken: (_id, row) => void rows.push(Float32Array.from(row)) }, true);
+      expect(rows).toEqual(r.stepLogits);
+    });
+
     it('a left- or right-padded batch of the three prompts gives the same logits per sequence as each alone', async () => {
       const seqs = ref.cases.map((c) => c.prompt_ids);
       const V = lm.config.vocabSize;

@@ -161,6 +161,39 @@ export function runServerSuite(name: string, factory: () => SuiteSubject | Promi
       expect((await greedy('Hello there', 2)).choices).toHaveLength(1);
     });
 
+    it('gives n choices per prompt, choice j sampled with seed + j; without a seed draws one and reports it in wise.seed', async () => {
+      type Seeded = OpenAI.Completion & { wise: { seed: number; memories?: string[] } };
+      const ask = { model: currentId(), max_tokens: 8, temperature: 1, top_p: 0.9 };
+      const r = (await client.completions.create({ ...ask, prompt: ['Random', 'Once upon a time'], n: 2, seed: 7 })) as Seeded;
+      expect(r.choices.map((c) => c.index)).toEqual([0, 1, 2, 3]);
+      expect(r.wise.seed).toBe(7);
+      expect(r.wise.memories).toHaveLength(4);
+      const one = async (prompt: string, seed?: number): Promise<Seeded> => (await client.completions.create({ ...ask, prompt, ...(seed === undefined ? {} : { seed }) })) as Seeded;
+      const expected = [await one('Random', 7), await one('Random', 8), await one('Once upon a time', 7), await one('Once upon a time', 8)];
+      expect(r.choices.map((c) => c.text)).toEqual(expected.map((x) => x.choices[0]!.text));
+      expect(r.usage!.completion_tokens).toBe(expected.reduce((a, x) => a + x.usage!.completion_tokens, 0));
+
+      const u1 = await one('Random');
+      const u2 = await one('Random');
+      expect(Number.isInteger(u1.wise.seed)).toBe(true);
+      expect(u2.wise.seed).not.toBe(u1.wise.seed); // drawn per request (a collision has probability 2^-32)
+      expect((await one('Random', u1.wise.seed)).choices[0]!.text).toBe(u1.choices[0]!.text);
+
+      // chat, streamed: every choice opens with its role and streams the text of the same request without stream
+      const chatAsk = { ...ask, messages: [{ role: 'user' as const, content: 'Hello' }], n: 2, seed: 3 };
+      const whole = await client.chat.completions.create(chatAsk);
+      expect(whole.choices.map((c) => c.index)).toEqual([0, 1]);
+      const got = ['', ''];
+      const roles: string[] = [];
+      for await (const ch of await client.chat.completions.create({ ...chatAsk, stream: true })) {
+        const c = ch.choices[0]!;
+        if (c.delta.role) roles[c.index] = c.delta.role;
+        got[c.index] += c.delta.content ?? '';
+      }
+      expect(roles).toEqual(['assistant', 'assistant']);
+      expect(got).toEqual(whole.choices.map((c) => c.message.content));
+    });
+
     it('takes several prompts and token-id prompts: one choice each, in order, the same as asked one by one; streamed by index', async () => {
       const texts = ['Hello', 'The weather today', subject.edit.prompt];
       const singles = [];
