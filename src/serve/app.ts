@@ -5,6 +5,7 @@
  *   GET  /v1/models[/ID]          one model, id `base+edits@N`          (routes-openai.ts)
  *   POST /v1/completions, /v1/chat/completions                          (routes-openai.ts)
  *   /wise/edits, /wise/jobs, /wise/merge (bearer token)                 (routes-edits.ts)
+ *   POST /tokenize, /detokenize   llama.cpp's and vLLM's token routes    (routes-tokens.ts)
  *
  * Validation is strict (no coercion, no stripping); every error answers in the OpenAI
  * envelope (errors.ts). The OpenAI routes need the token only when the bind host is not
@@ -17,6 +18,7 @@ import { generateToken, isLoopback, modelId, type ServeContext } from './context
 import { JobQueue } from './jobs.js';
 import { registerOpenAIRoutes } from './routes-openai.js';
 import { registerEditRoutes } from './routes-edits.js';
+import { registerTokenRoutes } from './routes-tokens.js';
 
 export interface ServerOptions {
   service: ModelService | Promise<ModelService>;
@@ -117,5 +119,6 @@ export function buildServer(opts: ServerOptions): FastifyInstance {
 
   registerOpenAIRoutes(app, ctx);
   registerEditRoutes(app, ctx);
+  registerTokenRoutes(app, ctx);
   return app;
 }

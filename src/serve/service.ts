@@ -78,6 +78,10 @@ export interface ModelService {
   encode(text: string): number[];
   /** the text of token ids (an echoed token-id prompt) */
   decode(ids: readonly number[]): string;
+  /** the tokenizer's BOS id, or null when it has none (POST /tokenize with add_special) */
+  readonly bosId: number | null;
+  /** the model's context in tokens (max_position_embeddings): prompt plus new tokens */
+  readonly contextLength: number;
   /** chat messages → prompt text, with the checkpoint's chat template or the documented fallback */
   chatPrompt(messages: { role: string; content: string }[]): string;
   generate(prompt: PromptInput, opts: GenerateOptions): Promise<GenerateResult>;

@@ -238,6 +238,14 @@ export class WiseModelService implements ModelService {
     return promptVocab(this.lm);
   }
 
+  get bosId(): number | null {
+    return this.lm.tokenizer.bosId;
+  }
+
+  get contextLength(): number {
+    return this.lm.contextLength;
+  }
+
   encode(text: string): number[] {
     return this.lm.tokenizer.encode(text);
   }

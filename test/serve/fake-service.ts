@@ -55,8 +55,11 @@ export class FakeService implements ModelService {
     return this.state.seq;
   }
 
-  /** token ids are code points */
+  /** token ids are code points; U+0002 (STX) stands for BOS */
   readonly vocabSize = 0x110000;
+  readonly bosId = 2;
+  /** the fake has no context limit of its own; this is what /tokenize reports */
+  readonly contextLength = 4096;
 
   encode(text: string): number[] {
     return Array.from(text, (c) => c.codePointAt(0) as number);

@@ -194,6 +194,39 @@ export function runServerSuite(name: string, factory: () => SuiteSubject | Promi
       expect(got).toEqual(whole.choices.map((c) => c.message.content));
     });
 
+    it('tokenizes and detokenizes with the served tokenizer, in llama.cpp\'s and vLLM\'s field names', async () => {
+      const post = async (path: string, body: unknown): Promise<{ status: number; json: Record<string, unknown> }> => {
+        const r = await wiseFetch(path, { method: 'POST', body: JSON.stringify(body) });
+        return { status: r.status, json: (await r.json()) as Record<string, unknown> };
+      };
+      const text = 'The weather today';
+      const ids = service.encode(text);
+      const llama = await post('/tokenize', { content: text });
+      expect(llama.status).toBe(200);
+      expect(llama.json).toEqual({ tokens: ids, count: ids.length, max_model_len: service.contextLength });
+      expect((await post('/tokenize', { model: currentId(), prompt: text })).json.tokens).toEqual(ids); // vLLM's names
+      const special = await post('/tokenize', { content: text, add_special: true });
+      expect(special.json.tokens).toEqual(service.bosId === null ? ids : [service.bosId, ...ids]);
+      const back = await post('/detokenize', { tokens: ids });
+      expect(back.status).toBe(200);
+      expect(back.json).toEqual({ content: service.decode(ids), prompt: service.decode(ids) });
+      expect(back.json.content).toBe(text);
+
+      const errors: [string, unknown, number, string, string | null][] = [
+        ['/tokenize', {}, 400, 'missing_field', 'content'],
+        ['/tokenize', { content: 'a', prompt: 'a' }, 400, 'invalid_value', 'prompt'],
+        ['/tokenize', { content: 5 }, 400, 'invalid_type', 'content'],
+        ['/tokenize', { content: 'a', model: 'gpt-4' }, 404, 'model_not_found', 'model'],
+        ['/detokenize', { tokens: [ids[0], service.vocabSize] }, 400, 'invalid_value', 'tokens[1]'],
+        ['/detokenize', { tokens: [-1] }, 400, 'invalid_value', 'tokens[0]'],
+        ['/detokenize', {}, 400, 'missing_field', 'tokens'],
+      ];
+      for (const [path, body, status, code, param] of errors) {
+        const r = await post(path, body);
+        expect([path, r.status, (r.json.error as { code: string }).code, (r.json.error as { param: string | null }).param]).toEqual([path, status, code, param]);
+      }
+    });
+
     it('takes several prompts and token-id prompts: one choice each, in order, the same as asked one by one; streamed by index', async () => {
       const texts = ['Hello', 'The weather today', subject.edit.prompt];
       const singles = [];

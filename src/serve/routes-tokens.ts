@@ -1,0 +1,71 @@
+/**
+ * POST /tokenize and POST /detokenize, as llama.cpp's server and vLLM have them, so that a
+ * client can build token-id prompts (routes-openai.ts takes them) and count tokens with the
+ * served model's own tokenizer. Bodies in either server's field names:
+ *
+ *   /tokenize    {content | prompt: string, add_special | add_special_tokens?: boolean, model?}
+ *                → {tokens: number[], count, max_model_len}
+ *                add_special defaults to false (llama.cpp's default; vLLM's is true): true prepends
+ *                the tokenizer's BOS id when it has one
+ *   /detokenize  {tokens: number[], model?} → {content, prompt} (the same text under both names)
+ *
+ * Unknown fields are ignored (as on the OpenAI routes); the token rule is the OpenAI routes'.
+ */
+import type { FastifyInstance } from 'fastify';
+import { ApiError } from './errors.js';
+import { bearerAuth, type ServeContext } from './context.js';
+import { checkModel } from './routes-openai.js';
+
+const optionalBool = { type: ['boolean', 'null'] };
+
+const tokenizeSchema = {
+  type: 'object',
+  properties: {
+    content: { type: 'string' },
+    prompt: { type: 'string' },
+    add_special: optionalBool,
+    add_special_tokens: optionalBool,
+    model: { type: 'string' },
+  },
+};
+
+const detokenizeSchema = {
+  type: 'object',
+  required: ['tokens'],
+  properties: { tokens: { type: 'array', items: { type: 'integer', minimum: 0 } }, model: { type: 'string' } },
+};
+
+interface TokenizeBody {
+  content?: string;
+  prompt?: string;
+  add_special?: boolean | null;
+  add_special_tokens?: boolean | null;
+  model?: string;
+}
+
+export function registerTokenRoutes(app: FastifyInstance, ctx: ServeContext): void {
+  const auth = ctx.openaiNeedsToken ? { onRequest: bearerAuth(ctx.token) } : {};
+
+  app.post<{ Body: TokenizeBody }>('/tokenize', { ...auth, schema: { body: tokenizeSchema } }, async (req) => {
+    const service = ctx.ready();
+    const b = req.body;
+    if (b.model !== undefined) checkModel(service, b.model);
+    if (b.content !== undefined && b.prompt !== undefined) throw new ApiError(400, 'invalid_value', 'prompt: give the text as content or as prompt, not both', 'prompt');
+    const text = b.content ?? b.prompt;
+    if (text === undefined) throw new ApiError(400, 'missing_field', 'content: is required (or prompt)', 'content');
+    const ids = service.encode(text);
+    const bos = (b.add_special ?? b.add_special_tokens ?? false) ? service.bosId : null;
+    const tokens = bos === null ? ids : [bos, ...ids];
+    return { tokens, count: tokens.length, max_model_len: service.contextLength };
+  });
+
+  app.post<{ Body: { tokens: number[]; model?: string } }>('/detokenize', { ...auth, schema: { body: detokenizeSchema } }, async (req) => {
+    const service = ctx.ready();
+    if (req.body.model !== undefined) checkModel(service, req.body.model);
+    const { tokens } = req.body;
+    const bad = tokens.findIndex((id) => id >= service.vocabSize);
+    if (bad >= 0) throw new ApiError(400, 'invalid_value', `tokens[${bad}]: token id ${tokens[bad]} is outside the vocabulary [0, ${service.vocabSize})`, `tokens[${bad}]`);
+    const text = service.decode(tokens);
+    return { content: text, prompt: text };
+  });
+}
