@@ -2,9 +2,10 @@
  * The OpenAI-compatible routes: /v1/models, /v1/completions, /v1/chat/completions.
  *
  * Each completion reports the state it ran on: `model` is `base+edits@N` of that state, and
- * an extra `wise: {memory, edit_seq}` field (OpenAI clients ignore it) names the memory that
- * answered. Streams (SSE, `data: {json}\n\n`, ending with `data: [DONE]`) carry `wise` in
- * their last chunk. A client that goes away aborts its generation.
+ * an extra `wise: {memory, edit_seq, seed}` field (OpenAI clients ignore it) names the memory
+ * that answered (with several choices also `memories`, by index) and the sampling seed. Streams
+ * (SSE, `data: {json}\n\n`, ending with `data: [DONE]`) carry each choice's `wise` in its
+ * finishing chunk. A client that goes away aborts its generation.
  */
 import { randomBytes, randomInt } from 'node:crypto';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
