@@ -33,6 +33,7 @@ export function validateEditRequest(value: unknown, where = 'edit'): EditRequest
     if (!KNOWN.has(k)) throw new WiseError('WISE_BAD_REQUEST', `${where}: unknown field "${k}"`, { where, field: k });
   }
   for (const k of REQUIRED) {
+    if (v[k] === undefined) throw new WiseError('WISE_BAD_REQUEST', `${where}: field "${k}" is missing (an edit needs "prompt" and "target")`, { where, field: k });
     if (typeof v[k] !== 'string') throw new WiseError('WISE_BAD_REQUEST', `${where}: field "${k}" must be a string`, { where, field: k });
     if ((v[k] as string).trim() === '') throw new WiseError('WISE_BAD_REQUEST', `${where}: field "${k}" must not be empty`, { where, field: k });
   }

@@ -16,7 +16,8 @@ import { familyContext, openStoreOnly } from './common.js';
 
 function reportText(dir: string, r: CheckReport): string {
   const s = r.stats;
-  const lines = [`store ${dir}: ${r.ok ? 'ok' : 'NOT OK'}`, `  ${s.edits} edits, ${s.shards} shards, ${s.memories} memories, ${s.blobs} blobs, ${s.records} records`];
+  const n = (k: number, one: string, many = `${one}s`): string => `${k} ${k === 1 ? one : many}`;
+  const lines = [`store ${dir}: ${r.ok ? 'ok' : 'NOT OK'}`, `  ${n(s.edits, 'edit')}, ${n(s.shards, 'shard')}, ${n(s.memories, 'memory', 'memories')}, ${n(s.blobs, 'blob')}, ${n(s.records, 'record')}`];
   for (const e of r.errors) lines.push(`  error   [${e.code}]${e.key ? ` ${e.key}:` : ''} ${e.message}`);
   for (const w of r.warnings) lines.push(`  warning [${w.code}]${w.key ? ` ${w.key}:` : ''} ${w.message}`);
   return lines.join('\n');
