@@ -207,17 +207,22 @@ async function respond(ctx: ServeContext, call: Call, req: FastifyRequest, reply
       if (!raw.destroyed && !raw.writableEnded) raw.write(`data: ${JSON.stringify(obj)}\n\n`);
     };
     try {
-      // Several prompts stream one after another, each chunk naming its choice by index; each
-      // choice's last chunk (finish_reason set) carries the `wise` of that prompt.
-      const rs = await service.generateBatch(call.prompts, (i) => ({
-        ...optionsFor(i),
-        signal: ac.signal,
-        onText: (piece, infos) => {
-          if (piece !== '' || (infos && infos.length > 0)) send({ id, object: chunkObject, created, model, choices: [chunk(i, piece, null, false, infos)], ...extra });
+      // Several choices stream one after another, each chunk naming its choice by index; a
+      // choice's last chunk (finish_reason set, with its `wise`) comes as soon as it is done.
+      const rs = await service.generateBatch(
+        call.prompts,
+        (i) => ({
+          ...optionsFor(i),
+          signal: ac.signal,
+          onText: (piece, infos) => {
+            if (piece !== '' || (infos && infos.length > 0)) send({ id, object: chunkObject, created, model, choices: [chunk(i, piece, null, false, infos)], ...extra });
+          },
+        }),
+        (i, r) => {
+          model = modelId(service.baseName, r.editSeq);
+          send({ id, object: chunkObject, created, model, choices: [chunk(i, null, r.finishReason)], ...extra, wise: wiseField([r], call.options.seed) });
         },
-      }));
-      model = modelId(service.baseName, rs[0]!.editSeq);
-      rs.forEach((r, i) => send({ id, object: chunkObject, created, model, choices: [chunk(i, null, r.finishReason)], ...extra, wise: wiseField([r], call.options.seed) }));
+      );
       if (call.includeUsage) send({ id, object: chunkObject, created, model, choices: [], usage: usage(rs) });
     } catch (e) {
       if (!started) {

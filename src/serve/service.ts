@@ -87,9 +87,10 @@ export interface ModelService {
   generate(prompt: PromptInput, opts: GenerateOptions): Promise<GenerateResult>;
   /**
    * Several prompts, one after another, all on the one state current when the call starts (an
-   * edit applied meanwhile reaches none of them); `optsFor(i)` gives prompt i's options.
+   * edit applied meanwhile reaches none of them); `optsFor(i)` gives prompt i's options, and
+   * `onResult(i, r)`, when given, is called as soon as prompt i is done (before i + 1 starts).
    */
-  generateBatch(prompts: readonly PromptInput[], optsFor: (i: number) => GenerateOptions): Promise<GenerateResult[]>;
+  generateBatch(prompts: readonly PromptInput[], optsFor: (i: number) => GenerateOptions, onResult?: (i: number, r: GenerateResult) => void): Promise<GenerateResult[]>;
   /** applies one edit (trains it) and makes it visible atomically */
   applyEdit(req: EditRequest): Promise<EditSummary>;
   listEdits(): Promise<EditSummary[]>;

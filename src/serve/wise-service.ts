@@ -262,7 +262,7 @@ export class WiseModelService implements ModelService {
     return (await this.generateBatch([prompt], () => opts))[0]!;
   }
 
-  async generateBatch(prompts: readonly PromptInput[], optsFor: (i: number) => GenerateOptions): Promise<GenerateResult[]> {
+  async generateBatch(prompts: readonly PromptInput[], optsFor: (i: number) => GenerateOptions, onResult?: (i: number, r: GenerateResult) => void): Promise<GenerateResult[]> {
     // The snapshot: the editor replaces `state` as a whole after each commit, never mutates it.
     const state = this.editor.state;
     const routing = this.editor.variant(state);
@@ -280,6 +280,7 @@ export class WiseModelService implements ModelService {
         tokens: r.tokens,
         promptTokenInfo: r.promptTokenInfo,
       });
+      onResult?.(i, out[i]!);
     }
     return out;
   }

@@ -90,12 +90,13 @@ export class FakeService implements ModelService {
     return (await this.generateBatch([prompt], () => opts))[0]!;
   }
 
-  async generateBatch(prompts: readonly PromptInput[], optsFor: (i: number) => GenerateOptions): Promise<GenerateResult[]> {
+  async generateBatch(prompts: readonly PromptInput[], optsFor: (i: number) => GenerateOptions, onResult?: (i: number, r: GenerateResult) => void): Promise<GenerateResult[]> {
     const state = this.state; // the snapshot: a later edit replaces this.state, never mutates it
     const out: GenerateResult[] = [];
     for (let i = 0; i < prompts.length; i++) {
       const p = prompts[i]!;
       out.push(await this.generateOn(state, typeof p === 'string' ? p : this.decode(p), optsFor(i)));
+      onResult?.(i, out[i]!);
     }
     return out;
   }

@@ -254,8 +254,10 @@ export function runServerSuite(name: string, factory: () => SuiteSubject | Promi
       const got = ['', ''];
       const finishes: (string | null)[] = [null, null];
       const memories: (string | undefined)[] = [];
+      const order: string[] = []; // 't0' text of choice 0, 'f0' its finish, …
       for await (const ch of stream) {
         const c = ch.choices[0]!;
+        order.push(`${c.finish_reason ? 'f' : 't'}${c.index}`);
         got[c.index] += c.text;
         if (c.finish_reason) {
           finishes[c.index] = c.finish_reason;
@@ -265,6 +267,8 @@ export function runServerSuite(name: string, factory: () => SuiteSubject | Promi
       expect(got).toEqual([singles[0]!.choices[0]!.text, singles[2]!.choices[0]!.text]);
       expect(finishes).toEqual([singles[0]!.choices[0]!.finish_reason, singles[2]!.choices[0]!.finish_reason]);
       expect(memories).toEqual([singles[0]!.wise!.memory, singles[2]!.wise!.memory]);
+      expect(order.indexOf('f0')).toBeLessThan(order.findIndex((x) => x.endsWith('1'))); // choice 0 finishes before choice 1 starts
+      expect(order.at(-1)).toBe('f1');
     });
 
     it('reports logprobs: greedy tokens are their top alternative; echo scores the prompt; chat gives bytes; 400 with stream', async () => {
