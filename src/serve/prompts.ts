@@ -21,11 +21,17 @@ export const MAX_PROMPTS = MAX_CHOICES;
 /** The prompt's parameter name in error messages: `prompt` for a single prompt, else `prompt[i]`. */
 export const promptParam = (count: number, i: number): string => (count === 1 ? 'prompt' : `prompt[${i}]`);
 
-function checkIds(ids: readonly number[], vocabSize: number, param: string): readonly number[] {
-  if (ids.length === 0) throw new ApiError(400, 'invalid_value', `${param}: a token-id prompt must hold at least one id`, param);
+/** Throws 400 invalid_value naming `param[j]` unless every id is below vocabSize (the schema has checked they are integers ≥ 0). */
+export function checkIdsBelow(ids: readonly number[], vocabSize: number, param: string): void {
   ids.forEach((id, j) => {
     if (id >= vocabSize) throw new ApiError(400, 'invalid_value', `${param}[${j}]: token id ${id} is outside the vocabulary [0, ${vocabSize})`, `${param}[${j}]`);
   });
+}
+
+/** A token-id prompt: at least one id, each below vocabSize. */
+function idPrompt(ids: readonly number[], vocabSize: number, param: string): readonly number[] {
+  if (ids.length === 0) throw new ApiError(400, 'invalid_value', `${param}: a token-id prompt must hold at least one id`, param);
+  checkIdsBelow(ids, vocabSize, param);
   return ids;
 }
 
@@ -36,11 +42,11 @@ function checkIds(ids: readonly number[], vocabSize: number, param: string): rea
 export function parsePrompts(prompt: string | readonly unknown[], vocabSize: number): PromptInput[] {
   if (typeof prompt === 'string') return [prompt];
   const isId = (x: unknown): x is number => typeof x === 'number';
-  if (prompt.every(isId)) return [checkIds(prompt, vocabSize, 'prompt')];
+  if (prompt.every(isId)) return [idPrompt(prompt, vocabSize, 'prompt')];
   const firstId = prompt.findIndex(isId);
   if (firstId >= 0) {
     throw new ApiError(400, 'invalid_type', `prompt[${firstId}]: a prompt array holds token ids (one prompt) or prompts (strings or id arrays), not both`, `prompt[${firstId}]`);
   }
   if (prompt.length > MAX_PROMPTS) throw new ApiError(400, 'invalid_value', `prompt: ${prompt.length} prompts; at most ${MAX_PROMPTS} per request`, 'prompt');
-  return prompt.map((p, i) => (typeof p === 'string' ? p : checkIds(p as number[], vocabSize, `prompt[${i}]`)));
+  return prompt.map((p, i) => (typeof p === 'string' ? p : idPrompt(p as number[], vocabSize, `prompt[${i}]`)));
 }

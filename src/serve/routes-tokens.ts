@@ -15,6 +15,7 @@ import type { FastifyInstance } from 'fastify';
 import { ApiError } from './errors.js';
 import { bearerAuth, type ServeContext } from './context.js';
 import { checkModel } from './routes-openai.js';
+import { checkIdsBelow } from './prompts.js';
 
 const optionalBool = { type: ['boolean', 'null'] };
 
@@ -63,8 +64,7 @@ export function registerTokenRoutes(app: FastifyInstance, ctx: ServeContext): vo
     const service = ctx.ready();
     if (req.body.model !== undefined) checkModel(service, req.body.model);
     const { tokens } = req.body;
-    const bad = tokens.findIndex((id) => id >= service.vocabSize);
-    if (bad >= 0) throw new ApiError(400, 'invalid_value', `tokens[${bad}]: token id ${tokens[bad]} is outside the vocabulary [0, ${service.vocabSize})`, `tokens[${bad}]`);
+    checkIdsBelow(tokens, service.vocabSize, 'tokens');
     const text = service.decode(tokens);
     return { content: text, prompt: text };
   });
