@@ -3,7 +3,7 @@
  * talks to this interface; src/edits provides the real implementation (an Editor over a
  * loaded model and a store).
  *
- * Consistency: `generate` captures the current model state (base + memories + thresholds)
+ * Consistency: `generateBatch` captures the current model state (base + memories + thresholds)
  * when it starts and uses that snapshot until it finishes, so a stream in flight never sees
  * an edit applied meanwhile; an applied edit becomes visible atomically to later calls.
  */
@@ -84,7 +84,6 @@ export interface ModelService {
   readonly contextLength: number;
   /** chat messages → prompt text, with the checkpoint's chat template or the documented fallback */
   chatPrompt(messages: { role: string; content: string }[]): string;
-  generate(prompt: PromptInput, opts: GenerateOptions): Promise<GenerateResult>;
   /**
    * Several prompts, one after another, all on the one state current when the call starts (an
    * edit applied meanwhile reaches none of them); `optsFor(i)` gives prompt i's options, and

@@ -258,10 +258,6 @@ export class WiseModelService implements ModelService {
     return this.lm.tokenizer.applyChatTemplate(messages, { addGenerationPrompt: true }) ?? plainChatPrompt(messages);
   }
 
-  async generate(prompt: PromptInput, opts: GenerateOptions): Promise<GenerateResult> {
-    return (await this.generateBatch([prompt], () => opts))[0]!;
-  }
-
   async generateBatch(prompts: readonly PromptInput[], optsFor: (i: number) => GenerateOptions, onResult?: (i: number, r: GenerateResult) => void): Promise<GenerateResult[]> {
     // The snapshot: the editor replaces `state` as a whole after each commit, never mutates it.
     const state = this.editor.state;

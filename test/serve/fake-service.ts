@@ -8,7 +8,7 @@
  *     where in the cycle it starts); an applied edit adds a fact, answered by memory `mem-ID`
  *     and ended with EOS (finish 'stop');
  *   - `applyEdit` "trains" for `editDelayMs`, then swaps the state atomically;
- *   - `generate` snapshots the state when it starts and emits one character per tick
+ *   - `generateBatch` snapshots the state when it starts and emits one character per tick
  *     (`tickMs`, awaited), so an edit can be applied while a stream is running.
  * The chat template is the plain one: "System: …\nUser: …\nAssistant:" lines.
  */
@@ -84,10 +84,6 @@ export class FakeService implements ModelService {
     let text = '';
     for (let i = 0; text.length < opts.maxTokens; i++) text += BABBLE[(offset + i) % BABBLE.length];
     return { text, memory: 'main', eos: false };
-  }
-
-  async generate(prompt: PromptInput, opts: GenerateOptions): Promise<GenerateResult> {
-    return (await this.generateBatch([prompt], () => opts))[0]!;
   }
 
   async generateBatch(prompts: readonly PromptInput[], optsFor: (i: number) => GenerateOptions, onResult?: (i: number, r: GenerateResult) => void): Promise<GenerateResult[]> {
