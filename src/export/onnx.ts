@@ -21,7 +21,7 @@ import * as path from 'node:path';
 import onnxPkg from 'onnx-proto';
 import type { onnx as OnnxNs } from 'onnx-proto';
 import { WiseError } from '../util/errors.js';
-import { ONNX_DTYPE, toModelProto, type DType, type Graph, type TensorData } from '../graph/index.js';
+import { ONNX_DTYPE, ropeFrequencies, toModelProto, type DType, type Graph, type RopeScaling, type TensorData } from '../graph/index.js';
 import { buildTransformer } from '../model/transformer.js';
 import { routerHook } from '../router/router.js';
 import { stackDeltas, stackDims } from '../router/stack.js';
@@ -63,6 +63,12 @@ export interface ExportContract {
     head_dim: number;
     positions: 'rope' | 'learned';
     rope_theta: number | null;
+    /** the RoPE scaling in force (wise-edit's parsed form of HF rope_scaling / rope_parameters), null for plain RoPE */
+    rope_scaling: RopeScaling | null;
+    /** inv_freq [head_dim / 2] as float32 values, scaling applied; null for learned positions */
+    rope_inv_freq: number[] | null;
+    /** multiplies rope_cos and rope_sin (1 except for yarn); null for learned positions */
+    rope_attention_factor: number | null;
     eos_token_ids: number[];
     pad_token_id: number | null;
   };
@@ -147,6 +153,8 @@ export function exportContract(src: ExportSource, proto: OnnxNs.IModelProto, log
   const { lm } = src;
   const cfg = lm.config;
   const rope = lm.spec.position === 'rope';
+  const theta = cfg.ropeTheta ?? 10000;
+  const freqs = rope ? ropeFrequencies(cfg.headDim, theta, cfg.ropeScaling) : null;
   const docs = ioDocs({ maxMeanTokens: src.maxMeanTokens, memories: src.memories.length });
   const withDoc = (v: OnnxNs.IValueInfoProto): IoEntry => {
     const e = entryOf(v);
@@ -160,7 +168,9 @@ export function exportContract(src: ExportSource, proto: OnnxNs.IModelProto, log
     model: {
       model_type: cfg.modelType, layers: cfg.numLayers, hidden_size: cfg.hiddenSize, vocab_size: cfg.vocabSize,
       kv_heads: cfg.numKvHeads, head_dim: cfg.headDim, positions: rope ? 'rope' : 'learned',
-      rope_theta: rope ? (cfg.ropeTheta ?? 10000) : null, eos_token_ids: lm.eosIds, pad_token_id: lm.padId,
+      rope_theta: rope ? theta : null, rope_scaling: rope ? cfg.ropeScaling : null,
+      rope_inv_freq: freqs?.invFreq ?? null, rope_attention_factor: freqs ? Math.fround(freqs.attentionFactor) : null,
+      eos_token_ids: lm.eosIds, pad_token_id: lm.padId,
     },
     edited: { layer: src.layer, weight: editedWeight(src), layout: lm.spec.layer.mlp.down.layout },
     routing: {
@@ -184,7 +194,12 @@ export function exportContract(src: ExportSource, proto: OnnxNs.IModelProto, log
       attn_mask: 'attn_mask[b, 0, i, j] = (j <= P + i) AND key_mask[b, j]  (causal AND key padding), shape (B, 1, T, P+T)',
       positions: 'pos[b, j] = cumsum(key_mask[b, 0..j]) − 1 over cached+new tokens (1 at padding); the new tokens take the last T',
       ...(rope
-        ? { rope: `Hugging Face rotate-half RoPE: inv_freq[i] = 1 / theta^(2i / D) for i < D/2, theta = ${cfg.ropeTheta ?? 10000}, D = ${cfg.headDim}; angle = pos · inv_freq[i]; rope_cos[b, t, i] = rope_cos[b, t, i + D/2] = cos(angle), rope_sin likewise with sin (float32)` }
+        ? {
+            rope:
+              `Hugging Face rotate-half RoPE: inv_freq = model.rope_inv_freq (D/2 = ${cfg.headDim / 2} values; ` +
+              (cfg.ropeScaling ? `${cfg.ropeScaling.type} scaling of 1 / theta^(2i / D) as model.rope_scaling says` : `= 1 / theta^(2i / D), theta = ${theta}`) +
+              `); angle = pos · inv_freq[i]; rope_cos[b, t, i] = rope_cos[b, t, i + D/2] = cos(angle) · model.rope_attention_factor, rope_sin likewise with sin (float32)`,
+          }
         : { position_ids: 'position_ids[b, t] = pos of the new token t' }),
       token_mask: 'prefill: key_mask of the prompt tokens (B, T) as float 1/0; decode: ones',
       use_max: `use_max[b] = (number of real tokens in token_mask[b]) > ${src.maxMeanTokens}`,

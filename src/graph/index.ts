@@ -42,6 +42,7 @@ export type { AttentionOpts, WeightLayout } from './nn.js';
 export { grad, unbroadcast, GRAD_RULES, type GradRule, type GradCtx } from './grad.js';
 export { PRIMITIVES, type Primitive, type Attrs, type AttrValue } from './primitives.js';
 export { ropeTables, ropeInvFreq, positionIdsFromMask, attentionMaskData, type RopeMode } from './rope.js';
+export { ropeFrequencies, type RopeScaling, type RopeFrequencies } from './rope-scaling.js';
 export { toOnnxBytes, toModelProto, ONNX_DTYPE, IR_VERSION } from './onnx.js';
 export { graphHash } from './hash.js';
 export { matmulFlops } from './flops.js';

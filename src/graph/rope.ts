@@ -8,20 +8,22 @@
  * rounds every step to float32 as HF does (closest match to HF logits); 'float64' is exact.
  */
 import { check } from '../util/errors.js';
+import { defaultInvFreq, ropeFrequencies, type RopeScaling } from './rope-scaling.js';
 import { tensorData, type FloatType, type TensorData } from './types.js';
 
 export type RopeMode = 'hf-float32' | 'float64';
 
-/** inv_freq [D/2]. */
+/** inv_freq [D/2] of default RoPE (scaled ones: rope-scaling.ts ropeFrequencies). */
 export function ropeInvFreq(headDim: number, theta: number, mode: RopeMode = 'hf-float32'): number[] {
   check(headDim % 2 === 0, 'WISE_SHAPE_MISMATCH', `RoPE head dim must be even, got ${headDim}`);
-  const r = mode === 'hf-float32' ? Math.fround : (v: number): number => v;
-  return Array.from({ length: headDim / 2 }, (_, i) => r(1 / r(Math.pow(theta, r((2 * i) / headDim)))));
+  return defaultInvFreq(headDim, theta, mode);
 }
 
 /**
  * cos, sin [B, T, D] for position ids [B, T] (row-major; numbers or bigint).
  * Feed them as inputs (per-batch positions, e.g. left padding) or as constants.
+ * `scaling` (HF rope_scaling / rope_parameters; null = default RoPE) changes inv_freq and
+ * multiplies both tables by its attention factor, as HF's rotary embedding does.
  */
 export function ropeTables(
   positions: ArrayLike<number | bigint>,
@@ -31,10 +33,15 @@ export function ropeTables(
   theta: number,
   dtype: FloatType = 'float32',
   mode: RopeMode = 'hf-float32',
+  scaling: RopeScaling | null = null,
 ): { cos: TensorData; sin: TensorData } {
   check(positions.length === batch * seq, 'WISE_SHAPE_MISMATCH', `ropeTables: ${positions.length} positions for [${batch},${seq}]`);
-  const inv = ropeInvFreq(headDim, theta, mode);
+  check(headDim % 2 === 0, 'WISE_SHAPE_MISMATCH', `RoPE head dim must be even, got ${headDim}`);
+  const { invFreq: inv, attentionFactor } = ropeFrequencies(headDim, theta, scaling, mode);
   const r = mode === 'hf-float32' ? Math.fround : (v: number): number => v;
+  const af = r(attentionFactor);
+  // HF: cos(emb) * attention_scaling in float32; skipped at 1 (an exact no-op)
+  const scale = af === 1 ? (v: number): number => v : (v: number): number => r(v * af);
   const half = headDim / 2;
   const cos = new Float64Array(batch * seq * headDim);
   const sin = new Float64Array(batch * seq * headDim);
@@ -42,7 +49,7 @@ export function ropeTables(
     const pos = Number(positions[p]);
     for (let i = 0; i < half; i++) {
       const a = r(pos * inv[i]!);
-      const [c, s] = [r(Math.cos(a)), r(Math.sin(a))];
+      const [c, s] = [scale(r(Math.cos(a))), scale(r(Math.sin(a)))];
       cos[p * headDim + i] = cos[p * headDim + i + half] = c;
       sin[p * headDim + i] = sin[p * headDim + i + half] = s;
     }

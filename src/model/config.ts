@@ -3,6 +3,7 @@
  * the ArchSpec (arch.ts); this file holds only the family-independent rules (RoPE, token ids, validation).
  * Pure: takes the parsed JSON; weights.ts reads the file.
  */
+import type { RopeScaling } from '../graph/rope-scaling.js';
 import { WiseError, check } from '../util/errors.js';
 import { getArchSpec, type ArchSpec, type ConfigKeys } from './arch.js';
 
@@ -15,8 +16,8 @@ const ACTIVATIONS: Record<string, Activation> = {
   silu: 'silu',
   swish: 'silu',
 };
-/** RoPE variants implemented (plain RoPE only). */
-export const SUPPORTED_ROPE_TYPES: readonly string[] = ['default'];
+/** RoPE variants implemented (`rope_type` of HF rope_parameters / rope_scaling; graph/rope-scaling.ts). */
+export const SUPPORTED_ROPE_TYPES: readonly string[] = ['default', 'linear', 'dynamic', 'llama3', 'yarn'];
 
 export interface ModelConfig {
   /** HF model_type as given (e.g. 'mistral'); `arch` is the spec it maps to */
@@ -36,6 +37,8 @@ export interface ModelConfig {
   normEps: number;
   /** RoPE base; null for learned positions */
   ropeTheta: number | null;
+  /** RoPE frequency scaling (HF rope_scaling / rope_parameters); null for default RoPE or learned positions */
+  ropeScaling: RopeScaling | null;
   tieWordEmbeddings: boolean;
   activation: Activation;
   /** HF `attention_bias` (llama/mistral): q/k/v/o biases */
@@ -83,7 +86,64 @@ function tokenId(file: string, raw: Json, key: string): number | null {
   return v as number;
 }
 
-function parseRope(file: string, raw: Json, spec: ArchSpec): number | null {
+interface ParsedRope {
+  theta: number | null;
+  scaling: RopeScaling | null;
+}
+
+/** A number field of a RoPE parameter object (`field` names it in errors); `required` false allows absent/null. */
+function ropeNumber(file: string, obj: Json, prefix: string, key: string, required: boolean, min: 'positive' | 'non-negative' = 'positive'): number | null {
+  const v = obj[key];
+  if (v === undefined || v === null) {
+    if (required) bad(file, `${prefix}.${key}`, 'missing (required by this rope_type)');
+    return null;
+  }
+  const ok = typeof v === 'number' && Number.isFinite(v) && (min === 'positive' ? v > 0 : v >= 0);
+  if (!ok) bad(file, `${prefix}.${key}`, `must be a ${min} number, got ${JSON.stringify(v)}`, v);
+  return v as number;
+}
+
+/** The scaling parameters of a typed RoPE object (`prefix` is rope_parameters or rope_scaling). */
+function parseRopeScaling(file: string, type: string, o: Json, prefix: string, maxPositionEmbeddings: number): RopeScaling | null {
+  const num = (key: string, required = true): number | null => ropeNumber(file, o, prefix, key, required);
+  switch (type) {
+    case 'default':
+      return null;
+    case 'linear':
+    case 'dynamic':
+      return { type, factor: num('factor')! };
+    case 'llama3': {
+      const lowFreqFactor = num('low_freq_factor')!;
+      const highFreqFactor = num('high_freq_factor')!;
+      if (!(highFreqFactor > lowFreqFactor)) bad(file, `${prefix}.high_freq_factor`, `must be above low_freq_factor (${highFreqFactor} vs ${lowFreqFactor})`, highFreqFactor);
+      return { type, factor: num('factor')!, lowFreqFactor, highFreqFactor, originalMaxPositionEmbeddings: num('original_max_position_embeddings')! };
+    }
+    case 'yarn': {
+      const original = num('original_max_position_embeddings', false) ?? maxPositionEmbeddings;
+      // transformers 5: a null factor means max_position_embeddings / original_max_position_embeddings
+      const factor = num('factor', false) ?? maxPositionEmbeddings / original;
+      const truncate = o.truncate ?? true;
+      if (typeof truncate !== 'boolean') bad(file, `${prefix}.truncate`, `must be a boolean, got ${JSON.stringify(truncate)}`, truncate);
+      // HF: `beta_fast or 32`, `beta_slow or 1` (0 also takes the default)
+      const nonNeg = (key: string): number | null => ropeNumber(file, o, prefix, key, false, 'non-negative');
+      return {
+        type,
+        factor,
+        originalMaxPositionEmbeddings: original,
+        betaFast: nonNeg('beta_fast') || 32,
+        betaSlow: nonNeg('beta_slow') || 1,
+        attentionFactor: num('attention_factor', false),
+        mscale: nonNeg('mscale'),
+        mscaleAllDim: nonNeg('mscale_all_dim'),
+        truncate,
+      };
+    }
+    default:
+      throw new WiseError('WISE_UNSUPPORTED_MODEL', `${file}: ${prefix}.rope_type = ${JSON.stringify(type)} is not supported (supported RoPE types: ${SUPPORTED_ROPE_TYPES.join(', ')})`, { file, field: `${prefix}.rope_type`, value: type, supported: SUPPORTED_ROPE_TYPES });
+  }
+}
+
+function parseRope(file: string, raw: Json, spec: ArchSpec, maxPositionEmbeddings: number): ParsedRope {
   const rp = raw.rope_parameters;
   const rs = raw.rope_scaling;
   for (const [field, v] of [['rope_parameters', rp], ['rope_scaling', rs]] as const) {
@@ -91,11 +151,17 @@ function parseRope(file: string, raw: Json, spec: ArchSpec): number | null {
   }
   const rpo = isObj(rp) ? rp : {};
   const rso = isObj(rs) ? rs : {};
+  // transformers 5 writes rope_parameters (theta included); 4.x writes rope_scaling beside rope_theta
   const fromParams = pick(rpo, ['rope_type', 'type']);
-  const typed = fromParams ?? pick(rso, ['rope_type', 'type']);
+  const fromScaling = pick(rso, ['rope_type', 'type']);
+  if (fromParams && fromScaling && fromParams.value !== fromScaling.value) {
+    bad(file, 'rope_scaling', `rope_scaling.${fromScaling.key} = ${JSON.stringify(fromScaling.value)} disagrees with rope_parameters.${fromParams.key} = ${JSON.stringify(fromParams.value)}`, { rope_scaling: fromScaling.value, rope_parameters: fromParams.value });
+  }
+  const typed = fromParams ?? fromScaling;
   const ropeType = typed?.value ?? 'default';
+  const prefix = fromParams ? 'rope_parameters' : 'rope_scaling';
   if (typeof ropeType !== 'string' || !SUPPORTED_ROPE_TYPES.includes(ropeType)) {
-    const field = `${fromParams ? 'rope_parameters' : 'rope_scaling'}.${typed?.key ?? 'rope_type'}`;
+    const field = `${prefix}.${typed?.key ?? 'rope_type'}`;
     throw new WiseError('WISE_UNSUPPORTED_MODEL', `${file}: ${field} = ${JSON.stringify(ropeType)} is not supported (supported RoPE types: ${SUPPORTED_ROPE_TYPES.join(', ')})`, { file, field, value: ropeType, supported: SUPPORTED_ROPE_TYPES });
   }
   const prf = pick(rpo, ['partial_rotary_factor']) ?? pick(raw, ['partial_rotary_factor']);
@@ -110,8 +176,10 @@ function parseRope(file: string, raw: Json, spec: ArchSpec): number | null {
   if (typeof nested === 'number' && typeof top === 'number' && nested !== top) {
     bad(file, 'rope_theta', `disagrees with rope_parameters.rope_theta (${top} vs ${nested})`, { rope_theta: top, 'rope_parameters.rope_theta': nested });
   }
-  if (spec.position !== 'rope') return null;
-  return (typeof nested === 'number' ? nested : typeof top === 'number' ? top : null) ?? spec.config.defaults.ropeTheta;
+  if (spec.position !== 'rope') return { theta: null, scaling: null };
+  const scaling = parseRopeScaling(file, ropeType, fromParams ? rpo : rso, prefix, maxPositionEmbeddings);
+  const theta = (typeof nested === 'number' ? nested : typeof top === 'number' ? top : null) ?? spec.config.defaults.ropeTheta;
+  return { theta, scaling };
 }
 
 /** Parses a config.json body. `file` is used in error messages only. */
@@ -139,12 +207,11 @@ export function parseModelConfig(json: unknown, file = 'config.json'): ModelConf
     if (hiddenSize % numHeads !== 0) bad(file, headsKey, `${numHeads} does not divide the hidden size ${hiddenSize} (and no head_dim is given)`, numHeads);
     headDim = hiddenSize / numHeads;
   }
-  const ropeTheta = parseRope(file, raw, spec);
-  if (spec.position === 'rope' && headDim % 2 !== 0) bad(file, 'head_dim', `RoPE needs an even head dimension, got ${headDim}`, headDim);
-
   const inter = defaults.intermediateMultiple;
   const intermediateSize = positiveInt(file, raw, keys.intermediateSize, inter === null ? undefined : inter * hiddenSize);
   const maxPositionEmbeddings = positiveInt(file, raw, keys.maxPositionEmbeddings);
+  const { theta: ropeTheta, scaling: ropeScaling } = parseRope(file, raw, spec, maxPositionEmbeddings);
+  if (spec.position === 'rope' && headDim % 2 !== 0) bad(file, 'head_dim', `RoPE needs an even head dimension, got ${headDim}`, headDim);
 
   const epsP = pick(raw, keys.normEps);
   if (epsP && (typeof epsP.value !== 'number' || !(epsP.value > 0))) bad(file, epsP.key, `must be a positive number, got ${JSON.stringify(epsP.value)}`, epsP.value);
@@ -200,6 +267,7 @@ export function parseModelConfig(json: unknown, file = 'config.json'): ModelConf
     maxPositionEmbeddings,
     normEps,
     ropeTheta,
+    ropeScaling,
     tieWordEmbeddings,
     activation,
     attentionBias,

@@ -61,7 +61,7 @@ export function transformerFeeds(
   const pos: number[] = [];
   for (let b = 0; b < batch; b++) for (let t = 0; t < seq; t++) pos.push(allPos[b * total + past + t]!);
   if (spec.position === 'rope') {
-    const { cos, sin } = ropeTables(pos, batch, seq, cfg.headDim, cfg.ropeTheta ?? 10000, floatType);
+    const { cos, sin } = ropeTables(pos, batch, seq, cfg.headDim, cfg.ropeTheta ?? 10000, floatType, 'hf-float32', cfg.ropeScaling);
     feeds.rope_cos = cos;
     feeds.rope_sin = sin;
   } else {

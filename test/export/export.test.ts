@@ -15,6 +15,7 @@ import * as path from 'node:path';
 import * as ort from 'onnxruntime-node';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { describeShared, hfFixtureDir } from '../helpers/shared.js';
+import { fixtureWithConfig } from '../helpers/variant-fixture.js';
 import { CausalLM } from '../../src/model/causal-lm.js';
 import { loadCheckpoint } from '../../src/model/weights.js';
 import { WiseEditor } from '../../src/edits/editor.js';
@@ -71,12 +72,16 @@ function feedsFor(c: ExportContract, ids: number[], keyMask: number[], B: number
   };
   if (c.model.positions === 'learned') return { ...base, position_ids: new ort.Tensor('int64', BigInt64Array.from(pos.map(BigInt)), [B, T]) };
   const D = c.model.head_dim, theta = c.model.rope_theta!, f = Math.fround;
-  const inv = Array.from({ length: D / 2 }, (_, i) => f(1 / f(Math.pow(theta, f((2 * i) / D)))));
+  // plain RoPE: the listed frequencies are the documented 1 / theta^(2i / D); scaled ones are taken as listed
+  const inv = c.model.rope_inv_freq!;
+  expect(inv.length).toBe(D / 2);
+  if (c.model.rope_scaling === null) inv.forEach((w, i) => expect(w).toBe(f(1 / f(Math.pow(theta, f((2 * i) / D))))));
+  const af = c.model.rope_attention_factor!;
   const cos = new Float32Array(B * T * D), sin = new Float32Array(B * T * D);
   pos.forEach((p, r) => inv.forEach((w, i) => {
     const a = f(p * w);
-    cos[r * D + i] = cos[r * D + i + D / 2] = Math.cos(a);
-    sin[r * D + i] = sin[r * D + i + D / 2] = Math.sin(a);
+    cos[r * D + i] = cos[r * D + i + D / 2] = f(Math.cos(a)) * af;
+    sin[r * D + i] = sin[r * D + i + D / 2] = f(Math.sin(a)) * af;
   }));
   return { ...base, rope_cos: new ort.Tensor('float32', cos, [B, T, D]), rope_sin: new ort.Tensor('float32', sin, [B, T, D]) };
 }
@@ -245,13 +250,18 @@ describeShared('wise export on tiny-llama', () => {
   }
 }, ['fixtures/hf/tiny-llama']);
 
-for (const fixture of ['tiny-gpt2', 'tiny-qwen2'] as const) {
+/** tiny-llama with a YaRN block as transformers 4 writes it (scaled frequencies, attention factor 1.139) */
+const YARN = { rope_parameters: null, rope_theta: 10000.0, rope_scaling: { type: 'yarn', factor: 4.0, original_max_position_embeddings: 32 } };
+for (const fixture of ['tiny-gpt2', 'tiny-qwen2', 'tiny-llama + yarn'] as const) {
   describeShared(`wise export on ${fixture}`, () => {
     it('a plain onnxruntime session reproduces the routed engine (prefill + decode), with one memory and with none', async () => {
-      const lm = await CausalLM.load(hfFixtureDir(fixture));
+      const variant = fixture === 'tiny-llama + yarn';
+      const modelDir = variant ? fixtureWithConfig('tiny-llama', YARN) : hfFixtureDir(fixture);
+      const lm = await CausalLM.load(modelDir);
+      if (variant) expect(lm.config.ropeScaling?.type).toBe('yarn');
       const ed = await WiseEditor.open({ lm, store: new MemoryShardStore(new MemoryBacking(), { blobThreshold: 0 }), config: { ...CFG, n_iter: 10 }, pool: POOL });
       const prompt = lm.tokenizer.encode(EDITS[0]!.prompt);
-      const dir = path.join(TMP, fixture);
+      const dir = path.join(TMP, fixture.replace(/\W+/g, '-'));
       try {
         for (const edits of [0, 1]) {
           if (edits) await ed.applyEdit(EDITS[0]);
@@ -268,7 +278,8 @@ for (const fixture of ['tiny-gpt2', 'tiny-qwen2'] as const) {
         }
       } finally {
         await ed.close();
+        if (variant) rmSync(modelDir, { recursive: true, force: true });
       }
     });
-  }, [`fixtures/hf/${fixture}`]);
+  }, [`fixtures/hf/${fixture.split(' ')[0]}`]);
 }

@@ -58,9 +58,37 @@ describe('parseModelConfig', () => {
     expect(parseModelConfig({ ...LLAMA, model_type: 'qwen2', sliding_window: 4096, use_sliding_window: false }).slidingWindow).toBeNull();
   });
 
-  it('rejects unsupported rope scaling clearly', () => {
-    expectThrowCode(() => parseModelConfig({ ...LLAMA, rope_scaling: { type: 'linear', factor: 2 } }), 'WISE_UNSUPPORTED_MODEL', 'rope_scaling.type');
-    expectThrowCode(() => parseModelConfig({ ...LLAMA, rope_parameters: { rope_type: 'llama3', rope_theta: 5e5 } }), 'WISE_UNSUPPORTED_MODEL', 'llama3');
+  it('reads RoPE scaling from rope_scaling (transformers 4) or rope_parameters (transformers 5)', () => {
+    // Llama-3.1-8B's block, both spellings
+    const l31 = { factor: 8.0, low_freq_factor: 1.0, high_freq_factor: 4.0, original_max_position_embeddings: 8192, rope_type: 'llama3' };
+    const want = { type: 'llama3', factor: 8, lowFreqFactor: 1, highFreqFactor: 4, originalMaxPositionEmbeddings: 8192 };
+    expect(parseModelConfig({ ...LLAMA, rope_theta: 5e5, rope_scaling: l31 })).toMatchObject({ ropeTheta: 5e5, ropeScaling: want });
+    expect(parseModelConfig({ ...LLAMA, rope_parameters: { ...l31, rope_theta: 5e5 } })).toMatchObject({ ropeTheta: 5e5, ropeScaling: want });
+    expect(parseModelConfig({ ...LLAMA, rope_scaling: { type: 'linear', factor: 2 } }).ropeScaling).toEqual({ type: 'linear', factor: 2 });
+    expect(parseModelConfig({ ...LLAMA, rope_scaling: { type: 'dynamic', factor: 2 } }).ropeScaling).toEqual({ type: 'dynamic', factor: 2 });
+    expect(parseModelConfig(LLAMA).ropeScaling).toBeNull();
+    expect(parseModelConfig({ ...LLAMA, rope_parameters: { rope_type: 'default', rope_theta: 1e4 } }).ropeScaling).toBeNull();
+    // Qwen2.5's YaRN block; beta and truncation defaults as in transformers; original length defaults to max_position_embeddings
+    expect(parseModelConfig({ ...LLAMA, model_type: 'qwen2', rope_scaling: { factor: 4.0, original_max_position_embeddings: 32768, type: 'yarn' } }).ropeScaling).toEqual({
+      type: 'yarn', factor: 4, originalMaxPositionEmbeddings: 32768, betaFast: 32, betaSlow: 1, attentionFactor: null, mscale: null, mscaleAllDim: null, truncate: true,
+    });
+    expect(parseModelConfig({ ...LLAMA, rope_scaling: { rope_type: 'yarn', factor: 2, truncate: false } }).ropeScaling).toMatchObject({ originalMaxPositionEmbeddings: 64, truncate: false });
+    // transformers 5: a null factor is max_position_embeddings / original_max_position_embeddings
+    expect(parseModelConfig({ ...LLAMA, rope_parameters: { rope_type: 'yarn', factor: null, original_max_position_embeddings: 16, rope_theta: 1e4 } }).ropeScaling).toMatchObject({ factor: 4 });
+    // learned positions ignore it
+    expect(parseModelConfig({ ...GPT2, rope_scaling: { type: 'linear', factor: 2 } }).ropeScaling).toBeNull();
+  });
+
+  it('rejects unsupported or malformed rope scaling, naming the field', () => {
+    expectThrowCode(() => parseModelConfig({ ...LLAMA, rope_scaling: { type: 'longrope', long_factor: [1], short_factor: [1] } }), 'WISE_UNSUPPORTED_MODEL', 'rope_scaling.type');
+    expectThrowCode(() => parseModelConfig({ ...LLAMA, rope_parameters: { rope_type: 'su', rope_theta: 5e5 } }), 'WISE_UNSUPPORTED_MODEL', 'default, linear, dynamic, llama3, yarn');
+    expectThrowCode(() => parseModelConfig({ ...LLAMA, rope_parameters: { rope_type: 'llama3', rope_theta: 5e5, factor: 8, high_freq_factor: 4, original_max_position_embeddings: 8192 } }), 'WISE_BAD_CONFIG', 'rope_parameters.low_freq_factor: missing');
+    expectThrowCode(() => parseModelConfig({ ...LLAMA, rope_scaling: { type: 'linear' } }), 'WISE_BAD_CONFIG', 'rope_scaling.factor');
+    expectThrowCode(() => parseModelConfig({ ...LLAMA, rope_scaling: { type: 'linear', factor: '2' } }), 'WISE_BAD_CONFIG', 'rope_scaling.factor: must be a positive number, got "2"');
+    expectThrowCode(() => parseModelConfig({ ...LLAMA, rope_scaling: { rope_type: 'llama3', factor: 8, low_freq_factor: 4, high_freq_factor: 1, original_max_position_embeddings: 8192 } }), 'WISE_BAD_CONFIG', 'high_freq_factor');
+    expectThrowCode(() => parseModelConfig({ ...LLAMA, rope_scaling: { rope_type: 'yarn', factor: 2, truncate: 'yes' } }), 'WISE_BAD_CONFIG', 'rope_scaling.truncate');
+    expectThrowCode(() => parseModelConfig({ ...LLAMA, rope_scaling: 'linear' }), 'WISE_BAD_CONFIG', 'rope_scaling');
+    expectThrowCode(() => parseModelConfig({ ...LLAMA, rope_parameters: { rope_type: 'default', rope_theta: 1e4 }, rope_scaling: { type: 'linear', factor: 2 } }), 'WISE_BAD_CONFIG', 'rope_scaling.type = "linear" disagrees with rope_parameters.rope_type = "default"');
     expectThrowCode(() => parseModelConfig({ ...LLAMA, rope_theta: 1e4, rope_parameters: { rope_theta: 1e6 } }), 'WISE_BAD_CONFIG', 'rope_theta');
   });
 
