@@ -13,7 +13,7 @@ export interface IoEntry {
 export function ioDocs(o: { maxMeanTokens: number; memories: number }): (name: string) => string {
   const fixed: Record<string, string> = {
     input_ids: 'new tokens: the left-padded prompts at prefill, the last chosen token per row (T = 1) at decode',
-    attn_mask: 'causal AND key padding: [b, 0, i, j] = (j <= P + i) AND key_mask[b, j] (see formulas)',
+    attn_mask: 'causal AND key padding (AND the sliding window when model.sliding_window is set): [b, 0, i, j] = (j <= P + i) AND key_mask[b, j] (see formulas)',
     rope_cos: 'RoPE cos table of the new tokens\' positions (HF rotate-half layout, see formulas.rope)',
     rope_sin: 'RoPE sin table of the new tokens\' positions (HF rotate-half layout, see formulas.rope)',
     position_ids: 'positions of the new tokens: cumsum(key_mask) − 1 (see formulas.positions)',

@@ -69,6 +69,8 @@ export interface ExportContract {
     rope_inv_freq: number[] | null;
     /** multiplies rope_cos and rope_sin (1 except for yarn); null for learned positions */
     rope_attention_factor: number | null;
+    /** sliding-window attention on every layer (see formulas.attn_mask), null when off */
+    sliding_window: number | null;
     eos_token_ids: number[];
     pad_token_id: number | null;
   };
@@ -170,7 +172,7 @@ export function exportContract(src: ExportSource, proto: OnnxNs.IModelProto, log
       kv_heads: cfg.numKvHeads, head_dim: cfg.headDim, positions: rope ? 'rope' : 'learned',
       rope_theta: rope ? theta : null, rope_scaling: rope ? cfg.ropeScaling : null,
       rope_inv_freq: freqs?.invFreq ?? null, rope_attention_factor: freqs ? Math.fround(freqs.attentionFactor) : null,
-      eos_token_ids: lm.eosIds, pad_token_id: lm.padId,
+      sliding_window: cfg.slidingWindow, eos_token_ids: lm.eosIds, pad_token_id: lm.padId,
     },
     edited: { layer: src.layer, weight: editedWeight(src), layout: lm.spec.layer.mlp.down.layout },
     routing: {
@@ -191,7 +193,10 @@ export function exportContract(src: ExportSource, proto: OnnxNs.IModelProto, log
     outputs: (proto.graph!.output ?? []).map(withDoc),
     formulas: {
       key_mask: 'key_mask[b, j] (B, P+T): 1 for a real token (cached or new), 0 for padding. Pad prompts on the LEFT.',
-      attn_mask: 'attn_mask[b, 0, i, j] = (j <= P + i) AND key_mask[b, j]  (causal AND key padding), shape (B, 1, T, P+T)',
+      attn_mask:
+        'attn_mask[b, 0, i, j] = (j <= P + i) AND key_mask[b, j]  (causal AND key padding)' +
+        (cfg.slidingWindow === null ? '' : ` AND pos[b, P + i] − pos[b, j] < ${cfg.slidingWindow} (model.sliding_window; pos as in positions)`) +
+        ', shape (B, 1, T, P+T)',
       positions: 'pos[b, j] = cumsum(key_mask[b, 0..j]) − 1 over cached+new tokens (1 at padding); the new tokens take the last T',
       ...(rope
         ? {

@@ -79,13 +79,23 @@ export function positionIdsFromMask(mask: ArrayLike<number | bigint>, batch: num
 /**
  * Bool attention mask [B, 1, Tq, Tk] for `nn.attention({ mask })` when lengths are symbolic:
  * causal (query i sits at key position Tk - Tq + i) AND key padding (keyMask [B, Tk] 0/1,
- * covering the past and the new tokens).
+ * covering the past and the new tokens) AND, with a sliding `window`, pos(query) − pos(key) < window,
+ * positions counted over real tokens (as positionIdsFromMask), so padding never narrows the window.
  */
-export function attentionMaskData(keyMask: ArrayLike<number | bigint>, batch: number, tq: number, tk: number): TensorData<'bool'> {
+export function attentionMaskData(keyMask: ArrayLike<number | bigint>, batch: number, tq: number, tk: number, window: number | null = null): TensorData<'bool'> {
   check(keyMask.length === batch * tk, 'WISE_SHAPE_MISMATCH', `attentionMaskData: ${keyMask.length} entries for [${batch},${tk}]`);
   const m = new Uint8Array(batch * tq * tk);
-  for (let b = 0; b < batch; b++)
-    for (let i = 0; i < tq; i++)
-      for (let j = 0; j < tk; j++) m[(b * tq + i) * tk + j] = j <= tk - tq + i && Number(keyMask[b * tk + j]) !== 0 ? 1 : 0;
+  const count = new Int32Array(tk); // real tokens in keyMask[b, 0..j]
+  for (let b = 0; b < batch; b++) {
+    let c = 0;
+    for (let j = 0; j < tk; j++) count[j] = c += Number(keyMask[b * tk + j]) !== 0 ? 1 : 0;
+    for (let i = 0; i < tq; i++) {
+      const q = tk - tq + i;
+      for (let j = 0; j < tk; j++) {
+        const seen = j <= q && Number(keyMask[b * tk + j]) !== 0 && (window === null || count[q]! - count[j]! < window);
+        m[(b * tq + i) * tk + j] = seen ? 1 : 0;
+      }
+    }
+  }
   return { dtype: 'bool', dims: [batch, 1, tq, tk], data: m };
 }

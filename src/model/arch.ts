@@ -71,6 +71,11 @@ export interface ConfigDefaults {
   normEps: number;
   /** RoPE base when neither rope_theta nor rope_parameters.rope_theta is given (rope models only) */
   ropeTheta: number;
+  /**
+   * HF `max_window_layers` default when sliding-window attention is on and the file names neither it nor
+   * `layer_types`: layers i ≥ it slide (Qwen2: 28); null = every layer slides (Mistral)
+   */
+  maxWindowLayers: number | null;
 }
 
 export interface ArchSpec {

@@ -45,7 +45,7 @@ export interface ModelConfig {
   attentionBias: boolean;
   /** HF `mlp_bias` (llama): gate/up/down biases */
   mlpBias: boolean;
-  /** sliding-window attention size, null when off (absent, null, or `use_sliding_window: false`) */
+  /** sliding-window attention size on every layer (a key is seen while query position − key position < it); null when off */
   slidingWindow: number | null;
   bosTokenId: number | null;
   /** HF allows one id or a list */
@@ -182,6 +182,41 @@ function parseRope(file: string, raw: Json, spec: ArchSpec, maxPositionEmbedding
   return { theta, scaling };
 }
 
+/**
+ * The sliding-window size if every layer uses it, null if none does (HF: `sliding_window` null/absent, or
+ * `use_sliding_window: false`). Which layers slide: `layer_types` (transformers 5), else layers
+ * i ≥ `max_window_layers` (Qwen2), else all (Mistral). A mix of sliding and full layers is refused: the graphs
+ * share one attention mask across layers.
+ */
+function parseSlidingWindow(file: string, raw: Json, spec: ArchSpec, numLayers: number): number | null {
+  if (raw.sliding_window === undefined || raw.sliding_window === null) return null;
+  const window = positiveInt(file, raw, ['sliding_window']);
+  let sliding: boolean[];
+  let field: string;
+  if (raw.layer_types !== undefined && raw.layer_types !== null) {
+    const lt = raw.layer_types;
+    field = 'layer_types';
+    if (!Array.isArray(lt) || lt.length !== numLayers || !lt.every((t) => t === 'sliding_attention' || t === 'full_attention')) {
+      bad(file, 'layer_types', `must list "sliding_attention" or "full_attention" for each of the ${numLayers} layers`, lt);
+    }
+    sliding = (lt as string[]).map((t) => t === 'sliding_attention');
+  } else {
+    const fromFile = raw.max_window_layers;
+    if (fromFile !== undefined && fromFile !== null && (!Number.isSafeInteger(fromFile) || (fromFile as number) < 0)) {
+      bad(file, 'max_window_layers', `must be a non-negative integer, got ${JSON.stringify(fromFile)}`, fromFile);
+    }
+    const from = (fromFile as number | null | undefined) ?? spec.config.defaults.maxWindowLayers ?? 0;
+    field = 'max_window_layers';
+    sliding = Array.from({ length: numLayers }, (_, i) => i >= from);
+  }
+  if (sliding.every((x) => !x)) return null;
+  if (!sliding.every((x) => x)) {
+    const n = sliding.filter((x) => x).length;
+    throw new WiseError('WISE_UNSUPPORTED_MODEL', `${file}: ${field}: ${n} of ${numLayers} layers use sliding-window attention (window ${window}) and the others full attention; wise-edit supports the window on all layers or none`, { file, field, window, slidingLayers: n, numLayers });
+  }
+  return window;
+}
+
 /** Parses a config.json body. `file` is used in error messages only. */
 export function parseModelConfig(json: unknown, file = 'config.json'): ModelConfig {
   if (!isObj(json)) return bad(file, '(root)', 'must be a JSON object');
@@ -234,10 +269,7 @@ export function parseModelConfig(json: unknown, file = 'config.json'): ModelConf
   const attentionBias = bool('attention_bias', false);
   const mlpBias = bool('mlp_bias', false);
 
-  let slidingWindow: number | null = null;
-  if (bool('use_sliding_window', true) && raw.sliding_window !== undefined && raw.sliding_window !== null) {
-    slidingWindow = positiveInt(file, raw, ['sliding_window']);
-  }
+  const slidingWindow = bool('use_sliding_window', true) ? parseSlidingWindow(file, raw, spec, numLayers) : null;
 
   const eos = raw.eos_token_id;
   let eosTokenIds: number[] = [];

@@ -54,7 +54,7 @@ export function transformerFeeds(
 ): Record<string, TensorData> {
   const total = past + seq;
   const feeds: Record<string, TensorData> = {
-    attn_mask: attentionMaskData(keyMask, batch, seq, total),
+    attn_mask: attentionMaskData(keyMask, batch, seq, total, cfg.slidingWindow),
   };
   if (ids.length) feeds.input_ids = tensorData('int64', [batch, seq], ids);
   const allPos = positionIdsFromMask(keyMask, batch, total);

@@ -55,16 +55,22 @@ const argmax = (a: ArrayLike<number>, from = 0, n = a.length): number => {
  */
 function feedsFor(c: ExportContract, ids: number[], keyMask: number[], B: number, T: number, P: number): Record<string, ort.Tensor> {
   const K = P + T;
-  const mask = new Uint8Array(B * T * K);
-  for (let b = 0; b < B; b++) for (let i = 0; i < T; i++) for (let j = 0; j < K; j++) mask[(b * T + i) * K + j] = j <= P + i && keyMask[b * K + j] ? 1 : 0;
-  const pos: number[] = [];
+  const allPos: number[] = []; // pos[b, j] over cached and new tokens
   for (let b = 0; b < B; b++) {
     let s = 0;
     for (let j = 0; j < K; j++) {
-      s += keyMask[b * K + j]!;
-      if (j >= P) pos.push(keyMask[b * K + j] ? s - 1 : 1);
+      if (keyMask[b * K + j]) allPos.push(s++);
+      else allPos.push(1);
     }
   }
+  const W = c.model.sliding_window;
+  const mask = new Uint8Array(B * T * K);
+  for (let b = 0; b < B; b++) for (let i = 0; i < T; i++) for (let j = 0; j < K; j++) {
+    const inWindow = W === null || allPos[b * K + P + i]! - allPos[b * K + j]! < W;
+    mask[(b * T + i) * K + j] = j <= P + i && keyMask[b * K + j] && inWindow ? 1 : 0;
+  }
+  const pos: number[] = [];
+  for (let b = 0; b < B; b++) for (let j = P; j < K; j++) pos.push(allPos[b * K + j]!);
   const base: Record<string, ort.Tensor> = {
     input_ids: new ort.Tensor('int64', BigInt64Array.from(ids.map(BigInt)), [B, T]),
     attn_mask: new ort.Tensor('bool', mask, [B, 1, T, K]),
@@ -250,15 +256,18 @@ describeShared('wise export on tiny-llama', () => {
   }
 }, ['fixtures/hf/tiny-llama']);
 
-/** tiny-llama with a YaRN block as transformers 4 writes it (scaled frequencies, attention factor 1.139) */
-const YARN = { rope_parameters: null, rope_theta: 10000.0, rope_scaling: { type: 'yarn', factor: 4.0, original_max_position_embeddings: 32 } };
-for (const fixture of ['tiny-gpt2', 'tiny-qwen2', 'tiny-llama + yarn'] as const) {
+/** tiny-llama variants: a YaRN block as transformers 4 writes it (scaled frequencies, attention factor 1.139); Mistral's sliding window */
+const VARIANTS = {
+  'tiny-llama + yarn': { rope_parameters: null, rope_theta: 10000.0, rope_scaling: { type: 'yarn', factor: 4.0, original_max_position_embeddings: 32 } },
+  'tiny-llama as mistral, window 3': { model_type: 'mistral', sliding_window: 3 },
+} as const;
+for (const fixture of ['tiny-gpt2', 'tiny-qwen2', ...(Object.keys(VARIANTS) as (keyof typeof VARIANTS)[])] as const) {
   describeShared(`wise export on ${fixture}`, () => {
     it('a plain onnxruntime session reproduces the routed engine (prefill + decode), with one memory and with none', async () => {
-      const variant = fixture === 'tiny-llama + yarn';
-      const modelDir = variant ? fixtureWithConfig('tiny-llama', YARN) : hfFixtureDir(fixture);
+      const variant = fixture === 'tiny-gpt2' || fixture === 'tiny-qwen2' ? null : VARIANTS[fixture];
+      const modelDir = variant ? fixtureWithConfig('tiny-llama', variant) : hfFixtureDir(fixture as 'tiny-gpt2' | 'tiny-qwen2');
       const lm = await CausalLM.load(modelDir);
-      if (variant) expect(lm.config.ropeScaling?.type).toBe('yarn');
+      if (variant) expect([lm.config.ropeScaling?.type, lm.config.slidingWindow]).toEqual('rope_scaling' in variant ? ['yarn', null] : [undefined, 3]);
       const ed = await WiseEditor.open({ lm, store: new MemoryShardStore(new MemoryBacking(), { blobThreshold: 0 }), config: { ...CFG, n_iter: 10 }, pool: POOL });
       const prompt = lm.tokenizer.encode(EDITS[0]!.prompt);
       const dir = path.join(TMP, fixture.replace(/\W+/g, '-'));

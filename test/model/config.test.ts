@@ -58,6 +58,23 @@ describe('parseModelConfig', () => {
     expect(parseModelConfig({ ...LLAMA, model_type: 'qwen2', sliding_window: 4096, use_sliding_window: false }).slidingWindow).toBeNull();
   });
 
+  it('sliding window: which layers slide, as transformers decides; a mix of sliding and full layers is refused', () => {
+    expect(parseModelConfig({ ...LLAMA, model_type: 'mistral', sliding_window: null }).slidingWindow).toBeNull();
+    // Qwen2: with use_sliding_window, layers i >= max_window_layers (default 28) slide, so a 2-layer model with the default has none
+    const QWEN = { ...LLAMA, model_type: 'qwen2', sliding_window: 64, use_sliding_window: true };
+    expect(parseModelConfig(QWEN).slidingWindow).toBeNull();
+    expect(parseModelConfig({ ...QWEN, max_window_layers: 0 }).slidingWindow).toBe(64);
+    expect(parseModelConfig({ ...QWEN, max_window_layers: 2 }).slidingWindow).toBeNull();
+    expectThrowCode(() => parseModelConfig({ ...QWEN, max_window_layers: 1 }), 'WISE_UNSUPPORTED_MODEL', 'max_window_layers: 1 of 2 layers use sliding-window attention');
+    // transformers 5's layer_types
+    expect(parseModelConfig({ ...QWEN, layer_types: ['sliding_attention', 'sliding_attention'] }).slidingWindow).toBe(64);
+    expect(parseModelConfig({ ...QWEN, layer_types: ['full_attention', 'full_attention'], max_window_layers: 0 }).slidingWindow).toBeNull();
+    expectThrowCode(() => parseModelConfig({ ...QWEN, layer_types: ['full_attention', 'sliding_attention'] }), 'WISE_UNSUPPORTED_MODEL', 'layer_types');
+    expectThrowCode(() => parseModelConfig({ ...QWEN, layer_types: ['full_attention'] }), 'WISE_BAD_CONFIG', 'layer_types');
+    expectThrowCode(() => parseModelConfig({ ...QWEN, max_window_layers: -1 }), 'WISE_BAD_CONFIG', 'max_window_layers');
+    expectThrowCode(() => parseModelConfig({ ...LLAMA, model_type: 'mistral', sliding_window: 0 }), 'WISE_BAD_CONFIG', 'sliding_window');
+  });
+
   it('reads RoPE scaling from rope_scaling (transformers 4) or rope_parameters (transformers 5)', () => {
     // Llama-3.1-8B's block, both spellings
     const l31 = { factor: 8.0, low_freq_factor: 1.0, high_freq_factor: 4.0, original_max_position_embeddings: 8192, rope_type: 'llama3' };

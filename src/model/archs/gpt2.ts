@@ -35,6 +35,6 @@ export const GPT2_SPEC: ArchSpec = {
       normEps: ['layer_norm_epsilon'],
       activation: ['activation_function'],
     },
-    defaults: { tieWordEmbeddings: true, activation: 'gelu_new', intermediateMultiple: 4, normEps: 1e-5, ropeTheta: 10000 },
+    defaults: { tieWordEmbeddings: true, activation: 'gelu_new', intermediateMultiple: 4, normEps: 1e-5, ropeTheta: 10000, maxWindowLayers: null },
   },
 };

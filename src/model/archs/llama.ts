@@ -45,6 +45,6 @@ export const LLAMA_SPEC: ArchSpec = {
       normEps: ['rms_norm_eps'],
       activation: ['hidden_act'],
     },
-    defaults: { tieWordEmbeddings: false, activation: 'silu', intermediateMultiple: null, normEps: 1e-6, ropeTheta: 10000 },
+    defaults: { tieWordEmbeddings: false, activation: 'silu', intermediateMultiple: null, normEps: 1e-6, ropeTheta: 10000, maxWindowLayers: null },
   },
 };

@@ -22,4 +22,6 @@ export const QWEN2_SPEC: ArchSpec = {
         : att,
     mlp: { gate: mlp.gate ? withBias(mlp.gate, 'never') : null, up: withBias(mlp.up, 'never'), down: withBias(mlp.down, 'never') },
   },
+  // Qwen2Config: with use_sliding_window, layers i >= max_window_layers (default 28) slide
+  config: { ...LLAMA_SPEC.config, defaults: { ...LLAMA_SPEC.config.defaults, maxWindowLayers: 28 } },
 };
