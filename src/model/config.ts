@@ -45,6 +45,13 @@ export interface ModelConfig {
   attentionBias: boolean;
   /** HF `mlp_bias` (llama): gate/up/down biases */
   mlpBias: boolean;
+  /**
+   * attention score scale of layer i = (scaleAttnWeights ? 1/√head_dim : 1) / (scaleAttnByInverseLayerIdx ? i + 1 : 1)
+   * (HF GPT-2's `scale_attn_weights`, default true, and `scale_attn_by_inverse_layer_idx`, default false; other
+   * families always scale by 1/√head_dim)
+   */
+  scaleAttnWeights: boolean;
+  scaleAttnByInverseLayerIdx: boolean;
   /** sliding-window attention size on every layer (a key is seen while query position − key position < it); null when off */
   slidingWindow: number | null;
   bosTokenId: number | null;
@@ -268,6 +275,9 @@ export function parseModelConfig(json: unknown, file = 'config.json'): ModelConf
   const tieWordEmbeddings = bool('tie_word_embeddings', defaults.tieWordEmbeddings);
   const attentionBias = bool('attention_bias', false);
   const mlpBias = bool('mlp_bias', false);
+  // GPT-2 only in transformers; absent elsewhere, so the defaults keep every other family at 1/√head_dim
+  const scaleAttnWeights = bool('scale_attn_weights', true);
+  const scaleAttnByInverseLayerIdx = bool('scale_attn_by_inverse_layer_idx', false);
 
   const slidingWindow = bool('use_sliding_window', true) ? parseSlidingWindow(file, raw, spec, numLayers) : null;
 
@@ -304,6 +314,8 @@ export function parseModelConfig(json: unknown, file = 'config.json'): ModelConf
     activation,
     attentionBias,
     mlpBias,
+    scaleAttnWeights,
+    scaleAttnByInverseLayerIdx,
     slidingWindow,
     bosTokenId,
     eosTokenIds,

@@ -164,7 +164,9 @@ export function buildTransformer(spec: ArchSpec, cfg: ModelConfig, weights: Read
       g.output(`present_key_${i}`, kh);
       g.output(`present_value_${i}`, vh);
     }
-    const ctx = nn.mergeHeads(nn.attention(qh, kh, vh, { mask })); // (B, T, H D)
+    // scores · 1/√D, or GPT-2's variants (scale_attn_weights, scale_attn_by_inverse_layer_idx)
+    const scale = (cfg.scaleAttnWeights ? 1 / Math.sqrt(D) : 1) / (cfg.scaleAttnByInverseLayerIdx ? i + 1 : 1);
+    const ctx = nn.mergeHeads(nn.attention(qh, kh, vh, { mask, scale })); // (B, T, H D)
     return ops.add(h, lin(ctx, att.o, i));
   }
 

@@ -37,6 +37,9 @@ describe('parseModelConfig', () => {
     const c = parseModelConfig(GPT2);
     expect(c).toMatchObject({ arch: 'gpt2', hiddenSize: 32, numLayers: 2, numHeads: 4, numKvHeads: 4, headDim: 8, intermediateSize: 128, maxPositionEmbeddings: 64, normEps: 1e-5, ropeTheta: null, tieWordEmbeddings: true, activation: 'gelu_new' });
     expect(parseModelConfig({ ...GPT2, n_inner: 100, tie_word_embeddings: false }).intermediateSize).toBe(100);
+    expect(parseModelConfig(GPT2)).toMatchObject({ scaleAttnWeights: true, scaleAttnByInverseLayerIdx: false });
+    expect(parseModelConfig({ ...GPT2, scale_attn_weights: false, scale_attn_by_inverse_layer_idx: true })).toMatchObject({ scaleAttnWeights: false, scaleAttnByInverseLayerIdx: true });
+    expectThrowCode(() => parseModelConfig({ ...GPT2, scale_attn_by_inverse_layer_idx: 'yes' }), 'WISE_BAD_CONFIG', 'scale_attn_by_inverse_layer_idx');
   });
 
   it('normalizes llama keys; rope theta from rope_theta or rope_parameters', () => {
