@@ -225,7 +225,7 @@ async function setupShape(s: Shape): Promise<ShapeRun> {
   const t0 = now();
   const m = randomModel(s.hf, { seed: 7 });
   const { spec, cfg, weights } = m;
-  const ckpt: Checkpoint = { dir: '', config: cfg, spec, weights, unused: [], files: [] };
+  const ckpt: Checkpoint = { dir: '', config: cfg, spec, weights, unused: [], files: [], generationEosIds: [] };
   const pad = cfg.eosTokenIds[0] ?? 0;
   const tok = { padId: pad, eosId: pad } as unknown as Tokenizer; // SideMemory.train and CausalLM.forward only read padId
   const lm = new CausalLM(ckpt, tok, engine);

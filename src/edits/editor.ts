@@ -12,6 +12,7 @@ import { thresholdPoolTexts } from './pool-texts.js';
 import type { Logger } from '../util/log.js';
 import type { WiseConfig } from '../config/schema.js';
 import type { CausalLM, Variant } from '../model/causal-lm.js';
+import { fingerprintView } from '../model/config.js';
 import { SideMemory } from '../memory/side-memory.js';
 import { shardMask, shardSeed } from '../memory/masks.js';
 import { routerVariant, type RoutedMemory } from '../router/router.js';
@@ -78,7 +79,7 @@ export class WiseEditor {
 
   static fingerprint(lm: CausalLM, layer: number): string {
     const sm = new SideMemory(lm, { layer, margin: { alpha: 0, beta: 0, gamma: 0 }, hparams: { lr: 0, nIter: 0, normConstraint: 0, weightDecay: 0, earlyStopTol: 0, earlyStopLoss: 0 } });
-    return fingerprintModel({ config: lm.config, weightName: sm.weightName, dtype: 'float32', shape: sm.shape, weight: sm.base });
+    return fingerprintModel({ config: fingerprintView(lm.config), weightName: sm.weightName, dtype: 'float32', shape: sm.shape, weight: sm.base });
   }
 
   static async open(o: EditorOptions): Promise<WiseEditor> {

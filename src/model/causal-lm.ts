@@ -107,8 +107,9 @@ export class CausalLM {
   get padId(): number {
     return this.tokenizer.padId ?? this.config.padTokenId ?? this.tokenizer.eosId ?? 0;
   }
+  /** config.json's eos ids, then generation_config.json's, then the tokenizer's eos token */
   get eosIds(): number[] {
-    const ids = new Set(this.config.eosTokenIds);
+    const ids = new Set([...this.config.eosTokenIds, ...this.ckpt.generationEosIds]);
     if (this.tokenizer.eosId !== null && this.tokenizer.eosId !== undefined) ids.add(this.tokenizer.eosId);
     return [...ids];
   }

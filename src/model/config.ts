@@ -224,6 +224,38 @@ function parseSlidingWindow(file: string, raw: Json, spec: ArchSpec, numLayers: 
   return window;
 }
 
+/**
+ * The config as a store's fingerprint hashes it (shards/fingerprint.ts, via the editor). Keys added to
+ * ModelConfig after stores began recording fingerprints appear only when they differ from the value that
+ * reproduces the earlier behaviour, so a store made before them still opens on the same model, while a model
+ * that uses them (a RoPE-scaled one, say) gets its own fingerprint.
+ */
+const ADDED_LATER: { [K in keyof ModelConfig]?: ModelConfig[K] } = { ropeScaling: null, scaleAttnWeights: true, scaleAttnByInverseLayerIdx: false };
+export function fingerprintView(cfg: ModelConfig): Record<string, unknown> {
+  const out: Record<string, unknown> = { ...cfg };
+  for (const [k, neutral] of Object.entries(ADDED_LATER)) if (out[k] === neutral) delete out[k];
+  return out;
+}
+
+/**
+ * `eos_token_id` of a config.json or generation_config.json body: one id, a list, or none (null/absent),
+ * each below `vocabSize`.
+ */
+export function parseEosIds(json: unknown, file: string, vocabSize: number): number[] {
+  if (!isObj(json)) return bad(file, '(root)', 'must be a JSON object');
+  const eos = json.eos_token_id;
+  let ids: number[] = [];
+  if (Array.isArray(eos)) {
+    if (!eos.every((x) => Number.isSafeInteger(x) && (x as number) >= 0)) bad(file, 'eos_token_id', `must be a non-negative integer or a list of them, got ${JSON.stringify(eos)}`, eos);
+    ids = eos as number[];
+  } else {
+    const id = tokenId(file, json, 'eos_token_id');
+    if (id !== null) ids = [id];
+  }
+  for (const id of ids) check(id < vocabSize, 'WISE_BAD_CONFIG', `${file}: eos_token_id: ${id} is not below vocab_size ${vocabSize}`, { file, field: 'eos_token_id', value: id, vocabSize });
+  return ids;
+}
+
 /** Parses a config.json body. `file` is used in error messages only. */
 export function parseModelConfig(json: unknown, file = 'config.json'): ModelConfig {
   if (!isObj(json)) return bad(file, '(root)', 'must be a JSON object');
@@ -281,18 +313,10 @@ export function parseModelConfig(json: unknown, file = 'config.json'): ModelConf
 
   const slidingWindow = bool('use_sliding_window', true) ? parseSlidingWindow(file, raw, spec, numLayers) : null;
 
-  const eos = raw.eos_token_id;
-  let eosTokenIds: number[] = [];
-  if (Array.isArray(eos)) {
-    if (!eos.every((x) => Number.isSafeInteger(x) && (x as number) >= 0)) bad(file, 'eos_token_id', `must be a non-negative integer or a list of them, got ${JSON.stringify(eos)}`, eos);
-    eosTokenIds = eos as number[];
-  } else {
-    const id = tokenId(file, raw, 'eos_token_id');
-    if (id !== null) eosTokenIds = [id];
-  }
+  const eosTokenIds = parseEosIds(raw, file, vocabSize);
   const bosTokenId = tokenId(file, raw, 'bos_token_id');
   const padTokenId = tokenId(file, raw, 'pad_token_id');
-  for (const [field, id] of [['bos_token_id', bosTokenId], ['pad_token_id', padTokenId], ...eosTokenIds.map((x) => ['eos_token_id', x] as const)] as const) {
+  for (const [field, id] of [['bos_token_id', bosTokenId], ['pad_token_id', padTokenId]] as const) {
     check(id === null || id < vocabSize, 'WISE_BAD_CONFIG', `${file}: ${field}: ${id} is not below vocab_size ${vocabSize}`, { file, field, value: id, vocabSize });
   }
 

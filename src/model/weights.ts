@@ -8,7 +8,7 @@ import { promises as fsp } from 'node:fs';
 import * as path from 'node:path';
 import { WiseError, check } from '../util/errors.js';
 import { expectedShapes, type ArchSpec, getArchSpec } from './arch.js';
-import { parseModelConfig, type ModelConfig } from './config.js';
+import { parseEosIds, parseModelConfig, type ModelConfig } from './config.js';
 import { DTYPE_BYTES, SafetensorsFile, numel, writeSafetensors, type F32Tensor, type TensorInfo, type TensorToWrite } from './safetensors.js';
 
 export type Weight = F32Tensor;
@@ -84,6 +84,8 @@ export interface Checkpoint {
   unused: string[];
   /** safetensors files read, relative to dir */
   files: string[];
+  /** generation_config.json's eos_token_id (empty without the file): transformers' generate stops on these too */
+  generationEosIds: number[];
 }
 
 export async function fileExists(file: string): Promise<boolean> {
@@ -123,6 +125,13 @@ export async function readJsonFile(file: string, badCode: 'WISE_BAD_CONFIG' | 'W
 export async function loadModelConfig(dir: string): Promise<ModelConfig> {
   const file = path.join(dir, 'config.json');
   return parseModelConfig(await readJsonFile(file, 'WISE_BAD_CONFIG'), file);
+}
+
+/** generation_config.json's eos ids, or none when the folder has no such file. */
+export async function loadGenerationEos(dir: string, vocabSize: number): Promise<number[]> {
+  const file = path.join(dir, 'generation_config.json');
+  if (!(await fileExists(file))) return [];
+  return parseEosIds(await readJsonFile(file, 'WISE_BAD_CONFIG'), file, vocabSize);
 }
 
 /** The safetensors files of a checkpoint folder, opened lazily; tensor name → its file. */
@@ -231,7 +240,8 @@ export async function loadCheckpoint(dir: string): Promise<Checkpoint> {
     const weights = new Map<string, Weight>();
     for (const [name, found] of stored) weights.set(name, await source.readFloat32(found));
     const used = new Set(stored.values());
-    return { dir, config, spec, weights, unused: source.names().filter((n) => !used.has(n)), files: source.fileNames() };
+    const generationEosIds = await loadGenerationEos(dir, config.vocabSize);
+    return { dir, config, spec, weights, unused: source.names().filter((n) => !used.has(n)), files: source.fileNames(), generationEosIds };
   } finally {
     await source.close();
   }
