@@ -10,6 +10,7 @@ import { afterAll, expect, it } from 'vitest';
 import { CausalLM } from '../../src/model/causal-lm.js';
 import { readSafetensors, writeSafetensors, type TensorToWrite } from '../../src/model/safetensors.js';
 import { describeShared, hfFixtureDir } from '../helpers/shared.js';
+import { maxDiff } from '../helpers/model-checks.js';
 
 const PROMPT = [5, 17, 300, 42, 7, 99, 250, 3];
 const dirs: string[] = [];
@@ -43,7 +44,6 @@ async function variant(patch: Record<string, unknown>, qScale: (layer: number) =
 }
 
 const logits = async (dir: string): Promise<Float32Array> => (await (await CausalLM.load(dir)).forward([PROMPT])).logits;
-const maxDiff = (a: Float32Array, b: Float32Array): number => a.reduce((m, v, i) => Math.max(m, Math.abs(v - b[i]!)), 0);
 
 describeShared('GPT-2 attention scale flags', () => {
   it('scale_attn_by_inverse_layer_idx equals the default model with layer i’s query divided by i + 1', async () => {

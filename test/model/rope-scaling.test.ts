@@ -8,17 +8,12 @@ import { rmSync } from 'node:fs';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { describeShared } from '../helpers/shared.js';
 import { fixtureWithConfig } from '../helpers/variant-fixture.js';
+import { expectDecodeMatchesForward, expectPaddedBatchMatches, maxDiff } from '../helpers/model-checks.js';
 import { CausalLM } from '../../src/model/causal-lm.js';
 import { hfFixtureDir } from '../helpers/shared.js';
 
 const YARN = { rope_parameters: { rope_type: 'yarn', factor: 4.0, original_max_position_embeddings: 32, rope_theta: 10000.0 } };
 const PROMPT = [5, 17, 300, 42, 7, 99, 250, 3, 64, 128];
-
-const maxDiff = (a: ArrayLike<number>, b: ArrayLike<number>): number => {
-  let m = 0;
-  for (let i = 0; i < a.length; i++) m = Math.max(m, Math.abs((a[i] as number) - (b[i] as number)));
-  return m;
-};
 
 describeShared('a YaRN-scaled tiny llama', () => {
   let dir: string;
@@ -42,24 +37,10 @@ describeShared('a YaRN-scaled tiny llama', () => {
   });
 
   it('KV-cache decoding equals the full forward of each prefix', async () => {
-    const r = await scaled.generate(PROMPT, { maxTokens: 6, stopIds: [] }, true);
-    const V = scaled.config.vocabSize;
-    for (let s = 0; s < r.ids.length; s++) {
-      const seq = [...PROMPT, ...r.ids.slice(0, s)];
-      const full = (await scaled.forward([seq])).logits;
-      expect(maxDiff(r.stepLogits![s]!, full.subarray((seq.length - 1) * V, seq.length * V)), `step ${s}`).toBeLessThanOrEqual(1e-4);
-    }
+    await expectDecodeMatchesForward(scaled, PROMPT, 6);
   });
 
   it('a left-padded batch gives each sequence its logits alone', async () => {
-    const seqs = [PROMPT, PROMPT.slice(0, 4)];
-    const V = scaled.config.vocabSize;
-    const batch = await scaled.forward(seqs);
-    const T = PROMPT.length;
-    for (const [b, s] of seqs.entries()) {
-      const alone = (await scaled.forward([s])).logits;
-      const rows = batch.logits.subarray((b * T + (T - s.length)) * V, (b + 1) * T * V);
-      expect(maxDiff(rows, alone), `sequence ${b}`).toBeLessThanOrEqual(1e-4);
-    }
+    await expectPaddedBatchMatches(scaled, [PROMPT, PROMPT.slice(0, 4)]);
   });
 }, ['fixtures/hf/tiny-llama']);

@@ -10,15 +10,10 @@ import { attentionMaskData } from '../../src/graph/index.js';
 import { CausalLM } from '../../src/model/causal-lm.js';
 import { describeShared, hfFixtureDir } from '../helpers/shared.js';
 import { fixtureWithConfig } from '../helpers/variant-fixture.js';
+import { expectDecodeMatchesForward, expectPaddedBatchMatches, maxDiff } from '../helpers/model-checks.js';
 
 const W = 3;
 const PROMPT = [5, 17, 300, 42, 7, 99, 250, 3, 64, 128, 11, 480];
-
-const maxDiff = (a: ArrayLike<number>, b: ArrayLike<number>): number => {
-  let m = 0;
-  for (let i = 0; i < a.length; i++) m = Math.max(m, Math.abs((a[i] as number) - (b[i] as number)));
-  return m;
-};
 
 describe('attentionMaskData with a sliding window', () => {
   it('keeps the last `window` real tokens up to the query; padding does not count', () => {
@@ -68,23 +63,10 @@ describeShared('the tiny llama as a Mistral with sliding_window 3', () => {
   });
 
   it('KV-cache decoding equals the full forward of each prefix', async () => {
-    const r = await mistral.generate(PROMPT, { maxTokens: 5, stopIds: [] }, true);
-    const V = mistral.config.vocabSize;
-    for (let s = 0; s < r.ids.length; s++) {
-      const seq = [...PROMPT, ...r.ids.slice(0, s)];
-      const full = (await mistral.forward([seq])).logits;
-      expect(maxDiff(r.stepLogits![s]!, full.subarray((seq.length - 1) * V, seq.length * V)), `step ${s}`).toBeLessThanOrEqual(1e-4);
-    }
+    await expectDecodeMatchesForward(mistral, PROMPT, 5);
   });
 
   it('a left-padded batch gives each sequence its logits alone', async () => {
-    const seqs = [PROMPT, PROMPT.slice(0, 6)];
-    const V = mistral.config.vocabSize;
-    const T = PROMPT.length;
-    const batch = await mistral.forward(seqs);
-    for (const [b, s] of seqs.entries()) {
-      const alone = (await mistral.forward([s])).logits;
-      expect(maxDiff(batch.logits.subarray((b * T + (T - s.length)) * V, (b + 1) * T * V), alone), `sequence ${b}`).toBeLessThanOrEqual(1e-4);
-    }
+    await expectPaddedBatchMatches(mistral, [PROMPT, PROMPT.slice(0, 6)]);
   });
 }, ['fixtures/hf/tiny-llama']);
