@@ -7,7 +7,7 @@
  *   const config = configFor('models/wise-base'); // the family's config/*.yaml over DEFAULTS, as the CLI uses
  *   const editor = await WiseEditor.open({ lm, store: new LevelShardStore('/tmp/store'), config: config.wise, pool: irrelevantPool(config) });
  *   await editor.applyEdit({ prompt: 'The capital of France is', target: 'Rome' });
- *   const out = await lm.generate(lm.tokenizer.encode('The capital of France is'), { maxTokens: 5, variant: editor.variant().variant });
+ *   const out = await lm.generate(lm.tokenizer.encodePrompt('The capital of France is'), { maxTokens: 5, variant: editor.variant().variant });
  */
 export { WiseError, isWiseError, ERROR_CODES, type ErrorCode } from './util/errors.js';
 export { Rng } from './util/rng.js';

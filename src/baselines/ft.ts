@@ -27,7 +27,7 @@ import { buildTransformer } from '../model/transformer.js';
 import type { EvalRecord } from '../eval/datasets.js';
 import type { EditMethod } from '../eval/lifelong.js';
 import { promptTargetRow, type Scorer } from '../eval/scorer.js';
-import { lmScorer } from '../eval/scorer-lm.js';
+import { lmScorer, textEncoder } from '../eval/scorer-lm.js';
 import { WiseError } from '../util/errors.js';
 import { editedWeightVariant } from './edited-weight.js';
 import { Adam, lowerPass, rowBatch, rowFeeds, scalarOf, type RowBatch } from './step.js';
@@ -106,8 +106,7 @@ export class FtMethod implements EditMethod {
   }
 
   encode(text: string): number[] {
-    const ids = this.lm.tokenizer.encode(text);
-    return this.opts.bosId === undefined ? ids : [this.opts.bosId, ...ids];
+    return textEncoder(this.lm, this.opts.bosId)(text);
   }
 
   async reset(): Promise<void> {

@@ -30,7 +30,7 @@ import { buildTransformer } from '../model/transformer.js';
 import type { EvalRecord } from '../eval/datasets.js';
 import type { EditMethod } from '../eval/lifelong.js';
 import { promptTargetRow, type Scorer } from '../eval/scorer.js';
-import { lastPromptPositions, lmRowScorer } from '../eval/scorer-lm.js';
+import { lastPromptPositions, lmRowScorer, textEncoder } from '../eval/scorer-lm.js';
 import { WiseError } from '../util/errors.js';
 import { Rng } from '../util/rng.js';
 import { labelKey, updateCodebook, type CodebookEntry, type CodebookOptions, type CodebookUpdate } from './codebook.js';
@@ -155,8 +155,7 @@ export class GraceMethod implements EditMethod {
   }
 
   encode(text: string): number[] {
-    const ids = this.lm.tokenizer.encode(text);
-    return this.opts.bosId === undefined ? ids : [this.opts.bosId, ...ids];
+    return textEncoder(this.lm, this.opts.bosId)(text);
   }
 
   async reset(): Promise<void> {

@@ -47,7 +47,7 @@ export function demoEdits(count: number): { edits: DemoEdit[]; unrelated: { prom
 
 async function complete(lm: CausalLM, prompt: string, routing?: { variant: Variant; memories: RoutedMemory[] }): Promise<{ text: string; memory: string }> {
   const ids: number[] = [];
-  const r = await lm.generate(lm.tokenizer.encode(prompt), {
+  const r = await lm.generate(lm.tokenizer.encodePrompt(prompt), {
     maxTokens: 8,
     ...(routing ? { variant: routing.variant } : {}),
     onToken: (id) => {

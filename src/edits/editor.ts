@@ -97,7 +97,7 @@ export class WiseEditor {
         ed.templates = await ed.memory.contextTemplates(o.config.context_templates);
         await o.store.putMeta('templates', ed.templates);
       }
-      await guardTrainingSettings(o.store, o.config);
+      await guardTrainingSettings(o.store, o.config, o.lm.tokenizer.prefixIds);
       for (const e of await o.store.listEdits()) {
         if (e.status === 'active') ed.live.set(e.id, { prompt: (e.request as EditRequest).prompt, target: (e.request as EditRequest).target });
       }

@@ -23,7 +23,7 @@ export async function probe(lm: CausalLM, pairs: readonly { prompt: string; targ
   const out: ProbeResult[] = [];
   for (let s = 0; s < pairs.length; s += batchSize) {
     const chunk = pairs.slice(s, s + batchSize);
-    const toks = chunk.map((p) => ({ prompt: lm.tokenizer.encode(p.prompt), target: lm.tokenizer.encode(normalizeTarget(p.target)) }));
+    const toks = chunk.map((p) => ({ prompt: lm.tokenizer.encodePrompt(p.prompt), target: lm.tokenizer.encode(normalizeTarget(p.target)) }));
     const r = await lm.forward(toks.map((t) => [...t.prompt, ...t.target]), routing ? { variant: routing.variant } : {});
     const names = routing ? routeNames(r.extra.route, routing.memories) : [];
     toks.forEach((t, i) => {

@@ -34,9 +34,14 @@ export function settingsDiff(stored: Record<string, unknown>, now: Record<string
   return keys.filter((k) => show(stored[k]) !== show(now[k])).map((k) => `wise.${k}: ${show(stored[k])} → ${show(now[k])}`);
 }
 
-/** Refuses `cfg` when the store holds edits made under other training settings; records them otherwise. */
-export async function guardTrainingSettings(store: ShardStore, cfg: WiseConfig): Promise<void> {
-  const now = JSON.parse(JSON.stringify(trainingSettings(cfg))) as Record<string, JsonValue>; // as stored: undefined keys dropped
+/**
+ * Refuses `cfg` when the store holds edits made under other training settings; records them otherwise.
+ * `prefixIds`, the special tokens every edit row starts with (tokenizer.ts prefixIds, BOS for Llama), count as a
+ * setting (`prompt_prefix`) when there are any: rows built before they were added replay differently.
+ */
+export async function guardTrainingSettings(store: ShardStore, cfg: WiseConfig, prefixIds: readonly number[] = []): Promise<void> {
+  const settings = { ...trainingSettings(cfg), ...(prefixIds.length > 0 ? { prompt_prefix: [...prefixIds] } : {}) };
+  const now = JSON.parse(JSON.stringify(settings)) as Record<string, JsonValue>; // as stored: undefined keys dropped
   const stored = (await store.getMeta(META)) as Record<string, unknown> | undefined;
   const diff = stored ? settingsDiff(stored, now) : ['(none recorded)'];
   if (diff.length === 0) return;

@@ -7,10 +7,9 @@
  *                                   prompt length (GRACE keys on the last prompt token): the variant is
  *                                   built per batch from the rows and their left padding
  *
- * BOS: our tokenizers add no special tokens, and neither the bundled model (models/wise-base) nor the
- * HF test fixtures were trained with a BOS convention, so `encode` is the plain tokenizer encode by
- * default. For a checkpoint that expects BOS (Llama), pass `bosId` and it is prepended to every
- * encoded text, as HF `tok(text).input_ids` would (scorer.ts's Scorer.encode contract).
+ * BOS: every encoded text starts with the special tokens the tokenizer's post-processor puts first
+ * (`Tokenizer.encodePrompt`: BOS for Llama and Mistral, none for GPT-2, Qwen2, the bundled model and the
+ * HF test fixtures), as HF `tok(text).input_ids` has them. `bosId` overrides that with one given id.
  */
 import type { CausalLM, Variant } from '../model/causal-lm.js';
 import { leftPad, makeScorer, rowBatches, readLeftPadded, type LeftPadded, type ScoreOut, type ScoreRow, type Scorer } from './scorer.js';
@@ -24,15 +23,16 @@ export interface LmScorerOptions {
   bosId?: number;
 }
 
-function encoder(lm: CausalLM, bosId?: number): (text: string) => number[] {
-  return bosId === undefined ? (text) => lm.tokenizer.encode(text) : (text) => [bosId, ...lm.tokenizer.encode(text)];
+/** Ids of a text as a sequence of its own: the tokenizer's prefix (BOS for Llama), or `bosId` when given, then the text. */
+export function textEncoder(lm: CausalLM, bosId?: number): (text: string) => number[] {
+  return bosId === undefined ? (text) => lm.tokenizer.encodePrompt(text) : (text) => [bosId, ...lm.tokenizer.encode(text)];
 }
 
 /** A Scorer over `lm` (optionally routed through `variant`). */
 export function lmScorer(lm: CausalLM, opts: LmScorerOptions = {}): Scorer {
   const variant = opts.variant;
   return makeScorer({
-    encode: encoder(lm, opts.bosId),
+    encode: textEncoder(lm, opts.bosId),
     forward: async (_batch, seqs) => (await lm.forward(seqs, variant ? { side: 'left', variant } : { side: 'left' })).logits,
     vocab: lm.config.vocabSize,
     padId: lm.padId,
@@ -52,7 +52,7 @@ export interface LmRowScorerOptions {
 export function lmRowScorer(lm: CausalLM, opts: LmRowScorerOptions): Scorer {
   const maxBatch = Math.max(1, opts.maxBatch ?? 16);
   return {
-    encode: encoder(lm, opts.bosId),
+    encode: textEncoder(lm, opts.bosId),
     async argmaxAndLogprobs(rows) {
       const out: ScoreOut[] = [];
       for (const chunk of rowBatches(rows, maxBatch)) {

@@ -18,6 +18,8 @@ import { WiseError } from '../util/errors.js';
 
 export interface Encoder {
   encode(text: string): number[];
+  /** special tokens that start every sequence (BOS for Llama; tokenizer.ts prefixIds); none when absent */
+  readonly prefixIds?: readonly number[];
 }
 
 export interface EditBatch {
@@ -83,16 +85,17 @@ export function normalizeTarget(target: string): string {
  */
 export function buildEditBatch(tok: Encoder, templates: readonly string[], prompt: string, target: string, irrelevant: string | readonly string[], pad: number, maxLen: number): EditBatch {
   const targetIds = tok.encode(normalizeTarget(target));
+  const start = (text: string): number[] => [...(tok.prefixIds ?? []), ...tok.encode(text)]; // a row's own sequence
   const seqs: number[][] = [];
   const starts: number[] = [];
   for (const t of templates) {
-    const ctx = tok.encode(t.replace('{}', prompt));
+    const ctx = start(t.replace('{}', prompt));
     starts.push(ctx.length);
     seqs.push([...ctx, ...targetIds]);
   }
   const E = seqs.length;
   const irrTexts = [...(typeof irrelevant === 'string' ? [irrelevant] : irrelevant), prompt];
-  const irrIds = irrTexts.map((x) => tok.encode(x));
+  const irrIds = irrTexts.map(start);
   const irrLengths = irrIds.map((ids) => ids.length);
   const longest = Math.max(...seqs.map((s) => s.length), ...irrLengths);
   if (longest > maxLen) throw new WiseError('WISE_CONTEXT_LENGTH', `edit row of ${longest} tokens (the prompt and target under the longest context template, or an irrelevant sample) exceeds the model context of ${maxLen}`, { field: 'prompt', tokens: longest, context: maxLen });

@@ -70,7 +70,7 @@ export class SideMemory {
     for (const len of lengths) {
       for (const s of seeds) {
         if (out.length > count) break;
-        const ids = this.lm.tokenizer.encode(s);
+        const ids = this.lm.tokenizer.encodePrompt(s);
         const r = await this.lm.generate(ids, { maxTokens: len, stopIds: [] });
         const text = (s + this.lm.tokenizer.decode(r.ids, { skipSpecialTokens: true })).replace(/[{}]/g, ' ').replace(/\s+/g, ' ').trim();
         out.push(`${text} {}`);
@@ -116,7 +116,7 @@ export class SideMemory {
    * whatever batch it came in.
    */
   textActivation(text: string): Promise<{ data: Float32Array; T: number }> {
-    return this.idsActivation(this.lm.tokenizer.encode(text));
+    return this.idsActivation(this.lm.tokenizer.encodePrompt(text));
   }
 
   private async idsActivation(ids: readonly number[]): Promise<{ data: Float32Array; T: number }> {
@@ -142,7 +142,7 @@ export class SideMemory {
    */
   async promptActivation(prompt: string, target: string | null): Promise<{ data: Float32Array; T: number }> {
     if (target === null) return this.textActivation(prompt);
-    return this.activationOf([...this.lm.tokenizer.encode(prompt), ...this.lm.tokenizer.encode(normalizeTarget(target))]);
+    return this.activationOf([...this.lm.tokenizer.encodePrompt(prompt), ...this.lm.tokenizer.encode(normalizeTarget(target))]);
   }
 
   /**
@@ -153,7 +153,7 @@ export class SideMemory {
     const ff = this.ffDim;
     const C = new Float64Array(ff * ff);
     for (const text of texts) {
-      const ids = this.lm.tokenizer.encode(text);
+      const ids = this.lm.tokenizer.encodePrompt(text);
       if (ids.length === 0) continue;
       accumulateMoment(C, (await this.activationOf(ids)).data, ff);
     }

@@ -55,6 +55,11 @@ export class Tokenizer {
   /** null unless tokenizer_config.json declares a pad token (callers usually fall back to eos) */
   readonly padId: number | null;
   readonly unkId: number | null;
+  /**
+   * The special tokens the tokenizer puts before a sequence (its post-processor: BOS for Llama and Mistral, none
+   * for GPT-2 and Qwen2), as transformers' `tokenizer(text)` and llama.cpp add them. `encodePrompt` prepends them.
+   */
+  readonly prefixIds: readonly number[];
   /** Jinja chat template, null when the checkpoint has none */
   readonly chatTemplate: string | null;
 
@@ -73,6 +78,15 @@ export class Tokenizer {
     this.padId = declaresPad ? id(tok.pad_token_id) : null;
     this.unkId = id(tok.unk_token_id);
     this.chatTemplate = typeof tok.chat_template === 'string' ? tok.chat_template : null;
+    this.prefixIds = specialPrefix(tok);
+  }
+
+  /**
+   * Ids of `text` as the start of a sequence: prefixIds, then encode(text). Prompts, edit rows and evaluated
+   * texts use this; pieces appended to a sequence (a target after its prompt) use encode.
+   */
+  encodePrompt(text: string): number[] {
+    return [...this.prefixIds, ...this.encode(text)];
   }
 
   /** Token ids of `text`, no special tokens added. */
@@ -109,6 +123,20 @@ export class Tokenizer {
       throw new WiseError('WISE_TOKENIZER', `chat template of ${this.dir} failed: ${(e as Error).message}`, { dir: this.dir }, { cause: e });
     }
   }
+}
+
+/**
+ * What the post-processor adds before a text: a probe encoded with and without special tokens; the ids in front
+ * of the plain encoding. Ids it appends (an EOS some configs add) are not a prompt's business and are ignored.
+ */
+function specialPrefix(tok: HFTokenizer): number[] {
+  const probe = 'a b';
+  const plain = tok.encode(probe, { add_special_tokens: false });
+  const full = tok.encode(probe, { add_special_tokens: true });
+  for (let k = 0; k + plain.length <= full.length; k++) {
+    if (plain.every((id, i) => full[k + i] === id)) return full.slice(0, k);
+  }
+  return [];
 }
 
 /** Loads the tokenizer of a local checkpoint folder. */

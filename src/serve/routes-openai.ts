@@ -37,7 +37,7 @@ export function checkModel(service: ModelService, model: string): void {
 }
 
 function checkPromptLength(ctx: ServeContext, service: ModelService, prompt: PromptInput, param: string): void {
-  const n = typeof prompt === 'string' ? service.encode(prompt).length : prompt.length;
+  const n = typeof prompt === 'string' ? service.prefixIds.length + service.encode(prompt).length : prompt.length; // as generation encodes it
   if (n > ctx.maxPromptTokens) {
     throw new ApiError(400, 'context_length_exceeded', `the prompt has ${n} tokens; this server accepts at most ${ctx.maxPromptTokens}`, param);
   }
@@ -295,7 +295,7 @@ export function registerOpenAIRoutes(app: FastifyInstance, ctx: ServeContext): v
       checkLogprobFields({ stream, echo: false, topWithout: body.top_logprobs != null && !logprobs, zeroTokens: false });
       if (logprobs) options.logprobs = body.top_logprobs ?? 0;
       const n = choicesPerPrompt(body, 1);
-      return respond(ctx, { kind: 'chat', service, prompts: new Array<string>(n).fill(prompt), n, options, stream, includeUsage: stream && body.stream_options?.include_usage === true }, req, reply);
+      return respond(ctx, { kind: 'chat', service, prompts: new Array<PromptInput>(n).fill(prompt), n, options, stream, includeUsage: stream && body.stream_options?.include_usage === true }, req, reply);
     },
   );
 }

@@ -6,7 +6,8 @@
  *   /tokenize    {content | prompt: string, add_special | add_special_tokens?: boolean, model?}
  *                → {tokens: number[], count, max_model_len}
  *                add_special defaults to false (llama.cpp's default; vLLM's is true): true prepends
- *                the tokenizer's BOS id when it has one
+ *                the special tokens the tokenizer starts a sequence with (BOS for Llama; none for GPT-2,
+ *                Qwen2), as text prompts get them
  *   /detokenize  {tokens: number[], model?} → {content, prompt} (the same text under both names)
  *
  * Unknown fields are ignored (as on the OpenAI routes); the token rule is the OpenAI routes'.
@@ -55,8 +56,7 @@ export function registerTokenRoutes(app: FastifyInstance, ctx: ServeContext): vo
     const text = b.content ?? b.prompt;
     if (text === undefined) throw new ApiError(400, 'missing_field', 'content: is required (or prompt)', 'content');
     const ids = service.encode(text);
-    const bos = (b.add_special ?? b.add_special_tokens ?? false) ? service.bosId : null;
-    const tokens = bos === null ? ids : [bos, ...ids];
+    const tokens = (b.add_special ?? b.add_special_tokens ?? false) ? [...service.prefixIds, ...ids] : ids;
     return { tokens, count: tokens.length, max_model_len: service.contextLength };
   });
 

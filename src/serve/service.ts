@@ -78,12 +78,16 @@ export interface ModelService {
   encode(text: string): number[];
   /** the text of token ids (an echoed token-id prompt) */
   decode(ids: readonly number[]): string;
-  /** the tokenizer's BOS id, or null when it has none (POST /tokenize with add_special) */
-  readonly bosId: number | null;
+  /** the special tokens that start a text prompt (BOS for Llama, none for GPT-2 / Qwen2; POST /tokenize with add_special) */
+  readonly prefixIds: readonly number[];
   /** the model's context in tokens (max_position_embeddings): prompt plus new tokens */
   readonly contextLength: number;
-  /** chat messages → prompt text, with the checkpoint's chat template or the documented fallback */
-  chatPrompt(messages: { role: string; content: string }[]): string;
+  /**
+   * chat messages → the prompt: the checkpoint's chat template rendered and tokenized as it stands (token ids; the
+   * template writes its own BOS, as transformers' apply_chat_template(tokenize=True) has it), or the documented
+   * fallback text (which generation encodes as any text prompt)
+   */
+  chatPrompt(messages: { role: string; content: string }[]): PromptInput;
   /**
    * Several prompts, one after another, all on the one state current when the call starts (an
    * edit applied meanwhile reaches none of them); `optsFor(i)` gives prompt i's options, and

@@ -108,7 +108,7 @@ export const promptVocab = (lm: CausalLM): number => Math.min(lm.config.vocabSiz
 export async function generateText(lm: CausalLM, prompt: PromptInput, opts: GenerateOptions, routing?: Routing): Promise<GenerateTextResult> {
   const tok = lm.tokenizer;
   let promptIds: number[];
-  if (typeof prompt === 'string') promptIds = tok.encode(prompt);
+  if (typeof prompt === 'string') promptIds = tok.encodePrompt(prompt);
   else {
     checkIds(prompt, promptVocab(lm), 'prompt');
     promptIds = [...prompt];
@@ -238,8 +238,8 @@ export class WiseModelService implements ModelService {
     return promptVocab(this.lm);
   }
 
-  get bosId(): number | null {
-    return this.lm.tokenizer.bosId;
+  get prefixIds(): readonly number[] {
+    return this.lm.tokenizer.prefixIds;
   }
 
   get contextLength(): number {
@@ -254,8 +254,9 @@ export class WiseModelService implements ModelService {
     return this.lm.tokenizer.decode(ids, { skipSpecialTokens: false }); // special tokens kept: the echoed text is the tokens joined
   }
 
-  chatPrompt(messages: { role: string; content: string }[]): string {
-    return this.lm.tokenizer.applyChatTemplate(messages, { addGenerationPrompt: true }) ?? plainChatPrompt(messages);
+  chatPrompt(messages: { role: string; content: string }[]): PromptInput {
+    const rendered = this.lm.tokenizer.applyChatTemplate(messages, { addGenerationPrompt: true });
+    return rendered === null ? plainChatPrompt(messages) : this.lm.tokenizer.encode(rendered);
   }
 
   async generateBatch(prompts: readonly PromptInput[], optsFor: (i: number) => GenerateOptions, onResult?: (i: number, r: GenerateResult) => void): Promise<GenerateResult[]> {

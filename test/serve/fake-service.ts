@@ -55,9 +55,12 @@ export class FakeService implements ModelService {
     return this.state.seq;
   }
 
-  /** token ids are code points; U+0002 (STX) stands for BOS */
+  /**
+   * token ids are code points; U+0002 (STX) stands for BOS, the prefix /tokenize's add_special prepends
+   * (generation, a string-level fake, counts a prompt's code points without it)
+   */
   readonly vocabSize = 0x110000;
-  readonly bosId = 2;
+  readonly prefixIds = [2];
   /** the fake has no context limit of its own; this is what /tokenize reports */
   readonly contextLength = 4096;
 

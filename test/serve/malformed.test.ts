@@ -215,9 +215,10 @@ describe('malformed inputs', () => {
     });
   }
 
-  it('accepts a prompt of exactly maxPromptTokens', async () => {
-    const r = await app.inject({ method: 'POST', url: C, payload: { ...ok, prompt: 'z'.repeat(MAX_PROMPT) } });
-    expect(r.statusCode).toBe(200);
+  it('accepts a prompt of exactly maxPromptTokens, its special prefix (BOS) included', async () => {
+    const room = MAX_PROMPT - service.prefixIds.length;
+    expect((await app.inject({ method: 'POST', url: C, payload: { ...ok, prompt: 'z'.repeat(room) } })).statusCode).toBe(200);
+    expect((await app.inject({ method: 'POST', url: C, payload: { ...ok, prompt: 'z'.repeat(room + 1) } })).statusCode).toBe(400);
   });
 
   it('queued no edit for any rejected edit request, and 409s a second revert', async () => {

@@ -53,6 +53,7 @@ describe('generateText: incremental decoding and stop strings', () => {
     return {
       tokenizer: {
         encode: (t: string) => Array.from(enc.encode(t)),
+        encodePrompt: (t: string) => Array.from(enc.encode(t)),
         decode: (xs: ArrayLike<number>) => dec.decode(Uint8Array.from(Array.from(xs))),
       },
       generate: async (_p: number[], o: { maxTokens: number; onToken?: (id: number) => boolean | void; signal?: AbortSignal }) => {

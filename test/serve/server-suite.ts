@@ -206,7 +206,7 @@ export function runServerSuite(name: string, factory: () => SuiteSubject | Promi
       expect(llama.json).toEqual({ tokens: ids, count: ids.length, max_model_len: service.contextLength });
       expect((await post('/tokenize', { model: currentId(), prompt: text })).json.tokens).toEqual(ids); // vLLM's names
       const special = await post('/tokenize', { content: text, add_special: true });
-      expect(special.json.tokens).toEqual(service.bosId === null ? ids : [service.bosId, ...ids]);
+      expect(special.json.tokens).toEqual([...service.prefixIds, ...ids]);
       const back = await post('/detokenize', { tokens: ids });
       expect(back.status).toBe(200);
       expect(back.json).toEqual({ content: service.decode(ids), prompt: service.decode(ids) });
