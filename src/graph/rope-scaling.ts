@@ -71,8 +71,7 @@ export function ropeFrequencies(headDim: number, theta: number, scaling: RopeSca
 
 function llama3(inv: number[], s: Extract<RopeScaling, { type: 'llama3' }>, r: (v: number) => number): number[] {
   const old = s.originalMaxPositionEmbeddings;
-  // Python floats (double) until they meet a float32 tensor
-  // (compared with a float32 tensor, so rounded to float32 first)
+  // HF divides these as Python floats (double); comparing them with the float32 wavelengths rounds them to float32
   const lowWavelen = r(old / s.lowFreqFactor);
   const highWavelen = r(old / s.highFreqFactor);
   const f = r(s.factor);
@@ -86,8 +85,7 @@ function llama3(inv: number[], s: Extract<RopeScaling, { type: 'llama3' }>, r: (
   });
 }
 
-function yarn(headDim: number, theta: number, s: Extract<RopeScaling, { type: 'yarn' }>, r: (v: number) => number): RopeFrequencies {
-  const dim = headDim;
+function yarn(dim: number, theta: number, s: Extract<RopeScaling, { type: 'yarn' }>, r: (v: number) => number): RopeFrequencies {
   const mscale = (scale: number, m = 1): number => (scale <= 1 ? 1 : 0.1 * m * Math.log(scale) + 1);
   const attentionFactor = s.attentionFactor ?? (s.mscale && s.mscaleAllDim ? mscale(s.factor, s.mscale) / mscale(s.factor, s.mscaleAllDim) : mscale(s.factor));
   // correction dim: the dimension whose wavelength makes `rotations` turns over the original context
