@@ -47,6 +47,11 @@ export interface AppliedEdit {
   loss: number;
 }
 
+/** The edited layer when the config names none: EasyEdit edits a late-middle layer (27 of 32 for Llama-2-7B), ~0.8 of the depth. */
+export function defaultEditLayer(numLayers: number): number {
+  return Math.min(numLayers - 1, Math.round(0.8 * (numLayers - 1)));
+}
+
 export class WiseEditor {
   state!: EditorState;
   templates: string[] = [];
@@ -73,8 +78,7 @@ export class WiseEditor {
   }
 
   static defaultLayer(lm: CausalLM): number {
-    // EasyEdit edits a late-middle layer (27 of 32 for Llama-2-7B): ~0.8 of the depth.
-    return Math.min(lm.config.numLayers - 1, Math.round(0.8 * (lm.config.numLayers - 1)));
+    return defaultEditLayer(lm.config.numLayers);
   }
 
   static fingerprint(lm: CausalLM, layer: number): string {

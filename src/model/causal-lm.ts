@@ -19,6 +19,7 @@ import { buildTransformer, type DownHookCtx, type TransformerOptions } from './t
 import { padBatch, transformerFeeds, type PaddedBatch } from './feeds.js';
 import { sampleToken } from './sampling.js';
 import { loadCheckpoint, type Checkpoint } from './weights.js';
+import { stopIdsOf } from './config.js';
 import { loadTokenizer, type Tokenizer } from './tokenizer.js';
 import { checkIds } from './tokenizer.js';
 import type { Value } from '../graph/index.js';
@@ -109,9 +110,7 @@ export class CausalLM {
   }
   /** config.json's eos ids, then generation_config.json's, then the tokenizer's eos token */
   get eosIds(): number[] {
-    const ids = new Set([...this.config.eosTokenIds, ...this.ckpt.generationEosIds]);
-    if (this.tokenizer.eosId !== null && this.tokenizer.eosId !== undefined) ids.add(this.tokenizer.eosId);
-    return [...ids];
+    return stopIdsOf(this.config.eosTokenIds, this.ckpt.generationEosIds, this.tokenizer.eosId);
   }
 
   /**

@@ -256,6 +256,11 @@ export function parseEosIds(json: unknown, file: string, vocabSize: number): num
   return ids;
 }
 
+/** The ids generation stops on: config.json's eos ids, then generation_config.json's, then the tokenizer's eos. */
+export function stopIdsOf(configEos: readonly number[], generationEos: readonly number[], tokenizerEos: number | null | undefined): number[] {
+  return [...new Set([...configEos, ...generationEos, ...(tokenizerEos === null || tokenizerEos === undefined ? [] : [tokenizerEos])])];
+}
+
 /** Parses a config.json body. `file` is used in error messages only. */
 export function parseModelConfig(json: unknown, file = 'config.json'): ModelConfig {
   if (!isObj(json)) return bad(file, '(root)', 'must be a JSON object');

@@ -214,29 +214,35 @@ function sameShape(a: readonly number[], b: readonly number[]): boolean {
 }
 
 /**
- * Loads a checkpoint folder: config.json → ModelConfig + ArchSpec, then every expected tensor as f32.
- * GPT-2 names may lack the `transformer.` prefix; a tied head's `lm_head.weight` is optional (and ignored).
+ * Every tensor the model needs, found in `source` with the shape config.json implies (headers only, nothing
+ * read): canonical name → name in the files. GPT-2 names may lack the `transformer.` prefix; a tied head's
+ * `lm_head.weight` is optional (and ignored). WISE_MISSING_WEIGHT / WISE_SHAPE_MISMATCH name the tensor.
  */
+export function matchTensors(dir: string, config: ModelConfig, spec: ArchSpec, source: TensorSource): Map<string, string> {
+  const stored = new Map<string, string>();
+  for (const [name, shape] of expectedShapes(spec, config)) {
+    const prefix = spec.optionalPrefix;
+    const alt = prefix !== null && name.startsWith(prefix) ? name.slice(prefix.length) : null;
+    const found = source.has(name) ? name : alt !== null && source.has(alt) ? alt : null;
+    if (found === null) {
+      throw new WiseError('WISE_MISSING_WEIGHT', `${dir}: missing tensor '${name}' (needed by ${config.modelType}, expected shape [${shape.join(', ')}])`, { tensor: name, expected: shape, dir, files: source.fileNames() });
+    }
+    const info = source.info(found);
+    if (!sameShape(info.shape, shape)) {
+      throw new WiseError('WISE_SHAPE_MISMATCH', `${info.file}: tensor '${found}' has shape [${info.shape.join(', ')}] but config.json implies [${shape.join(', ')}]`, { tensor: found, expected: shape, got: info.shape, file: info.file });
+    }
+    stored.set(name, found);
+  }
+  return stored;
+}
+
+/** Loads a checkpoint folder: config.json → ModelConfig + ArchSpec, then every expected tensor (matchTensors) as f32. */
 export async function loadCheckpoint(dir: string): Promise<Checkpoint> {
   const config = await loadModelConfig(dir);
   const spec = getArchSpec(config.modelType);
-  const expected = expectedShapes(spec, config);
   const source = await TensorSource.open(dir);
   try {
-    const stored = new Map<string, string>(); // canonical → name in file
-    for (const [name, shape] of expected) {
-      const prefix = spec.optionalPrefix;
-      const alt = prefix !== null && name.startsWith(prefix) ? name.slice(prefix.length) : null;
-      const found = source.has(name) ? name : alt !== null && source.has(alt) ? alt : null;
-      if (found === null) {
-        throw new WiseError('WISE_MISSING_WEIGHT', `${dir}: missing tensor '${name}' (needed by ${config.modelType}, expected shape [${shape.join(', ')}])`, { tensor: name, expected: shape, dir, files: source.fileNames() });
-      }
-      const info = source.info(found);
-      if (!sameShape(info.shape, shape)) {
-        throw new WiseError('WISE_SHAPE_MISMATCH', `${info.file}: tensor '${found}' has shape [${info.shape.join(', ')}] but config.json implies [${shape.join(', ')}]`, { tensor: found, expected: shape, got: info.shape, file: info.file });
-      }
-      stored.set(name, found);
-    }
+    const stored = matchTensors(dir, config, spec, source); // canonical → name in file
     const weights = new Map<string, Weight>();
     for (const [name, found] of stored) weights.set(name, await source.readFloat32(found));
     const used = new Set(stored.values());

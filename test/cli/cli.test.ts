@@ -13,6 +13,8 @@ import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { REPO_ROOT, describeShared, hfFixtureDir } from '../helpers/shared.js';
+import { fixtureWithConfig } from '../helpers/variant-fixture.js';
+import { loadCheckpoint } from '../../src/model/weights.js';
 
 const BIN = path.join(REPO_ROOT, 'dist', 'cli', 'main.js');
 const TMP = mkdtempSync(path.join(tmpdir(), 'wise-cli-'));
@@ -129,6 +131,33 @@ describeShared(
     const db = path.join(TMP, 'db');
     const g = (...args: string[]): Promise<Run> => wise(['--model', model, '--db', db, ...args]);
     const json = (r: Run): Record<string, unknown> => JSON.parse(r.stdout) as Record<string, unknown>;
+
+    it('model: reads the folder without its weights; the JSON agrees with the loaded checkpoint; a bad folder names the tensor', async () => {
+      const [text, js] = await Promise.all([g('model'), g('--json', 'model')]);
+      for (const r of [text, js]) expect(r.code, r.stderr).toBe(0);
+      const j = json(js) as { params: number; dtypes: string[]; edited: { layer: number; weight: string }; tokenizer: { prefixIds: number[]; stopIds: number[] } };
+      const ck = await loadCheckpoint(model);
+      expect(j.params).toBe([...ck.weights.values()].reduce((n, w) => n + w.data.length, 0));
+      expect(j.dtypes).toEqual(['F32']);
+      expect(j.edited).toEqual({ layer: 2, weight: 'model.layers.2.mlp.down_proj.weight' }); // 0.8 of 3 layers, no family file layer
+      expect(j.tokenizer).toMatchObject({ prefixIds: [], stopIds: [0] });
+      expect(text.stdout).toContain('3 layers, hidden 64, 4 heads (2 kv) of 16');
+      expect(text.stdout).toContain('editing    layer 2: model.layers.2.mlp.down_proj.weight');
+      expect(existsSync(db)).toBe(false);
+      // the same folder with a config that disagrees with the weights, and one with Llama 3.1's RoPE block
+      const bad = fixtureWithConfig('tiny-llama', { intermediate_size: 200 });
+      const l31 = fixtureWithConfig('tiny-llama', { rope_parameters: { rope_type: 'llama3', rope_theta: 10000, factor: 8, low_freq_factor: 1, high_freq_factor: 4, original_max_position_embeddings: 32 } });
+      try {
+        const [b, s] = await Promise.all([wise(['--model', bad, 'model']), wise(['--model', l31, 'model'])]);
+        expect(b.code).toBe(1);
+        expect(b.stderr).toContain('WISE_SHAPE_MISMATCH');
+        expect(b.stderr).toContain('model.layers.0.mlp.gate_proj.weight');
+        expect(s.code, s.stderr).toBe(0);
+        expect(s.stdout).toContain('llama3 scaling (factor 8, lowFreqFactor 1, highFreqFactor 4, originalMaxPositionEmbeddings 32)');
+      } finally {
+        for (const d of [bad, l31]) rmSync(d, { recursive: true, force: true });
+      }
+    });
 
     it('generates text, the same as --json and --stream; --no-edits needs no store', async () => {
       const [text, js, stream] = await Promise.all([

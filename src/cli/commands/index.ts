@@ -10,12 +10,14 @@ import { registerMerge } from './merge.js';
 import { registerServe } from './serve.js';
 import { registerExport } from './export.js';
 import { registerEval } from './eval.js';
+import { registerModel } from './model.js';
 
 export type Registrar = (program: Command) => void;
 
 export const COMMANDS: Registrar[] = [
   registerDemo,
   registerConfig,
+  registerModel,
   registerGenerate,
   registerEdit,
   registerEdits,
