@@ -116,6 +116,12 @@ export const WiseSchema = z.strictObject({
   irrelevant_similar: z.number().int().nonnegative().default(0),
   /** Earlier edits (the most recent ones) added as irrelevant samples, WISE's replay (EasyEdit: off). */
   replay: z.number().int().nonnegative().default(0),
+  /** EasyEdit's use_chat_template, for chat models queried through their chat template: every text the editor
+   *  runs as a sequence of its own (edit rows under each context template, the bare prompt, irrelevant samples,
+   *  pool and replay texts) is the checkpoint's chat template around it as one user message, with the generation
+   *  prompt; the target follows (EasyEdit wraps the edit rows only; wrapping the negatives too keeps the template's
+   *  own tokens from becoming the edit's key). Needs a chat_template in tokenizer_config.json. */
+  use_chat_template: z.boolean().default(false),
   /** After training an edit, the applied edits outside its memory on whose prompt+target it scores at
    *  least this fraction of its would-be ε become irrelevant samples too, and the edit is retrained
    *  once from the same start (recorded with the edit, so a replay is exact); null = off (EasyEdit). */

@@ -71,6 +71,7 @@ export class WiseEditor {
       scoreReduce: cfg.score_reduce,
       margin: { alpha: cfg.act_margin[0], beta: cfg.act_margin[1], gamma: cfg.act_margin[2], weight: cfg.margin_weight },
       hparams: { lr: cfg.edit_lr, nIter: cfg.n_iter, normConstraint: cfg.norm_constraint, weightDecay: cfg.weight_decay, earlyStopTol: cfg.early_stop_tol, earlyStopLoss: cfg.early_stop_loss },
+      chat: cfg.use_chat_template,
     });
     this.routeStat = { topk: cfg.route_topk, normalize: cfg.route_normalize };
     this.editScores = new EditScores(this.memory, cfg.max_mean_tokens, cfg.score_reduce, this.routeStat, cfg.route_score_dtype);
@@ -89,6 +90,9 @@ export class WiseEditor {
   static async open(o: EditorOptions): Promise<WiseEditor> {
     if (o.config.merge_freq % o.config.save_freq !== 0) {
       throw new WiseError('WISE_BAD_CONFIG', `wise.merge_freq (${o.config.merge_freq}) must be a multiple of wise.save_freq (${o.config.save_freq})`, { field: 'wise.merge_freq' });
+    }
+    if (o.config.use_chat_template && o.lm.tokenizer.chatTemplate === null) {
+      throw new WiseError('WISE_BAD_CONFIG', `wise.use_chat_template is on, but ${o.lm.tokenizer.dir} has no chat template (tokenizer_config.json chat_template)`, { field: 'wise.use_chat_template' });
     }
     const layer = o.config.layer ?? WiseEditor.defaultLayer(o.lm);
     if (layer >= o.lm.config.numLayers) throw new WiseError('WISE_BAD_CONFIG', `wise.layer ${layer} ≥ the model's ${o.lm.config.numLayers} layers`, { field: 'wise.layer' });

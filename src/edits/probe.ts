@@ -18,12 +18,22 @@ export interface ProbeResult {
   memory: string;
 }
 
-export async function probe(lm: CausalLM, pairs: readonly { prompt: string; target: string }[], routing?: { variant: Variant; memories: RoutedMemory[] }, batchSize = 32): Promise<ProbeResult[]> {
+/**
+ * `encodePrompt` tokenizes a prompt as the model is asked it (default: the tokenizer's prefix and the text; for an
+ * editor with wise.use_chat_template, `(t) => editor.memory.queryIds(t)`); the target follows it.
+ */
+export async function probe(
+  lm: CausalLM,
+  pairs: readonly { prompt: string; target: string }[],
+  routing?: { variant: Variant; memories: RoutedMemory[] },
+  batchSize = 32,
+  encodePrompt: (text: string) => number[] = (t) => lm.tokenizer.encodePrompt(t),
+): Promise<ProbeResult[]> {
   const V = lm.config.vocabSize;
   const out: ProbeResult[] = [];
   for (let s = 0; s < pairs.length; s += batchSize) {
     const chunk = pairs.slice(s, s + batchSize);
-    const toks = chunk.map((p) => ({ prompt: lm.tokenizer.encodePrompt(p.prompt), target: lm.tokenizer.encode(normalizeTarget(p.target)) }));
+    const toks = chunk.map((p) => ({ prompt: encodePrompt(p.prompt), target: lm.tokenizer.encode(normalizeTarget(p.target)) }));
     const r = await lm.forward(toks.map((t) => [...t.prompt, ...t.target]), routing ? { variant: routing.variant } : {});
     const names = routing ? routeNames(r.extra.route, routing.memories) : [];
     toks.forEach((t, i) => {

@@ -27,7 +27,10 @@ export function routingOnlyKeys(cfg: WiseConfig): (keyof WiseConfig)[] {
  * existed still matches. mask_structure: 'element' is the mask every store had; at ρ = 1 both
  * structures give the all-ones mask.
  */
-const inert = (cfg: WiseConfig): (keyof WiseConfig)[] => (cfg.mask_structure === 'element' || cfg.mask_ratio === 1 ? ['mask_structure'] : []);
+const inert = (cfg: WiseConfig): (keyof WiseConfig)[] => [
+  ...(cfg.mask_structure === 'element' || cfg.mask_ratio === 1 ? (['mask_structure'] as const) : []),
+  ...(cfg.use_chat_template ? [] : (['use_chat_template'] as const)), // off: texts as every earlier store had them
+];
 
 /** `cfg` without its routing-only keys: what an edited store depends on. */
 export function trainingSettings(cfg: WiseConfig): Partial<WiseConfig> {

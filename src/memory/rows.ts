@@ -17,9 +17,10 @@
 import { WiseError } from '../util/errors.js';
 
 export interface Encoder {
+  /** a piece appended to a sequence (the target after its prompt) */
   encode(text: string): number[];
-  /** special tokens that start every sequence (BOS for Llama; tokenizer.ts prefixIds); none when absent */
-  readonly prefixIds?: readonly number[];
+  /** a text as a sequence of its own (tokenizer.ts encodePrompt: BOS first for Llama; or under a chat template); default encode */
+  encodePrompt?(text: string): number[];
 }
 
 export interface EditBatch {
@@ -85,7 +86,7 @@ export function normalizeTarget(target: string): string {
  */
 export function buildEditBatch(tok: Encoder, templates: readonly string[], prompt: string, target: string, irrelevant: string | readonly string[], pad: number, maxLen: number): EditBatch {
   const targetIds = tok.encode(normalizeTarget(target));
-  const start = (text: string): number[] => [...(tok.prefixIds ?? []), ...tok.encode(text)]; // a row's own sequence
+  const start = (text: string): number[] => (tok.encodePrompt ? tok.encodePrompt(text) : tok.encode(text)); // a row's own sequence
   const seqs: number[][] = [];
   const starts: number[] = [];
   for (const t of templates) {

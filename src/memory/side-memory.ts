@@ -7,6 +7,7 @@
 import type { Graph } from '../graph/index.js';
 import type { TensorData } from '../graph/types.js';
 import { tensorData } from '../graph/types.js';
+import { WiseError } from '../util/errors.js';
 import { CausalLM } from '../model/causal-lm.js';
 import { editWeightName } from '../model/arch.js';
 import { transformerFeeds } from '../model/feeds.js';
@@ -22,6 +23,8 @@ export interface SideMemoryOptions {
   scoreReduce?: 'mean' | 'max';
   margin: MarginParams;
   hparams: EditHparams;
+  /** wise.use_chat_template: texts run as sequences go through the chat template as one user message */
+  chat?: boolean;
 }
 
 export interface EditInput {
@@ -79,8 +82,22 @@ export class SideMemory {
     return out.slice(0, count + 1);
   }
 
+  /**
+   * Ids of a text the editor runs as a sequence of its own (an edit row, the bare prompt, an irrelevant or pool
+   * text): the tokenizer's prompt prefix and the text, or, with `chat`, the chat template around it as one user
+   * message with the generation prompt, tokenized as rendered (the template writes its own BOS).
+   */
+  queryIds(text: string): number[] {
+    const tok = this.lm.tokenizer;
+    if (!this.opts.chat) return tok.encodePrompt(text);
+    const rendered = tok.applyChatTemplate([{ role: 'user', content: text }], { addGenerationPrompt: true });
+    if (rendered === null) throw new WiseError('WISE_BAD_CONFIG', `wise.use_chat_template: ${tok.dir} has no chat template (tokenizer_config.json chat_template)`, { field: 'wise.use_chat_template' });
+    return tok.encode(rendered);
+  }
+
   batch(templates: readonly string[], e: EditInput): EditBatch {
-    return buildEditBatch(this.lm.tokenizer, templates, e.prompt, e.target, e.irrelevant, this.lm.padId, this.lm.config.maxPositionEmbeddings);
+    const enc = { encode: (t: string) => this.lm.tokenizer.encode(t), encodePrompt: (t: string) => this.queryIds(t) };
+    return buildEditBatch(enc, templates, e.prompt, e.target, e.irrelevant, this.lm.padId, this.lm.config.maxPositionEmbeddings);
   }
 
   /** The layers below the edited one, and its MLP up to the down projection's input (dynamic B, T). */
@@ -116,7 +133,7 @@ export class SideMemory {
    * whatever batch it came in.
    */
   textActivation(text: string): Promise<{ data: Float32Array; T: number }> {
-    return this.idsActivation(this.lm.tokenizer.encodePrompt(text));
+    return this.idsActivation(this.queryIds(text));
   }
 
   private async idsActivation(ids: readonly number[]): Promise<{ data: Float32Array; T: number }> {
@@ -142,7 +159,7 @@ export class SideMemory {
    */
   async promptActivation(prompt: string, target: string | null): Promise<{ data: Float32Array; T: number }> {
     if (target === null) return this.textActivation(prompt);
-    return this.activationOf([...this.lm.tokenizer.encodePrompt(prompt), ...this.lm.tokenizer.encode(normalizeTarget(target))]);
+    return this.activationOf([...this.queryIds(prompt), ...this.lm.tokenizer.encode(normalizeTarget(target))]);
   }
 
   /**
@@ -153,7 +170,7 @@ export class SideMemory {
     const ff = this.ffDim;
     const C = new Float64Array(ff * ff);
     for (const text of texts) {
-      const ids = this.lm.tokenizer.encodePrompt(text);
+      const ids = this.queryIds(text);
       if (ids.length === 0) continue;
       accumulateMoment(C, (await this.activationOf(ids)).data, ff);
     }

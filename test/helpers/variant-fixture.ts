@@ -12,8 +12,12 @@ import { hfFixtureDir, type HfFixture } from './shared.js';
  * (name → JSON body) written in place of the fixture's file of that name.
  */
 export function fixtureWithConfig(fixture: HfFixture, patch: Record<string, unknown>, files: Record<string, unknown> = {}): string {
-  const src = hfFixtureDir(fixture);
-  const dir = mkdtempSync(path.join(tmpdir(), `wise-${fixture}-variant-`));
+  return folderWithConfig(hfFixtureDir(fixture), patch, files);
+}
+
+/** The same for any checkpoint folder `src` (the bundled model, say). */
+export function folderWithConfig(src: string, patch: Record<string, unknown>, files: Record<string, unknown> = {}): string {
+  const dir = mkdtempSync(path.join(tmpdir(), `wise-${path.basename(src)}-variant-`));
   for (const f of readdirSync(src)) {
     if (f === 'config.json' || f in files) continue;
     symlinkSync(path.join(src, f), path.join(dir, f));

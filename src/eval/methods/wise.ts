@@ -93,6 +93,10 @@ export class WiseMethod implements EditMethod {
   private chunk: { dir: string; recordIds: readonly string[]; marker: KeptMarker | null } | null = null;
 
   constructor(readonly opts: WiseMethodOptions) {
+    if (opts.config.use_chat_template) {
+      // the harness scores prompt + " " + target as plain text; edits keyed on the chat template would be measured off their key
+      throw new WiseError('WISE_BAD_CONFIG', 'wise.use_chat_template is not supported by the evaluation harness, which scores plain-text prompts; probe chat-formatted edits with probe(…, editor.memory.queryIds) or through the server\'s chat route', { field: 'wise.use_chat_template' });
+    }
     this.name = opts.name ?? (opts.config.mode === 'retrieve' ? 'wise-retrieve' : 'wise');
     this.layer = opts.config.layer ?? WiseEditor.defaultLayer(opts.lm);
     this.templates = opts.templates ? [...opts.templates] : null;
