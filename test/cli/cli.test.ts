@@ -8,13 +8,16 @@
  * is a usage error (exit 2), an unknown one WISE_NOT_FOUND (exit 1).
  */
 import { spawn, spawnSync, type ChildProcessWithoutNullStreams } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { REPO_ROOT, describeShared, hfFixtureDir } from '../helpers/shared.js';
 import { fixtureWithConfig } from '../helpers/variant-fixture.js';
 import { loadCheckpoint } from '../../src/model/weights.js';
+import { CausalLM } from '../../src/model/causal-lm.js';
+
+const readSharedTokConfig = (): Record<string, unknown> => JSON.parse(readFileSync(path.join(hfFixtureDir('tiny-llama'), 'tokenizer_config.json'), 'utf8')) as Record<string, unknown>;
 
 const BIN = path.join(REPO_ROOT, 'dist', 'cli', 'main.js');
 const TMP = mkdtempSync(path.join(tmpdir(), 'wise-cli-'));
@@ -156,6 +159,27 @@ describeShared(
         expect(s.stdout).toContain('llama3 scaling (factor 8, lowFreqFactor 1, highFreqFactor 4, originalMaxPositionEmbeddings 32)');
       } finally {
         for (const d of [bad, l31]) rmSync(d, { recursive: true, force: true });
+      }
+    });
+
+    it('generate --chat sends the prompt through the chat template; without one it is refused', async () => {
+      const chat = fixtureWithConfig('tiny-llama', {}, { 'tokenizer_config.json': { ...readSharedTokConfig(), chat_template: '<|endoftext|>User: {{ messages[0].content }}\nAssistant:' } });
+      try {
+        const [withTemplate, plain, none] = await Promise.all([
+          wise(['--model', chat, '--json', 'generate', '--chat', '--prompt', 'Hello there', '-n', '4', '--no-edits']),
+          wise(['--model', chat, '--json', 'generate', '--prompt', 'Hello there', '-n', '4', '--no-edits']),
+          g('generate', '--chat', '--prompt', 'Hello there'),
+        ]);
+        expect(withTemplate.code, withTemplate.stderr).toBe(0);
+        const lm = await CausalLM.load(chat);
+        const ids = lm.tokenizer.encode('<|endoftext|>User: Hello there\nAssistant:');
+        expect(ids[0]).toBe(0); // the template's own BOS, once
+        expect(json(withTemplate).prompt_tokens).toBe(ids.length);
+        expect(json(plain).prompt_tokens).toBe(lm.tokenizer.encode('Hello there').length);
+        expect(none.code).toBe(1);
+        expect(none.stderr).toContain('--chat');
+      } finally {
+        rmSync(chat, { recursive: true, force: true });
       }
     });
 

@@ -8,6 +8,7 @@ import { openEditor, openModel, storeDir } from '../open.js';
 import { generateText, type Routing } from '../../serve/wise-service.js';
 import type { WiseEditor } from '../../edits/editor.js';
 import { familyContext, floatArg, intArg, nonEmptyArg, storeExists } from './common.js';
+import { WiseError } from '../../util/errors.js';
 
 export function registerGenerate(program: Command): void {
   program
@@ -21,10 +22,15 @@ export function registerGenerate(program: Command): void {
     .option('--stop <text>', 'stop string (repeatable): the text ends before it', (v: string, prev: string[] = []) => [...prev, v])
     .option('--stream', 'print text as it is generated')
     .option('--no-edits', 'use the plain model, ignoring the store')
+    .option('--chat', "send the prompt as one user message through the checkpoint's chat template (as the server's chat route does)")
     .action(async function (this: Command) {
       const { ctx } = familyContext(this);
-      const o = this.opts() as { prompt: string; maxTokens: number; temperature: number; topP: number; seed: number; stop?: string[]; stream?: boolean; edits: boolean };
+      const o = this.opts() as { prompt: string; maxTokens: number; temperature: number; topP: number; seed: number; stop?: string[]; stream?: boolean; edits: boolean; chat?: boolean };
       const lm = await openModel(ctx);
+      const rendered = o.chat ? lm.tokenizer.applyChatTemplate([{ role: 'user', content: o.prompt }], { addGenerationPrompt: true }) : null;
+      if (o.chat && rendered === null) throw new WiseError('WISE_BAD_REQUEST', `--chat: ${lm.tokenizer.dir} has no chat template (tokenizer_config.json chat_template)`, { field: 'chat' });
+      // a rendered template is tokenized as it stands: it writes its own BOS
+      const prompt = rendered === null ? o.prompt : lm.tokenizer.encode(rendered);
       let editor: WiseEditor | undefined;
       const dir = storeDir(ctx.config);
       if (o.edits && storeExists(dir)) editor = await openEditor(ctx, lm, 'wise generate');
@@ -33,7 +39,7 @@ export function registerGenerate(program: Command): void {
         const stream = Boolean(o.stream) && !ctx.json;
         const r = await generateText(
           lm,
-          o.prompt,
+          prompt,
           { maxTokens: o.maxTokens, temperature: o.temperature, topP: o.topP, seed: o.seed, stop: o.stop, onText: stream ? (t) => void process.stdout.write(t) : undefined },
           routing,
         );
