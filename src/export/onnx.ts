@@ -71,6 +71,8 @@ export interface ExportContract {
     rope_attention_factor: number | null;
     /** sliding-window attention on every layer (see formulas.attn_mask), null when off */
     sliding_window: number | null;
+    /** the ids a text prompt starts with (the tokenizer's BOS for Llama/Mistral; empty for GPT-2, Qwen2): the edits were made on prompts that start so */
+    prompt_prefix_ids: number[];
     eos_token_ids: number[];
     pad_token_id: number | null;
   };
@@ -172,7 +174,7 @@ export function exportContract(src: ExportSource, proto: OnnxNs.IModelProto, log
       kv_heads: cfg.numKvHeads, head_dim: cfg.headDim, positions: rope ? 'rope' : 'learned',
       rope_theta: rope ? theta : null, rope_scaling: rope ? cfg.ropeScaling : null,
       rope_inv_freq: freqs?.invFreq ?? null, rope_attention_factor: freqs ? Math.fround(freqs.attentionFactor) : null,
-      sliding_window: cfg.slidingWindow, eos_token_ids: lm.eosIds, pad_token_id: lm.padId,
+      sliding_window: cfg.slidingWindow, prompt_prefix_ids: [...lm.tokenizer.prefixIds], eos_token_ids: lm.eosIds, pad_token_id: lm.padId,
     },
     edited: { layer: src.layer, weight: editedWeight(src), layout: lm.spec.layer.mlp.down.layout },
     routing: {

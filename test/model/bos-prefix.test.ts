@@ -13,6 +13,7 @@ import { lmScorer } from '../../src/eval/scorer-lm.js';
 import { promptTargetRow } from '../../src/eval/scorer.js';
 import { generateText, WiseModelService } from '../../src/serve/wise-service.js';
 import { WiseEditor } from '../../src/edits/editor.js';
+import { exportOnnxBytes, exportSourceOf } from '../../src/export/index.js';
 import { MemoryBacking, MemoryShardStore } from '../../src/shards/index.js';
 import { DEFAULTS } from '../../src/config/schema.js';
 import { bundledModelDir } from '../../src/config/paths.js';
@@ -78,6 +79,8 @@ describeShared('a tokenizer that starts sequences with BOS', () => {
       const service = new WiseModelService({ lm, editor });
       expect(service.chatPrompt([{ role: 'user', content: 'Hello there' }])).toEqual([0, ...lm.tokenizer.encode('Hello there')]);
       expect(service.prefixIds).toEqual([0]);
+      // an ONNX export tells its consumers to start text prompts the same way
+      expect(exportOnnxBytes(exportSourceOf(editor)).contract.model.prompt_prefix_ids).toEqual([0]);
     } finally {
       await editor.close();
     }
