@@ -23,6 +23,7 @@ import { stopIdsOf } from './config.js';
 import { loadTokenizer, type Tokenizer } from './tokenizer.js';
 import { checkIds } from './tokenizer.js';
 import type { Value } from '../graph/index.js';
+import { takeMaskRows, takeRowsAll } from './batch-rows.js';
 
 export interface Variant {
   /** cache key of the variant's graphs (its structure, e.g. 'wise-merge-3mem') */
@@ -72,6 +73,8 @@ export interface GenerateOpts {
   variant?: Variant;
   /** false = recompute the whole context every step (for checks) */
   useCache?: boolean;
+  /** called once with this sequence's output as soon as it ends (generateMany: while the other rows go on) */
+  onEnd?: (out: GenerateOutput) => void;
 }
 
 export interface GenerateOutput {
@@ -179,6 +182,14 @@ export class CausalLM {
     return { logits: out.logits!.data as Float32Array, batch: b, extra };
   }
 
+  /** WISE_BAD_REQUEST / WISE_CONTEXT_LENGTH unless `prompt` can be decoded from. */
+  private checkPrompt(prompt: readonly number[]): void {
+    if (prompt.length === 0) throw new WiseError('WISE_BAD_REQUEST', 'prompt must have at least one token', { field: 'prompt' });
+    this.checkIds([prompt]);
+    const ctxLen = this.contextLength;
+    if (prompt.length >= ctxLen) throw new WiseError('WISE_CONTEXT_LENGTH', `a prompt of ${prompt.length} tokens leaves no room for a new token in the model context of ${ctxLen} (max_position_embeddings)`, { field: 'prompt', tokens: prompt.length, context: ctxLen });
+  }
+
   /**
    * Decodes one prompt (B = 1). Greedy unless temperature > 0 (seeded). The prompt and the new
    * tokens together stay within the context: a prompt that leaves no room for one new token is
@@ -186,38 +197,88 @@ export class CausalLM {
    * (llama.cpp's behaviour; OpenAI refuses such a max_tokens instead).
    */
   async generate(prompt: readonly number[], o: GenerateOpts, keepLogits = false): Promise<GenerateOutput> {
-    if (prompt.length === 0) throw new WiseError('WISE_BAD_REQUEST', 'prompt must have at least one token', { field: 'prompt' });
-    this.checkIds([prompt]);
-    const ctxLen = this.contextLength;
-    if (prompt.length >= ctxLen) throw new WiseError('WISE_CONTEXT_LENGTH', `a prompt of ${prompt.length} tokens leaves no room for a new token in the model context of ${ctxLen} (max_position_embeddings)`, { field: 'prompt', tokens: prompt.length, context: ctxLen });
-    const budget = Math.min(o.maxTokens, ctxLen - prompt.length);
+    return (await this.generateMany([prompt], [o], keepLogits))[0]!;
+  }
+
+  /**
+   * Decodes several prompts as one batch, each under its own options (budget, seed, stop ids,
+   * onToken, signal) and each exactly as `generate` would alone, up to float rounding: the rows
+   * are left-padded (every row's last token in the last column, so `logits_last` (B, V) holds each
+   * row's next-token logits), padding is masked out of attention and positions count real tokens
+   * only, and a variant decides per row (the router's route (B)). GEMMs over B rows may sum in
+   * another order than over one, so logits can differ in the last bits (llama.cpp and vLLM batch
+   * the same way). A row that ends (stop id, onToken, budget, its signal) leaves the batch: the
+   * later steps run on the other rows' KV cache, key mask and prefill outputs only.
+   * Every row must use the same `variant` (one graph) and the same `useCache`.
+   */
+  async generateMany(prompts: readonly (readonly number[])[], opts: readonly GenerateOpts[], keepLogits = false): Promise<GenerateOutput[]> {
+    if (opts.length !== prompts.length) throw new WiseError('WISE_INTERNAL', `generateMany: ${prompts.length} prompts but ${opts.length} option sets`);
+    if (prompts.length === 0) return [];
+    const v = opts[0]!.variant;
+    const useCache = opts[0]!.useCache ?? true;
+    if (opts.some((o) => o.variant !== v || (o.useCache ?? true) !== useCache)) throw new WiseError('WISE_INTERNAL', 'generateMany: every row must use the same variant and useCache');
+    prompts.forEach((p) => this.checkPrompt(p));
     const V = this.config.vocabSize;
-    // Rng keeps a number's low 32 bits; a larger seed (the server takes up to 2^53 − 1) is hashed instead, so it does not alias a small one
-    const seed = o.seed ?? 0;
-    const rng = new Rng(seed <= 0xffffffff ? seed : String(seed));
-    const stop = new Set(o.stopIds ?? this.eosIds);
-    const ids: number[] = [];
-    const stepLogits: Float32Array[] = [];
-    const v = o.variant;
-    const useCache = o.useCache ?? true;
+    const rows: DecodeRow[] = prompts.map((p, i) => {
+      const o = opts[i]!;
+      // Rng keeps a number's low 32 bits; a larger seed (the server takes up to 2^53 − 1) is hashed instead, so it does not alias a small one
+      const seed = o.seed ?? 0;
+      return {
+        o,
+        ctx: [...p],
+        ids: [],
+        budget: Math.min(o.maxTokens, this.contextLength - p.length),
+        rng: new Rng(seed <= 0xffffffff ? seed : String(seed)),
+        stop: new Set(o.stopIds ?? this.eosIds),
+        finish: 'length',
+        prefill: {},
+        stepLogits: [],
+        done: false,
+      };
+    });
     const kv = this.config.numKvHeads, D = this.config.headDim, L = this.config.numLayers;
+    // the batch: rows still decoding, and (with the cache) their KV cache, key mask (B, P) and prefill outputs
+    let live = rows.filter((r) => r.budget > 0);
     let past: Record<string, TensorData> = {};
-    for (let i = 0; i < L; i++) {
-      past[`past_key_${i}`] = { dtype: 'float32', dims: [1, kv, 0, D], data: new Float32Array(0) };
-      past[`past_value_${i}`] = { dtype: 'float32', dims: [1, kv, 0, D], data: new Float32Array(0) };
-    }
+    let keyMask: number[] = [];
     let prefill: Record<string, TensorData> = {};
-    let sv = v; // the variant of the decode steps: none once the prefill says they are plain
-    let ctx = [...prompt];
-    let finish: 'stop' | 'length' = 'length';
-    for (let step = 0; step < budget; step++) {
-      if (o.signal?.aborted) break;
-      let row: Float32Array;
+    let sv = v; // the variant of the decode steps: none once the prefill says they are all plain
+    const output = (r: DecodeRow): GenerateOutput => ({ ids: r.ids, finishReason: r.finish, prefill: r.prefill, ...(keepLogits ? { stepLogits: r.stepLogits } : {}) });
+    for (const r of rows) if (r.budget <= 0) r.o.onEnd?.(output(r));
+    for (let step = 0; ; step++) {
+      for (const r of live) if (r.o.signal?.aborted) r.done = true;
+      if (live.some((r) => r.done)) {
+        for (const r of live) if (r.done) r.o.onEnd?.(output(r));
+        const keep = live.flatMap((r, j) => (r.done ? [] : [j]));
+        if (step > 0 && useCache) {
+          past = takeRowsAll(past, keep);
+          keyMask = takeMaskRows(keyMask, keyMask.length / live.length, keep);
+          prefill = takeRowsAll(prefill, keep);
+          if (sv && v?.plainSteps?.(prefill) === true) sv = undefined;
+        }
+        live = keep.map((j) => live[j]!);
+      }
+      const B = live.length;
+      if (B === 0) break;
+      let logits: Float32Array; // (B, V): each live row's next-token logits
       if (useCache) {
-        const fresh = step === 0 ? ctx : ctx.slice(-1);
-        const P = step === 0 ? 0 : ctx.length - 1;
-        const extraFeeds = step === 0 ? (v?.feeds(1, fresh.length, new Array<number>(fresh.length).fill(1)) ?? {}) : (sv?.decodeFeeds(1, 1, prefill) ?? {});
-        const feeds = { ...transformerFeeds(this.spec, this.config, fresh, new Array(ctx.length).fill(1), 1, fresh.length, P), ...past, ...extraFeeds };
+        let feeds: Record<string, TensorData>;
+        if (step === 0) {
+          const b = padBatch(live.map((r) => r.ctx), 'left', this.padId);
+          keyMask = b.mask;
+          for (let i = 0; i < L; i++) {
+            past[`past_key_${i}`] = { dtype: 'float32', dims: [B, kv, 0, D], data: new Float32Array(0) };
+            past[`past_value_${i}`] = { dtype: 'float32', dims: [B, kv, 0, D], data: new Float32Array(0) };
+          }
+          feeds = { ...transformerFeeds(this.spec, this.config, b.ids, keyMask, B, b.seq, 0), ...past, ...(v?.feeds(B, b.seq, b.mask) ?? {}) };
+        } else {
+          const P = keyMask.length / B;
+          const grown: number[] = [];
+          for (let j = 0; j < B; j++) grown.push(...keyMask.slice(j * P, (j + 1) * P), 1);
+          keyMask = grown;
+          const fresh = live.map((r) => r.ctx[r.ctx.length - 1]!);
+          feeds = { ...transformerFeeds(this.spec, this.config, fresh, keyMask, B, 1, P), ...past, ...(sv?.decodeFeeds(B, 1, prefill) ?? {}) };
+        }
         const g = step === 0 ? this.decodeGraph(v) : this.decodeGraph(sv, true);
         const fetch = ['logits_last', ...Array.from({ length: L }, (_, i) => [`present_key_${i}`, `present_value_${i}`]).flat()];
         const out = await this.engine.run(g, feeds, step === 0 ? [...fetch, ...(v?.outputs ?? [])] : fetch);
@@ -230,25 +291,49 @@ export class CausalLM {
           past[`past_key_${i}`] = out[`present_key_${i}`]!;
           past[`past_value_${i}`] = out[`present_value_${i}`]!;
         }
-        row = out.logits_last!.data as Float32Array;
+        logits = out.logits_last!.data as Float32Array;
       } else {
-        const r = await this.forward([ctx], { variant: v });
+        const r = await this.forward(live.map((x) => x.ctx), { variant: v });
+        const T = r.batch.seq;
         if (step === 0) prefill = r.extra;
-        row = r.logits.subarray((ctx.length - 1) * V, ctx.length * V);
+        logits = new Float32Array(B * V);
+        for (let j = 0; j < B; j++) logits.set(r.logits.subarray((j * T + T - 1) * V, (j * T + T) * V), j * V);
       }
-      if (keepLogits) stepLogits.push(Float32Array.from(row));
-      const next = sampleToken(row, { temperature: o.temperature ?? 0, topP: o.topP ?? 1 }, rng);
-      if (stop.has(next)) {
-        finish = 'stop';
-        break;
-      }
-      ids.push(next);
-      ctx.push(next);
-      if (o.onToken?.(next, row) === true) {
-        finish = 'stop';
-        break;
-      }
+      if (step === 0) live.forEach((r, j) => (r.prefill = takeRowsAll(prefill, [j])));
+      live.forEach((r, j) => {
+        const row = logits.subarray(j * V, (j + 1) * V);
+        if (keepLogits) r.stepLogits.push(Float32Array.from(row));
+        const next = sampleToken(row, { temperature: r.o.temperature ?? 0, topP: r.o.topP ?? 1 }, r.rng);
+        if (r.stop.has(next)) {
+          r.finish = 'stop';
+          r.done = true;
+          return;
+        }
+        r.ids.push(next);
+        r.ctx.push(next);
+        if (r.o.onToken?.(next, row) === true) {
+          r.finish = 'stop';
+          r.done = true;
+        } else if (r.ids.length >= r.budget) r.done = true;
+      });
     }
-    return { ids, finishReason: finish, prefill, ...(keepLogits ? { stepLogits } : {}) };
+    return rows.map(output);
   }
+}
+
+/** One sequence of `generateMany`: its options, context so far and sampling state. */
+interface DecodeRow {
+  o: GenerateOpts;
+  /** prompt + generated ids */
+  ctx: number[];
+  ids: number[];
+  budget: number;
+  rng: Rng;
+  stop: Set<number>;
+  finish: 'stop' | 'length';
+  /** this row's slice of the prefill's extra outputs */
+  prefill: Record<string, TensorData>;
+  stepLogits: Float32Array[];
+  /** ended: leaves the batch before the next step */
+  done: boolean;
 }

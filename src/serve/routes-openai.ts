@@ -207,8 +207,8 @@ async function respond(ctx: ServeContext, call: Call, req: FastifyRequest, reply
       if (!raw.destroyed && !raw.writableEnded) raw.write(`data: ${JSON.stringify(obj)}\n\n`);
     };
     try {
-      // Several choices stream one after another, each chunk naming its choice by index; a
-      // choice's last chunk (finish_reason set, with its `wise`) comes as soon as it is done.
+      // Several choices decode together (serve.batch_size at a time), so their chunks interleave, each
+      // naming its choice by index; a choice's last chunk (finish_reason set, with its `wise`) comes as soon as it is done.
       const rs = await service.generateBatch(
         call.prompts,
         (i) => ({

@@ -25,7 +25,7 @@
 
 export const MAX_SEED = Number.MAX_SAFE_INTEGER;
 
-/** Choices per request: prompts × n (they run one after another; vLLM has no cap, the body limit bounds the prompts anyway). */
+/** Choices per request: prompts × n (decoded serve.batch_size at a time; vLLM has no cap, the body limit bounds the prompts anyway). */
 export const MAX_CHOICES = 64;
 
 function samplingProps(maxTokensCap: number): Record<string, unknown> {

@@ -89,9 +89,10 @@ export interface ModelService {
    */
   chatPrompt(messages: { role: string; content: string }[]): PromptInput;
   /**
-   * Several prompts, one after another, all on the one state current when the call starts (an
-   * edit applied meanwhile reaches none of them); `optsFor(i)` gives prompt i's options, and
-   * `onResult(i, r)`, when given, is called as soon as prompt i is done (before i + 1 starts).
+   * Several prompts, all on the one state current when the call starts (an edit applied meanwhile
+   * reaches none of them); `optsFor(i)` gives prompt i's options, and `onResult(i, r)`, when given,
+   * is called as soon as prompt i is done. Prompts may decode together (a batch), so their onText
+   * calls and results can interleave; each prompt's result is what it gets alone, up to float rounding.
    */
   generateBatch(prompts: readonly PromptInput[], optsFor: (i: number) => GenerateOptions, onResult?: (i: number, r: GenerateResult) => void): Promise<GenerateResult[]>;
   /** applies one edit (trains it) and makes it visible atomically */

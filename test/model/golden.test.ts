@@ -93,6 +93,44 @@ for (const name of HF_FIXTURES) {
       }
     });
 
+    it('batched decoding (generateMany, left-padded prompts of 12/23/28 tokens) reproduces every case\'s greedy_ids and greedy_step_logits', async () => {
+      const cases = ref.cases;
+      for (const useCache of [true, false]) {
+        const rs = await lm.generateMany(cases.map((c) => c.prompt_ids), cases.map((c) => ({ maxTokens: c.greedy_ids.length, stopIds: [], useCache })), true);
+        rs.forEach((r, i) => {
+          expect(r.ids, `case ${i} cache ${useCache}`).toEqual(cases[i]!.greedy_ids);
+          expect(r.finishReason).toBe('length');
+          r.stepLogits!.forEach((row, s) => expect(maxAbs(row, cases[i]!.greedy_step_logits[s]!), `case ${i} step ${s}`).toBeLessThanOrEqual(1e-4));
+        });
+      }
+    });
+
+    it('batched decoding: rows that end early (budget, stop id, onToken) leave the batch and the others go on as alone; sampled rows keep their own seeds', async () => {
+      const cases = ref.cases;
+      const alone = await Promise.all(cases.map((c) => lm.generate(c.prompt_ids, { maxTokens: 12, stopIds: [], temperature: 1.2, seed: 7 }, true)));
+      const stopAt = cases[1]!.greedy_ids[2]!; // case 1's third greedy token ends it there
+      const seen: number[] = [];
+      const rs = await lm.generateMany(
+        cases.map((c) => c.prompt_ids),
+        [
+          { maxTokens: 3, stopIds: [] },
+          { maxTokens: 8, stopIds: [stopAt] },
+          { maxTokens: 12, stopIds: [], temperature: 1.2, seed: 7, onToken: (id) => void seen.push(id) },
+        ],
+        true,
+      );
+      expect([rs[0]!.ids, rs[0]!.finishReason]).toEqual([cases[0]!.greedy_ids.slice(0, 3), 'length']);
+      const firstStop = cases[1]!.greedy_ids.indexOf(stopAt);
+      expect([rs[1]!.ids, rs[1]!.finishReason]).toEqual([cases[1]!.greedy_ids.slice(0, firstStop), 'stop']);
+      expect(rs[2]!.ids).toEqual(alone[2]!.ids); // sampled after the other two left the batch
+      expect(seen).toEqual(rs[2]!.ids);
+      rs[2]!.stepLogits!.forEach((row, s) => expect(maxAbs(row, Array.from(alone[2]!.stepLogits![s]!)), `step ${s}`).toBeLessThanOrEqual(1e-4));
+      const ended = await lm.generateMany([cases[0]!.prompt_ids, cases[1]!.prompt_ids], [{ maxTokens: 4, stopIds: [], onToken: () => true }, { maxTokens: 4, stopIds: [] }]);
+      expect([ended[0]!.ids.length, ended[0]!.finishReason, ended[1]!.ids]).toEqual([1, 'stop', cases[1]!.greedy_ids.slice(0, 4)]);
+      await expect(lm.generateMany([cases[0]!.prompt_ids], [])).rejects.toMatchObject({ code: 'WISE_INTERNAL' });
+      await expect(lm.generateMany([cases[0]!.prompt_ids, []], [{ maxTokens: 1 }, { maxTokens: 1 }])).rejects.toMatchObject({ code: 'WISE_BAD_REQUEST' });
+    });
+
     it('sampling: a seed repeats its tokens; a seed of 2^32 or more is not its low 32 bits; onToken sees the row each token came from', async () => {
       const c = ref.cases[0]!;
       const sample = async (seed: number): Promise<number[]> => (await lm.generate(c.prompt_ids, { maxTokens: 12, stopIds: [], temperature: 1.5, seed })).ids;

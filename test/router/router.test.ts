@@ -213,6 +213,29 @@ for (const fixture of ['tiny-llama', 'tiny-gpt2'] as const) for (const kind of [
       expect(routes.size).toBeGreaterThan(1); // main and memories both exercised
     });
 
+    it('batched decoding routes each row on its own prompt and decodes it as alone, as rows of different budgets leave the batch', async () => {
+      const eps = epsAt(1);
+      const v = routerVariant(memories.map((m, k) => ({ ...m, eps: eps[k]! })), { layer, maxMeanTokens: 100, layout: lm.spec.layer.mlp.down.layout }, sm.shape);
+      const prompts = TEXTS.map((t) => lm.tokenizer.encode(t));
+      const budgets = prompts.map((_, i) => 2 + ((3 * i) % 5)); // 2, 5, 3, 6, 4
+      const alone: Awaited<ReturnType<CausalLM['generate']>>[] = [];
+      for (const [i, p] of prompts.entries()) alone.push(await lm.generate(p, { maxTokens: budgets[i]!, stopIds: [], variant: v }, true));
+      const rs = await lm.generateMany(prompts, budgets.map((n) => ({ maxTokens: n, stopIds: [], variant: v })), true);
+      const routes = rs.map((r) => Number((r.prefill.route!.data as BigInt64Array)[0]));
+      expect(new Set(routes).size).toBeGreaterThan(1);
+      rs.forEach((r, i) => {
+        expect(r.prefill.route!.dims).toEqual([1]);
+        expect(routes[i]).toBe(Number((alone[i]!.prefill.route!.data as BigInt64Array)[0]));
+        expect(r.ids).toEqual(alone[i]!.ids);
+        expect(r.ids).toHaveLength(budgets[i]!);
+        r.stepLogits!.forEach((row, s) => {
+          let err = 0;
+          row.forEach((x, j) => (err = Math.max(err, Math.abs(x - alone[i]!.stepLogits![s]![j]!))));
+          expect(err, `row ${i} step ${s}`).toBeLessThan(1e-4);
+        });
+      });
+    });
+
     it("a prompt routed to main decodes on the plain model's step graph: the plain model's tokens and step logits", async () => {
       const v = routerVariant(memories.map((m) => ({ ...m, eps: 1e9 })), { layer, maxMeanTokens: 100, layout: lm.spec.layer.mlp.down.layout }, sm.shape);
       const names: string[] = [];

@@ -50,20 +50,33 @@ describe('generateText: incremental decoding and stop strings', () => {
   const dec = new TextDecoder();
   function byteLm(reply: string, eos = false): CausalLM {
     const ids = Array.from(enc.encode(reply));
+    const generate = async (_p: number[], o: { maxTokens: number; onToken?: (id: number) => boolean | void; signal?: AbortSignal }) => {
+      const out: number[] = [];
+      for (const id of ids.slice(0, o.maxTokens)) {
+        if (o.signal?.aborted) break;
+        out.push(id);
+        if (o.onToken?.(id) === true) return { ids: out, finishReason: 'stop', prefill: {} };
+      }
+      return { ids: out, finishReason: eos && out.length === ids.length ? 'stop' : 'length', prefill: {} };
+    };
+    type Opts = Parameters<typeof generate>[1] & { onEnd?: (r: Awaited<ReturnType<typeof generate>>) => void };
     return {
+      config: { vocabSize: 256 },
+      generate,
+      // rows one after another, each reported as it ends (as CausalLM.generateMany does)
+      generateMany: async (ps: number[][], os: Opts[]) => {
+        const outs = [];
+        for (const [i, p] of ps.entries()) {
+          const r = await generate(p, os[i]!);
+          os[i]!.onEnd?.(r);
+          outs.push(r);
+        }
+        return outs;
+      },
       tokenizer: {
         encode: (t: string) => Array.from(enc.encode(t)),
         encodePrompt: (t: string) => Array.from(enc.encode(t)),
         decode: (xs: ArrayLike<number>) => dec.decode(Uint8Array.from(Array.from(xs))),
-      },
-      generate: async (_p: number[], o: { maxTokens: number; onToken?: (id: number) => boolean | void; signal?: AbortSignal }) => {
-        const out: number[] = [];
-        for (const id of ids.slice(0, o.maxTokens)) {
-          if (o.signal?.aborted) break;
-          out.push(id);
-          if (o.onToken?.(id) === true) return { ids: out, finishReason: 'stop', prefill: {} };
-        }
-        return { ids: out, finishReason: eos && out.length === ids.length ? 'stop' : 'length', prefill: {} };
       },
     } as unknown as CausalLM;
   }

@@ -43,7 +43,7 @@ export function registerServe(program: Command): void {
       try {
         const lm = await openModel(ctx, 'serve');
         const editor = await openEditor(ctx, lm, `wise serve on ${server.url}`);
-        service = new WiseModelService({ lm, editor, baseName: path.basename(modelDir(ctx.config)) });
+        service = new WiseModelService({ lm, editor, baseName: path.basename(modelDir(ctx.config)), batchSize: ctx.config.serve.batch_size });
         resolve(service);
       } catch (e) {
         reject(e);
