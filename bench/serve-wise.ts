@@ -1,7 +1,8 @@
 /**
  * The real services for `npm run bench:serve`: the bundled model with WISE (an in-memory store
  * that receives edits during the run) against the same model with no memories (the plain
- * forward graph, no routing).
+ * forward graph, no routing). The config's serve.batch_size (WISE_SERVE__BATCH_SIZE) sets how many
+ * rows of the concurrent requests decode together.
  */
 import * as path from 'node:path';
 import { readFileSync } from 'node:fs';
@@ -31,9 +32,9 @@ export async function createBenchServices(): Promise<BenchServices> {
   const bench = JSON.parse(readFileSync(path.join(ROOT, 'datasets', 'bundled-zsre.json'), 'utf8')) as { src: string; alt: string }[];
   for (const r of bench.slice(0, 4)) await routedEd.applyEdit({ prompt: r.src, target: r.alt });
   return {
-    routed: new WiseModelService({ lm, editor: routedEd, baseName: 'wise-base' }),
-    plain: new WiseModelService({ lm, editor: plainEd, baseName: 'wise-base' }),
-    label: `wise-base (6.45M params) with WISE: 4 edits before the run, more applied during it; plain = same model, no memories; engine: ${eo.intraOpNumThreads} thread(s), spinning ${eo.allowSpinning ? 'on' : 'off'}`,
+    routed: new WiseModelService({ lm, editor: routedEd, baseName: 'wise-base', batchSize: resolved.serve.batch_size }),
+    plain: new WiseModelService({ lm, editor: plainEd, baseName: 'wise-base', batchSize: resolved.serve.batch_size }),
+    label: `wise-base (6.45M params) with WISE: 4 edits before the run, more applied during it; plain = same model, no memories; engine: ${eo.intraOpNumThreads} thread(s), spinning ${eo.allowSpinning ? 'on' : 'off'}; serve.batch_size ${resolved.serve.batch_size} (rows of concurrent requests decoded together)`,
     edits: bench.slice(4, 40).map((r) => ({ prompt: r.src, target: r.alt })),
     close: async () => {
       await routedEd.close();

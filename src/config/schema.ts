@@ -152,8 +152,8 @@ export const ServeSchema = z.strictObject({
   body_limit: positiveInt.default(1 << 20),
   max_prompt_tokens: positiveInt.default(512),
   /**
-   * Prompts decoded together: a request's prompts × n choices run as batches of up to this many
-   * rows (each row as alone, up to float rounding; docs/serve.md). 1 = one after another.
+   * Rows decoded together, from one request's prompts × n choices or from several requests
+   * (continuous batching; each row as alone, up to float rounding; docs/serve.md). 1 = one after another.
    */
   batch_size: positiveInt.max(64).default(8),
 });

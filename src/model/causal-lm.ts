@@ -13,17 +13,16 @@
 import type { Graph } from '../graph/index.js';
 import type { TensorData } from '../graph/types.js';
 import { Engine, defaultEngine } from '../engine/index.js';
-import { Rng } from '../util/rng.js';
 import { WiseError } from '../util/errors.js';
 import { buildTransformer, type DownHookCtx, type TransformerOptions } from './transformer.js';
 import { padBatch, transformerFeeds, type PaddedBatch } from './feeds.js';
-import { sampleToken } from './sampling.js';
 import { loadCheckpoint, type Checkpoint } from './weights.js';
 import { stopIdsOf } from './config.js';
 import { loadTokenizer, type Tokenizer } from './tokenizer.js';
 import { checkIds } from './tokenizer.js';
 import type { Value } from '../graph/index.js';
-import { takeMaskRows, takeRowsAll } from './batch-rows.js';
+import { takeRowsAll } from './batch-rows.js';
+import { DecodeBatch, decodeRow, rowOutput, sampleInto, type DecodeRow } from './decode-batch.js';
 
 export interface Variant {
   /** cache key of the variant's graphs (its structure, e.g. 'wise-merge-3mem') */
@@ -145,7 +144,7 @@ export class CausalLM {
   }
 
   /** The prefill's graph (step 0), or with `step` the graph of the decode steps after it. */
-  private decodeGraph(v?: Variant, step = false): Graph {
+  decodeGraph(v?: Variant, step = false): Graph {
     if (step && v?.stepHook) return this.graph(`step:${v.key}`, { batch: 'B', seq: 'T', cache: true, logits: 'last', hooks: { down: v.stepHook }, name: 'decode-step' });
     return this.graph(`decode:${v?.key ?? 'base'}`, { batch: 'B', seq: 'T', cache: true, logits: 'last', hooks: v ? { down: v.hook } : {}, name: 'decode' });
   }
@@ -183,7 +182,7 @@ export class CausalLM {
   }
 
   /** WISE_BAD_REQUEST / WISE_CONTEXT_LENGTH unless `prompt` can be decoded from. */
-  private checkPrompt(prompt: readonly number[]): void {
+  checkPrompt(prompt: readonly number[]): void {
     if (prompt.length === 0) throw new WiseError('WISE_BAD_REQUEST', 'prompt must have at least one token', { field: 'prompt' });
     this.checkIds([prompt]);
     const ctxLen = this.contextLength;
@@ -218,122 +217,40 @@ export class CausalLM {
     const useCache = opts[0]!.useCache ?? true;
     if (opts.some((o) => o.variant !== v || (o.useCache ?? true) !== useCache)) throw new WiseError('WISE_INTERNAL', 'generateMany: every row must use the same variant and useCache');
     prompts.forEach((p) => this.checkPrompt(p));
-    const V = this.config.vocabSize;
-    const rows: DecodeRow[] = prompts.map((p, i) => {
-      const o = opts[i]!;
-      // Rng keeps a number's low 32 bits; a larger seed (the server takes up to 2^53 − 1) is hashed instead, so it does not alias a small one
-      const seed = o.seed ?? 0;
-      return {
-        o,
-        ctx: [...p],
-        ids: [],
-        budget: Math.min(o.maxTokens, this.contextLength - p.length),
-        rng: new Rng(seed <= 0xffffffff ? seed : String(seed)),
-        stop: new Set(o.stopIds ?? this.eosIds),
-        finish: 'length',
-        prefill: {},
-        stepLogits: [],
-        done: false,
-      };
-    });
-    const kv = this.config.numKvHeads, D = this.config.headDim, L = this.config.numLayers;
-    // the batch: rows still decoding, and (with the cache) their KV cache, key mask (B, P) and prefill outputs
-    let live = rows.filter((r) => r.budget > 0);
-    let past: Record<string, TensorData> = {};
-    let keyMask: number[] = [];
-    let prefill: Record<string, TensorData> = {};
-    let sv = v; // the variant of the decode steps: none once the prefill says they are all plain
-    const output = (r: DecodeRow): GenerateOutput => ({ ids: r.ids, finishReason: r.finish, prefill: r.prefill, ...(keepLogits ? { stepLogits: r.stepLogits } : {}) });
-    for (const r of rows) if (r.budget <= 0) r.o.onEnd?.(output(r));
-    for (let step = 0; ; step++) {
-      for (const r of live) if (r.o.signal?.aborted) r.done = true;
-      if (live.some((r) => r.done)) {
-        for (const r of live) if (r.done) r.o.onEnd?.(output(r));
-        const keep = live.flatMap((r, j) => (r.done ? [] : [j]));
-        if (step > 0 && useCache) {
-          past = takeRowsAll(past, keep);
-          keyMask = takeMaskRows(keyMask, keyMask.length / live.length, keep);
-          prefill = takeRowsAll(prefill, keep);
-          if (sv && v?.plainSteps?.(prefill) === true) sv = undefined;
-        }
-        live = keep.map((j) => live[j]!);
-      }
-      const B = live.length;
-      if (B === 0) break;
-      let logits: Float32Array; // (B, V): each live row's next-token logits
-      if (useCache) {
-        let feeds: Record<string, TensorData>;
-        if (step === 0) {
-          const b = padBatch(live.map((r) => r.ctx), 'left', this.padId);
-          keyMask = b.mask;
-          for (let i = 0; i < L; i++) {
-            past[`past_key_${i}`] = { dtype: 'float32', dims: [B, kv, 0, D], data: new Float32Array(0) };
-            past[`past_value_${i}`] = { dtype: 'float32', dims: [B, kv, 0, D], data: new Float32Array(0) };
-          }
-          feeds = { ...transformerFeeds(this.spec, this.config, b.ids, keyMask, B, b.seq, 0), ...past, ...(v?.feeds(B, b.seq, b.mask) ?? {}) };
-        } else {
-          const P = keyMask.length / B;
-          const grown: number[] = [];
-          for (let j = 0; j < B; j++) grown.push(...keyMask.slice(j * P, (j + 1) * P), 1);
-          keyMask = grown;
-          const fresh = live.map((r) => r.ctx[r.ctx.length - 1]!);
-          feeds = { ...transformerFeeds(this.spec, this.config, fresh, keyMask, B, 1, P), ...past, ...(sv?.decodeFeeds(B, 1, prefill) ?? {}) };
-        }
-        const g = step === 0 ? this.decodeGraph(v) : this.decodeGraph(sv, true);
-        const fetch = ['logits_last', ...Array.from({ length: L }, (_, i) => [`present_key_${i}`, `present_value_${i}`]).flat()];
-        const out = await this.engine.run(g, feeds, step === 0 ? [...fetch, ...(v?.outputs ?? [])] : fetch);
-        if (step === 0) {
-          for (const k of v?.outputs ?? []) prefill[k] = out[k]!;
-          if (v?.plainSteps?.(prefill) === true) sv = undefined;
-        }
-        past = {};
-        for (let i = 0; i < L; i++) {
-          past[`past_key_${i}`] = out[`present_key_${i}`]!;
-          past[`past_value_${i}`] = out[`present_value_${i}`]!;
-        }
-        logits = out.logits_last!.data as Float32Array;
-      } else {
-        const r = await this.forward(live.map((x) => x.ctx), { variant: v });
-        const T = r.batch.seq;
-        if (step === 0) prefill = r.extra;
-        logits = new Float32Array(B * V);
-        for (let j = 0; j < B; j++) logits.set(r.logits.subarray((j * T + T - 1) * V, (j * T + T) * V), j * V);
-      }
-      if (step === 0) live.forEach((r, j) => (r.prefill = takeRowsAll(prefill, [j])));
-      live.forEach((r, j) => {
-        const row = logits.subarray(j * V, (j + 1) * V);
-        if (keepLogits) r.stepLogits.push(Float32Array.from(row));
-        const next = sampleToken(row, { temperature: r.o.temperature ?? 0, topP: r.o.topP ?? 1 }, r.rng);
-        if (r.stop.has(next)) {
-          r.finish = 'stop';
-          r.done = true;
-          return;
-        }
-        r.ids.push(next);
-        r.ctx.push(next);
-        if (r.o.onToken?.(next, row) === true) {
-          r.finish = 'stop';
-          r.done = true;
-        } else if (r.ids.length >= r.budget) r.done = true;
-      });
+    const rows = prompts.map((p, i) => decodeRow(p, opts[i]!, this.contextLength, this.eosIds, keepLogits));
+    for (const r of rows) {
+      if (r.budget > 0 && !r.o.signal?.aborted) continue;
+      r.done = true;
+      r.o.onEnd?.(rowOutput(r));
     }
-    return rows.map(output);
+    let live = rows.filter((r) => !r.done);
+    if (live.length === 0) return rows.map(rowOutput);
+    if (useCache) {
+      const batch = await DecodeBatch.prefill(this, live, v);
+      const report = (): void => batch.dropEnded().forEach((r) => r.o.onEnd?.(rowOutput(r)));
+      for (report(); batch.size > 0; report()) await batch.step();
+      return outputs(rows);
+    }
+    // without the cache (for checks): every step recomputes the whole context of the live rows
+    const V = this.config.vocabSize;
+    for (let step = 0; live.length > 0; step++) {
+      const r = await this.forward(live.map((x) => x.ctx), { variant: v });
+      const T = r.batch.seq;
+      live.forEach((x, j) => {
+        if (step === 0) x.prefill = takeRowsAll(r.extra, [j]);
+        sampleInto(x, r.logits.subarray((j * T + T - 1) * V, (j * T + T) * V));
+      });
+      for (const x of live) if (x.o.signal?.aborted) x.done = true;
+      for (const x of live) if (x.done) x.o.onEnd?.(rowOutput(x));
+      live = live.filter((x) => !x.done);
+    }
+    return outputs(rows);
   }
 }
 
-/** One sequence of `generateMany`: its options, context so far and sampling state. */
-interface DecodeRow {
-  o: GenerateOpts;
-  /** prompt + generated ids */
-  ctx: number[];
-  ids: number[];
-  budget: number;
-  rng: Rng;
-  stop: Set<number>;
-  finish: 'stop' | 'length';
-  /** this row's slice of the prefill's extra outputs */
-  prefill: Record<string, TensorData>;
-  stepLogits: Float32Array[];
-  /** ended: leaves the batch before the next step */
-  done: boolean;
+/** Every row's output; the first error a row's onToken threw is thrown instead. */
+function outputs(rows: readonly DecodeRow[]): GenerateOutput[] {
+  const failed = rows.find((r) => r.error !== undefined);
+  if (failed) throw failed.error;
+  return rows.map(rowOutput);
 }

@@ -3,25 +3,35 @@
  *  1. the prompts that asked for echo get their teacher-forced forward, left-padded together in
  *     chunks (at most `batchSize` rows, and at most LOGITS_BUDGET logits and the variant's
  *     token cap per pass);
- *  2. the prompts with tokens to generate decode together, `batchSize` rows at a time
- *     (CausalLM.generateMany: per-row options, routes decided per row, a row leaves the batch
- *     when it ends and its result is reported at once).
+ *  2. the prompts with tokens to generate decode together: on the server's DecodeScheduler (rows
+ *     of concurrent requests share its batch, `serve.batch_size` at a time), or else `batchSize`
+ *     rows at a time (CausalLM.generateMany); per-row options, routes decided per row, and a row
+ *     leaves the batch when it ends, its result reported at once.
  * Each prompt's tokens are those it gets alone up to float rounding (causal-lm.ts); with
  * `batchSize` 1 every prompt runs alone, in order. All rows share one routing snapshot.
  */
 import { WiseError } from '../util/errors.js';
-import type { CausalLM } from '../model/causal-lm.js';
+import type { CausalLM, GenerateOpts } from '../model/causal-lm.js';
+import type { DecodeScheduler } from '../model/decode-scheduler.js';
 import { takeRows } from '../model/batch-rows.js';
 import type { TextDecode, GenerateTextResult } from './text-decode.js';
 
 /** The most logits (B·T·V floats: 256 MiB) one batched echo forward may return. */
 export const LOGITS_BUDGET = 1 << 26;
 
+export interface DecodeTextsOptions {
+  /** rows per echo forward, and per decode batch without a scheduler */
+  batchSize: number;
+  /** decode on this shared scheduler (continuous batching with other callers' rows) instead of a batch of our own */
+  scheduler?: DecodeScheduler | undefined;
+}
+
 /**
  * Runs every TextDecode (all built on the same routing); `onResult(i, r)` is called as soon as
  * row i is done. Rejects with WISE_INTERNAL 'generation aborted' when a row's signal aborts.
  */
-export async function decodeTexts(lm: CausalLM, decs: readonly TextDecode[], batchSize: number, onResult?: (i: number, r: GenerateTextResult) => void): Promise<GenerateTextResult[]> {
+export async function decodeTexts(lm: CausalLM, decs: readonly TextDecode[], o: DecodeTextsOptions, onResult?: (i: number, r: GenerateTextResult) => void): Promise<GenerateTextResult[]> {
+  const batchSize = o.batchSize;
   if (!Number.isInteger(batchSize) || batchSize < 1) throw new WiseError('WISE_INTERNAL', `decodeTexts: batch size ${batchSize}`);
   const variant = decs[0]?.variant;
   if (decs.some((d) => d.variant !== variant)) throw new WiseError('WISE_INTERNAL', 'decodeTexts: every prompt must run on the same routing');
@@ -46,18 +56,16 @@ export async function decodeTexts(lm: CausalLM, decs: readonly TextDecode[], bat
   });
 
   // 2. decoding
-  for (const chunk of chunks(decs.flatMap((d, i) => (d.decodes ? [i] : [])), batchSize, (i) => decs[i]!.promptIds.length, variant?.maxTokens ?? Infinity)) {
-    await lm.generateMany(
-      chunk.map((i) => decs[i]!.promptIds),
-      chunk.map((i) => ({
-        ...decs[i]!.decodeOpts(),
-        onEnd: (r) => {
-          if (!decs[i]!.opts.signal?.aborted) done(i, decs[i]!.finish(r));
-        },
-      })),
-    );
-    if (chunk.some((i) => decs[i]!.opts.signal?.aborted)) throw aborted();
-  }
+  const decode = decs.flatMap((d, i) => (d.decodes ? [i] : []));
+  const rowOpts = (i: number): GenerateOpts => ({
+    ...decs[i]!.decodeOpts(),
+    onEnd: (r) => {
+      if (!decs[i]!.opts.signal?.aborted) done(i, decs[i]!.finish(r));
+    },
+  });
+  if (o.scheduler) await o.scheduler.generate(decode.map((i) => decs[i]!.promptIds), decode.map(rowOpts));
+  else for (const chunk of chunks(decode, o.batchSize, (i) => decs[i]!.promptIds.length, variant?.maxTokens ?? Infinity)) await lm.generateMany(chunk.map((i) => decs[i]!.promptIds), chunk.map(rowOpts));
+  if (decode.some((i) => decs[i]!.opts.signal?.aborted)) throw aborted();
   return out;
 }
 

@@ -20,6 +20,7 @@ import { routeNames, type RoutedMemory } from '../router/router.js';
 import { logprobOf, logSumExp, topLogprobs } from '../model/logprobs.js';
 import { checkIds } from '../model/tokenizer.js';
 import type { GenerateOptions, PromptInput, TokenInfo } from './service.js';
+import { firstStop, heldBack } from './stop-strings.js';
 
 /** Prompt tokens decoded before the first generated one (keeps a leading space of the completion). */
 const PROMPT_CONTEXT = 4;
@@ -192,30 +193,6 @@ function tokenInfo(lm: CausalLM, row: Float32Array, ids: readonly number[], at: 
   const lse = logSumExp(row);
   const top = topLogprobs(row, k, lse).map((t) => ({ token: textAfter(lm, ids, at, t.id), logprob: t.logprob }));
   return { token: textAfter(lm, ids, at, ids[at]!), logprob: logprobOf(row, ids[at]!, lse), top };
-}
-
-/** Index of the earliest occurrence of any stop string in `text` (at or after `from`), or -1. */
-function firstStop(text: string, stops: readonly string[], from: number): number {
-  let best = -1;
-  for (const s of stops) {
-    const i = text.indexOf(s, from);
-    if (i >= 0 && (best < 0 || i < best)) best = i;
-  }
-  return best;
-}
-
-/** Length of the longest suffix of `text` that is a proper prefix of some stop string. */
-function heldBack(text: string, stops: readonly string[]): number {
-  let n = 0;
-  for (const s of stops) {
-    for (let k = Math.min(s.length - 1, text.length); k > n; k--) {
-      if (text.endsWith(s.slice(0, k))) {
-        n = k;
-        break;
-      }
-    }
-  }
-  return n;
 }
 
 /** What decoding one more token added: `after` beyond `before` (beyond their common prefix when a decoder rewrote the end). */

@@ -5,8 +5,9 @@
  * Generation (also used by `wise generate`, see `generateText`):
  *  - the routing state is captured once when a call starts (`editor.variant()` of the current
  *    immutable editor state), so an edit applied meanwhile never reaches a call in flight;
- *  - a call's prompts (a request's prompts × its n choices) decode together, `batchSize` rows at
- *    a time (decode-texts.ts), each as it would alone up to float rounding;
+ *  - every call's prompts (a request's prompts × its n choices) decode on one DecodeScheduler:
+ *    up to `batchSize` rows at a time, from one request or several (continuous batching), each
+ *    as it would alone up to float rounding (decode-texts.ts, model/decode-scheduler.ts);
  *  - text decoding, stop strings and echo: text-decode.ts;
  *  - the signal aborts between tokens (the call then rejects with WISE_INTERNAL 'generation aborted').
  *
@@ -21,6 +22,7 @@ import { backupStore, type EditRecord } from '../shards/index.js';
 import type { EditSummary, GenerateOptions, GenerateResult, ModelService, PromptInput } from './service.js';
 import { TextDecode, promptVocab, type GenerateTextResult, type Routing } from './text-decode.js';
 import { decodeTexts } from './decode-texts.js';
+import { DecodeScheduler } from '../model/decode-scheduler.js';
 
 export { promptVocab, type GenerateTextResult, type Routing } from './text-decode.js';
 
@@ -35,7 +37,7 @@ export function plainChatPrompt(messages: readonly { role: string; content: stri
  * when given; a routing without memories runs the plain model). Decoding rules: text-decode.ts.
  */
 export async function generateText(lm: CausalLM, prompt: PromptInput, opts: GenerateOptions, routing?: Routing): Promise<GenerateTextResult> {
-  return (await decodeTexts(lm, [new TextDecode(lm, prompt, opts, routing)], 1))[0]!;
+  return (await decodeTexts(lm, [new TextDecode(lm, prompt, opts, routing)], { batchSize: 1 }))[0]!;
 }
 
 export function editSummary(e: EditRecord): EditSummary {
@@ -48,7 +50,7 @@ export interface WiseModelServiceOptions {
   editor: WiseEditor;
   /** default: the model folder's name (e.g. 'wise-base') */
   baseName?: string;
-  /** prompts decoded together per batch (config serve.batch_size; 1 = one after another); default 8 */
+  /** rows decoded together, from one request or several (config serve.batch_size; 1 = one after another); default 8 */
   batchSize?: number;
 }
 
@@ -57,10 +59,13 @@ export class WiseModelService implements ModelService {
   readonly lm: CausalLM;
   readonly editor: WiseEditor;
   readonly batchSize: number;
+  /** every request's rows decode on this one loop (continuous batching, decode-scheduler.ts) */
+  readonly scheduler: DecodeScheduler;
 
   constructor(o: WiseModelServiceOptions) {
     this.lm = o.lm;
     this.batchSize = o.batchSize ?? 8;
+    this.scheduler = new DecodeScheduler(o.lm, this.batchSize);
     this.editor = o.editor;
     this.baseName = o.baseName ?? path.basename(o.lm.tokenizer.dir);
   }
@@ -111,7 +116,7 @@ export class WiseModelService implements ModelService {
     });
     // every prompt is checked (and tokenized) before any starts: a bad one fails the call with nothing generated
     const decs = prompts.map((p, i) => new TextDecode(this.lm, p, optsFor(i), routing));
-    const rs = await decodeTexts(this.lm, decs, this.batchSize, onResult ? (i, r) => onResult(i, result(r)) : undefined);
+    const rs = await decodeTexts(this.lm, decs, { batchSize: this.batchSize, scheduler: this.scheduler }, onResult ? (i, r) => onResult(i, result(r)) : undefined);
     return rs.map(result);
   }
 

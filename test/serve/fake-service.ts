@@ -14,6 +14,7 @@
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 import { WiseError } from '../../src/util/errors.js';
+import { firstStop, heldBack } from '../../src/serve/stop-strings.js';
 import type { EditRequest } from '../../src/edits/request.js';
 import type { EditSummary, GenerateOptions, GenerateResult, ModelService, PromptInput } from '../../src/serve/service.js';
 
@@ -187,28 +188,4 @@ export class FakeService implements ModelService {
     for (const e of this.edits) if (e.status === 'active') facts.set(e.prompt.trim(), { answer: e.target, editId: e.id });
     this.state = { seq: this.edits.filter((e) => e.status === 'active').length, facts };
   }
-}
-
-/** Index of the earliest stop-string occurrence, or -1. */
-function firstStop(text: string, stops: string[]): number {
-  let best = -1;
-  for (const s of stops) {
-    const i = text.indexOf(s);
-    if (i >= 0 && (best < 0 || i < best)) best = i;
-  }
-  return best;
-}
-
-/** Length of the longest suffix of `text` that is a proper prefix of a stop string (held back, not yet emitted). */
-function heldBack(text: string, stops: string[]): number {
-  let n = 0;
-  for (const s of stops) {
-    for (let k = Math.min(s.length - 1, text.length); k > n; k--) {
-      if (text.endsWith(s.slice(0, k))) {
-        n = k;
-        break;
-      }
-    }
-  }
-  return n;
 }
