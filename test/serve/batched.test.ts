@@ -3,7 +3,8 @@
  * bundled model with WISE edits: a call's prompts decoded together give each prompt the text,
  * memory and logprobs it gets alone (batch size 1), with edited prompts routed to their memory
  * and unrelated ones to main in the same batch; echo forwards batch too; streamed pieces of
- * different prompts interleave; an abort mid-batch rejects the call.
+ * different prompts interleave; concurrent calls share the batch (continuous batching); an
+ * abort mid-batch rejects the call.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CausalLM } from '../../src/model/causal-lm.js';
@@ -56,6 +57,18 @@ describe('batched generation in WiseModelService on the bundled model with edits
     expect(a.map((r) => r.memory !== 'main')).toEqual([true, false, false, true, false]);
     expect(a.map((r) => r.text.trim().startsWith(edits[0]!.target) || r.text.trim().startsWith(edits[1]!.target))).toEqual([true, false, false, true, false]);
     a.forEach((r, i) => expect(maxLogprobGap(r.tokens, b[i]!.tokens), `prompt ${i}`).toBeLessThan(1e-4));
+  });
+
+  it('concurrent calls (one prompt each) decode in one shared batch and each gets what it gets alone', async () => {
+    const opts = (i: number): GenerateOptions => ({ maxTokens: 6 + i, temperature: i === 2 ? 0.9 : 0, topP: 1, seed: 11 + i, logprobs: 2 });
+    let most = 0;
+    const a = await Promise.all(prompts.map((p, i) => batched.generateBatch([p], () => ({ ...opts(i), onText: () => void (most = Math.max(most, batched.scheduler.load.running)) }))));
+    const b = await single.generateBatch(prompts, opts);
+    expect(most).toBe(4); // rows of four calls at once: batch_size 4
+    expect(a.map(([r]) => r!.text)).toEqual(b.map((r) => r.text));
+    expect(a.map(([r]) => r!.memory)).toEqual(b.map((r) => r.memory));
+    a.forEach(([r], i) => expect(maxLogprobGap(r!.tokens, b[i]!.tokens), `prompt ${i}`).toBeLessThan(1e-4));
+    expect(batched.scheduler.load).toEqual({ running: 0, waiting: 0 });
   });
 
   it('echo with max_tokens 0 (how lm-eval scores) runs the prompts as one padded forward: the same prompt logprobs and memories', async () => {
