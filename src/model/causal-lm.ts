@@ -226,9 +226,14 @@ export class CausalLM {
     let live = rows.filter((r) => !r.done);
     if (live.length === 0) return rows.map(rowOutput);
     if (useCache) {
-      const batch = await DecodeBatch.prefill(this, live, v);
-      const report = (): void => batch.dropEnded().forEach((r) => r.o.onEnd?.(rowOutput(r)));
-      for (report(); batch.size > 0; report()) await batch.step();
+      // rows the router sent to main step on the plain graph, in a batch of their own (takePlain)
+      const first = await DecodeBatch.prefill(this, live, v);
+      const batches = [first, first.takePlain()].filter((b): b is DecodeBatch => b !== undefined);
+      const report = (): void => {
+        const ended = new Set(batches.flatMap((b) => b.dropEnded()));
+        for (const r of rows) if (ended.has(r)) r.o.onEnd?.(rowOutput(r)); // in prompt order
+      };
+      for (report(); batches.some((b) => b.size > 0); report()) await Promise.all(batches.map((b) => (b.size > 0 ? b.step() : undefined)));
       return outputs(rows);
     }
     // without the cache (for checks): every step recomputes the whole context of the live rows

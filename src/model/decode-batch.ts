@@ -133,11 +133,6 @@ export class DecodeBatch {
     return this.rows.length === 0 ? 0 : this.keyMask.length / this.rows.length;
   }
 
-  /** The decode steps' variant: none when every row was routed to main (the plain model's step graph is then exact). */
-  private get stepVariant(): Variant | undefined {
-    return this.variant?.plainSteps?.(this.prefill) === true ? undefined : this.variant;
-  }
-
   /** Runs the prompts of `rows` (each with budget > 0) as one prefill and samples their first tokens. */
   static async prefill(m: DecodeModel, rows: DecodeRow[], v: Variant | undefined): Promise<DecodeBatch> {
     const B = rows.length;
@@ -168,7 +163,7 @@ export class DecodeBatch {
     const grown: number[] = [];
     for (let j = 0; j < B; j++) grown.push(...this.keyMask.slice(j * P, (j + 1) * P), 1);
     const fresh = this.rows.map((r) => r.ctx[r.ctx.length - 1]!);
-    const sv = this.stepVariant;
+    const sv = this.variant; // rows routed to main have left for a plain batch (takePlain)
     const feeds = { ...transformerFeeds(this.m.spec, this.m.config, fresh, grown, B, 1, P), ...this.past, ...(sv?.decodeFeeds(B, 1, this.prefill) ?? {}) };
     const out = await this.m.engine.run(this.m.decodeGraph(sv, true), feeds, presentNames(L));
     this.past = pastOf(out, L);
