@@ -58,6 +58,38 @@ export function padPast(t: TensorData, P: number): TensorData {
   return { dtype: 'float32', dims: [B, H, P, D], data: out };
 }
 
+/**
+ * Columns at the start of a row-major (B, P) key mask that are padding (0) in every row: the cache
+ * positions that no row attends to any more, once the rows that needed them have left the batch.
+ */
+export function sharedPadding(mask: readonly number[], B: number): number {
+  if (B === 0) return 0;
+  const P = mask.length / B;
+  let t = 0;
+  for (; t < P; t++) {
+    let used = false;
+    for (let r = 0; r < B && !used; r++) used = mask[r * P + t] !== 0;
+    if (used) break;
+  }
+  return t;
+}
+
+/**
+ * A float32 KV cache (B, kv, P, D) without its first `drop` positions: (B, kv, P − drop, D). With
+ * sharedPadding, this keeps a batch that rows keep joining and leaving from growing its cache (and
+ * every step's attention) by one position per step for as long as it runs.
+ */
+export function trimPast(t: TensorData, drop: number): TensorData {
+  const [B, H, P, D] = t.dims.map(Number) as [number, number, number, number];
+  if (t.dtype !== 'float32' || t.dims.length !== 4 || !Number.isInteger(drop) || drop < 0 || drop > P) throw new WiseError('WISE_SHAPE_MISMATCH', `trimPast: ${drop} positions off ${t.dtype}[${t.dims.join(', ')}]`);
+  if (drop === 0) return t;
+  const src = t.data as Float32Array;
+  const Q = P - drop;
+  const out = new Float32Array(B * H * Q * D);
+  for (let bh = 0; bh < B * H; bh++) out.set(src.subarray((bh * P + drop) * D, (bh + 1) * P * D), bh * Q * D);
+  return { dtype: 'float32', dims: [B, H, Q, D], data: out };
+}
+
 interface Settable {
   set(a: ArrayLike<unknown>, offset: number): void;
 }

@@ -26,7 +26,7 @@ import { Rng } from '../util/rng.js';
 import { WiseError } from '../util/errors.js';
 import { padBatch, transformerFeeds } from './feeds.js';
 import { sampleToken } from './sampling.js';
-import { concatRows, padPast, takeMaskRows, takeRowsAll } from './batch-rows.js';
+import { concatRows, padPast, sharedPadding, takeMaskRows, takeRowsAll, trimPast } from './batch-rows.js';
 import type { ArchSpec } from './arch.js';
 import type { ModelConfig } from './config.js';
 import type { GenerateOpts, GenerateOutput, Variant } from './causal-lm.js';
@@ -129,7 +129,7 @@ export class DecodeBatch {
   }
 
   /** cached tokens per row (P), padding included */
-  private get pastLength(): number {
+  get pastLength(): number {
     return this.rows.length === 0 ? 0 : this.keyMask.length / this.rows.length;
   }
 
@@ -182,7 +182,21 @@ export class DecodeBatch {
     this.keyMask = takeMaskRows(this.keyMask, this.pastLength, keep);
     this.prefill = takeRowsAll(this.prefill, keep);
     this.rows = keep.map((j) => this.rows[j]!);
+    this.compact();
     return ended;
+  }
+
+  /**
+   * Drops the cache positions that are padding in every remaining row (left there for rows that have
+   * left). Without it a batch that never empties, as under steady traffic, grows by one position per
+   * step: measured on bench:serve, 960 requests ran at half the rate of 240.
+   */
+  private compact(): void {
+    const drop = sharedPadding(this.keyMask, this.rows.length);
+    if (drop === 0) return;
+    const P = this.pastLength;
+    for (const k of Object.keys(this.past)) this.past[k] = trimPast(this.past[k]!, drop);
+    this.keyMask = this.keyMask.filter((_, i) => i % P >= drop);
   }
 
   /**
@@ -202,6 +216,8 @@ export class DecodeBatch {
     this.keyMask = takeMaskRows(this.keyMask, P, keep);
     this.prefill = takeRowsAll(this.prefill, keep);
     this.rows = keep.map((j) => this.rows[j]!);
+    this.compact();
+    out.compact();
     return out;
   }
 

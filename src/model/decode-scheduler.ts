@@ -59,6 +59,13 @@ export class DecodeScheduler {
     return { running, waiting: this.waiting.length };
   }
 
+  /** the longest KV cache of the running batches, in positions per row (padding included) */
+  get cachedPositions(): number {
+    let P = 0;
+    for (const b of this.batches.values()) P = Math.max(P, b.pastLength);
+    return P;
+  }
+
   /** running batches: one per variant with rows on its memories, plus the plain model's */
   get batchCount(): number {
     return this.batches.size;

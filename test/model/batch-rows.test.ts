@@ -1,6 +1,6 @@
 /** Row selection for batched decoding (src/model/batch-rows.ts): the KV cache, key mask and prefill outputs of the rows that go on. */
 import { describe, expect, it } from 'vitest';
-import { takeMaskRows, takeRows, takeRowsAll } from '../../src/model/batch-rows.js';
+import { sharedPadding, takeMaskRows, takeRows, takeRowsAll, trimPast } from '../../src/model/batch-rows.js';
 import { tensorData } from '../../src/graph/types.js';
 import { ConfigSchema } from '../../src/config/schema.js';
 
@@ -15,6 +15,17 @@ describe('batch rows', () => {
     expect(kept.route_scores).toEqual({ dtype: 'float32', dims: [1, 2], data: Float32Array.from([2, 3]) });
     expect(takeRows(kv, [])).toEqual({ dtype: 'float32', dims: [0, 2, 2, 1], data: new Float32Array(0) });
     expect(takeMaskRows([0, 1, 1, 1, 1, 1, 0, 0, 1], 3, [2, 0])).toEqual([0, 0, 1, 0, 1, 1]);
+  });
+
+  it('finds the leading positions that are padding in every row and trims them off the cache', () => {
+    expect(sharedPadding([0, 0, 1, 1, 0, 1, 1, 1], 2)).toBe(1); // (B 2, P 4): column 1 is real in row 1
+    expect(sharedPadding([0, 0, 0, 1, 0, 0, 1, 1], 2)).toBe(2);
+    expect(sharedPadding([1, 1, 0, 1], 2)).toBe(0);
+    expect(sharedPadding([], 0)).toBe(0);
+    const kv = tensorData('float32', [2, 1, 3, 2], Array.from({ length: 12 }, (_, i) => i)); // (B 2, kv 1, P 3, D 2)
+    expect(trimPast(kv, 2)).toEqual({ dtype: 'float32', dims: [2, 1, 1, 2], data: Float32Array.from([4, 5, 10, 11]) });
+    expect(trimPast(kv, 0)).toBe(kv);
+    expect(() => trimPast(kv, 4)).toThrow(expect.objectContaining({ code: 'WISE_SHAPE_MISMATCH', message: expect.stringContaining('[2, 1, 3, 2]') }));
   });
 
   it('a row outside the batch is WISE_SHAPE_MISMATCH naming the rows and the shape', () => {

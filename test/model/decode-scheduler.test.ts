@@ -61,6 +61,32 @@ for (const name of HF_FIXTURES) {
       logits.forEach((rows, i) => rows.forEach((row, k) => expect(maxAbs(row, cases[i]!.greedy_step_logits[k]!), `case ${i} step ${k}`).toBeLessThanOrEqual(1e-4)));
     });
 
+    it('under steady arrivals the batch never empties, yet its cache stays as long as its longest row needs (positions padded for rows that left are dropped)', async () => {
+      const s = new DecodeScheduler(lm, 8);
+      const budget = 4;
+      const order = [2, 0, 1, 2, 0, 1, 2, 0, 1, 2]; // case 2 has the longest prompt (28 tokens)
+      const positions: number[] = [];
+      const runs: Promise<unknown>[] = [];
+      // row i, at its 2nd token, submits row i + 1: rows overlap, so the batch is never empty until the last ends
+      const submit = (i: number): void => {
+        let k = 0;
+        runs[i] = s.generate([cases[order[i]!]!.prompt_ids], [{
+          maxTokens: budget, stopIds: [], onToken: () => {
+            positions.push(s.cachedPositions);
+            if (++k === 2 && i + 1 < order.length) submit(i + 1);
+          },
+        }]);
+      };
+      submit(0);
+      while (runs.length < order.length) await Promise.all(runs);
+      const outs = (await Promise.all(runs)) as { ids: number[] }[][];
+      outs.forEach(([r], i) => expect(r!.ids, `row ${i}`).toEqual(cases[order[i]!]!.greedy_ids.slice(0, budget)));
+      expect(Math.min(...positions.slice(1, -1))).toBeGreaterThan(0); // one batch ran throughout
+      const longest = Math.max(...cases.map((c) => c.prompt_ids.length));
+      // without dropping shared padding the cache grows one position per step: ~28 + 2 × 10 here
+      expect(Math.max(...positions)).toBeLessThanOrEqual(longest + budget);
+    });
+
     it('at most maxRows rows decode at once; a waiting row takes the first free slot', async () => {
       const s = new DecodeScheduler(lm, 2);
       const seen: { running: number; waiting: number }[] = [];
