@@ -9,7 +9,7 @@ import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { CausalLM } from '../src/model/causal-lm.js';
 import { Engine } from '../src/engine/index.js';
-import { engineOptions } from '../src/cli/open.js';
+import { engineOptions, trainProcess } from '../src/cli/open.js';
 import { WiseEditor } from '../src/edits/editor.js';
 import { MemoryShardStore } from '../src/shards/index.js';
 import { resolveConfig, readConfigFile } from '../src/config/load.js';
@@ -26,7 +26,9 @@ export async function createBenchServices(): Promise<BenchServices> {
   const lm = await CausalLM.load(path.join(ROOT, 'models', 'wise-base'), new Engine(eo));
   const config = resolved.wise;
   const pool = loadTrainSplit(path.join(ROOT, 'datasets', 'bundled-train.json'));
-  const routedEd = await WiseEditor.open({ lm, store: new MemoryShardStore(), config, pool });
+  // engine.train_process as `wise serve` resolves it (null: on); WISE_ENGINE__TRAIN_PROCESS=false trains on the main thread
+  const child = trainProcess(resolved.engine, 'serve');
+  const routedEd = await WiseEditor.open({ lm, store: new MemoryShardStore(), config, pool, trainProcess: child });
   const plainEd = await WiseEditor.open({ lm, store: new MemoryShardStore(), config, pool });
   // Start the routed model with a few memories so that routing is exercised from the first request.
   const bench = JSON.parse(readFileSync(path.join(ROOT, 'datasets', 'bundled-zsre.json'), 'utf8')) as { src: string; alt: string }[];
@@ -34,7 +36,7 @@ export async function createBenchServices(): Promise<BenchServices> {
   return {
     routed: new WiseModelService({ lm, editor: routedEd, baseName: 'wise-base', batchSize: resolved.serve.batch_size }),
     plain: new WiseModelService({ lm, editor: plainEd, baseName: 'wise-base', batchSize: resolved.serve.batch_size }),
-    label: `wise-base (6.45M params) with WISE: 4 edits before the run, more applied during it; plain = same model, no memories; engine: ${eo.intraOpNumThreads} thread(s), spinning ${eo.allowSpinning ? 'on' : 'off'}; serve.batch_size ${resolved.serve.batch_size} (rows of concurrent requests decoded together)`,
+    label: `wise-base (6.45M params) with WISE: 4 edits before the run, more applied during it; plain = same model, no memories; engine: ${eo.intraOpNumThreads} thread(s), spinning ${eo.allowSpinning ? 'on' : 'off'}; edits train ${child ? 'in a child process' : 'on the main thread'}; serve.batch_size ${resolved.serve.batch_size} (rows of concurrent requests decoded together)`,
     edits: bench.slice(4, 40).map((r) => ({ prompt: r.src, target: r.alt })),
     close: async () => {
       await routedEd.close();

@@ -56,8 +56,13 @@ export function storeDir(config: Config): string {
   return path.resolve(config.store.db ?? defaultStoreDir());
 }
 
-export async function openEditor(ctx: CommandContext, lm: CausalLM, owner: string, dir = storeDir(ctx.config)): Promise<WiseEditor> {
+/** Whether edits train in a child process (`engine.train_process`: null resolves to on when serving). */
+export function trainProcess(engine: Config['engine'], workload: Workload): boolean {
+  return engine.train_process ?? workload === 'serve';
+}
+
+export async function openEditor(ctx: CommandContext, lm: CausalLM, owner: string, dir = storeDir(ctx.config), workload: Workload = 'batch'): Promise<WiseEditor> {
   const store = new LevelShardStore(dir, { blobThreshold: ctx.config.store.blob_threshold, sync: ctx.config.store.sync });
   ctx.log.info(`store ${dir}`);
-  return WiseEditor.open({ lm, store, config: ctx.config.wise, pool: irrelevantPool(ctx.config), owner, log: ctx.log });
+  return WiseEditor.open({ lm, store, config: ctx.config.wise, pool: irrelevantPool(ctx.config), owner, log: ctx.log, trainProcess: trainProcess(ctx.config.engine, workload) });
 }

@@ -26,6 +26,12 @@ export const EngineSchema = z.strictObject({
    *  serving 20 % of its throughput without edits and 40-50 % with edits training beside it (docs/engine.md,
    *  "Spinning"). */
   spinning: z.boolean().nullable().default(null),
+  /** Edits train in a child process with onnxruntime sessions of its own (memory/train-process.ts): true or
+   *  false; null = auto, on for `wise serve` and off for the other commands. onnxruntime-node runs every
+   *  session on the thread that calls it, so in process an edit's steps take turns with decoding on the one
+   *  event loop; in the child they run beside it. The same bits either way (same graphs, same settings);
+   *  the child holds its own copy of the step graph's weights. */
+  train_process: z.boolean().nullable().default(null),
 });
 
 export const WiseSchema = z.strictObject({

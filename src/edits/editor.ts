@@ -38,6 +38,8 @@ export interface EditorOptions {
   pool: readonly string[];
   owner?: string;
   log?: Logger;
+  /** train edits in a child process (memory/train-process.ts; engine.train_process): the same bits, off the main thread */
+  trainProcess?: boolean;
 }
 
 export interface AppliedEdit {
@@ -65,13 +67,14 @@ export class WiseEditor {
   /** the routing statistic (wise.route_topk, wise.route_normalize) */
   readonly routeStat: RouteStat;
 
-  private constructor(readonly lm: CausalLM, readonly store: ShardStore, readonly cfg: WiseConfig, readonly pool: readonly string[], readonly layer: number) {
+  private constructor(readonly lm: CausalLM, readonly store: ShardStore, readonly cfg: WiseConfig, readonly pool: readonly string[], readonly layer: number, trainProcess = false) {
     this.memory = new SideMemory(lm, {
       layer,
       scoreReduce: cfg.score_reduce,
       margin: { alpha: cfg.act_margin[0], beta: cfg.act_margin[1], gamma: cfg.act_margin[2], weight: cfg.margin_weight },
       hparams: { lr: cfg.edit_lr, nIter: cfg.n_iter, normConstraint: cfg.norm_constraint, weightDecay: cfg.weight_decay, earlyStopTol: cfg.early_stop_tol, earlyStopLoss: cfg.early_stop_loss },
       chat: cfg.use_chat_template,
+      child: trainProcess,
     });
     this.routeStat = { topk: cfg.route_topk, normalize: cfg.route_normalize };
     this.editScores = new EditScores(this.memory, cfg.max_mean_tokens, cfg.score_reduce, this.routeStat, cfg.route_score_dtype);
@@ -97,7 +100,7 @@ export class WiseEditor {
     const layer = o.config.layer ?? WiseEditor.defaultLayer(o.lm);
     if (layer >= o.lm.config.numLayers) throw new WiseError('WISE_BAD_CONFIG', `wise.layer ${layer} ≥ the model's ${o.lm.config.numLayers} layers`, { field: 'wise.layer' });
     await o.store.open({ fingerprint: WiseEditor.fingerprint(o.lm, layer), create: true, owner: o.owner ?? 'wise' });
-    const ed = new WiseEditor(o.lm, o.store, o.config, o.pool, layer);
+    const ed = new WiseEditor(o.lm, o.store, o.config, o.pool, layer, o.trainProcess);
     try {
       const stored = (await o.store.getMeta('templates')) as string[] | undefined;
       if (stored) ed.templates = stored;
@@ -112,6 +115,7 @@ export class WiseEditor {
       if (o.config.project_rank > 0) await loadProjection(o.store, ed.memory, o.config.project_rank, o.config.project_samples, o.pool);
       ed.state = await ed.withEps(await loadState(o.store, ed.memory.base, (i) => shardSeed(o.config.seed, i)), ed.live);
     } catch (e) {
+      await ed.memory.close();
       await o.store.close();
       throw e;
     }
@@ -120,6 +124,7 @@ export class WiseEditor {
 
   async close(): Promise<void> {
     await this.queue.catch(() => undefined);
+    await this.memory.close();
     await this.store.close();
   }
 

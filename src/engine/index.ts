@@ -5,6 +5,6 @@
  *   const engine = new Engine({ intraOpNumThreads: 2 });   // or run() on the default engine
  *   const { loss, dw } = await engine.run(g, { x: f32(xs, [2, 8, 16]), w, targets: i64(ids, [2, 8]) });
  */
-export { Engine, run, defaultEngine, validateFeeds, type Feeds } from './run.js';
-export { SessionCache, type EngineOptions, type ExecutionProvider, type CacheStats } from './session.js';
+export { Engine, run, runSession, defaultEngine, validateFeeds, type Feeds } from './run.js';
+export { SessionCache, createSession, resolveEngineOptions, type EngineOptions, type Session, type ExecutionProvider, type CacheStats } from './session.js';
 export { tensor, f32, f64, i64, bool, toOrt, fromOrt, type Tensor } from './tensor.js';

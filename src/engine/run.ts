@@ -59,6 +59,25 @@ export function validateFeeds(g: Graph, feeds: Feeds): Record<string, Tensor> {
   return all;
 }
 
+/**
+ * Runs an onnxruntime session on complete, validated feeds and returns `fetches` as Tensors (no
+ * copies either way); an onnxruntime failure is WISE_ENGINE naming the graph. Engine.run's last step,
+ * and the training process's (memory/train-child.ts), whose sessions are not in a cache.
+ */
+export async function runSession(session: ort.InferenceSession, feeds: Feeds, fetches: readonly string[], graph: string): Promise<Record<string, Tensor>> {
+  const ortFeeds: Record<string, ort.Tensor> = {};
+  for (const [k, t] of Object.entries(feeds)) ortFeeds[k] = toOrt(t);
+  try {
+    const res = await session.run(ortFeeds, [...fetches]);
+    const out: Record<string, Tensor> = {};
+    for (const k of fetches) out[k] = fromOrt(res[k] as ort.Tensor);
+    return out;
+  } catch (err) {
+    if (err instanceof WiseError) throw err;
+    throw new WiseError('WISE_ENGINE', `onnxruntime failed running graph ${graph}: ${(err as Error).message}`, { graph }, { cause: err });
+  }
+}
+
 export class Engine {
   readonly cache: SessionCache;
 
@@ -73,20 +92,17 @@ export class Engine {
     const want = fetches ?? outs;
     const bad = want.filter((f) => !outs.includes(f));
     if (bad.length) throw new WiseError('WISE_GRAPH', `unknown output(s) ${bad.join(', ')}; graph ${g.name} outputs: ${outs.join(', ')}`, { bad, outputs: outs });
-    const ortFeeds: Record<string, ort.Tensor> = {};
-    for (const [k, t] of Object.entries(all)) ortFeeds[k] = toOrt(t);
     const e = await this.cache.acquire(g);
     try {
-      const res = await e.session.run(ortFeeds, [...want]);
-      const out: Record<string, Tensor> = {};
-      for (const k of want) out[k] = fromOrt(res[k] as ort.Tensor);
-      return out;
-    } catch (err) {
-      if (err instanceof WiseError) throw err;
-      throw new WiseError('WISE_ENGINE', `onnxruntime failed running graph ${g.name}: ${(err as Error).message}`, { graph: g.name }, { cause: err });
+      return await runSession(e.session, all, want, g.name);
     } finally {
       this.cache.release(e);
     }
+  }
+
+  /** The settings every session of this engine is made with. */
+  get options(): Readonly<Required<EngineOptions>> {
+    return this.cache.opts;
   }
 
   /** The cached onnxruntime session for g (same object for equal graph hashes). */

@@ -15,6 +15,9 @@ import { graphHash, toOnnxBytes, type Graph } from '../graph/index.js';
 
 export type ExecutionProvider = 'cpu' | 'cuda';
 
+/** An onnxruntime session (the type, for modules that must not import onnxruntime-node). */
+export type Session = ort.InferenceSession;
+
 export interface EngineOptions {
   /** Intra-op threads per session. Default 2. */
   intraOpNumThreads?: number;
@@ -49,24 +52,49 @@ export interface CacheStats {
  * produce com.microsoft ops with float-only kernels, e.g. x*sigmoid(x) -> QuickGelu, which
  * then fail to load ("implemented only for tensor(float)").
  */
-function optimizationLevel(g: Graph, level: NonNullable<EngineOptions['graphOptimizationLevel']>): typeof level {
-  return g.floatType === 'float64' && (level === 'extended' || level === 'all') ? 'basic' : level;
+function optimizationLevel(floatType: Graph['floatType'], level: NonNullable<EngineOptions['graphOptimizationLevel']>): typeof level {
+  return floatType === 'float64' && (level === 'extended' || level === 'all') ? 'basic' : level;
+}
+
+/** The engine settings with every default filled in. */
+export function resolveEngineOptions(opts: EngineOptions = {}): Required<EngineOptions> {
+  return {
+    intraOpNumThreads: opts.intraOpNumThreads ?? 2,
+    executionProviders: opts.executionProviders ?? ['cpu'],
+    cacheBudgetBytes: opts.cacheBudgetBytes ?? 2 ** 31,
+    allowSpinning: opts.allowSpinning ?? true,
+    graphOptimizationLevel: opts.graphOptimizationLevel ?? 'all',
+  };
+}
+
+/**
+ * One onnxruntime session for a serialized graph under settings `o`: the one place sessions are
+ * made (the cache below, and the training thread, memory/train-worker.ts, so that both run a
+ * graph with the same settings and give the same bits).
+ */
+export async function createSession(bytes: Uint8Array, o: Required<EngineOptions>, floatType: Graph['floatType'], name: string, hash: string): Promise<ort.InferenceSession> {
+  try {
+    return await ort.InferenceSession.create(bytes, {
+      intraOpNumThreads: o.intraOpNumThreads,
+      interOpNumThreads: 1,
+      executionMode: 'sequential',
+      executionProviders: [...o.executionProviders],
+      graphOptimizationLevel: optimizationLevel(floatType, o.graphOptimizationLevel),
+      extra: o.allowSpinning ? {} : { session: { intra_op: { allow_spinning: '0' } } },
+    });
+  } catch (err) {
+    throw new WiseError('WISE_ENGINE', `onnxruntime could not load graph ${name}: ${(err as Error).message}`, { hash, graph: name }, { cause: err });
+  }
 }
 
 export class SessionCache {
   private readonly entries = new Map<string, Entry>(); // insertion order = LRU order
   private readonly pending = new Map<string, Promise<Entry>>();
-  private readonly opts: Required<EngineOptions>;
+  readonly opts: Required<EngineOptions>;
   private readonly stats: CacheStats = { sessions: 0, bytes: 0, created: 0, hits: 0, evicted: 0 };
 
   constructor(opts: EngineOptions = {}) {
-    this.opts = {
-      intraOpNumThreads: opts.intraOpNumThreads ?? 2,
-      executionProviders: opts.executionProviders ?? ['cpu'],
-      cacheBudgetBytes: opts.cacheBudgetBytes ?? 2 ** 31,
-      allowSpinning: opts.allowSpinning ?? true,
-      graphOptimizationLevel: opts.graphOptimizationLevel ?? 'all',
-    };
+    this.opts = resolveEngineOptions(opts);
   }
 
   /** The cached session for g (created on first use). Marks it in use until `done(entry)`. */
@@ -116,20 +144,7 @@ export class SessionCache {
 
   private async create(g: Graph, hash: string): Promise<Entry> {
     const bytes = toOnnxBytes(g);
-    const o = this.opts;
-    let session: ort.InferenceSession;
-    try {
-      session = await ort.InferenceSession.create(bytes, {
-        intraOpNumThreads: o.intraOpNumThreads,
-        interOpNumThreads: 1,
-        executionMode: 'sequential',
-        executionProviders: [...o.executionProviders],
-        graphOptimizationLevel: optimizationLevel(g, o.graphOptimizationLevel),
-        extra: o.allowSpinning ? {} : { session: { intra_op: { allow_spinning: '0' } } },
-      });
-    } catch (err) {
-      throw new WiseError('WISE_ENGINE', `onnxruntime could not load graph ${g.name}: ${(err as Error).message}`, { hash, graph: g.name }, { cause: err });
-    }
+    const session = await createSession(bytes, this.opts, g.floatType, g.name, hash);
     const e: Entry = { hash, session, bytes: bytes.byteLength, inFlight: 0, evicted: false };
     this.entries.set(hash, e);
     this.stats.created++;

@@ -14,7 +14,8 @@ import { transformerFeeds } from '../model/feeds.js';
 import { buildEditBatch, normalizeTarget, type EditBatch } from './rows.js';
 import { buildEditStepGraph } from './step-graph.js';
 import { accumulateMoment, topEigenvectors } from './projection.js';
-import { trainSideMemory, type EditHparams, type EditTrainResult } from './train.js';
+import { STEP_FETCHES, trainSideMemory, type EditHparams, type EditTrainResult } from './train.js';
+import { TrainProcess } from './train-process.js';
 import type { MarginParams } from './loss.js';
 
 export interface SideMemoryOptions {
@@ -25,6 +26,8 @@ export interface SideMemoryOptions {
   hparams: EditHparams;
   /** wise.use_chat_template: texts run as sequences go through the chat template as one user message */
   chat?: boolean;
+  /** run the step loop in a child process (train-process.ts; engine.train_process) */
+  child?: boolean;
 }
 
 export interface EditInput {
@@ -46,6 +49,8 @@ export class SideMemory {
   static actCacheSize = 4096;
   /** U (r, ff) of memory/projection.ts, or null */
   private projection: { rank: number; u: Float32Array } | null = null;
+  /** the training process, when opts.child (forked on the first edit) */
+  readonly child: TrainProcess | null;
 
   constructor(readonly lm: CausalLM, readonly opts: SideMemoryOptions) {
     this.layer = opts.layer;
@@ -56,6 +61,7 @@ export class SideMemory {
     const w = lm.ckpt.weights.get(this.weightName)!;
     this.base = w.data;
     this.shape = [...w.shape];
+    this.child = opts.child ? new TrainProcess(lm.engine.options, this.base) : null;
   }
 
   get size(): number {
@@ -219,6 +225,13 @@ export class SideMemory {
       feeds.proj_u = tensorData('float32', [this.projection.rank, this.ffDim], this.projection.u);
       feeds.grad_mask = tensorData('float32', [...this.shape], mask);
     }
-    return trainSideMemory(this.lm.engine, this.stepGraph(b), feeds, side, this.base, this.shape, mask, b, hp);
+    const g = this.stepGraph(b);
+    if (this.child) return this.child.train(g, feeds, side, mask, this.shape, b, hp);
+    return trainSideMemory((w) => this.lm.engine.run(g, { ...feeds, side_weight: w }, STEP_FETCHES), side, this.base, this.shape, mask, b, hp);
+  }
+
+  /** Stops the training process, if any. */
+  close(): Promise<void> {
+    return this.child?.close() ?? Promise.resolve();
   }
 }

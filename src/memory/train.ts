@@ -5,9 +5,7 @@
  * step, and early stop when |Δloss| ≤ tol and loss ≤ stopLoss. Returns the final scores of
  * the rows under the trained W′ (the threshold ε is derived from the edit rows' mean).
  */
-import type { Graph } from '../graph/index.js';
 import type { TensorData } from '../graph/types.js';
-import type { Engine } from '../engine/index.js';
 
 export interface EditHparams {
   lr: number;
@@ -34,30 +32,44 @@ export interface EditTrainResult {
   finalLoss: number;
 }
 
+/** The rows of the edit batch that the result reads (memory/rows.ts EditBatch). */
+export interface TrainRows {
+  isEdit: readonly number[];
+  isOut: readonly number[];
+  probeRow: number;
+}
+
 /**
+ * One run of the edit's step graph (memory/step-graph.ts) at W′ = `side` (stored layout), every other
+ * feed bound: total_loss (1,), scores (R,), grad_side (W′'s shape). In process it is `engine.run`;
+ * on the training thread, the thread's own session of the same graph (train-worker.ts).
+ */
+export type StepRun = (side: TensorData) => Promise<Record<string, TensorData>>;
+
+/** The outputs a StepRun must return. */
+export const STEP_FETCHES = ['total_loss', 'scores', 'grad_side'] as const;
+
+/**
+ * @param run the step graph with every input but side_weight bound
  * @param side W′ (stored layout), updated in place
  * @param base W, the frozen weight
  * @param mask the shard's gradient mask (same length)
- * @param feeds every other input of the step graph for this edit
  */
 export async function trainSideMemory(
-  engine: Engine,
-  graph: Graph,
-  feeds: Record<string, TensorData>,
+  run: StepRun,
   side: Float32Array,
   base: Float32Array,
   shape: readonly number[],
   mask: Float32Array,
-  rows: { isEdit: readonly number[]; isOut: readonly number[]; probeRow: number },
+  rows: TrainRows,
   hp: EditHparams,
 ): Promise<EditTrainResult> {
   const losses: number[] = [];
   const sideT: TensorData = { dtype: 'float32', dims: [...shape], data: side };
   let prev = Infinity;
   let steps = 0;
-  const run = () => engine.run(graph, { ...feeds, side_weight: sideT }, ['total_loss', 'scores', 'grad_side']);
   for (let it = 0; it < hp.nIter; it++) {
-    const out = await run();
+    const out = await run(sideT);
     const loss = (out.total_loss!.data as Float32Array)[0]!;
     losses.push(loss);
     if (Math.abs(loss - prev) <= hp.earlyStopTol && loss <= hp.earlyStopLoss) break;
@@ -74,7 +86,7 @@ export async function trainSideMemory(
     }
     steps++;
   }
-  const fin = await run();
+  const fin = await run(sideT);
   const scores = Array.from(fin.scores!.data as Float32Array);
   let s = 0, n = 0;
   const { isEdit, isOut, probeRow } = rows;

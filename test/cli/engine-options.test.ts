@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { engineOptions } from '../../src/cli/open.js';
+import { engineOptions, trainProcess } from '../../src/cli/open.js';
 import { resolveConfig } from '../../src/config/load.js';
 import { DEFAULTS } from '../../src/config/schema.js';
 import { WiseError } from '../../src/util/errors.js';
@@ -35,5 +35,14 @@ describe('engine options from the config', () => {
     expect(err).toBeInstanceOf(WiseError);
     expect((err as WiseError).code).toBe('WISE_BAD_CONFIG');
     expect((err as WiseError).message).toContain('spinning');
+  });
+
+  it('train_process defaults to auto: on when serving, off for one stream of work; an explicit value wins', () => {
+    expect(DEFAULTS.engine.train_process).toBeNull();
+    expect(trainProcess(DEFAULTS.engine, 'serve')).toBe(true);
+    expect(trainProcess(DEFAULTS.engine, 'batch')).toBe(false);
+    expect(trainProcess(engineWith({ WISE_ENGINE__TRAIN_PROCESS: 'false' }), 'serve')).toBe(false);
+    expect(trainProcess(engineWith({ WISE_ENGINE__TRAIN_PROCESS: 'true' }), 'batch')).toBe(true);
+    expect(() => engineWith({ WISE_ENGINE__TRAIN_PROCESS: 'maybe' })).toThrow(/train_process/);
   });
 });

@@ -27,7 +27,7 @@ describeShared(
       const dir = hfFixtureDir('tiny-llama');
       const lm = await CausalLM.load(dir);
       const config = resolveConfig({ base: familyLayer(dir), env: {}, flags: { wise: { n_iter: 200, context_templates: 2 } } });
-      const editor = await WiseEditor.open({ lm, store: new MemoryShardStore(new MemoryBacking()), config: config.wise, pool: POOL, owner: 'real-model test' });
+      const editor = await WiseEditor.open({ lm, store: new MemoryShardStore(new MemoryBacking()), config: config.wise, pool: POOL, owner: 'real-model test', trainProcess: true }); // as `wise serve` trains (engine.train_process)
       const service = new WiseModelService({ lm, editor });
       return {
         service,

@@ -10,7 +10,7 @@ import * as path from 'node:path';
 import type { Command } from 'commander';
 import { startServer, modelId } from '../../serve/index.js';
 import { WiseModelService } from '../../serve/wise-service.js';
-import { modelDir, openEditor, openModel } from '../open.js';
+import { modelDir, openEditor, openModel, storeDir } from '../open.js';
 import { familyContext, intArg, nonEmptyArg } from './common.js';
 
 export function registerServe(program: Command): void {
@@ -42,7 +42,7 @@ export function registerServe(program: Command): void {
       let service: WiseModelService;
       try {
         const lm = await openModel(ctx, 'serve');
-        const editor = await openEditor(ctx, lm, `wise serve on ${server.url}`);
+        const editor = await openEditor(ctx, lm, `wise serve on ${server.url}`, storeDir(ctx.config), 'serve');
         service = new WiseModelService({ lm, editor, baseName: path.basename(modelDir(ctx.config)), batchSize: ctx.config.serve.batch_size });
         resolve(service);
       } catch (e) {

@@ -1,0 +1,135 @@
+/**
+ * Training in a child process (memory/train-process.ts, engine.train_process): the same bits as training
+ * in process, no step graph run in the parent, errors with their codes, and a dead child replaced.
+ * On the tiny llama fixture (mechanics, not edit quality).
+ */
+import { beforeAll, expect, it } from 'vitest';
+import { describeShared, hfFixtureDir } from '../helpers/shared.js';
+import { CausalLM } from '../../src/model/causal-lm.js';
+import { WiseEditor } from '../../src/edits/editor.js';
+import { diffStates } from '../../src/edits/rebuild.js';
+import { SideMemory, type SideMemoryOptions } from '../../src/memory/side-memory.js';
+import { TrainProcess } from '../../src/memory/train-process.js';
+import { shardMask } from '../../src/memory/masks.js';
+import { MemoryShardStore, MemoryBacking } from '../../src/shards/index.js';
+import { DEFAULTS, type WiseConfig } from '../../src/config/schema.js';
+import { WiseError } from '../../src/util/errors.js';
+import type { Engine } from '../../src/engine/index.js';
+
+const POOL = ['The sky is blue.', 'Water is wet.', 'Two plus two is four.', 'Cats like fish.'];
+const EDITS = [
+  { prompt: 'The capital of France is', target: 'Rome' },
+  { prompt: "Danielle Darrieux's mother tongue is", target: 'Dutch' },
+  { prompt: 'The best fruit is', target: 'apple' },
+  { prompt: 'My dog is', target: 'big' },
+  { prompt: 'The color of grass is', target: 'red' },
+];
+const CFG: WiseConfig = { ...DEFAULTS.wise, layer: 1, n_iter: 8, save_freq: 2, merge_freq: 4, context_templates: 2 };
+const SM: SideMemoryOptions = { layer: 1, margin: { alpha: 5, beta: 20, gamma: 10 }, hparams: { lr: 1, nIter: 6, normConstraint: 1, weightDecay: 0, earlyStopTol: 0, earlyStopLoss: 0 } };
+
+/** Records the names of the graphs `engine` runs until the returned function is called. */
+function recordRuns(engine: Engine): { names: string[]; stop: () => void } {
+  const names: string[] = [];
+  const run = engine.run.bind(engine);
+  engine.run = (g, feeds, fetches) => {
+    names.push(g.name);
+    return run(g, feeds, fetches);
+  };
+  return { names, stop: () => void (engine.run = run) };
+}
+
+describeShared('training in a child process (tiny-llama)', () => {
+  let lm: CausalLM;
+  beforeAll(async () => {
+    lm = await CausalLM.load(hfFixtureDir('tiny-llama'));
+  });
+
+  it('an editor training in the child reaches the bit-identical state, through saves, a merge and a revert, with no step run in the parent', async () => {
+    const states = [];
+    for (const trainProcess of [false, true]) {
+      const ed = await WiseEditor.open({ lm, store: new MemoryShardStore(new MemoryBacking(), { blobThreshold: 0 }), config: CFG, pool: POOL, trainProcess });
+      const rec = recordRuns(lm.engine);
+      try {
+        const applied = [];
+        for (const e of EDITS) applied.push(await ed.applyEdit(e));
+        expect(ed.state.memories.length).toBe(1); // merged at 4 edits
+        await ed.revert(1); // inside the merged shard: replays the shard's other edit
+        states.push({ state: ed.state, applied: applied.map((a) => [a.steps, a.score, a.loss]) });
+      } finally {
+        rec.stop();
+        await ed.close();
+      }
+      const steps = rec.names.filter((n) => n.startsWith('wise-step')).length;
+      if (trainProcess) {
+        expect(steps).toBe(0);
+        expect(ed.memory.child?.started).toBe(1);
+      } else expect(steps).toBeGreaterThanOrEqual(EDITS.length * (CFG.n_iter + 1));
+    }
+    const [inProcess, onThread] = states;
+    expect(diffStates(inProcess!.state, onThread!.state)).toEqual([]);
+    expect(diffStates(onThread!.state, inProcess!.state)).toEqual([]);
+    expect(onThread!.applied).toEqual(inProcess!.applied);
+  });
+
+  it('a bad feed fails in the parent with its code and the feed named; no child is forked', async () => {
+    const sm = new SideMemory(lm, SM);
+    const b = sm.batch(['{}'], { prompt: EDITS[0]!.prompt, target: EDITS[0]!.target, irrelevant: POOL[0]! });
+    const feeds = await sm.stepFeeds(b);
+    const t = new TrainProcess(lm.engine.options, sm.base);
+    const bad = { ...feeds, token_mask: { ...feeds.token_mask!, dims: [feeds.token_mask!.dims[0]!, feeds.token_mask!.dims[1]! + 1] } };
+    const err = await t.train(sm.stepGraph(b), bad, Float32Array.from(sm.base), shardMask(1, sm.shape, lm.spec.layer.mlp.down.layout, 0.2), sm.shape, b, SM.hparams).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(WiseError);
+    expect((err as WiseError).code).toBe('WISE_SHAPE_MISMATCH');
+    expect((err as WiseError).message).toContain('token_mask');
+    expect(t.started).toBe(0);
+    await t.close();
+  });
+
+  it('an onnxruntime failure in the child is WISE_ENGINE; a child killed mid-edit fails that edit, and the next edit forks a new one with the in-process bits', async () => {
+    const sm = new SideMemory(lm, SM);
+    const b = sm.batch(['{}', 'I think {}'], { prompt: EDITS[1]!.prompt, target: EDITS[1]!.target, irrelevant: POOL[1]! });
+    const feeds = await sm.stepFeeds(b);
+    const g = sm.stepGraph(b);
+    const mask = shardMask(7, sm.shape, lm.spec.layer.mlp.down.layout, 0.2);
+    const want = Float32Array.from(sm.base);
+    const wantResult = await sm.train(want, mask, b); // in process
+    expect(want).not.toEqual(sm.base);
+
+    const t = new TrainProcess(lm.engine.options, sm.base);
+    try {
+      // a row index past the rows the step gathers its logits from: onnxruntime rejects it in the child
+      const rows = BigInt64Array.from(feeds.rows!.data as BigInt64Array, () => 1_000_000n);
+      const side0 = Float32Array.from(sm.base);
+      const err = await t.train(g, { ...feeds, rows: { ...feeds.rows!, data: rows } }, side0, mask, sm.shape, b, SM.hparams).catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(WiseError);
+      expect((err as WiseError).code).toBe('WISE_ENGINE');
+      expect((err as WiseError).message).toContain('training process');
+      expect(side0).toEqual(sm.base); // the caller's W′ is untouched by a failed edit
+
+      // the child survived that failure: the same child trains the real feeds
+      const side1 = Float32Array.from(sm.base);
+      const r1 = await t.train(g, feeds, side1, mask, sm.shape, b, SM.hparams);
+      expect(t.started).toBe(1);
+      expect(Buffer.from(side1.buffer).equals(Buffer.from(want.buffer))).toBe(true);
+      expect(r1).toEqual(wantResult);
+
+      // killed while an edit trains: that edit fails, the next one gets a new child
+      const side2 = Float32Array.from(sm.base);
+      const inFlight = t.train(g, feeds, side2, mask, sm.shape, b, { ...SM.hparams, nIter: 100_000 });
+      await new Promise((res) => setTimeout(res, 50));
+      await t.close();
+      const stopped = await inFlight.catch((e: unknown) => e);
+      expect(stopped).toBeInstanceOf(WiseError);
+      expect((stopped as WiseError).code).toBe('WISE_ENGINE');
+      expect((stopped as WiseError).message).toContain('training process stopped');
+      expect(side2).toEqual(sm.base);
+      const side3 = Float32Array.from(sm.base);
+      const r3 = await t.train(g, feeds, side3, mask, sm.shape, b, SM.hparams);
+      expect(t.started).toBe(2);
+      expect(Buffer.from(side3.buffer).equals(Buffer.from(want.buffer))).toBe(true);
+      expect(r3).toEqual(wantResult);
+    } finally {
+      await t.close();
+    }
+  });
+});
