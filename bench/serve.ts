@@ -45,6 +45,8 @@ interface RunStats {
   latencies: number[];
   edits: number;
   editLatencies: number[];
+  /** latencies of the edits that finished while requests were still running (the others trained on an idle server) */
+  editLatenciesUnderLoad: number[];
   errorSamples: string[];
 }
 
@@ -71,7 +73,7 @@ async function oneRequest(url: string, model: string, i: number, prompt: string,
 
 async function runOne(service: ModelService, opts: BenchOptions, edits: EditRequest[], prompts: string[]): Promise<RunStats> {
   const server = await startServer({ service, port: 0, token: TOKEN, stderr: { write: () => true } });
-  const stats: RunStats = { requests: 0, errors: 0, wallMs: 0, latencies: [], edits: 0, editLatencies: [], errorSamples: [] };
+  const stats: RunStats = { requests: 0, errors: 0, wallMs: 0, latencies: [], edits: 0, editLatencies: [], editLatenciesUnderLoad: [], errorSamples: [] };
   const fail = (e: unknown): void => {
     stats.errors++;
     if (stats.errorSamples.length < 5) stats.errorSamples.push(e instanceof Error ? e.message : String(e));
@@ -82,6 +84,7 @@ async function runOne(service: ModelService, opts: BenchOptions, edits: EditRequ
     for (let i = 0; i < 3; i++) await oneRequest(server.url, model, i, prompts[0] as string, opts.maxTokens).catch(fail); // warm-up
     stats.errors = 0;
     let finished = 0;
+    let loaded = true;
     let editChain: Promise<void> = Promise.resolve();
     const queueEdit = (): void => {
       const edit = edits[stats.edits % Math.max(1, edits.length)];
@@ -95,6 +98,7 @@ async function runOne(service: ModelService, opts: BenchOptions, edits: EditRequ
         const text = await r.text();
         if (r.status !== 200) throw new Error(`edit ${r.status}: ${text.slice(0, 200)}`);
         stats.editLatencies.push(performance.now() - t0);
+        if (loaded) stats.editLatenciesUnderLoad.push(performance.now() - t0);
       }).catch(fail);
     };
     const t0 = performance.now();
@@ -114,12 +118,14 @@ async function runOne(service: ModelService, opts: BenchOptions, edits: EditRequ
     };
     await Promise.all(Array.from({ length: opts.clients }, (_, c) => client(c)));
     stats.wallMs = performance.now() - t0;
+    loaded = false;
     await editChain;
   } finally {
     await server.close();
   }
   stats.latencies.sort((a, b) => a - b);
   stats.editLatencies.sort((a, b) => a - b);
+  stats.editLatenciesUnderLoad.sort((a, b) => a - b);
   return stats;
 }
 
@@ -127,7 +133,8 @@ const ms = (x: number): string => `${x.toFixed(1)} ms`;
 
 function report(name: string, s: RunStats): void {
   const rps = (s.requests / s.wallMs) * 1000;
-  const edits = s.edits > 0 ? `; edits ${s.editLatencies.length}/${s.edits} applied (p50 ${ms(quantile(s.editLatencies, 0.5))})` : '';
+  const under = s.editLatenciesUnderLoad;
+  const edits = s.edits > 0 ? `; edits ${s.editLatencies.length}/${s.edits} applied (p50 ${ms(quantile(s.editLatencies, 0.5))}; ${under.length} finished under load, p50 ${ms(quantile(under, 0.5))})` : '';
   console.log(
     `${name.padEnd(7)} ${s.requests} requests in ${(s.wallMs / 1000).toFixed(2)} s → ${rps.toFixed(1)} req/s; ` +
       `p50 ${ms(quantile(s.latencies, 0.5))}, p99 ${ms(quantile(s.latencies, 0.99))}${edits}; errors ${s.errors}`,

@@ -121,7 +121,8 @@ export class DecodeScheduler {
         // the new rows' prefills run beside the running batches' steps (one batch per variant):
         // ORT runs a session on the main thread (onnxruntime-node: run inside setImmediate), one call
         // per turn of the event loop, so a prefill awaited on its own would cost the running rows a
-        // turn, which an edit's training (its own calls, queued in the same turns) makes long
+        // turn, which an edit trained in process (its own calls, queued in the same turns; engine.train_process
+        // off) makes long
         const [fresh] = await Promise.all([this.prefills(), Promise.all([...this.batches].map(([v, b]) => this.step(v, b)))]);
         for (const [v, batch] of fresh) {
           const plain = batch.takePlain();

@@ -13,18 +13,11 @@ import { routerVariant } from '../../src/router/router.js';
 import { channelFlags } from '../../src/router/support.js';
 import { shardMask } from '../../src/memory/masks.js';
 import { MemoryShardStore, MemoryBacking } from '../../src/shards/index.js';
-import { DEFAULTS, type WiseConfig } from '../../src/config/schema.js';
+import type { WiseConfig } from '../../src/config/schema.js';
 import { checkStore } from '../../src/shards/index.js';
+import { TINY_CFG, TINY_EDITS, TINY_POOL } from '../helpers/tiny-edits.js';
 
-const POOL = ['The sky is blue.', 'Water is wet.', 'Two plus two is four.', 'Cats like fish.'];
-const EDITS = [
-  { prompt: 'The capital of France is', target: 'Rome' },
-  { prompt: "Danielle Darrieux's mother tongue is", target: 'Dutch' },
-  { prompt: 'The best fruit is', target: 'apple' },
-  { prompt: 'My dog is', target: 'big' },
-  { prompt: 'The color of grass is', target: 'red' },
-];
-const CFG: WiseConfig = { ...DEFAULTS.wise, layer: 1, n_iter: 8, save_freq: 2, merge_freq: 4, context_templates: 2 };
+const [POOL, EDITS, CFG] = [TINY_POOL, TINY_EDITS, TINY_CFG];
 
 async function open(lm: CausalLM, backing = new MemoryBacking(), cfg = CFG): Promise<WiseEditor> {
   return WiseEditor.open({ lm, store: new MemoryShardStore(backing, { blobThreshold: 0 }), config: cfg, pool: POOL });

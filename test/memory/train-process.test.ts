@@ -12,19 +12,11 @@ import { SideMemory, type SideMemoryOptions } from '../../src/memory/side-memory
 import { TrainProcess } from '../../src/memory/train-process.js';
 import { shardMask } from '../../src/memory/masks.js';
 import { MemoryShardStore, MemoryBacking } from '../../src/shards/index.js';
-import { DEFAULTS, type WiseConfig } from '../../src/config/schema.js';
 import { WiseError } from '../../src/util/errors.js';
 import type { Engine } from '../../src/engine/index.js';
+import { TINY_CFG, TINY_EDITS, TINY_POOL } from '../helpers/tiny-edits.js';
 
-const POOL = ['The sky is blue.', 'Water is wet.', 'Two plus two is four.', 'Cats like fish.'];
-const EDITS = [
-  { prompt: 'The capital of France is', target: 'Rome' },
-  { prompt: "Danielle Darrieux's mother tongue is", target: 'Dutch' },
-  { prompt: 'The best fruit is', target: 'apple' },
-  { prompt: 'My dog is', target: 'big' },
-  { prompt: 'The color of grass is', target: 'red' },
-];
-const CFG: WiseConfig = { ...DEFAULTS.wise, layer: 1, n_iter: 8, save_freq: 2, merge_freq: 4, context_templates: 2 };
+const [POOL, EDITS, CFG] = [TINY_POOL, TINY_EDITS, TINY_CFG];
 const SM: SideMemoryOptions = { layer: 1, margin: { alpha: 5, beta: 20, gamma: 10 }, hparams: { lr: 1, nIter: 6, normConstraint: 1, weightDecay: 0, earlyStopTol: 0, earlyStopLoss: 0 } };
 
 /** Records the names of the graphs `engine` runs until the returned function is called. */
