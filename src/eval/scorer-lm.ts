@@ -12,6 +12,7 @@
  * HF test fixtures), as HF `tok(text).input_ids` has them. `bosId` overrides that with one given id.
  */
 import type { CausalLM, Variant } from '../model/causal-lm.js';
+import { normalizeTarget } from '../memory/rows.js';
 import { leftPad, makeScorer, rowBatches, readLeftPadded, type LeftPadded, type ScoreOut, type ScoreRow, type Scorer } from './scorer.js';
 
 export interface LmScorerOptions {
@@ -21,6 +22,12 @@ export interface LmScorerOptions {
   maxBatch?: number;
   /** Prepended to every encoded text when set (for BOS models; see the file comment). */
   bosId?: number;
+  /**
+   * The ids of a prompt as the editor runs it, when not plain text (wise.use_chat_template:
+   * `editor.memory.queryIds`, the chat template around it): prompt + target rows are then those ids and
+   * the target's tokens after them, as the editor's own edit rows (memory/rows.ts).
+   */
+  promptIds?: (prompt: string) => number[];
 }
 
 /** Ids of a text as a sequence of its own: the tokenizer's prefix (BOS for Llama), or `bosId` when given, then the text. */
@@ -31,8 +38,10 @@ export function textEncoder(lm: CausalLM, bosId?: number): (text: string) => num
 /** A Scorer over `lm` (optionally routed through `variant`). */
 export function lmScorer(lm: CausalLM, opts: LmScorerOptions = {}): Scorer {
   const variant = opts.variant;
+  const promptIds = opts.promptIds;
   return makeScorer({
     encode: textEncoder(lm, opts.bosId),
+    ...(promptIds ? { row: (prompt: string, target: string) => ({ promptIds: promptIds(prompt), targetIds: lm.tokenizer.encode(normalizeTarget(target)) }) } : {}),
     forward: async (_batch, seqs) => (await lm.forward(seqs, variant ? { side: 'left', variant } : { side: 'left' })).logits,
     vocab: lm.config.vocabSize,
     padId: lm.padId,

@@ -33,6 +33,12 @@ export interface Scorer {
    * Scorer for a BOS model prepends bosId itself.
    */
   encode(text: string): number[];
+  /**
+   * Optional: the row of a prompt and its target when the scorer does not score them as one plain text
+   * (promptTargetRow's EasyEdit rule), e.g. a chat model's prompt under its chat template with the target
+   * after it (wise.use_chat_template, scorer-lm.ts).
+   */
+  row?(prompt: string, target: string): ScoreRow;
   /** Teacher-forced outputs for each row; rows may be batched (and padded) as the implementation likes. */
   argmaxAndLogprobs(rows: ScoreRow[]): Promise<ScoreOut[]>;
 }
@@ -139,10 +145,11 @@ export function rowBatches(rows: readonly ScoreRow[], maxBatch: number, maxToken
 }
 
 /** Builds a Scorer from a tokenizer's encode and a batched forward pass (left padding, `maxBatch` rows and at most `maxTokens` padded tokens per pass). */
-export function makeScorer(opts: { encode: (text: string) => number[]; forward: ForwardFn; vocab: number; padId: number; maxBatch?: number; maxTokens?: number }): Scorer {
+export function makeScorer(opts: { encode: (text: string) => number[]; row?: Scorer['row']; forward: ForwardFn; vocab: number; padId: number; maxBatch?: number; maxTokens?: number }): Scorer {
   const maxBatch = Math.max(1, opts.maxBatch ?? 16);
   return {
     encode: opts.encode,
+    ...(opts.row ? { row: opts.row } : {}),
     async argmaxAndLogprobs(rows) {
       const out: ScoreOut[] = [];
       for (const chunk of rowBatches(rows, maxBatch, opts.maxTokens)) {
@@ -161,7 +168,8 @@ export function makeScorer(opts: { encode: (text: string) => number[]; forward: 
  * target token. (So " Paris" is scored as the tokenizer splits it inside the sentence, and a merge
  * across the boundary moves the split exactly as it does in EasyEdit.)
  */
-export function promptTargetRow(scorer: Pick<Scorer, 'encode'>, prompt: string, target: string): ScoreRow {
+export function promptTargetRow(scorer: Pick<Scorer, 'encode' | 'row'>, prompt: string, target: string): ScoreRow {
+  if (scorer.row) return scorer.row(prompt, target);
   const full = scorer.encode(`${prompt} ${target}`);
   const p = Math.min(scorer.encode(prompt).length, full.length);
   return { promptIds: full.slice(0, p), targetIds: full.slice(p) };

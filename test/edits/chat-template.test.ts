@@ -2,7 +2,8 @@
  * wise.use_chat_template (EasyEdit's option for chat models): the editor runs its texts under the checkpoint's
  * chat template, so an edit answers a chat query. On the bundled model with a question/answer template
  * ("Q: … A:", a phrasing of its training corpus): edited facts asked through the template answer the new target
- * from their memory; unrelated facts asked the same way keep their answers and route to the original layer.
+ * from their memory; unrelated facts asked the same way keep their answers and route to the original layer; the
+ * evaluation harness scores WISE through the same template.
  */
 import { readFileSync, rmSync } from 'node:fs';
 import * as path from 'node:path';
@@ -17,6 +18,10 @@ import { irrelevantPool } from '../../src/eval/datasets.js';
 import { demoEdits } from '../../src/cli/demo.js';
 import { WiseModelService } from '../../src/serve/wise-service.js';
 import { WiseMethod } from '../../src/eval/methods/wise.js';
+import { createMethod } from '../../src/eval/methods/index.js';
+import { evaluateSide } from '../../src/eval/evaluate.js';
+import { promptTargetRow } from '../../src/eval/scorer.js';
+import type { EvalRecord } from '../../src/eval/datasets.js';
 import { folderWithConfig } from '../helpers/variant-fixture.js';
 
 const PREAMBLE = 'The following is a conversation with a helpful assistant that knows the facts of the world.';
@@ -70,11 +75,34 @@ describe('wise.use_chat_template on the bundled model', () => {
     });
   }, 120_000);
 
-  it('is refused where it cannot hold: a model without a template, and the evaluation harness', async () => {
+  it('the evaluation harness scores WISE as the editor runs its prompts: the template around each prompt, the target after it, before the edits and after', async () => {
+    const m = new WiseMethod({ lm, config, pool: irrelevantPool(configFor(bundledModelDir())), newStore: () => new MemoryShardStore(new MemoryBacking()) });
+    try {
+      await m.reset();
+      const pre = m.scorer();
+      const row = promptTargetRow(pre, edits[0]!.prompt, edits[0]!.target);
+      expect(lm.tokenizer.decode(row.promptIds)).toBe(`${PREAMBLE} Q: ${edits[0]!.prompt} A:`);
+      expect(lm.tokenizer.decode(row.targetIds)).toBe(` ${edits[0]!.target}`);
+      const recs: EvalRecord[] = edits.map((e, i) => ({ id: `chat:${i}`, kind: 'zsre', prompt: e.prompt, target: e.target, locality: { prompt: unrelated[i]!.prompt, answer: unrelated[i]!.answer } }));
+      const before = await evaluateSide(pre, recs);
+      expect(Math.max(...before.map((o) => o.metrics.rewrite_acc!))).toBeLessThan(1); // the new targets are not what the model says
+      for (const r of recs) await m.applyEdit(r);
+      const after = await evaluateSide(m.scorer(), recs);
+      expect(after.map((o) => o.metrics.rewrite_acc)).toEqual(recs.map(() => 1));
+      after.forEach((o, i) => expect(o.localityIds, recs[i]!.locality!.prompt).toEqual(before[i]!.localityIds));
+    } finally {
+      await m.close();
+    }
+  }, 120_000);
+
+  it('is refused where it cannot hold: a model without a template, and a baseline beside WISE in the harness (it scores plain text)', async () => {
     const plain = await CausalLM.load(bundledModelDir());
     const err = await WiseEditor.open({ lm: plain, store: new MemoryShardStore(new MemoryBacking()), config, pool: ['Water is wet.'] }).catch((e: unknown) => e);
     expect((err as { code?: string }).code).toBe('WISE_BAD_CONFIG');
     expect(String((err as Error).message)).toContain('wise.use_chat_template');
-    expect(() => new WiseMethod({ lm, config } as ConstructorParameters<typeof WiseMethod>[0])).toThrow(/use_chat_template/);
+    for (const name of ['grace', 'ft-l', 'ft-m']) {
+      expect(() => createMethod(name, { lm, config, pool: [], newStore: () => new MemoryShardStore() }), name).toThrow(expect.objectContaining({ code: 'WISE_BAD_CONFIG', message: expect.stringContaining(name) }));
+    }
+    expect(createMethod('wise', { lm, config, pool: [], newStore: () => new MemoryShardStore() }).method).toBeInstanceOf(WiseMethod);
   });
 });

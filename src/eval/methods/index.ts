@@ -56,6 +56,10 @@ const defined = <T extends object>(o: T | undefined): Partial<T> => Object.fromE
 
 export function createMethod(name: string, c: MethodContext): CreatedMethod {
   const layer = c.config.layer ?? WiseEditor.defaultLayer(c.lm);
+  if (c.config.use_chat_template && (name === 'grace' || name === 'ft-l' || name === 'ft-m')) {
+    // WISE scores chat-formatted prompts under the option; a baseline beside it would be measured on other rows
+    throw new WiseError('WISE_BAD_CONFIG', `wise.use_chat_template: the ${name} baseline edits and scores plain-text prompts, so it cannot be compared with WISE under the chat template; evaluate it in a run without the option`, { field: 'wise.use_chat_template', method: name });
+  }
   switch (name) {
     case 'wise':
     case 'wise-retrieve': {

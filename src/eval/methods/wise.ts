@@ -93,10 +93,6 @@ export class WiseMethod implements EditMethod {
   private chunk: { dir: string; recordIds: readonly string[]; marker: KeptMarker | null } | null = null;
 
   constructor(readonly opts: WiseMethodOptions) {
-    if (opts.config.use_chat_template) {
-      // the harness scores prompt + " " + target as plain text; edits keyed on the chat template would be measured off their key
-      throw new WiseError('WISE_BAD_CONFIG', 'wise.use_chat_template is not supported by the evaluation harness, which scores plain-text prompts; probe chat-formatted edits with probe(…, editor.memory.queryIds) or through the server\'s chat route', { field: 'wise.use_chat_template' });
-    }
     this.name = opts.name ?? (opts.config.mode === 'retrieve' ? 'wise-retrieve' : 'wise');
     this.layer = opts.config.layer ?? WiseEditor.defaultLayer(opts.lm);
     this.templates = opts.templates ? [...opts.templates] : null;
@@ -170,7 +166,11 @@ export class WiseMethod implements EditMethod {
   scorer(): Scorer {
     const ed = this.editor;
     const variant = ed && ed.state.applied > 0 ? ed.variant().variant : undefined;
-    return lmScorer(this.opts.lm, { ...(variant ? { variant } : {}), ...(this.opts.bosId !== undefined ? { bosId: this.opts.bosId } : {}) });
+    // wise.use_chat_template: prompts (rewrite, rephrase, locality, portability) are scored as the editor runs them,
+    // under the chat template with the target after it, before the edits as after them
+    const chat = this.opts.config.use_chat_template;
+    if (chat && !ed) throw new WiseError('WISE_INTERNAL', 'WiseMethod.scorer: no editor (reset first)');
+    return lmScorer(this.opts.lm, { ...(variant ? { variant } : {}), ...(this.opts.bosId !== undefined ? { bosId: this.opts.bosId } : {}), ...(chat ? { promptIds: (t: string) => ed!.memory.queryIds(t) } : {}) });
   }
 
   async close(): Promise<void> {
