@@ -217,7 +217,7 @@ export class WiseEditor {
   /** Moves the active memory into a new shard and resets it to W (mutates `next`). */
   private async saveActive(next: EditorState, tx: Tx): Promise<void> {
     const a = next.active;
-    const sh: LiveShard = { id: shardId(a.index), index: a.index, editIds: a.editIds, maskSeed: a.maskSeed, delta: this.deltaOf(a.side), minScore: a.minScore };
+    const sh: LiveShard = { id: shardId(a.index), index: a.index, editIds: a.editIds, maskSeed: a.maskSeed, delta: this.deltaFrom(a.side), minScore: a.minScore };
     tx.putShard({ ...(await this.shardRecord(sh)) });
     next.shards = new Map(next.shards).set(sh.id, sh);
     next.pending = [...next.pending, sh.id];
@@ -248,10 +248,6 @@ export class WiseEditor {
     let minScore = prev?.minScore ?? null;
     for (const p of parts) minScore = minOf(minScore, p.minScore);
     return { id: step.id, shardIds: [...(prev?.shardIds ?? []), ...step.shardIds], delta: merged, minScore };
-  }
-
-  private deltaOf(side: Float32Array): Float32Array {
-    return deltaOf(side, this.memory.base);
   }
 
   private async tensorRef(data: Float32Array): Promise<TensorRef> {
@@ -333,7 +329,7 @@ export class WiseEditor {
     if (f === null) return [];
     const others = new Map([...this.live].filter(([id]) => !own.includes(id)));
     if (others.size === 0) return [];
-    const scores = await this.editScores.scores(this.deltaOf(side), others);
+    const scores = await this.editScores.scores(this.deltaFrom(side), others);
     const out: { id: number; text: string }[] = [];
     for (const [id, e] of others) if (Math.max(...scores.get(id)!) >= f * this.cfg.act_ratio * score) out.push({ id, text: `${e.prompt} ${e.target.replace(/^\s+/, '')}` });
     return out;
@@ -395,7 +391,8 @@ export class WiseEditor {
   memoryRecordOf(m: LiveMemory, step: MergeStep) {
     return this.memoryRecord(m, step);
   }
+  /** W′ − W of a side memory `side` (a new array). */
   deltaFrom(side: Float32Array): Float32Array {
-    return this.deltaOf(side);
+    return deltaOf(side, this.memory.base);
   }
 }

@@ -114,15 +114,16 @@ export class TrainProcess {
       job.graph.bytes = toOnnxBytes(graph);
       job.graph.defaults = Object.fromEntries(graph.inputDefaults);
     }
-    const done = new Promise<{ side: Float32Array; result: EditTrainResult }>((resolve, reject) => this.pending.set(job.id, { proc: c.proc, resolve, reject }));
     this.hold(c.proc, true); // a job in flight keeps the parent alive
+    await c.ready; // rejects with WISE_ENGINE if the child died first
+    // registered only now, so that a child dying before it was ready leaves no rejected promise unobserved
+    const done = new Promise<{ side: Float32Array; result: EditTrainResult }>((resolve, reject) => this.pending.set(job.id, { proc: c.proc, resolve, reject }));
     try {
-      await c.ready;
+      c.proc.send(job); // serialized now: later changes to `side` do not reach the child
     } catch (e) {
       this.pending.delete(job.id);
-      throw e;
+      throw new WiseError('WISE_ENGINE', `the training process stopped: ${(e as Error).message}`, { process: c.proc.pid ?? null });
     }
-    c.proc.send(job); // serialized now: later changes to `side` do not reach the child
     c.known.add(hash);
     const r = await done;
     side.set(r.side);

@@ -77,7 +77,7 @@ describeShared('training in a child process (tiny-llama)', () => {
     await t.close();
   });
 
-  it('an onnxruntime failure in the child is WISE_ENGINE; a child killed mid-edit fails that edit, and the next edit forks a new one with the in-process bits', async () => {
+  it('an onnxruntime failure in the child is WISE_ENGINE; a child killed mid-edit (or before it is ready) fails that edit, and the next edit forks a new one with the in-process bits', async () => {
     const sm = new SideMemory(lm, SM);
     const b = sm.batch(['{}', 'I think {}'], { prompt: EDITS[1]!.prompt, target: EDITS[1]!.target, irrelevant: POOL[1]! });
     const feeds = await sm.stepFeeds(b);
@@ -120,6 +120,13 @@ describeShared('training in a child process (tiny-llama)', () => {
       expect(t.started).toBe(2);
       expect(Buffer.from(side3.buffer).equals(Buffer.from(want.buffer))).toBe(true);
       expect(r3).toEqual(wantResult);
+
+      // stopped before a new child is even ready: that edit fails the same way, nothing left unobserved
+      await t.close();
+      const early = t.train(g, feeds, Float32Array.from(sm.base), mask, sm.shape, b, SM.hparams);
+      expect(t.started).toBe(3);
+      await t.close();
+      expect(await early.catch((e: unknown) => e)).toMatchObject({ code: 'WISE_ENGINE', message: expect.stringContaining('training process stopped') });
     } finally {
       await t.close();
     }
