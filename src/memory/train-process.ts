@@ -47,7 +47,7 @@ export type ChildMessage = { kind: 'init'; opts: Required<EngineOptions>; base: 
 
 /** child → parent */
 export type TrainReply =
-  | { kind: 'trained'; id: number; ok: true; side: Float32Array; result: EditTrainResult }
+  | { kind: 'trained'; id: number; ok: true; side: Float32Array; result: EditTrainResult; evicted: string[] }
   | { kind: 'trained'; id: number; ok: false; error: { code: ErrorCode; message: string; details: Record<string, unknown> } };
 type ParentMessage = TrainReply | { kind: 'ready' };
 
@@ -130,6 +130,11 @@ export class TrainProcess {
     return r.result;
   }
 
+  /** Step graphs whose session the current child holds (its LRU budget is the engine's session budget). */
+  get graphsHeld(): number {
+    return this.child?.known.size ?? 0;
+  }
+
   /** Stops the child (jobs in flight fail). */
   async close(): Promise<void> {
     const c = this.child;
@@ -168,6 +173,7 @@ export class TrainProcess {
         ready();
         return;
       }
+      if (m.ok) for (const h of m.evicted) c.known.delete(h); // sent again with the next job that needs it
       const p = this.pending.get(m.id);
       if (!p) return;
       this.pending.delete(m.id);

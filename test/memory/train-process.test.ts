@@ -63,6 +63,36 @@ describeShared('training in a child process (tiny-llama)', () => {
     expect(onThread!.applied).toEqual(inProcess!.applied);
   });
 
+  it("the child keeps its sessions within the engine's session budget, least recently used out; an evicted graph is sent again when needed", async () => {
+    const sm = new SideMemory(lm, SM);
+    const mask = shardMask(3, sm.shape, lm.spec.layer.mlp.down.layout, 0.2);
+    const cases = [['{}'], ['{}', 'I think {}']].map((templates) => {
+      const b = sm.batch(templates, { prompt: EDITS[2]!.prompt, target: EDITS[2]!.target, irrelevant: POOL[2]! });
+      return { b, g: sm.stepGraph(b) };
+    });
+    expect(cases[0]!.g.name).not.toBe(cases[1]!.g.name); // two step graphs (E 1 and E 2)
+    const want = await Promise.all(cases.map(async ({ b }) => {
+      const side = Float32Array.from(sm.base);
+      return { side, result: await sm.train(side, mask, b) };
+    }));
+    for (const [budget, held] of [[1, 1], [2 ** 31, 2]] as const) {
+      const t = new TrainProcess({ ...lm.engine.options, cacheBudgetBytes: budget }, sm.base);
+      try {
+        for (const i of [0, 1, 0]) {
+          const { b, g } = cases[i]!;
+          const side = Float32Array.from(sm.base);
+          const r = await t.train(g, await sm.stepFeeds(b), side, mask, sm.shape, b, SM.hparams);
+          expect(Buffer.from(side.buffer).equals(Buffer.from(want[i]!.side.buffer)), `budget ${budget}, graph ${i}`).toBe(true);
+          expect(r).toEqual(want[i]!.result);
+        }
+        expect(t.graphsHeld).toBe(held);
+        expect(t.started).toBe(1);
+      } finally {
+        await t.close();
+      }
+    }
+  });
+
   it('a bad feed fails in the parent with its code and the feed named; no child is forked', async () => {
     const sm = new SideMemory(lm, SM);
     const b = sm.batch(['{}'], { prompt: EDITS[0]!.prompt, target: EDITS[0]!.target, irrelevant: POOL[0]! });
