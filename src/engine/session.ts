@@ -69,7 +69,7 @@ export function resolveEngineOptions(opts: EngineOptions = {}): Required<EngineO
 
 /**
  * One onnxruntime session for a serialized graph under settings `o`: the one place sessions are
- * made (the cache below, and the training thread, memory/train-worker.ts, so that both run a
+ * made (the cache below, and the training process, memory/train-child.ts, so that both run a
  * graph with the same settings and give the same bits).
  */
 export async function createSession(bytes: Uint8Array, o: Required<EngineOptions>, floatType: Graph['floatType'], name: string, hash: string): Promise<ort.InferenceSession> {

@@ -42,7 +42,7 @@ export interface TrainRows {
 /**
  * One run of the edit's step graph (memory/step-graph.ts) at W′ = `side` (stored layout), every other
  * feed bound: total_loss (1,), scores (R,), grad_side (W′'s shape). In process it is `engine.run`;
- * on the training thread, the thread's own session of the same graph (train-worker.ts).
+ * in the training process, the child's own session of the same graph (train-child.ts).
  */
 export type StepRun = (side: TensorData) => Promise<Record<string, TensorData>>;
 
