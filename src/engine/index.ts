@@ -6,5 +6,5 @@
  *   const { loss, dw } = await engine.run(g, { x: f32(xs, [2, 8, 16]), w, targets: i64(ids, [2, 8]) });
  */
 export { Engine, run, runSession, defaultEngine, validateFeeds, type Feeds } from './run.js';
-export { SessionCache, createSession, resolveEngineOptions, type EngineOptions, type Session, type ExecutionProvider, type CacheStats } from './session.js';
+export { SessionCache, type GraphSource, type EngineOptions, type ExecutionProvider, type CacheStats } from './session.js';
 export { tensor, f32, f64, i64, bool, toOrt, fromOrt, type Tensor } from './tensor.js';

@@ -15,9 +15,6 @@ import { graphHash, toOnnxBytes, type Graph } from '../graph/index.js';
 
 export type ExecutionProvider = 'cpu' | 'cuda';
 
-/** An onnxruntime session (the type, for modules that must not import onnxruntime-node). */
-export type Session = ort.InferenceSession;
-
 export interface EngineOptions {
   /** Intra-op threads per session. Default 2. */
   intraOpNumThreads?: number;
@@ -67,12 +64,8 @@ export function resolveEngineOptions(opts: EngineOptions = {}): Required<EngineO
   };
 }
 
-/**
- * One onnxruntime session for a serialized graph under settings `o`: the one place sessions are
- * made (the cache below, and the training process, memory/train-child.ts, so that both run a
- * graph with the same settings and give the same bits).
- */
-export async function createSession(bytes: Uint8Array, o: Required<EngineOptions>, floatType: Graph['floatType'], name: string, hash: string): Promise<ort.InferenceSession> {
+/** One onnxruntime session for a serialized graph under settings `o` (the cache's entries). */
+async function createSession(bytes: Uint8Array, o: Required<EngineOptions>, floatType: Graph['floatType'], name: string, hash: string): Promise<ort.InferenceSession> {
   try {
     return await ort.InferenceSession.create(bytes, {
       intraOpNumThreads: o.intraOpNumThreads,
@@ -87,19 +80,35 @@ export async function createSession(bytes: Uint8Array, o: Required<EngineOptions
   }
 }
 
+/** A serialized graph as the cache needs it: its hash, and its bytes only when a session must be made. */
+export interface GraphSource {
+  hash: string;
+  name: string;
+  floatType: Graph['floatType'];
+  bytes: () => Uint8Array;
+  /** bytes the session holds besides the graph's (its input defaults, kept by the caller), counted in the budget */
+  extraBytes?: number;
+}
+
 export class SessionCache {
   private readonly entries = new Map<string, Entry>(); // insertion order = LRU order
   private readonly pending = new Map<string, Promise<Entry>>();
   readonly opts: Required<EngineOptions>;
   private readonly stats: CacheStats = { sessions: 0, bytes: 0, created: 0, hits: 0, evicted: 0 };
 
-  constructor(opts: EngineOptions = {}) {
+  /** @param onEvict called with the hash of each session evicted to keep the budget */
+  constructor(opts: EngineOptions = {}, private readonly onEvict?: (hash: string) => void) {
     this.opts = resolveEngineOptions(opts);
   }
 
   /** The cached session for g (created on first use). Marks it in use until `done(entry)`. */
-  async acquire(g: Graph): Promise<Entry> {
-    const hash = graphHash(g);
+  acquire(g: Graph): Promise<Entry> {
+    return this.acquireSource({ hash: graphHash(g), name: g.name, floatType: g.floatType, bytes: () => toOnnxBytes(g) });
+  }
+
+  /** acquire for a graph given by hash and bytes (the training process: memory/train-child.ts). */
+  async acquireSource(src: GraphSource): Promise<Entry> {
+    const hash = src.hash;
     let e = this.entries.get(hash);
     if (e) {
       this.stats.hits++;
@@ -108,7 +117,7 @@ export class SessionCache {
     } else {
       let p = this.pending.get(hash);
       if (!p) {
-        p = this.create(g, hash).finally(() => this.pending.delete(hash));
+        p = this.create(src).finally(() => this.pending.delete(hash));
         this.pending.set(hash, p);
       } else this.stats.hits++;
       e = await p;
@@ -142,11 +151,11 @@ export class SessionCache {
     await Promise.all(all.map((e) => e.session.release()));
   }
 
-  private async create(g: Graph, hash: string): Promise<Entry> {
-    const bytes = toOnnxBytes(g);
-    const session = await createSession(bytes, this.opts, g.floatType, g.name, hash);
-    const e: Entry = { hash, session, bytes: bytes.byteLength, inFlight: 0, evicted: false };
-    this.entries.set(hash, e);
+  private async create(src: GraphSource): Promise<Entry> {
+    const bytes = src.bytes();
+    const session = await createSession(bytes, this.opts, src.floatType, src.name, src.hash);
+    const e: Entry = { hash: src.hash, session, bytes: bytes.byteLength + (src.extraBytes ?? 0), inFlight: 0, evicted: false };
+    this.entries.set(src.hash, e);
     this.stats.created++;
     this.stats.sessions++;
     this.stats.bytes += e.bytes;
@@ -165,6 +174,7 @@ export class SessionCache {
       this.stats.evicted++;
       e.evicted = true;
       if (e.inFlight === 0) void e.session.release();
+      this.onEvict?.(hash);
     }
   }
 }

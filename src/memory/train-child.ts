@@ -4,62 +4,49 @@
  * parent's event loop, where onnxruntime-node runs every session synchronously, keeps decoding while
  * an edit trains.
  *
- * Sessions are made by the engine's createSession with the parent engine's settings, one per step
- * graph (by graph hash), kept least-recently-used within the engine's session budget as the parent's
- * cache keeps its own (engine/session.ts); a graph's ONNX bytes and its input defaults (frozen weights
- * fed as inputs, for large models) arrive with the first job that uses it, and a reply names the
- * graphs evicted, so the parent sends them again when next needed. Jobs run one at a time in arrival
- * order. The process exits when the parent's channel closes.
+ * Sessions live in the engine's SessionCache with the parent engine's settings, one per step graph
+ * (by graph hash), least recently used out beyond the engine's session budget; a graph's ONNX bytes
+ * and its input defaults (frozen weights fed as inputs, for large models) arrive with the first job
+ * that uses it, and a reply names the graphs evicted, so the parent sends them again when next
+ * needed. Jobs run one at a time in arrival order. The process exits when the parent's channel closes.
  */
 import { WiseError } from '../util/errors.js';
-import { createSession, runSession, type EngineOptions, type Session } from '../engine/index.js';
+import { SessionCache, runSession, type EngineOptions } from '../engine/index.js';
 import type { TensorData } from '../graph/types.js';
 import { STEP_FETCHES, trainSideMemory } from './train.js';
 import type { ChildMessage, TrainJob, TrainReply } from './train-process.js';
 
 let opts: Required<EngineOptions> | null = null;
 let base: Float32Array | null = null;
-
-interface Loaded {
-  session: Session;
-  defaults: Record<string, TensorData>;
-  /** the graph's bytes and its input defaults' bytes: what the session budget counts */
-  bytes: number;
-}
-/** insertion order = least recently used first */
-const sessions = new Map<string, Loaded>();
-let held = 0;
-
-/** The session of `g` (made on first use), and the hashes evicted to keep the budget (never g's). */
-async function loaded(g: TrainJob['graph']): Promise<{ s: Loaded; evicted: string[] }> {
-  let s = sessions.get(g.hash);
-  if (s) sessions.delete(g.hash); // re-inserted below as the most recent
-  else {
-    if (!g.bytes) throw new WiseError('WISE_INTERNAL', `training process: graph ${g.name} (${g.hash}) arrived without its bytes`, { graph: g.name });
-    const defaults = g.defaults ?? {};
-    const bytes = g.bytes.byteLength + Object.values(defaults).reduce((n, t) => n + t.data.byteLength, 0);
-    s = { session: await createSession(g.bytes, opts!, g.floatType, g.name, g.hash), defaults, bytes };
-    held += bytes;
-  }
-  sessions.set(g.hash, s);
-  const evicted: string[] = [];
-  for (const [hash, e] of sessions) {
-    if (held <= opts!.cacheBudgetBytes || hash === g.hash) break;
-    sessions.delete(hash);
-    held -= e.bytes;
-    evicted.push(hash);
-    void e.session.release();
-  }
-  return { s, evicted };
-}
+/** the step graphs' sessions, within the parent engine's budget (made on init) */
+let cache: SessionCache | null = null;
+/** each cached graph's input defaults (they arrive with its bytes) */
+const defaultsOf = new Map<string, Record<string, TensorData>>();
+/** hashes evicted during the current job, reported with its reply */
+let evicted: string[] = [];
 
 async function train(job: TrainJob): Promise<TrainReply> {
-  if (!opts || !base) throw new WiseError('WISE_INTERNAL', 'training process: a job arrived before the init message');
-  const { s: { session, defaults }, evicted } = await loaded(job.graph);
-  const fixed = { ...defaults, ...job.feeds };
-  const run = (side: TensorData): Promise<Record<string, TensorData>> => runSession(session, { ...fixed, side_weight: side }, STEP_FETCHES, `${job.graph.name} (training process)`);
-  const result = await trainSideMemory(run, job.side, base, job.shape, job.mask, job.rows, job.hp);
-  return { kind: 'trained', id: job.id, ok: true, side: job.side, result, evicted };
+  if (!opts || !base || !cache) throw new WiseError('WISE_INTERNAL', 'training process: a job arrived before the init message');
+  const g = job.graph;
+  evicted = [];
+  if (g.defaults) defaultsOf.set(g.hash, g.defaults);
+  const defaults = defaultsOf.get(g.hash) ?? {};
+  const e = await cache.acquireSource({
+    hash: g.hash, name: g.name, floatType: g.floatType,
+    bytes: () => {
+      if (!g.bytes) throw new WiseError('WISE_INTERNAL', `training process: graph ${g.name} (${g.hash}) arrived without its bytes`, { graph: g.name });
+      return g.bytes;
+    },
+    extraBytes: Object.values(defaults).reduce((n, t) => n + t.data.byteLength, 0),
+  });
+  try {
+    const fixed = { ...defaults, ...job.feeds };
+    const run = (side: TensorData): Promise<Record<string, TensorData>> => runSession(e.session, { ...fixed, side_weight: side }, STEP_FETCHES, `${g.name} (training process)`);
+    const result = await trainSideMemory(run, job.side, base, job.shape, job.mask, job.rows, job.hp);
+    return { kind: 'trained', id: job.id, ok: true, side: job.side, result, evicted };
+  } finally {
+    cache.release(e);
+  }
 }
 
 let tail: Promise<unknown> = Promise.resolve();
@@ -67,6 +54,10 @@ process.on('message', (m: ChildMessage) => {
   if (m.kind === 'init') {
     opts = m.opts;
     base = m.base;
+    cache = new SessionCache(opts, (hash) => {
+      defaultsOf.delete(hash);
+      evicted.push(hash);
+    });
     return;
   }
   tail = tail.then(async () => {
