@@ -23,6 +23,7 @@ import { checkIds } from './tokenizer.js';
 import type { Value } from '../graph/index.js';
 import { takeRowsAll } from './batch-rows.js';
 import { DecodeBatch, decodeRow, rowOutput, sampleInto, type DecodeRow } from './decode-batch.js';
+import type { LogitShaping } from './logit-shaping.js';
 
 export interface Variant {
   /** cache key of the variant's graphs (its structure, e.g. 'wise-merge-3mem') */
@@ -63,6 +64,11 @@ export interface GenerateOpts {
   maxTokens: number;
   temperature?: number;
   topP?: number;
+  /** sampling.ts: 0 or absent = off */
+  topK?: number;
+  minP?: number;
+  /** logit bias and penalties, applied before the choice, greedy or sampled (logit-shaping.ts) */
+  shaping?: LogitShaping;
   seed?: number;
   /** token ids that end generation (default: the model's eos ids) */
   stopIds?: number[];

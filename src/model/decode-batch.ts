@@ -26,6 +26,7 @@ import { Rng } from '../util/rng.js';
 import { WiseError } from '../util/errors.js';
 import { padBatch, transformerFeeds } from './feeds.js';
 import { sampleToken } from './sampling.js';
+import { shapeLogits } from './logit-shaping.js';
 import { concatRows, padPast, sharedPadding, takeMaskRows, takeRowsAll, trimPast } from './batch-rows.js';
 import type { ArchSpec } from './arch.js';
 import type { ModelConfig } from './config.js';
@@ -85,7 +86,8 @@ export const rowOutput = (r: DecodeRow): GenerateOutput => ({ ids: r.ids, finish
 /** Samples row `r`'s next token from `row` (V,), and marks the row done when it ends. */
 export function sampleInto(r: DecodeRow, row: Float32Array): void {
   r.stepLogits?.push(Float32Array.from(row));
-  const next = sampleToken(row, { temperature: r.o.temperature ?? 0, topP: r.o.topP ?? 1 }, r.rng);
+  const o = r.o;
+  const next = sampleToken(shapeLogits(row, o.shaping, r.ctx, r.ids), { temperature: o.temperature ?? 0, topP: o.topP ?? 1, topK: o.topK ?? 0, minP: o.minP ?? 0 }, r.rng);
   if (r.stop.has(next)) {
     r.finish = 'stop';
     r.done = true;

@@ -13,6 +13,7 @@ import type { GenerateOptions, GenerateResult, ModelService, TokenInfo } from '.
 import { ApiError, toApiError } from './errors.js';
 import { bearerAuth, modelId, type ServeContext } from './context.js';
 import { parsePrompts, promptParam, type PromptInput } from './prompts.js';
+import { shapes, type LogitShaping } from '../model/logit-shaping.js';
 import {
   chatBodySchema,
   completionBodySchema,
@@ -43,12 +44,33 @@ function checkPromptLength(ctx: ServeContext, service: ModelService, prompt: Pro
   }
 }
 
-function samplingOptions(body: SamplingBody, maxTokens: number): GenerateOptions {
+/** OpenAI's `logit_bias` ({"50256": -100}) as token id → bias; a key that is not a token id of this model is a 400. */
+function logitBias(body: SamplingBody, vocabSize: number): Map<number, number> | undefined {
+  if (body.logit_bias == null) return undefined;
+  const bias = new Map<number, number>();
+  for (const [k, v] of Object.entries(body.logit_bias)) {
+    const id = /^(0|[1-9]\d{0,15})$/.test(k) ? Number(k) : NaN;
+    if (!(id < vocabSize)) throw new ApiError(400, 'invalid_value', `logit_bias: "${k}" is not a token id of this model [0, ${vocabSize})`, 'logit_bias');
+    bias.set(id, v);
+  }
+  return bias.size > 0 ? bias : undefined;
+}
+
+function samplingOptions(body: SamplingBody, maxTokens: number, vocabSize: number): GenerateOptions {
   const stop = body.stop == null ? undefined : typeof body.stop === 'string' ? [body.stop] : body.stop;
+  const shaping: LogitShaping = {
+    ...(body.logit_bias != null ? { logitBias: logitBias(body, vocabSize) } : {}),
+    repetitionPenalty: body.repetition_penalty ?? 1,
+    frequencyPenalty: body.frequency_penalty ?? 0,
+    presencePenalty: body.presence_penalty ?? 0,
+  };
   return {
     maxTokens,
     temperature: body.temperature ?? 1,
     topP: body.top_p ?? 1,
+    topK: Math.max(0, body.top_k ?? 0), // -1 = all, as vLLM
+    minP: body.min_p ?? 0,
+    ...(shapes(shaping) ? { shaping } : {}),
     // no seed: a fresh one per request (OpenAI, vLLM and llama.cpp sample differently each time), reported in wise.seed
     seed: body.seed ?? randomInt(0, 2 ** 32),
     stop: stop && stop.length > 0 ? stop : undefined,
@@ -270,7 +292,7 @@ export function registerOpenAIRoutes(app: FastifyInstance, ctx: ServeContext): v
       const prompts = parsePrompts(body.prompt, service.vocabSize);
       prompts.forEach((p, i) => checkPromptLength(ctx, service, p, promptParam(prompts.length, i)));
       const n = choicesPerPrompt(body, prompts.length);
-      const options = samplingOptions(body, body.max_tokens ?? Math.min(DEFAULT_COMPLETION_MAX_TOKENS, ctx.maxTokensCap));
+      const options = samplingOptions(body, body.max_tokens ?? Math.min(DEFAULT_COMPLETION_MAX_TOKENS, ctx.maxTokensCap), service.vocabSize);
       const stream = body.stream === true;
       const echo = body.echo === true;
       const logprobs = body.logprobs != null;
@@ -289,7 +311,7 @@ export function registerOpenAIRoutes(app: FastifyInstance, ctx: ServeContext): v
       checkModel(service, body.model);
       const prompt = service.chatPrompt(body.messages.map((m) => ({ role: m.role, content: contentText(m.content) })));
       checkPromptLength(ctx, service, prompt, 'messages');
-      const options = samplingOptions(body, body.max_completion_tokens ?? body.max_tokens ?? ctx.maxTokensCap);
+      const options = samplingOptions(body, body.max_completion_tokens ?? body.max_tokens ?? ctx.maxTokensCap, service.vocabSize);
       const stream = body.stream === true;
       const logprobs = body.logprobs === true;
       checkLogprobFields({ stream, echo: false, topWithout: body.top_logprobs != null && !logprobs, zeroTokens: false });

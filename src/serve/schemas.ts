@@ -3,8 +3,8 @@
  * removeAdditional:false (app.ts), so `"max_tokens":"5"` is a 400, never a silent 5.
  *
  * OpenAI bodies accept unknown fields (llama.cpp / vLLM practice: clients send fields such
- * as `user`, `logprobs`, `frequency_penalty`), but the fields we read are checked for type
- * and range. Optional OpenAI fields also accept `null` (some clients send it for "unset").
+ * as `user` or `tools`), but the fields we read are checked for type and range. Optional
+ * OpenAI fields also accept `null` (some clients send it for "unset").
  *
  *   model        string, required; must be the current id `base+edits@N` or the bare base name (checked in the route → 404)
  *   prompt       string; or an array of strings; or an array of token ids (integers ≥ 0: one prompt);
@@ -12,6 +12,9 @@
  *   messages     non-empty array of {role: system|user|assistant, content: string | [{type:'text', text}]}  (chat)
  *   max_tokens   integer 1..cap (also `max_completion_tokens` for chat)
  *   temperature  number 0..2 (0 = greedy)          top_p  number in (0, 1]
+ *   top_k        integer ≥ -1 (-1 or 0 = all; vLLM's and llama.cpp's extension)    min_p  number 0..1 (0 = off)
+ *   frequency_penalty, presence_penalty  number -2..2 (0 = off)    repetition_penalty  number > 0 (1 = off)
+ *   logit_bias   {token id (decimal string): bias -100..100} (keys checked against the vocabulary in the route)
  *   stop         non-empty string, or an array of at most 4 non-empty strings
  *   seed         integer 0..2^53-1 (absent: drawn, and reported in wise.seed)
  *   n            integer 1..64: choices per prompt (choice i·n + j is prompt i's j-th, sampled with seed + j)
@@ -35,6 +38,12 @@ function samplingProps(maxTokensCap: number): Record<string, unknown> {
     max_tokens: maxTokens,
     temperature: { type: ['number', 'null'], minimum: 0, maximum: 2 },
     top_p: { type: ['number', 'null'], exclusiveMinimum: 0, maximum: 1 },
+    top_k: { type: ['integer', 'null'], minimum: -1 },
+    min_p: { type: ['number', 'null'], minimum: 0, maximum: 1 },
+    frequency_penalty: { type: ['number', 'null'], minimum: -2, maximum: 2 },
+    presence_penalty: { type: ['number', 'null'], minimum: -2, maximum: 2 },
+    repetition_penalty: { type: ['number', 'null'], exclusiveMinimum: 0 },
+    logit_bias: { type: ['object', 'null'], additionalProperties: { type: 'number', minimum: -100, maximum: 100 } },
     stop: {
       type: ['string', 'array', 'null'],
       minLength: 1,
@@ -138,6 +147,12 @@ export interface SamplingBody {
   max_tokens?: number | null;
   temperature?: number | null;
   top_p?: number | null;
+  top_k?: number | null;
+  min_p?: number | null;
+  frequency_penalty?: number | null;
+  presence_penalty?: number | null;
+  repetition_penalty?: number | null;
+  logit_bias?: Record<string, number> | null;
   stop?: string | string[] | null;
   seed?: number | null;
   n?: number | null;

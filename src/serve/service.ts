@@ -9,6 +9,7 @@
  */
 import type { EditRequest } from '../edits/request.js';
 import type { PromptInput } from './prompts.js';
+import type { LogitShaping } from '../model/logit-shaping.js';
 
 export type { PromptInput } from './prompts.js';
 
@@ -17,6 +18,12 @@ export interface GenerateOptions {
   /** 0 = greedy */
   temperature: number;
   topP: number;
+  /** the k most likely tokens; 0 or absent = all (sampling.ts) */
+  topK?: number | undefined;
+  /** min-p in [0, 1]; 0 or absent = off (sampling.ts) */
+  minP?: number | undefined;
+  /** logit bias and penalties, greedy or sampled (src/model/logit-shaping.ts) */
+  shaping?: LogitShaping | undefined;
   seed?: number | undefined;
   /** stop strings: generation ends before the first occurrence; it is not included in the text */
   stop?: string[] | undefined;

@@ -83,6 +83,12 @@ describe('wise: usage errors (exit 2, the flag named)', () => {
     [['generate', '--prompt', 'x', '--temperature', '9'], '--temperature'],
     [['generate', '--prompt', 'x', '--top-p', '-1'], '--top-p'],
     [['generate', '--prompt', 'x', '--seed', '1.5'], '--seed'],
+    [['generate', '--prompt', 'x', '--top-k', '-1'], '--top-k'],
+    [['generate', '--prompt', 'x', '--min-p', '2'], '--min-p'],
+    [['generate', '--prompt', 'x', '--repetition-penalty', '0'], '--repetition-penalty'],
+    [['generate', '--prompt', 'x', '--frequency-penalty', '3'], '--frequency-penalty'],
+    [['generate', '--prompt', 'x', '--logit-bias', '12'], '--logit-bias'],
+    [['generate', '--prompt', 'x', '--logit-bias', '12=-101'], '--logit-bias'],
     [['serve', '--port', '70000'], '--port'],
     [['generate'], '--prompt'],
     [['edits', 'revert', '-1'], '-1'],
@@ -197,6 +203,26 @@ describeShared(
       expect(text.stdout).toBe(`${j.text as string}\n`);
       expect(stream.stdout).toBe(`${j.text as string}\n`);
       expect(existsSync(db)).toBe(false); // generate does not create a store
+    });
+
+    it('generate takes top-k, min-p, penalties and logit bias', async () => {
+      const args = ['--json', 'generate', '--prompt', 'Hello there', '-n', '8', '--no-edits'];
+      const [greedy, k1, pen, outside] = await Promise.all([
+        g(...args),
+        g(...args, '--temperature', '2', '--top-k', '1', '--seed', '3'),
+        g(...args, '--repetition-penalty', '1.8', '--presence-penalty', '1', '--logit-bias', '5=-100', '--min-p', '0.1'),
+        g(...args, '--logit-bias', '999999=1'),
+      ]);
+      for (const r of [greedy, k1, pen]) expect(r.code, r.stderr).toBe(0);
+      expect(json(k1).ids).toEqual(json(greedy).ids); // top-k 1 is greedy at any temperature
+      const lm = await CausalLM.load(hfFixtureDir('tiny-llama'));
+      const want = await lm.generate(lm.tokenizer.encodePrompt('Hello there'), {
+        maxTokens: 8, temperature: 0, shaping: { repetitionPenalty: 1.8, presencePenalty: 1, logitBias: new Map([[5, -100]]) },
+      });
+      expect(json(pen).ids).toEqual(want.ids);
+      expect(json(pen).ids).not.toEqual(json(greedy).ids);
+      expect(outside.code).toBe(1);
+      expect(outside.stderr).toContain('--logit-bias: token id 999999');
     });
 
     it('applies one edit, then a JSONL file; a malformed line names the line and applies nothing', async () => {

@@ -99,6 +99,18 @@ const outOfRange: Case[] = [
   { name: 'five stop strings', body: { ...ok, stop: ['a', 'b', 'c', 'd', 'e'] }, status: 400, code: 'invalid_value', param: 'stop' },
   { name: 'chat: max_completion_tokens 0', url: CHAT, body: { ...okChat, max_completion_tokens: 0 }, status: 400, code: 'invalid_value', param: 'max_completion_tokens' },
   { name: 'chat: temperature 3', url: CHAT, body: { ...okChat, temperature: 3 }, status: 400, code: 'invalid_value', param: 'temperature' },
+  { name: 'top_k -2', body: { ...ok, top_k: -2 }, status: 400, code: 'invalid_value', param: 'top_k' },
+  { name: 'top_k 1.5', body: { ...ok, top_k: 1.5 }, status: 400, code: 'invalid_type', param: 'top_k' },
+  { name: 'min_p 1.5', body: { ...ok, min_p: 1.5 }, status: 400, code: 'invalid_value', param: 'min_p' },
+  { name: 'frequency_penalty 2.5', body: { ...ok, frequency_penalty: 2.5 }, status: 400, code: 'invalid_value', param: 'frequency_penalty' },
+  { name: 'chat: presence_penalty -3', url: CHAT, body: { ...okChat, presence_penalty: -3 }, status: 400, code: 'invalid_value', param: 'presence_penalty' },
+  { name: 'repetition_penalty 0', body: { ...ok, repetition_penalty: 0 }, status: 400, code: 'invalid_value', param: 'repetition_penalty' },
+  { name: 'logit_bias as array', body: { ...ok, logit_bias: [[5, 1]] }, status: 400, code: 'invalid_type', param: 'logit_bias' },
+  { name: 'logit_bias 101', body: { ...ok, logit_bias: { '5': 101 } }, status: 400, code: 'invalid_value', param: 'logit_bias[5]' },
+  { name: 'logit_bias value as string', body: { ...ok, logit_bias: { '5': '-100' } }, status: 400, code: 'invalid_type', param: 'logit_bias[5]' },
+  { name: 'logit_bias key not a token id', body: { ...ok, logit_bias: { abc: 1 } }, status: 400, code: 'invalid_value', param: 'logit_bias' },
+  { name: 'logit_bias key with a leading zero', body: { ...ok, logit_bias: { '05': 1 } }, status: 400, code: 'invalid_value', param: 'logit_bias' },
+  { name: 'chat: logit_bias key outside the vocabulary', url: CHAT, body: { ...okChat, logit_bias: { '1114112': -100 } }, status: 400, code: 'invalid_value', param: 'logit_bias' },
 ];
 
 const unknownModel: Case[] = [

@@ -27,6 +27,15 @@ export function floatArg(name: string, min: number, max: number) {
   };
 }
 
+/** A number > 0. */
+export function positiveArg(name: string) {
+  return (v: string): number => {
+    const n = v.trim() === '' ? NaN : Number(v);
+    if (!Number.isFinite(n) || n <= 0) throw new InvalidArgumentError(`${name} must be a number > 0`);
+    return n;
+  };
+}
+
 /** An edit id: a non-negative integer written plainly (no sign, no leading zeros, no exponent). */
 export function editIdArg(v: string): number {
   if (!/^(0|[1-9]\d{0,14})$/.test(v)) throw new InvalidArgumentError(`edit id "${v}" is not a non-negative integer`);

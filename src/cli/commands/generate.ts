@@ -7,7 +7,9 @@ import type { Command } from 'commander';
 import { openEditor, openModel, storeDir } from '../open.js';
 import { generateText, type Routing } from '../../serve/wise-service.js';
 import type { WiseEditor } from '../../edits/editor.js';
-import { familyContext, floatArg, intArg, nonEmptyArg, storeExists } from './common.js';
+import { familyContext, floatArg, intArg, nonEmptyArg, positiveArg, storeExists } from './common.js';
+import { shapes, type LogitShaping } from '../../model/logit-shaping.js';
+import { InvalidArgumentError } from 'commander';
 import { WiseError } from '../../util/errors.js';
 
 export function registerGenerate(program: Command): void {
@@ -18,6 +20,12 @@ export function registerGenerate(program: Command): void {
     .option('-n, --max-tokens <n>', 'tokens to generate', intArg('--max-tokens', 1, 4096), 16)
     .option('--temperature <t>', 'sampling temperature; 0 = greedy', floatArg('--temperature', 0, 2), 0)
     .option('--top-p <p>', 'nucleus sampling mass', floatArg('--top-p', 0, 1), 1)
+    .option('--top-k <k>', 'sample from the k most likely tokens; 0 = all', intArg('--top-k', 0), 0)
+    .option('--min-p <p>', "drop tokens less likely than p × the most likely one's probability; 0 = off", floatArg('--min-p', 0, 1), 0)
+    .option('--repetition-penalty <r>', 'divide the positive logits (multiply the negative ones) of tokens already in the prompt or output by r; 1 = off', positiveArg('--repetition-penalty'), 1)
+    .option('--frequency-penalty <f>', 'subtract f × the count of each token generated so far from its logit', floatArg('--frequency-penalty', -2, 2), 0)
+    .option('--presence-penalty <p>', 'subtract p from the logit of each token generated so far', floatArg('--presence-penalty', -2, 2), 0)
+    .option('--logit-bias <id=bias>', 'add bias (-100..100) to token id\'s logit (repeatable); -100 all but bans it', logitBiasArg, new Map<number, number>())
     .option('--seed <n>', 'sampling seed', intArg('--seed', 0, 2 ** 32 - 1), 0)
     .option('--stop <text>', 'stop string (repeatable): the text ends before it', (v: string, prev: string[] = []) => [...prev, v])
     .option('--stream', 'print text as it is generated')
@@ -25,8 +33,12 @@ export function registerGenerate(program: Command): void {
     .option('--chat', "send the prompt as one user message through the checkpoint's chat template (as the server's chat route does)")
     .action(async function (this: Command) {
       const { ctx } = familyContext(this);
-      const o = this.opts() as { prompt: string; maxTokens: number; temperature: number; topP: number; seed: number; stop?: string[]; stream?: boolean; edits: boolean; chat?: boolean };
+      const o = this.opts() as { prompt: string; maxTokens: number; temperature: number; topP: number; topK: number; minP: number; repetitionPenalty: number; frequencyPenalty: number; presencePenalty: number; logitBias: Map<number, number>; seed: number; stop?: string[]; stream?: boolean; edits: boolean; chat?: boolean };
       const lm = await openModel(ctx);
+      for (const id of o.logitBias.keys()) {
+        if (id >= lm.config.vocabSize) throw new WiseError('WISE_BAD_REQUEST', `--logit-bias: token id ${id} is outside the vocabulary [0, ${lm.config.vocabSize})`, { field: 'logit-bias' });
+      }
+      const shaping: LogitShaping = { logitBias: o.logitBias, repetitionPenalty: o.repetitionPenalty, frequencyPenalty: o.frequencyPenalty, presencePenalty: o.presencePenalty };
       const rendered = o.chat ? lm.tokenizer.applyChatTemplate([{ role: 'user', content: o.prompt }], { addGenerationPrompt: true }) : null;
       if (o.chat && rendered === null) throw new WiseError('WISE_BAD_REQUEST', `--chat: ${lm.tokenizer.dir} has no chat template (tokenizer_config.json chat_template)`, { field: 'chat' });
       // a rendered template is tokenized as it stands: it writes its own BOS
@@ -40,7 +52,10 @@ export function registerGenerate(program: Command): void {
         const r = await generateText(
           lm,
           prompt,
-          { maxTokens: o.maxTokens, temperature: o.temperature, topP: o.topP, seed: o.seed, stop: o.stop, onText: stream ? (t) => void process.stdout.write(t) : undefined },
+          {
+            maxTokens: o.maxTokens, temperature: o.temperature, topP: o.topP, topK: o.topK, minP: o.minP, ...(shapes(shaping) ? { shaping } : {}),
+            seed: o.seed, stop: o.stop, onText: stream ? (t) => void process.stdout.write(t) : undefined,
+          },
           routing,
         );
         const result = {
@@ -54,4 +69,12 @@ export function registerGenerate(program: Command): void {
         await editor?.close();
       }
     });
+}
+
+/** `--logit-bias ID=BIAS`, repeatable: the biases so far with this one added. */
+function logitBiasArg(v: string, prev: Map<number, number>): Map<number, number> {
+  const m = /^\s*(0|[1-9]\d{0,9})\s*=\s*(\S+)\s*$/.exec(v);
+  const bias = m ? Number(m[2]) : NaN;
+  if (!m || !Number.isFinite(bias) || bias < -100 || bias > 100) throw new InvalidArgumentError(`--logit-bias "${v}": expected ID=BIAS, a token id and a number in [-100, 100]`);
+  return new Map([...prev, [Number(m[1]), bias]]);
 }

@@ -1,0 +1,98 @@
+/**
+ * The sampling fields beyond temperature and top_p (`top_k`, `min_p`, `frequency_penalty`,
+ * `presence_penalty`, `repetition_penalty`, `logit_bias`) through the HTTP routes, on the
+ * tiny-llama fixture (a random model: long continuations, where the bundled model answers a fact
+ * in two tokens and stops) with a WISE editor on an in-memory store: a request gets exactly what the decoder gives with the same settings (generateText on
+ * the same model), which differs from the answer without them; log-probabilities stay those of
+ * the raw distribution; the fields are not "accepted and ignored".
+ */
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import type { FastifyInstance } from 'fastify';
+import { CausalLM } from '../../src/model/causal-lm.js';
+import { WiseEditor } from '../../src/edits/editor.js';
+import { MemoryBacking, MemoryShardStore } from '../../src/shards/index.js';
+import { resolveConfig } from '../../src/config/load.js';
+import { familyLayer } from '../../src/config/family.js';
+import { describeShared, hfFixtureDir } from '../helpers/shared.js';
+import { WiseModelService, generateText } from '../../src/serve/wise-service.js';
+import { buildServer } from '../../src/serve/index.js';
+import type { GenerateOptions } from '../../src/serve/service.js';
+
+const PROMPT = 'Hello there, how are you';
+const N = 24;
+
+describeShared('sampling fields on /v1 (tiny-llama)', () => {
+  let lm: CausalLM;
+  let editor: WiseEditor;
+  let service: WiseModelService;
+  let app: FastifyInstance;
+  let model: string;
+
+  beforeAll(async () => {
+    const dir = hfFixtureDir('tiny-llama');
+    lm = await CausalLM.load(dir);
+    const config = resolveConfig({ base: familyLayer(dir), env: {}, flags: {} });
+    editor = await WiseEditor.open({ lm, store: new MemoryShardStore(new MemoryBacking()), config: config.wise, pool: ['The sky is blue.', 'Water is wet.'] });
+    service = new WiseModelService({ lm, editor });
+    model = service.baseName;
+    app = buildServer({ service, token: 't' });
+    await app.ready();
+  }, 120_000);
+  afterAll(async () => {
+    await app?.close();
+    await editor?.close();
+  });
+
+  const post = async (url: string, body: Record<string, unknown>): Promise<Record<string, any>> => {
+    const r = await app.inject({ method: 'POST', url, payload: { model, ...body } });
+    expect(r.statusCode, r.body).toBe(200);
+    return r.json();
+  };
+  const complete = (extra: Record<string, unknown>) => post('/v1/completions', { prompt: PROMPT, max_tokens: N, temperature: 0, ...extra });
+  const direct = (o: Partial<GenerateOptions>) => generateText(lm, PROMPT, { maxTokens: N, temperature: 0, topP: 1, ...o });
+
+  it('penalties: the decoder\'s answer with the same settings, not the plain one; logprobs stay raw', async () => {
+    const plain = await direct({});
+    const cases: [Record<string, unknown>, Partial<GenerateOptions>][] = [
+      [{ repetition_penalty: 1.6 }, { shaping: { repetitionPenalty: 1.6 } }],
+      [{ frequency_penalty: 1.5 }, { shaping: { frequencyPenalty: 1.5 } }],
+      [{ presence_penalty: 2 }, { shaping: { presencePenalty: 2 } }],
+    ];
+    for (const [fields, opts] of cases) {
+      const r = await complete({ ...fields, logprobs: 1 });
+      const want = await direct(opts);
+      expect(want.text, JSON.stringify(fields)).not.toBe(plain.text);
+      expect(r.choices[0].text, JSON.stringify(fields)).toBe(want.text);
+    }
+    // raw log-probabilities: the first token's is its raw log-softmax, which the penalty-free answer reports for the same token
+    const [pen, none] = await Promise.all([complete({ repetition_penalty: 1.6, logprobs: 5, max_tokens: 1 }), complete({ logprobs: 5, max_tokens: 1 })]);
+    const t = pen.choices[0].logprobs.tokens[0] as string;
+    expect(none.choices[0].logprobs.top_logprobs[0][t]).toBeCloseTo(pen.choices[0].logprobs.token_logprobs[0], 5);
+  });
+
+  it('logit_bias bans tokens and top_k 1 is greedy at any temperature; chat takes the same fields', async () => {
+    const plain = await direct({});
+    const ban = Object.fromEntries(plain.ids.slice(0, 3).map((id) => [String(id), -100]));
+    const banned = await complete({ logit_bias: ban });
+    const want = await direct({ shaping: { logitBias: new Map(plain.ids.slice(0, 3).map((id) => [id, -100])) } });
+    expect(banned.choices[0].text).toBe(want.text);
+    expect(want.ids.some((id) => plain.ids.slice(0, 3).includes(id))).toBe(false);
+
+    const k1 = await complete({ temperature: 2, top_k: 1, seed: 5 });
+    expect(k1.choices[0].text).toBe(plain.text);
+    const sampled = await complete({ temperature: 2, top_k: -1, seed: 5 }); // -1 = all, as vLLM
+    expect(sampled.choices[0].text).toBe((await direct({ temperature: 2, seed: 5 })).text);
+    expect(sampled.choices[0].text).not.toBe(plain.text);
+    const minP = await complete({ temperature: 1.5, min_p: 0.3, seed: 9 });
+    expect(minP.choices[0].text).toBe((await direct({ temperature: 1.5, minP: 0.3, seed: 9 })).text);
+
+    const messages = [{ role: 'user', content: 'Name a capital city.' }];
+    const chatPrompt = service.chatPrompt(messages);
+    const chatOpts = { maxTokens: 12, temperature: 0, topP: 1 };
+    const chatPlain = await generateText(lm, chatPrompt, chatOpts);
+    const chatWant = await generateText(lm, chatPrompt, { ...chatOpts, shaping: { presencePenalty: 2, repetitionPenalty: 1.5 } });
+    expect(chatWant.text).not.toBe(chatPlain.text);
+    const chat = await post('/v1/chat/completions', { messages, max_tokens: 12, temperature: 0, presence_penalty: 2, repetition_penalty: 1.5 });
+    expect(chat.choices[0].message.content).toBe(chatWant.text);
+  });
+}, ['fixtures/hf/tiny-llama']);
