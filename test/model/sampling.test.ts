@@ -8,6 +8,7 @@ import { describe, expect, it } from 'vitest';
 import { argmax, sampleToken, type SamplingOptions } from '../../src/model/sampling.js';
 import { shapeLogits, shapes } from '../../src/model/logit-shaping.js';
 import { Rng } from '../../src/util/rng.js';
+import { sortAllSample } from '../../bench/lib/sort-all-sample.js';
 
 /** logits whose softmax at temperature 1 is exactly `probs` */
 const logitsOf = (probs: number[]): Float32Array => Float32Array.from(probs.map((p) => Math.log(p)));
@@ -66,6 +67,34 @@ describe('logit shaping', () => {
 });
 
 describe('sampleToken', () => {
+  it('with a truncation, draws exactly what sorting all tokens draws (it sorts only those above a threshold)', () => {
+    const gen = new Rng(42);
+    const rows: Float32Array[] = [];
+    for (const [V, spread] of [[50, 1], [500, 4], [3000, 12], [3000, 40]] as const) {
+      rows.push(Float32Array.from({ length: V }, () => (gen.next() - 0.5) * spread));
+      // peaked, with ties and banned tokens
+      rows.push(Float32Array.from({ length: V }, (_, i) => (i % 7 === 0 ? 8 : i % 11 === 0 ? -100 : Math.round(gen.next() * 6))));
+    }
+    rows.push(new Float32Array(8)); // all tied: p = 1 each, so top-p 0.5 is reached exactly at the fourth token
+    const settings: SamplingOptions[] = [
+      { temperature: 1, topP: 0.5 }, { temperature: 1, topP: 1, topK: 5, minP: 0.04 }, { temperature: 1, topP: 1, topK: 30, minP: 0.04 }, { temperature: 1, topP: 0.9, topK: 300, minP: 0.04 },
+      { temperature: 1, topP: 0.9 }, { temperature: 0.7, topP: 0.5 }, { temperature: 1.3, topP: 0.99 },
+      { temperature: 1, topP: 1, topK: 1 }, { temperature: 1, topP: 1, topK: 7 }, { temperature: 2, topP: 0.8, topK: 40 },
+      { temperature: 1, topP: 1, minP: 0.05 }, { temperature: 0.5, topP: 1, minP: 0.5 }, { temperature: 1, topP: 0.9, topK: 20, minP: 0.1 },
+      { temperature: 1, topP: 0.95, topK: 100000 },
+    ];
+    let checked = 0;
+    for (const row of rows) {
+      for (const o of settings) {
+        for (let seed = 0; seed < 25; seed++) {
+          expect(sampleToken(row, o, new Rng(seed)), `V ${row.length} ${JSON.stringify(o)} seed ${seed}`).toBe(sortAllSample(row, o, new Rng(seed)));
+          checked++;
+        }
+      }
+    }
+    expect(checked).toBe(9 * 14 * 25);
+  });
+
   const probs = [0.1, 0.4, 0.05, 0.3, 0.15];
   const row = logitsOf(probs);
 
