@@ -6,6 +6,7 @@
  *   POST /v1/completions, /v1/chat/completions                          (routes-openai.ts)
  *   /wise/edits, /wise/jobs, /wise/merge (bearer token)                 (routes-edits.ts)
  *   POST /tokenize, /detokenize   llama.cpp's and vLLM's token routes    (routes-tokens.ts)
+ *   GET  /metrics                 Prometheus text format                 (serve-metrics.ts)
  *
  * Validation is strict (no coercion, no stripping); every error answers in the OpenAI
  * envelope (errors.ts). The OpenAI routes need the token only when the bind host is not
@@ -14,7 +15,8 @@
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest, type FastifyServerOptions } from 'fastify';
 import type { ModelService } from './service.js';
 import { ApiError, loadingError, toApiError } from './errors.js';
-import { generateToken, isLoopback, modelId, type ServeContext } from './context.js';
+import { bearerAuth, generateToken, isLoopback, modelId, type ServeContext } from './context.js';
+import { serveMetrics } from './serve-metrics.js';
 import { JobQueue } from './jobs.js';
 import { registerOpenAIRoutes } from './routes-openai.js';
 import { registerEditRoutes } from './routes-edits.js';
@@ -75,13 +77,16 @@ export function buildServer(opts: ServerOptions): FastifyInstance {
     },
   );
 
+  const jobs: JobQueue = new JobQueue(1000, (job) => metrics.jobs.inc({ kind: job.kind, status: job.status }));
+  const metrics = serveMetrics({ service: () => service, jobsPending: () => jobs.pending() });
   const ctx: ServeContext = {
     token: opts.token ?? generateToken(),
     openaiNeedsToken: !isLoopback(opts.host ?? '127.0.0.1'),
     maxPromptTokens: opts.maxPromptTokens ?? DEFAULT_MAX_PROMPT_TOKENS,
     maxTokensCap: opts.maxTokensCap ?? DEFAULT_MAX_TOKENS_CAP,
-    jobs: new JobQueue(),
+    jobs,
     active: new Set(),
+    metrics,
     ready(): ModelService {
       if (service) return service;
       if (loadFailure) throw new ApiError(503, 'model_load_failed', `the model failed to load: ${loadFailure.message}`);
@@ -116,6 +121,20 @@ export function buildServer(opts: ServerOptions): FastifyInstance {
   };
   app.get('/health', health);
   app.get('/v1/health', health);
+
+  // every request is counted and timed when its last byte is out (a hijacked stream too: the raw response's close)
+  app.addHook('onRequest', async (req, reply) => {
+    const t0 = process.hrtime.bigint();
+    reply.raw.once('close', () => {
+      const route = req.routeOptions.url ?? 'unmatched';
+      metrics.requests.inc({ route, method: req.method, status: String(reply.raw.statusCode) });
+      metrics.duration.observe({ route }, Number(process.hrtime.bigint() - t0) / 1e9);
+    });
+  });
+  app.get('/metrics', ctx.openaiNeedsToken ? { onRequest: bearerAuth(ctx.token) } : {}, async (_req, reply) => {
+    void reply.header('content-type', 'text/plain; version=0.0.4; charset=utf-8');
+    return metrics.registry.render();
+  });
 
   registerOpenAIRoutes(app, ctx);
   registerEditRoutes(app, ctx);

@@ -6,6 +6,7 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { ModelService } from './service.js';
 import { ApiError } from './errors.js';
 import type { JobQueue } from './jobs.js';
+import type { ServeMetrics } from './serve-metrics.js';
 
 /** Per-app state shared by the route modules. */
 export interface ServeContext {
@@ -18,6 +19,8 @@ export interface ServeContext {
   ready(): ModelService;
   /** generations in flight; aborted when the app closes */
   readonly active: Set<AbortController>;
+  /** what GET /metrics reports (serve-metrics.ts) */
+  readonly metrics: ServeMetrics;
 }
 
 export function isLoopback(host: string): boolean {

@@ -35,7 +35,11 @@ export class JobQueue {
   private seq = 0;
   private closed = false;
 
-  constructor(private readonly keep = 1000) {}
+  /** `onSettled` sees every job once it has finished, done or failed (the server's metrics) */
+  constructor(
+    private readonly keep = 1000,
+    private readonly onSettled?: (job: Job) => void,
+  ) {}
 
   /** Queues `run`; it starts after every job queued before it has finished. */
   enqueue(kind: JobKind, input: unknown, run: () => Promise<unknown>): Job {
@@ -53,6 +57,7 @@ export class JobQueue {
       job.error = { message: 'the server is shutting down', type: 'unavailable_error', param: null, code: 'shutting_down' };
       job.errorStatus = 503;
       job.finishedAt = new Date().toISOString();
+      this.onSettled?.(job);
       return job;
     }
     job.status = 'running';
@@ -67,6 +72,7 @@ export class JobQueue {
       job.errorStatus = err.status;
     }
     job.finishedAt = new Date().toISOString();
+    this.onSettled?.(job);
     return job;
   }
 

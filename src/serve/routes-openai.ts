@@ -14,6 +14,7 @@ import { ApiError, toApiError } from './errors.js';
 import { bearerAuth, modelId, type ServeContext } from './context.js';
 import { parsePrompts, promptParam, type PromptInput } from './prompts.js';
 import { shapes, type LogitShaping } from '../model/logit-shaping.js';
+import { recordResults } from './serve-metrics.js';
 import {
   chatBodySchema,
   completionBodySchema,
@@ -154,6 +155,8 @@ function choicesPerPrompt(body: SamplingBody, prompts: number): number {
   return n;
 }
 
+const endpointOf = (kind: Kind): string => (kind === 'chat' ? '/v1/chat/completions' : '/v1/completions');
+
 const abortedError = (): ApiError => new ApiError(503, 'aborted', 'the generation was aborted (the client went away or the server is closing)');
 
 async function respond(ctx: ServeContext, call: Call, req: FastifyRequest, reply: FastifyReply): Promise<unknown> {
@@ -178,6 +181,7 @@ async function respond(ctx: ServeContext, call: Call, req: FastifyRequest, reply
         throw e;
       });
       model = modelId(service.baseName, rs[0]!.editSeq);
+      recordResults(ctx.metrics, endpointOf(kind), rs);
       const choice = (r: GenerateResult, index: number): Record<string, unknown> => {
         const lp = call.options.logprobs !== undefined && r.tokens ? r.tokens : null; // the generated tokens' logprobs
         if (kind === 'chat') return { index, message: { role: 'assistant', content: r.text }, logprobs: lp ? chatLogprobs(lp) : null, finish_reason: r.finishReason };
@@ -245,6 +249,7 @@ async function respond(ctx: ServeContext, call: Call, req: FastifyRequest, reply
           send({ id, object: chunkObject, created, model, choices: [chunk(i, null, r.finishReason)], ...extra, wise: wiseField([r], call.options.seed) });
         },
       );
+      recordResults(ctx.metrics, endpointOf(kind), rs);
       if (call.includeUsage) send({ id, object: chunkObject, created, model, choices: [], usage: usage(rs) });
     } catch (e) {
       if (!started) {

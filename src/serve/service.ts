@@ -107,6 +107,8 @@ export interface ModelService {
   listEdits(): Promise<EditSummary[]>;
   getEdit(id: number): Promise<EditSummary | undefined>;
   revertEdit(id: number): Promise<EditSummary>;
+  /** rows decoding now and rows waiting for a slot (GET /metrics); absent when the service does not batch */
+  load?(): { running: number; waiting: number };
   /** forces a merge of pending shards now */
   mergeNow(): Promise<{ merged: boolean; memory: string | null }>;
   /** writes a consistent copy of the store into `dir` (absolute; new or empty), as `wise db backup` does */

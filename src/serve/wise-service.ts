@@ -62,6 +62,10 @@ export class WiseModelService implements ModelService {
   /** every request's rows decode on this one loop (continuous batching, decode-scheduler.ts) */
   readonly scheduler: DecodeScheduler;
 
+  load(): { running: number; waiting: number } {
+    return this.scheduler.load;
+  }
+
   constructor(o: WiseModelServiceOptions) {
     this.lm = o.lm;
     this.batchSize = o.batchSize ?? 8;
