@@ -60,6 +60,21 @@ describe('config resolution', () => {
   it('type changes and out-of-range values are errors', () => {
     expect(codeOf(() => resolveConfig({ file: yamlFile('wise:\n  mask_ratio: 1.5\n'), env: {} }))).toBe('WISE_BAD_CONFIG');
     expect(codeOf(() => resolveConfig({ file: yamlFile('wise:\n  n_iter: "ten"\n'), env: {} }))).toBe('WISE_BAD_CONFIG');
+    // the error names the layer the bad value came from
+    const messageOf = (fn: () => unknown): string => {
+      try {
+        fn();
+      } catch (e) {
+        return (e as Error).message;
+      }
+      return '';
+    };
+    const bad = yamlFile('wise:\n  mask_ratio: 1.5\n');
+    expect(messageOf(() => resolveConfig({ file: bad, env: {}, flags: { wise: { n_iter: 3 } } }))).toContain(`config file ${bad}`);
+    const unknown = yamlFile('wise:\n  n_iterr: 3\n');
+    expect(messageOf(() => resolveConfig({ file: unknown, env: {}, flags: { wise: { n_iter: 3 } } }))).toContain(`config file ${unknown}`);
+    expect(messageOf(() => resolveConfig({ file: yamlFile('wise:\n  n_iter: 3\n'), env: { WISE_WISE__MASK_RATIO: '2' } }))).toContain('environment (WISE_*)');
+    expect(messageOf(() => resolveConfig({ env: {}, flags: { wise: { mask_ratio: 0 } } }))).toContain('command-line flags');
     expect(codeOf(() => resolveConfig({ file: '/nonexistent/wise.yaml', env: {} }))).toBe('WISE_FILE_NOT_FOUND');
   });
 

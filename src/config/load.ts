@@ -12,6 +12,7 @@ import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
 import { ConfigSchema, type Config } from './schema.js';
 import { WiseError } from '../util/errors.js';
+import { fromEasyEditHparams, isEasyEditHparams } from './easyedit.js';
 
 export type PartialConfig = { [k: string]: unknown };
 
@@ -30,6 +31,8 @@ export function readConfigFile(file: string): PartialConfig {
   if (typeof doc !== 'object' || Array.isArray(doc)) {
     throw new WiseError('WISE_BAD_CONFIG', `config file ${file} must hold a mapping at the top level`, { file });
   }
+  // an EasyEdit hparams/WISE/*.yaml (it has alg_name) is read as the wise-edit settings it stands for
+  if (isEasyEditHparams(doc as PartialConfig)) return fromEasyEditHparams(doc as PartialConfig, file);
   return doc as PartialConfig;
 }
 
@@ -94,13 +97,30 @@ export interface ResolveOptions {
   base?: PartialConfig[];
 }
 
-/** defaults < base layers < file < env < flags. */
+/** defaults < base layers < file < env < flags. An invalid value names the layer it came from (the file, the environment, the flags). */
 export function resolveConfig(opts: ResolveOptions = {}): Config {
-  let merged: PartialConfig = {};
-  for (const b of opts.base ?? []) merged = deepMerge(merged, b);
   const file = opts.file ?? opts.env?.WISE_CONFIG;
-  if (file) merged = deepMerge(merged, readConfigFile(file));
-  if (opts.env) merged = deepMerge(merged, envOverrides(opts.env));
-  if (opts.flags) merged = deepMerge(merged, opts.flags);
-  return validateConfig(merged);
+  const layers: [string, PartialConfig][] = [
+    ...(opts.base ?? []).map((b): [string, PartialConfig] => ['config', b]),
+    ...(file ? [[`config file ${file}`, readConfigFile(file)] as [string, PartialConfig]] : []),
+    ...(opts.env ? [['environment (WISE_*)', envOverrides(opts.env)] as [string, PartialConfig]] : []),
+    ...(opts.flags ? [['command-line flags', opts.flags] as [string, PartialConfig]] : []),
+  ];
+  const merged = layers.reduce((acc, [, l]) => deepMerge(acc, l), {} as PartialConfig);
+  const r = ConfigSchema.safeParse(merged);
+  if (r.success) return r.data;
+  // the last layer that sets the first offending key (or, for an unknown key, holds it) is where it came from
+  const issue = r.error.issues[0];
+  const path = [...(issue?.path ?? []), ...(issue?.code === 'unrecognized_keys' ? issue.keys.slice(0, 1) : [])].map(String);
+  const source = [...layers].reverse().find(([, l]) => hasPath(l, path))?.[0] ?? 'config';
+  return validateConfig(merged, source);
+}
+
+function hasPath(obj: PartialConfig, path: readonly string[]): boolean {
+  let cur: unknown = obj;
+  for (const k of path) {
+    if (!isPlain(cur) || !(k in cur)) return false;
+    cur = cur[k];
+  }
+  return true;
 }
