@@ -257,6 +257,34 @@ describeShared(
       expect(empty.stderr).toContain('--prompt');
     });
 
+    it('edit --file takes a dataset file (ZsRE, CounterFact) and --limit; in a store of its own', async () => {
+      const own = (...args: string[]): Promise<Run> => wise(['--model', model, '--db', path.join(TMP, 'db-dataset'), ...args]);
+      const zsre = path.join(TMP, 'zsre.json');
+      const rec = (i: number, alt: string) => ({
+        subject: `Thing ${i}`, src: `What is Thing ${i} made of?`, pred: 'wood', rephrase: `Thing ${i} is made of what?`, alt, answers: ['wood'],
+        loc: 'nq question: who wrote hamlet', loc_ans: 'Shakespeare', cond: '',
+      });
+      writeFileSync(zsre, JSON.stringify([rec(0, 'glass'), rec(1, ''), rec(2, 'steel'), rec(3, 'stone')]));
+      const r = await own('--json', 'edit', '--file', zsre, '--limit', '2');
+      expect(r.code, r.stderr).toBe(0);
+      expect((json(r) as { edits: { id: number; target: string }[] }).edits.map((e) => [e.id, e.target])).toEqual([[0, 'glass'], [1, 'steel']]); // the empty alt is skipped, as EasyEdit does
+      const show = await own('--json', 'edits', 'show', '1');
+      expect(json(show)).toMatchObject({ prompt: 'What is Thing 2 made of?', target: 'steel', rephrase: 'Thing 2 is made of what?', locality_prompt: 'nq question: who wrote hamlet', locality_answer: 'Shakespeare', subject: 'Thing 2' });
+      const cf = path.join(TMP, 'counterfact.json');
+      writeFileSync(cf, JSON.stringify([{ prompt: 'The mother tongue of Danielle Darrieux is', subject: 'Danielle Darrieux', target_new: 'English', ground_truth: 'French', rephrase_prompt: 'Danielle Darrieux spoke', locality_prompt: 'The mother tongue of Léon Blum is', locality_ground_truth: 'French' }]));
+      const c = await own('--json', 'edit', '--file', cf);
+      expect(c.code, c.stderr).toBe(0);
+      expect((json(c) as { edits: { id: number; target: string }[] }).edits).toMatchObject([{ id: 2, target: 'English' }]);
+      const broken = path.join(TMP, 'broken.json');
+      writeFileSync(broken, JSON.stringify([{ src: 'What?', alt: 'x' }]));
+      const b = await own('edit', '--file', broken);
+      expect(b.code).toBe(1);
+      expect(b.stderr).toContain('broken.json');
+      const noFile = await own('edit', '--prompt', 'a', '--target', 'b', '--limit', '1');
+      expect(noFile.code).toBe(2);
+      expect(noFile.stderr).toContain('--limit needs --file');
+    });
+
     it('lists, shows and reverts edits', async () => {
       const list = await g('--json', 'edits', 'list');
       expect(list.code, list.stderr).toBe(0);

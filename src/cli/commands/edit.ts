@@ -1,6 +1,9 @@
 /**
  * `wise edit --prompt P --target T [...]` or `wise edit --file edits.jsonl`: applies edits with
- * WISE to the store (created when absent). Each edit is committed on its own, so when one
+ * WISE to the store (created when absent). `--file` also takes a JSON array in the formats
+ * `wise eval` reads (EasyEdit's ZsRE, CounterFact (ROME's or EasyEdit's flat one), WISE's
+ * hallucination and temporal sets; src/eval/datasets.ts): each record becomes the edit of its
+ * prompt and new target, with its rephrase, locality pair and subject. `--limit N` takes the first N. Each edit is committed on its own, so when one
  * fails the ones before it stay applied (the error says how many). A malformed JSONL file is
  * rejected before anything is applied: WISE_BAD_REQUEST naming the line, exit 1.
  * Edit requests given by flags that fail validation are usage errors (exit 2). Ctrl-C stops a
@@ -11,7 +14,8 @@ import type { Command } from 'commander';
 import { WiseError } from '../../util/errors.js';
 import { parseEditsJsonl, validateEditRequest, type EditRequest } from '../../edits/request.js';
 import { openEditor, openModel } from '../open.js';
-import { familyContext } from './common.js';
+import { familyContext, intArg } from './common.js';
+import { loadDataset, type EvalRecord } from '../../eval/datasets.js';
 
 interface EditOpts {
   prompt?: string;
@@ -21,10 +25,21 @@ interface EditOpts {
   localityAnswer?: string;
   subject?: string;
   file?: string;
+  limit?: number;
+}
+
+/** A dataset record as the edit it asks for (validated like a JSONL line, the record named). */
+function recordEdit(r: EvalRecord, file: string): EditRequest {
+  const raw: Record<string, string> = { prompt: r.prompt, target: r.target };
+  if (r.rephrase !== undefined) raw.rephrase = r.rephrase;
+  if (r.locality) [raw.locality_prompt, raw.locality_answer] = [r.locality.prompt, r.locality.answer];
+  if (r.subject !== undefined) raw.subject = r.subject;
+  return validateEditRequest(raw, `${file} record ${r.id}`);
 }
 
 async function requestsOf(o: EditOpts): Promise<EditRequest[]> {
   const flagged = [o.prompt, o.target, o.rephrase, o.localityPrompt, o.localityAnswer, o.subject].some((x) => x !== undefined);
+  if (o.limit !== undefined && o.file === undefined) throw new WiseError('WISE_USAGE', '--limit needs --file');
   if (o.file !== undefined) {
     if (flagged) throw new WiseError('WISE_USAGE', 'give either --file or --prompt/--target (and their companions), not both');
     let text: string;
@@ -33,7 +48,9 @@ async function requestsOf(o: EditOpts): Promise<EditRequest[]> {
     } catch (e) {
       throw new WiseError('WISE_FILE_NOT_FOUND', `cannot read ${o.file}: ${(e as Error).message}`, { file: o.file }, { cause: e });
     }
-    const reqs = parseEditsJsonl(text, o.file);
+    // a JSON array is a dataset file (ZsRE, CounterFact, …); anything else is JSONL, one edit per line
+    const all = text.trimStart().startsWith('[') ? loadDataset(o.file, o.limit !== undefined ? { limit: o.limit } : {}).records.map((r) => recordEdit(r, o.file!)) : parseEditsJsonl(text, o.file);
+    const reqs = all.slice(0, o.limit ?? all.length);
     if (reqs.length === 0) throw new WiseError('WISE_BAD_REQUEST', `${o.file} holds no edits`, { file: o.file });
     return reqs;
   }
@@ -64,7 +81,8 @@ export function registerEdit(program: Command): void {
     .option('--locality-prompt <text>', 'an unrelated prompt whose answer must not change')
     .option('--locality-answer <text>', 'its answer')
     .option('--subject <text>', 'the subject inside the prompt')
-    .option('-f, --file <edits.jsonl>', 'one edit request per line: {"prompt", "target", ...}')
+    .option('-f, --file <edits.jsonl>', 'one edit request per line: {"prompt", "target", ...}; or a JSON array in a format wise eval reads (ZsRE, CounterFact, ...)')
+    .option('--limit <n>', 'apply only the first n edits of --file', intArg('--limit', 1))
     .action(async function (this: Command) {
       const o = this.opts() as EditOpts;
       const reqs = await requestsOf(o);
