@@ -72,6 +72,8 @@ export interface GenerateOpts {
   seed?: number;
   /** token ids that end generation (default: the model's eos ids) */
   stopIds?: number[];
+  /** the stop ids cannot be chosen before this many tokens are generated (vLLM's min_tokens) */
+  minTokens?: number;
   /** return true to stop after this token (e.g. a stop string matched); `logits` (V,) are those it was chosen from, valid during the call */
   onToken?: (id: number, logits: Float32Array) => boolean | void;
   signal?: AbortSignal;

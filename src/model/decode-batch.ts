@@ -87,7 +87,13 @@ export const rowOutput = (r: DecodeRow): GenerateOutput => ({ ids: r.ids, finish
 export function sampleInto(r: DecodeRow, row: Float32Array): void {
   r.stepLogits?.push(Float32Array.from(row));
   const o = r.o;
-  const next = sampleToken(shapeLogits(row, o.shaping, r.ctx, r.ids), { temperature: o.temperature ?? 0, topP: o.topP ?? 1, topK: o.topK ?? 0, minP: o.minP ?? 0 }, r.rng);
+  let shaped = shapeLogits(row, o.shaping, r.ctx, r.ids);
+  if (r.ids.length < (o.minTokens ?? 0) && r.stop.size > 0) {
+    // min_tokens: no stop id before then (a copy: `row` is what the model computed, reported as is)
+    if (shaped === row) shaped = Float32Array.from(row);
+    for (const id of r.stop) if (id >= 0 && id < shaped.length) shaped[id] = -Infinity;
+  }
+  const next = sampleToken(shaped, { temperature: o.temperature ?? 0, topP: o.topP ?? 1, topK: o.topK ?? 0, minP: o.minP ?? 0 }, r.rng);
   if (r.stop.has(next)) {
     r.finish = 'stop';
     r.done = true;

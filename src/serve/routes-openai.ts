@@ -57,6 +57,17 @@ function logitBias(body: SamplingBody, vocabSize: number): Map<number, number> |
   return bias.size > 0 ? bias : undefined;
 }
 
+/** vLLM's stop_token_ids, ignore_eos and min_tokens, checked against the vocabulary and max_tokens. */
+function stopTokens(body: SamplingBody, maxTokens: number, vocabSize: number): Partial<GenerateOptions> {
+  const ids = body.stop_token_ids ?? [];
+  ids.forEach((id, i) => {
+    if (id >= vocabSize) throw new ApiError(400, 'invalid_value', `stop_token_ids[${i}]: token id ${id} is outside the vocabulary [0, ${vocabSize})`, `stop_token_ids[${i}]`);
+  });
+  const min = body.min_tokens ?? 0;
+  if (min > maxTokens) throw new ApiError(400, 'invalid_value', `min_tokens: ${min} is more than max_tokens (${maxTokens})`, 'min_tokens');
+  return { ...(ids.length > 0 ? { stopTokenIds: ids } : {}), ...(body.ignore_eos ? { ignoreEos: true } : {}), ...(min > 0 ? { minTokens: min } : {}) };
+}
+
 function samplingOptions(body: SamplingBody, maxTokens: number, vocabSize: number): GenerateOptions {
   const stop = body.stop == null ? undefined : typeof body.stop === 'string' ? [body.stop] : body.stop;
   const shaping: LogitShaping = {
@@ -72,6 +83,7 @@ function samplingOptions(body: SamplingBody, maxTokens: number, vocabSize: numbe
     topK: Math.max(0, body.top_k ?? 0), // -1 = all, as vLLM
     minP: body.min_p ?? 0,
     ...(shapes(shaping) ? { shaping } : {}),
+    ...stopTokens(body, maxTokens, vocabSize),
     // no seed: a fresh one per request (OpenAI, vLLM and llama.cpp sample differently each time), reported in wise.seed
     seed: body.seed ?? randomInt(0, 2 ** 32),
     stop: stop && stop.length > 0 ? stop : undefined,

@@ -15,6 +15,8 @@
  *   top_k        integer ≥ -1 (-1 or 0 = all; vLLM's and llama.cpp's extension)    min_p  number 0..1 (0 = off)
  *   frequency_penalty, presence_penalty  number -2..2 (0 = off)    repetition_penalty  number > 0 (1 = off)
  *   logit_bias   {token id (decimal string): bias -100..100} (keys checked against the vocabulary in the route)
+ *   stop_token_ids  up to 64 token ids (checked against the vocabulary in the route)   ignore_eos  boolean
+ *   min_tokens   integer 0..max_tokens (vLLM's extensions: stop ids beside EOS; EOS not ending; no stop id before n tokens)
  *   stop         non-empty string, or an array of at most 4 non-empty strings
  *   seed         integer 0..2^53-1 (absent: drawn, and reported in wise.seed)
  *   n            integer 1..64: choices per prompt (choice i·n + j is prompt i's j-th, sampled with seed + j)
@@ -44,6 +46,9 @@ function samplingProps(maxTokensCap: number): Record<string, unknown> {
     presence_penalty: { type: ['number', 'null'], minimum: -2, maximum: 2 },
     repetition_penalty: { type: ['number', 'null'], exclusiveMinimum: 0 },
     logit_bias: { type: ['object', 'null'], additionalProperties: { type: 'number', minimum: -100, maximum: 100 } },
+    stop_token_ids: { type: ['array', 'null'], maxItems: 64, items: { type: 'integer', minimum: 0 } },
+    ignore_eos: { type: ['boolean', 'null'] },
+    min_tokens: { type: ['integer', 'null'], minimum: 0 },
     stop: {
       type: ['string', 'array', 'null'],
       minLength: 1,
@@ -153,6 +158,9 @@ export interface SamplingBody {
   presence_penalty?: number | null;
   repetition_penalty?: number | null;
   logit_bias?: Record<string, number> | null;
+  stop_token_ids?: number[] | null;
+  ignore_eos?: boolean | null;
+  min_tokens?: number | null;
   stop?: string | string[] | null;
   seed?: number | null;
   n?: number | null;

@@ -25,6 +25,12 @@ export interface GenerateOptions {
   /** logit bias and penalties, greedy or sampled (src/model/logit-shaping.ts) */
   shaping?: LogitShaping | undefined;
   seed?: number | undefined;
+  /** token ids that also end generation (vLLM's stop_token_ids), beside the model's EOS ids unless ignoreEos */
+  stopTokenIds?: readonly number[] | undefined;
+  /** the model's EOS ids do not end generation (vLLM's and llama.cpp's ignore_eos) */
+  ignoreEos?: boolean | undefined;
+  /** no EOS or stop token id before this many tokens (vLLM's min_tokens) */
+  minTokens?: number | undefined;
   /** stop strings: generation ends before the first occurrence; it is not included in the text */
   stop?: string[] | undefined;
   /** aborts generation (client went away) */

@@ -122,6 +122,8 @@ export class TextDecode {
       ...(o.topK ? { topK: o.topK } : {}),
       ...(o.minP ? { minP: o.minP } : {}),
       ...(o.shaping ? { shaping: o.shaping } : {}),
+      ...(o.ignoreEos || o.stopTokenIds ? { stopIds: [...(o.ignoreEos ? [] : this.lm.eosIds), ...(o.stopTokenIds ?? [])] } : {}),
+      ...(o.minTokens ? { minTokens: o.minTokens } : {}),
       ...(o.seed !== undefined ? { seed: o.seed } : {}),
       ...(o.signal ? { signal: o.signal } : {}),
       ...(this.variant ? { variant: this.variant } : {}),

@@ -88,6 +88,7 @@ describe('wise: usage errors (exit 2, the flag named)', () => {
     [['generate', '--prompt', 'x', '--repetition-penalty', '0'], '--repetition-penalty'],
     [['generate', '--prompt', 'x', '--frequency-penalty', '3'], '--frequency-penalty'],
     [['generate', '--prompt', 'x', '--logit-bias', '12'], '--logit-bias'],
+    [['generate', '--prompt', 'x', '--min-tokens', '-1'], '--min-tokens'],
     [['generate', '--prompt', 'x', '--logit-bias', '12=-101'], '--logit-bias'],
     [['serve', '--port', '70000'], '--port'],
     [['generate'], '--prompt'],

@@ -110,6 +110,12 @@ const outOfRange: Case[] = [
   { name: 'logit_bias value as string', body: { ...ok, logit_bias: { '5': '-100' } }, status: 400, code: 'invalid_type', param: 'logit_bias[5]' },
   { name: 'logit_bias key not a token id', body: { ...ok, logit_bias: { abc: 1 } }, status: 400, code: 'invalid_value', param: 'logit_bias' },
   { name: 'logit_bias key with a leading zero', body: { ...ok, logit_bias: { '05': 1 } }, status: 400, code: 'invalid_value', param: 'logit_bias' },
+  { name: 'stop_token_ids item -1', body: { ...ok, stop_token_ids: [-1] }, status: 400, code: 'invalid_value', param: 'stop_token_ids[0]' },
+  { name: 'stop_token_ids item as string', body: { ...ok, stop_token_ids: [5, '6'] }, status: 400, code: 'invalid_type', param: 'stop_token_ids[1]' },
+  { name: 'stop_token_ids outside the vocabulary', body: { ...ok, stop_token_ids: [5, 0x110000] }, status: 400, code: 'invalid_value', param: 'stop_token_ids[1]' },
+  { name: 'ignore_eos as string', body: { ...ok, ignore_eos: 'yes' }, status: 400, code: 'invalid_type', param: 'ignore_eos' },
+  { name: 'min_tokens -1', body: { ...ok, min_tokens: -1 }, status: 400, code: 'invalid_value', param: 'min_tokens' },
+  { name: 'min_tokens above max_tokens', body: { ...ok, min_tokens: 3 }, status: 400, code: 'invalid_value', param: 'min_tokens' },
   { name: 'chat: logit_bias key outside the vocabulary', url: CHAT, body: { ...okChat, logit_bias: { '1114112': -100 } }, status: 400, code: 'invalid_value', param: 'logit_bias' },
 ];
 

@@ -6,7 +6,7 @@
  * the same model), which differs from the answer without them; log-probabilities stay those of
  * the raw distribution; the fields are not "accepted and ignored".
  */
-import { afterAll, beforeAll, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { FastifyInstance } from 'fastify';
 import { CausalLM } from '../../src/model/causal-lm.js';
 import { WiseEditor } from '../../src/edits/editor.js';
@@ -14,6 +14,9 @@ import { MemoryBacking, MemoryShardStore } from '../../src/shards/index.js';
 import { resolveConfig } from '../../src/config/load.js';
 import { familyLayer } from '../../src/config/family.js';
 import { describeShared, hfFixtureDir } from '../helpers/shared.js';
+import { bundledModelDir } from '../../src/config/paths.js';
+import { configFor } from '../../src/config/family.js';
+import { irrelevantPool } from '../../src/eval/datasets.js';
 import { WiseModelService, generateText } from '../../src/serve/wise-service.js';
 import { buildServer } from '../../src/serve/index.js';
 import type { GenerateOptions } from '../../src/serve/service.js';
@@ -96,3 +99,55 @@ describeShared('sampling fields on /v1 (tiny-llama)', () => {
     expect(chat.choices[0].message.content).toBe(chatWant.text);
   });
 }, ['fixtures/hf/tiny-llama']);
+
+describe('stop_token_ids, ignore_eos and min_tokens on /v1 (bundled model: its answers end with EOS)', () => {
+  let lm: CausalLM;
+  let editor: WiseEditor;
+  let app: FastifyInstance;
+  let model: string;
+  const PROMPT2 = 'The capital of France is';
+
+  beforeAll(async () => {
+    const cfg = configFor(bundledModelDir());
+    lm = await CausalLM.load(bundledModelDir());
+    editor = await WiseEditor.open({ lm, store: new MemoryShardStore(new MemoryBacking()), config: cfg.wise, pool: irrelevantPool(cfg) });
+    const service = new WiseModelService({ lm, editor });
+    model = service.baseName;
+    app = buildServer({ service, token: 't' });
+    await app.ready();
+  }, 120_000);
+  afterAll(async () => {
+    await app?.close();
+    await editor?.close();
+  });
+
+  const complete = async (extra: Record<string, unknown>): Promise<{ text: string; finish_reason: string; tokens: number }> => {
+    const r = await app.inject({ method: 'POST', url: '/v1/completions', payload: { model, prompt: PROMPT2, max_tokens: 8, temperature: 0, ...extra } });
+    expect(r.statusCode, r.body).toBe(200);
+    const j = r.json();
+    return { text: j.choices[0].text, finish_reason: j.choices[0].finish_reason, tokens: j.usage.completion_tokens };
+  };
+
+  it('EOS ends an answer unless ignore_eos; min_tokens holds it off; a stop token id ends it where it appears', async () => {
+    const plain = await complete({});
+    expect(plain.finish_reason).toBe('stop');
+    expect(plain.tokens).toBeLessThan(8);
+    const all = await complete({ ignore_eos: true });
+    expect(all.finish_reason).toBe('length');
+    expect(all.tokens).toBe(8);
+    expect(all.text.startsWith(plain.text)).toBe(true);
+    expect(all.text).toBe((await generateText(lm, PROMPT2, { maxTokens: 8, temperature: 0, topP: 1, ignoreEos: true })).text);
+
+    const atLeast = await complete({ min_tokens: plain.tokens + 2 });
+    expect(atLeast.tokens).toBeGreaterThanOrEqual(plain.tokens + 2);
+    expect(atLeast.text.startsWith(plain.text)).toBe(true); // the tokens before the banned EOS are the same
+    expect(atLeast.text).toBe((await generateText(lm, PROMPT2, { maxTokens: 8, temperature: 0, topP: 1, minTokens: plain.tokens + 2 })).text);
+
+    // the ignore_eos run's third token as a stop token id: the text ends before it, finish 'stop'
+    const ids = (await generateText(lm, PROMPT2, { maxTokens: 8, temperature: 0, topP: 1, ignoreEos: true })).ids;
+    const cut = await complete({ ignore_eos: true, stop_token_ids: [ids[2]] });
+    expect(cut.finish_reason).toBe('stop');
+    expect(cut.tokens).toBe(ids.indexOf(ids[2]!));
+    expect(cut.text).toBe(lm.tokenizer.decode(ids.slice(0, ids.indexOf(ids[2]!))));
+  });
+});

@@ -26,6 +26,8 @@ export function registerGenerate(program: Command): void {
     .option('--frequency-penalty <f>', 'subtract f × the count of each token generated so far from its logit', floatArg('--frequency-penalty', -2, 2), 0)
     .option('--presence-penalty <p>', 'subtract p from the logit of each token generated so far', floatArg('--presence-penalty', -2, 2), 0)
     .option('--logit-bias <id=bias>', 'add bias (-100..100) to token id\'s logit (repeatable); -100 all but bans it', logitBiasArg, new Map<number, number>())
+    .option('--ignore-eos', "do not stop at the model's end-of-sequence token")
+    .option('--min-tokens <n>', 'no end-of-sequence before n tokens', intArg('--min-tokens', 0), 0)
     .option('--seed <n>', 'sampling seed', intArg('--seed', 0, 2 ** 32 - 1), 0)
     .option('--stop <text>', 'stop string (repeatable): the text ends before it', (v: string, prev: string[] = []) => [...prev, v])
     .option('--stream', 'print text as it is generated')
@@ -33,7 +35,7 @@ export function registerGenerate(program: Command): void {
     .option('--chat', "send the prompt as one user message through the checkpoint's chat template (as the server's chat route does)")
     .action(async function (this: Command) {
       const { ctx } = familyContext(this);
-      const o = this.opts() as { prompt: string; maxTokens: number; temperature: number; topP: number; topK: number; minP: number; repetitionPenalty: number; frequencyPenalty: number; presencePenalty: number; logitBias: Map<number, number>; seed: number; stop?: string[]; stream?: boolean; edits: boolean; chat?: boolean };
+      const o = this.opts() as { prompt: string; maxTokens: number; temperature: number; topP: number; topK: number; minP: number; repetitionPenalty: number; frequencyPenalty: number; presencePenalty: number; logitBias: Map<number, number>; ignoreEos?: boolean; minTokens: number; seed: number; stop?: string[]; stream?: boolean; edits: boolean; chat?: boolean };
       const lm = await openModel(ctx);
       for (const id of o.logitBias.keys()) {
         if (id >= lm.config.vocabSize) throw new WiseError('WISE_BAD_REQUEST', `--logit-bias: token id ${id} is outside the vocabulary [0, ${lm.config.vocabSize})`, { field: 'logit-bias' });
@@ -54,6 +56,7 @@ export function registerGenerate(program: Command): void {
           prompt,
           {
             maxTokens: o.maxTokens, temperature: o.temperature, topP: o.topP, topK: o.topK, minP: o.minP, ...(shapes(shaping) ? { shaping } : {}),
+            ignoreEos: o.ignoreEos === true, minTokens: Math.min(o.minTokens, o.maxTokens),
             seed: o.seed, stop: o.stop, onText: stream ? (t) => void process.stdout.write(t) : undefined,
           },
           routing,
