@@ -5,14 +5,9 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MetricsRegistry, escapeLabel } from '../../src/serve/metrics.js';
-import { buildServer, startServer, type RunningServer } from '../../src/serve/index.js';
+import { startServer, type RunningServer } from '../../src/serve/index.js';
+import { openWiseApp } from '../helpers/wise-app.js';
 import { FakeService } from './fake-service.js';
-import { CausalLM } from '../../src/model/causal-lm.js';
-import { WiseEditor } from '../../src/edits/editor.js';
-import { MemoryBacking, MemoryShardStore } from '../../src/shards/index.js';
-import { resolveConfig } from '../../src/config/load.js';
-import { familyLayer } from '../../src/config/family.js';
-import { WiseModelService } from '../../src/serve/wise-service.js';
 import { describeShared, hfFixtureDir } from '../helpers/shared.js';
 
 /** Parses the text format: every line is a comment (# HELP / # TYPE) or `name{labels} value`; returns series → value. */
@@ -153,12 +148,8 @@ describeShared(
   'GET /metrics on the real service (tiny-llama)',
   () => {
     it('reports the decode batch rows and the choices the router sent to main', async () => {
-      const dir = hfFixtureDir('tiny-llama');
-      const lm = await CausalLM.load(dir);
-      const config = resolveConfig({ base: familyLayer(dir), env: {}, flags: {} });
-      const editor = await WiseEditor.open({ lm, store: new MemoryShardStore(new MemoryBacking()), config: config.wise, pool: ['The sky is blue.', 'Water is wet.'] });
-      const service = new WiseModelService({ lm, editor, batchSize: 2 });
-      const app = buildServer({ service, token: 't' });
+      const w = await openWiseApp(hfFixtureDir('tiny-llama'), { batchSize: 2 });
+      const { service, app } = w;
       try {
         let scraped: Map<string, number> | undefined;
         // scrape while 3 choices decode two at a time: one waits for a slot
@@ -176,8 +167,7 @@ describeShared(
         expect(s.get('wise_generation_tokens_total')).toBe(r.json().usage.completion_tokens);
         expect(s.get('wise_http_requests_total{route="/v1/completions",method="POST",status="200"}')).toBe(1);
       } finally {
-        await app.close();
-        await editor.close();
+        await w.close();
       }
     });
   },

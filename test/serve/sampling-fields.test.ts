@@ -9,41 +9,29 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { FastifyInstance } from 'fastify';
 import { CausalLM } from '../../src/model/causal-lm.js';
-import { WiseEditor } from '../../src/edits/editor.js';
-import { MemoryBacking, MemoryShardStore } from '../../src/shards/index.js';
-import { resolveConfig } from '../../src/config/load.js';
-import { familyLayer } from '../../src/config/family.js';
 import { describeShared, hfFixtureDir } from '../helpers/shared.js';
 import { bundledModelDir } from '../../src/config/paths.js';
-import { configFor } from '../../src/config/family.js';
-import { irrelevantPool } from '../../src/eval/datasets.js';
-import { WiseModelService, generateText } from '../../src/serve/wise-service.js';
-import { buildServer } from '../../src/serve/index.js';
+import { generateText, type WiseModelService } from '../../src/serve/wise-service.js';
+import { openWiseApp, type WiseApp } from '../helpers/wise-app.js';
 import type { GenerateOptions } from '../../src/serve/service.js';
 
 const PROMPT = 'Hello there, how are you';
 const N = 24;
 
 describeShared('sampling fields on /v1 (tiny-llama)', () => {
+  let w: WiseApp;
   let lm: CausalLM;
-  let editor: WiseEditor;
   let service: WiseModelService;
   let app: FastifyInstance;
   let model: string;
 
   beforeAll(async () => {
-    const dir = hfFixtureDir('tiny-llama');
-    lm = await CausalLM.load(dir);
-    const config = resolveConfig({ base: familyLayer(dir), env: {}, flags: {} });
-    editor = await WiseEditor.open({ lm, store: new MemoryShardStore(new MemoryBacking()), config: config.wise, pool: ['The sky is blue.', 'Water is wet.'] });
-    service = new WiseModelService({ lm, editor });
+    w = await openWiseApp(hfFixtureDir('tiny-llama'));
+    ({ lm, service, app } = w);
     model = service.baseName;
-    app = buildServer({ service, token: 't' });
-    await app.ready();
   }, 120_000);
   afterAll(async () => {
-    await app?.close();
-    await editor?.close();
+    await w?.close();
   });
 
   const post = async (url: string, body: Record<string, unknown>): Promise<Record<string, any>> => {
@@ -101,24 +89,19 @@ describeShared('sampling fields on /v1 (tiny-llama)', () => {
 }, ['fixtures/hf/tiny-llama']);
 
 describe('stop_token_ids, ignore_eos and min_tokens on /v1 (bundled model: its answers end with EOS)', () => {
+  let w: WiseApp;
   let lm: CausalLM;
-  let editor: WiseEditor;
   let app: FastifyInstance;
   let model: string;
   const PROMPT2 = 'The capital of France is';
 
   beforeAll(async () => {
-    const cfg = configFor(bundledModelDir());
-    lm = await CausalLM.load(bundledModelDir());
-    editor = await WiseEditor.open({ lm, store: new MemoryShardStore(new MemoryBacking()), config: cfg.wise, pool: irrelevantPool(cfg) });
-    const service = new WiseModelService({ lm, editor });
-    model = service.baseName;
-    app = buildServer({ service, token: 't' });
-    await app.ready();
+    w = await openWiseApp(bundledModelDir());
+    ({ lm, app } = w);
+    model = w.service.baseName;
   }, 120_000);
   afterAll(async () => {
-    await app?.close();
-    await editor?.close();
+    await w?.close();
   });
 
   const complete = async (extra: Record<string, unknown>): Promise<{ text: string; finish_reason: string; tokens: number }> => {
