@@ -70,6 +70,8 @@ export interface GenerateResult {
   tokens?: TokenInfo[] | undefined;
   /** the prompt's tokens with their logprobs, when `echo` was asked for */
   promptTokenInfo?: TokenInfo[] | undefined;
+  /** seconds from the prompt's arrival to its first token (null: none) and to its end, where the service measures them (GET /metrics) */
+  timing?: { firstToken: number | null; total: number } | undefined;
 }
 
 export interface EditSummary {

@@ -41,6 +41,13 @@ export interface GenerateTextResult {
   tokens?: TokenInfo[];
   /** with opts.echo: each prompt token's TokenInfo (the first has no logprob) */
   promptTokenInfo?: TokenInfo[];
+  /** seconds from this prompt's arrival (queueing included) to its first token (null: none) and to its end */
+  timing: DecodeTiming;
+}
+
+export interface DecodeTiming {
+  firstToken: number | null;
+  total: number;
 }
 
 /** Token ids a prompt may hold: below both the embedding's rows and the tokenizer's vocabulary (ids are decoded too). */
@@ -68,6 +75,9 @@ export class TextDecode {
   private readonly pending: TokenInfo[] = [];
   private promptTokenInfo: TokenInfo[] | undefined;
   private echoRoute: TensorData | undefined;
+  /** performance.now() at construction (the request's arrival at the service) and at the first token */
+  private readonly startedAt = performance.now();
+  private firstTokenAt: number | undefined;
 
   constructor(
     private readonly lm: CausalLM,
@@ -128,6 +138,7 @@ export class TextDecode {
       ...(o.signal ? { signal: o.signal } : {}),
       ...(this.variant ? { variant: this.variant } : {}),
       onToken: (id, row) => {
+        this.firstTokenAt ??= performance.now();
         if (this.wantLogprobs) {
           this.all.push(id);
           const info = tokenInfo(this.lm, row, this.all, this.all.length - 1, this.k);
@@ -143,7 +154,9 @@ export class TextDecode {
 
   /** The result, from the decoder's output (none when nothing was decoded: max_tokens 0). */
   finish(r: GenerateOutput | null): GenerateTextResult {
-    const base = { promptTokens: this.promptIds.length, ...(this.wantLogprobs ? { tokens: this.tokens } : {}), ...(this.promptTokenInfo ? { promptTokenInfo: this.promptTokenInfo } : {}) };
+    const now = performance.now();
+    const timing = { firstToken: this.firstTokenAt === undefined ? null : (this.firstTokenAt - this.startedAt) / 1000, total: (now - this.startedAt) / 1000 };
+    const base = { promptTokens: this.promptIds.length, timing, ...(this.wantLogprobs ? { tokens: this.tokens } : {}), ...(this.promptTokenInfo ? { promptTokenInfo: this.promptTokenInfo } : {}) };
     if (r === null) return { text: '', ids: [], finishReason: 'length', memory: this.memoryOf(this.echoRoute), ...base };
     if (this.stopAt < 0) this.advance(true);
     if (this.pending.length > 0) this.opts.onText?.('', this.pending.splice(0)); // tokens whose text was cut by a stop string, or decoded to nothing

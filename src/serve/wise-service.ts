@@ -117,6 +117,7 @@ export class WiseModelService implements ModelService {
       editSeq: state.applied,
       tokens: r.tokens,
       promptTokenInfo: r.promptTokenInfo,
+      timing: r.timing,
     });
     // every prompt is checked (and tokenized) before any starts: a bad one fails the call with nothing generated
     const decs = prompts.map((p, i) => new TextDecode(this.lm, p, optsFor(i), routing));

@@ -128,6 +128,7 @@ describe('GET /metrics on the server', () => {
     expect(s.get('wise_jobs_total{kind="merge",status="done"}')).toBe(1);
     expect(s.get('wise_edits_applied')).toBe(1);
     expect(s.get('wise_jobs_pending')).toBe(0);
+    expect(s.get('wise_time_to_first_token_seconds_count')).toBeUndefined(); // the fake measures no token times
   });
 
   it('needs the token on a non-loopback bind, as the OpenAI routes do', async () => {
@@ -166,6 +167,13 @@ describeShared(
         expect(s.get('wise_sequences_total{endpoint="/v1/completions",memory="main",finish_reason="length"}')).toBe(3); // no edits: main answers
         expect(s.get('wise_generation_tokens_total')).toBe(r.json().usage.completion_tokens);
         expect(s.get('wise_http_requests_total{route="/v1/completions",method="POST",status="200"}')).toBe(1);
+        // first-token and per-token latency of the 3 choices: each first token came before its request ended
+        expect(s.get('wise_time_to_first_token_seconds_count')).toBe(3);
+        expect(s.get('wise_time_per_output_token_seconds_count')).toBe(3);
+        const ttft = s.get('wise_time_to_first_token_seconds_sum')!;
+        expect(ttft).toBeGreaterThan(0);
+        expect(ttft).toBeLessThan(3 * s.get('wise_http_request_duration_seconds_sum{route="/v1/completions"}')!);
+        expect(s.get('wise_time_per_output_token_seconds_sum')).toBeGreaterThan(0);
       } finally {
         await w.close();
       }
