@@ -1,7 +1,9 @@
 /**
  * Edit management, under /wise (not /v1); every route needs `Authorization: Bearer <token>`.
  *
- *   POST   /wise/edits[?wait=true]  body: an EditRequest (src/edits/request.ts). Queues it:
+ *   POST   /wise/edits[?wait=true]  body: an EditRequest (src/edits/request.ts), or an array of up to 256
+ *                                   applied in order as one job (each its own commit; the first failure
+ *                                   stops the rest, and its error says how many were applied). Queues it:
  *                                   202 {job} with Location /wise/jobs/ID; with wait=true, blocks
  *                                   until applied: 200 {job} (or the job's error status, {error, job})
  *   GET    /wise/jobs/ID            the job: status queued|running|done|failed, result, error
@@ -16,9 +18,9 @@
  */
 import * as path from 'node:path';
 import type { FastifyInstance, FastifyReply } from 'fastify';
-import { validateEditRequest } from '../edits/request.js';
+import { validateEditRequest, type EditRequest } from '../edits/request.js';
 import type { EditSummary, ModelService } from './service.js';
-import { ApiError } from './errors.js';
+import { ApiError, toApiError } from './errors.js';
 import { bearerAuth, type ServeContext } from './context.js';
 import { jobView, type Job } from './jobs.js';
 import { backupBodySchema, editBodySchema, waitQuerySchema } from './schemas.js';
@@ -59,22 +61,45 @@ function sendFinished(reply: FastifyReply, job: Job, extra: Record<string, unkno
   return { error: job.error, job: jobView(job) };
 }
 
+/** Applies `edits` one after another; the first failure stops the rest, its error saying which edit and how many were applied. */
+async function applyInOrder(service: ModelService, edits: readonly EditRequest[]): Promise<Record<string, unknown>[]> {
+  const done: Record<string, unknown>[] = [];
+  for (const [i, e] of edits.entries()) {
+    try {
+      done.push(editView(await service.applyEdit(e)));
+    } catch (err) {
+      const api = toApiError(err);
+      const ids = done.map((d) => d.id).join(', ');
+      throw new ApiError(api.status, api.code, `edit [${i}] of ${edits.length} failed: ${api.message}; ${done.length} applied before it${done.length ? ` (ids ${ids})` : ''}, none after`, api.param === null ? `[${i}]` : `[${i}].${api.param}`, api.type);
+    }
+  }
+  return done;
+}
+
 export function registerEditRoutes(app: FastifyInstance, ctx: ServeContext): void {
   const onRequest = bearerAuth(ctx.token);
 
-  app.post<{ Body: Record<string, unknown>; Querystring: { wait?: string } }>(
+  app.post<{ Body: Record<string, unknown> | Record<string, unknown>[]; Querystring: { wait?: string } }>(
     '/wise/edits',
     { onRequest, schema: { body: editBodySchema, querystring: waitQuerySchema } },
     async (req, reply) => {
       const service = ctx.ready();
-      const edit = validateEditRequest(req.body, 'body');
-      for (const field of ['prompt', 'target'] as const) {
-        const n = service.encode(edit[field]).length;
-        if (n > ctx.maxPromptTokens) {
-          throw new ApiError(400, 'context_length_exceeded', `${field} has ${n} tokens; this server accepts at most ${ctx.maxPromptTokens}`, field);
+      const batch = Array.isArray(req.body);
+      // every edit is checked before the job is queued: a bad one applies none
+      const edits = (batch ? (req.body as Record<string, unknown>[]) : [req.body as Record<string, unknown>]).map((body, i) => {
+        const at = batch ? `[${i}]` : '';
+        const edit = validateEditRequest(body, batch ? `body${at}` : 'body');
+        for (const field of ['prompt', 'target'] as const) {
+          const n = service.encode(edit[field]).length;
+          if (n > ctx.maxPromptTokens) {
+            throw new ApiError(400, 'context_length_exceeded', `${at}${at ? '.' : ''}${field} has ${n} tokens; this server accepts at most ${ctx.maxPromptTokens}`, `${at}${at ? '.' : ''}${field}`);
+          }
         }
-      }
-      const job = ctx.jobs.enqueue('edit', edit, async () => editView(await service.applyEdit(edit)));
+        return edit;
+      });
+      const job = batch
+        ? ctx.jobs.enqueue('edit', edits, async () => ({ object: 'list', data: await applyInOrder(service, edits) }))
+        : ctx.jobs.enqueue('edit', edits[0], async () => editView(await service.applyEdit(edits[0]!)));
       const wait = req.query.wait === 'true' || req.query.wait === '1';
       if (!wait) {
         void reply.code(202).header('location', `/wise/jobs/${job.id}`);

@@ -120,7 +120,10 @@ export function chatBodySchema(maxTokensCap: number): Record<string, unknown> {
 
 const nonBlank = { type: 'string', pattern: '\\S' };
 
-export const editBodySchema = {
+/** Edits one request may carry as a JSON array (POST /wise/edits; the body limit bounds them too). */
+export const MAX_BATCH_EDITS = 256;
+
+const editItemSchema = {
   type: 'object',
   additionalProperties: false,
   required: ['prompt', 'target'],
@@ -132,6 +135,13 @@ export const editBodySchema = {
     locality_answer: { type: 'string' },
     subject: { type: 'string' },
   },
+};
+
+/** One edit, or an array of 1..MAX_BATCH_EDITS edits applied in order (if/then/else: an error names the item, `[2].target`). */
+export const editBodySchema = {
+  if: { type: 'array' },
+  then: { type: 'array', minItems: 1, maxItems: MAX_BATCH_EDITS, items: editItemSchema },
+  else: editItemSchema,
 };
 
 export const backupBodySchema = {
