@@ -290,6 +290,7 @@ export function registerOpenAIRoutes(app: FastifyInstance, ctx: ServeContext): v
     object: 'model',
     created: 0,
     owned_by: 'wise-edit',
+    max_model_len: service.contextLength, // vLLM's field: prompt plus new tokens
     wise: { base: service.baseName, edit_seq: service.editSeq() },
   });
   app.get('/v1/models', auth, async () => ({ object: 'list', data: [listModel(ctx.ready())] }));

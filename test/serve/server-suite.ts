@@ -65,6 +65,7 @@ export function runServerSuite(name: string, factory: () => SuiteSubject | Promi
       expect(h.status).toBe(200);
       const models = await client.models.list();
       expect(models.data.map((m) => m.id)).toEqual([currentId()]);
+      expect((models.data[0] as unknown as { max_model_len: number }).max_model_len).toBe(service.contextLength); // vLLM's field
     });
 
     it('completes (non-streaming), reporting usage and the memory that answered', async () => {
