@@ -91,9 +91,8 @@ export function registerEditRoutes(app: FastifyInstance, ctx: ServeContext): voi
         const edit = validateEditRequest(body, batch ? `body${at}` : 'body');
         for (const field of ['prompt', 'target'] as const) {
           const n = service.encode(edit[field]).length;
-          if (n > ctx.maxPromptTokens) {
-            throw new ApiError(400, 'context_length_exceeded', `${at}${at ? '.' : ''}${field} has ${n} tokens; this server accepts at most ${ctx.maxPromptTokens}`, `${at}${at ? '.' : ''}${field}`);
-          }
+          const name = batch ? `${at}.${field}` : field;
+          if (n > ctx.maxPromptTokens) throw new ApiError(400, 'context_length_exceeded', `${name} has ${n} tokens; this server accepts at most ${ctx.maxPromptTokens}`, name);
         }
         return edit;
       });

@@ -68,6 +68,7 @@ describe('POST /wise/edits with an array', () => {
       [[{ prompt: 'A is', target: 'b', tagret: 'b' }], 400, 'unknown_field', '[0].tagret'],
       [[{ prompt: 'A is', target: 'b' }, { prompt: '  ', target: 'b' }], 400, 'invalid_value', '[1].prompt'],
       [[{ prompt: 'A is', target: 'b' }, 7], 400, 'invalid_type', '[1]'],
+      [[{ prompt: 'A is', target: 'b' }, { prompt: 'x'.repeat(2049), target: 'b' }], 400, 'context_length_exceeded', '[1].prompt'],
       [[], 400, 'invalid_value', null],
       [Array.from({ length: 257 }, () => ({ prompt: 'A is', target: 'b' })), 400, 'invalid_value', null],
     ];
