@@ -10,7 +10,9 @@
  * `createBenchServices` from the module named by SERVE_BENCH_FACTORY (a path), or else uses
  * the FakeService test double, which measures the HTTP layer only.
  * Env: SERVE_BENCH_CLIENTS (8), SERVE_BENCH_REQUESTS per client (30), SERVE_BENCH_EDIT_EVERY
- * (an edit after every N finished requests; 10), SERVE_BENCH_MAX_TOKENS (16).
+ * (an edit after every N finished requests; 10), SERVE_BENCH_MAX_TOKENS (16), SERVE_BENCH_TEMPERATURE (0 =
+ * greedy), SERVE_BENCH_TOP_P (1), SERVE_BENCH_IGNORE_EOS (1 = every request decodes max_tokens: the bundled
+ * model's fact answers end with EOS after 2–3 tokens).
  */
 import { pathToFileURL } from 'node:url';
 import * as path from 'node:path';
@@ -36,6 +38,8 @@ export interface BenchOptions {
   requestsPerClient: number;
   editEvery: number;
   maxTokens: number;
+  /** sampling of every request: temperature (0 = greedy), top_p, and ignore_eos */
+  sampling?: { temperature: number; top_p: number; ignore_eos: boolean };
 }
 
 interface RunStats {
@@ -57,9 +61,9 @@ function quantile(sorted: number[], q: number): number {
   return sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))] as number;
 }
 
-async function oneRequest(url: string, model: string, i: number, prompt: string, maxTokens: number): Promise<void> {
+async function oneRequest(url: string, model: string, i: number, prompt: string, maxTokens: number, sampling: BenchOptions['sampling']): Promise<void> {
   const kind = i % 3;
-  const common = { model, max_tokens: maxTokens, temperature: 0 };
+  const common = { model, max_tokens: maxTokens, ...(sampling ?? { temperature: 0 }), ...(sampling && sampling.temperature > 0 ? { seed: i } : {}) };
   const [route, body] =
     kind === 2
       ? ['/v1/chat/completions', { ...common, messages: [{ role: 'user', content: prompt }] }]
@@ -81,7 +85,7 @@ async function runOne(service: ModelService, opts: BenchOptions, edits: EditRequ
   // the model id changes with each edit: clients ask with the bare base name, always valid
   const model = service.baseName;
   try {
-    for (let i = 0; i < 3; i++) await oneRequest(server.url, model, i, prompts[0] as string, opts.maxTokens).catch(fail); // warm-up
+    for (let i = 0; i < 3; i++) await oneRequest(server.url, model, i, prompts[0] as string, opts.maxTokens, opts.sampling).catch(fail); // warm-up
     stats.errors = 0;
     let finished = 0;
     let loaded = true;
@@ -107,7 +111,7 @@ async function runOne(service: ModelService, opts: BenchOptions, edits: EditRequ
         const i = c * opts.requestsPerClient + k;
         const t = performance.now();
         try {
-          await oneRequest(server.url, model, i, prompts[i % prompts.length] as string, opts.maxTokens);
+          await oneRequest(server.url, model, i, prompts[i % prompts.length] as string, opts.maxTokens, opts.sampling);
           stats.latencies.push(performance.now() - t);
         } catch (e) {
           fail(e);
@@ -148,7 +152,7 @@ export async function runServeBench(factory: BenchFactory, opts: BenchOptions): 
     const prompts = [...services.edits.map((e) => e.prompt), 'Hello there', 'The weather today is', 'Once upon a time'];
     console.log(
       `serve bench (${services.label}): ${opts.clients} clients × ${opts.requestsPerClient} requests, ` +
-        `max_tokens ${opts.maxTokens}, an edit every ${opts.editEvery} requests on the routed model`,
+        `max_tokens ${opts.maxTokens}${opts.sampling ? `, temperature ${opts.sampling.temperature}, top_p ${opts.sampling.top_p}${opts.sampling.ignore_eos ? ', ignore_eos' : ''}` : ', greedy'}, an edit every ${opts.editEvery} requests on the routed model`,
     );
     const routed = await runOne(services.routed, opts, services.edits, prompts);
     report('routed', routed);
@@ -186,6 +190,9 @@ async function main(): Promise<void> {
     editEvery: env('SERVE_BENCH_EDIT_EVERY', 10),
     maxTokens: env('SERVE_BENCH_MAX_TOKENS', 16),
   };
+  const temperature = Number(process.env.SERVE_BENCH_TEMPERATURE ?? 0);
+  const ignoreEos = process.env.SERVE_BENCH_IGNORE_EOS === '1';
+  if (temperature > 0 || ignoreEos) opts.sampling = { temperature, top_p: Number(process.env.SERVE_BENCH_TOP_P ?? 1), ignore_eos: ignoreEos };
   // Default: the bundled model (bench/serve-wise.ts); SERVE_BENCH_FAKE=1 measures the HTTP layer alone.
   const mod = process.env.SERVE_BENCH_FACTORY ?? (process.env.SERVE_BENCH_FAKE ? undefined : path.join(path.dirname(new URL(import.meta.url).pathname), 'serve-wise.ts'));
   const factory: BenchFactory = mod
