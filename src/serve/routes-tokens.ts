@@ -8,6 +8,8 @@
  *                add_special defaults to false (llama.cpp's default; vLLM's is true): true prepends
  *                the special tokens the tokenizer starts a sequence with (BOS for Llama; none for GPT-2,
  *                Qwen2), as text prompts get them
+ *                or {messages: [...]} (vLLM's chat form): the tokens the chat route runs for them, chat
+ *                template and generation prompt included (its usage.prompt_tokens)
  *   /detokenize  {tokens: number[], model?} → {content, prompt} (the same text under both names)
  *
  * Unknown fields are ignored (as on the OpenAI routes); the token rule is the OpenAI routes'.
@@ -17,12 +19,14 @@ import { ApiError } from './errors.js';
 import { bearerAuth, type ServeContext } from './context.js';
 import { checkModel } from './routes-openai.js';
 import { checkIdsBelow } from './prompts.js';
+import { contentText, messagesSchema, type ChatBody } from './schemas.js';
 
 const optionalBool = { type: ['boolean', 'null'] };
 
 const tokenizeSchema = {
   type: 'object',
   properties: {
+    messages: messagesSchema,
     content: { type: 'string' },
     prompt: { type: 'string' },
     add_special: optionalBool,
@@ -38,6 +42,7 @@ const detokenizeSchema = {
 };
 
 interface TokenizeBody {
+  messages?: ChatBody['messages'];
   content?: string;
   prompt?: string;
   add_special?: boolean | null;
@@ -53,6 +58,13 @@ export function registerTokenRoutes(app: FastifyInstance, ctx: ServeContext): vo
     const b = req.body;
     if (b.model !== undefined) checkModel(service, b.model);
     if (b.content !== undefined && b.prompt !== undefined) throw new ApiError(400, 'invalid_value', 'prompt: give the text as content or as prompt, not both', 'prompt');
+    if (b.messages !== undefined) {
+      if (b.content !== undefined || b.prompt !== undefined) throw new ApiError(400, 'invalid_value', 'messages: give messages or a text (content, prompt), not both', 'messages');
+      // as the chat route runs them: the rendered template's ids, or the fallback text as a text prompt (its special prefix first)
+      const p = service.chatPrompt(b.messages.map((m) => ({ role: m.role, content: contentText(m.content) })));
+      const tokens = typeof p === 'string' ? [...service.prefixIds, ...service.encode(p)] : [...p];
+      return { tokens, count: tokens.length, max_model_len: service.contextLength };
+    }
     const text = b.content ?? b.prompt;
     if (text === undefined) throw new ApiError(400, 'missing_field', 'content: is required (or prompt)', 'content');
     const ids = service.encode(text);

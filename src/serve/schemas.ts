@@ -95,28 +95,31 @@ export function chatBodySchema(maxTokensCap: number): Record<string, unknown> {
       max_completion_tokens: props.max_tokens,
       logprobs: { type: ['boolean', 'null'] },
       top_logprobs: { type: ['integer', 'null'], minimum: 0, maximum: 20 },
-      messages: {
-        type: 'array',
-        minItems: 1,
-        items: {
-          type: 'object',
-          required: ['role', 'content'],
-          properties: {
-            role: { type: 'string', enum: ['system', 'user', 'assistant'] },
-            content: {
-              type: ['string', 'array'],
-              items: {
-                type: 'object',
-                required: ['type', 'text'],
-                properties: { type: { type: 'string', enum: ['text'] }, text: { type: 'string' } },
-              },
-            },
-          },
-        },
-      },
+      messages: messagesSchema,
     },
   };
 }
+
+/** Chat messages: {role: system|user|assistant, content: string | [{type: 'text', text}]}, at least one. */
+export const messagesSchema = {
+  type: 'array',
+  minItems: 1,
+  items: {
+    type: 'object',
+    required: ['role', 'content'],
+    properties: {
+      role: { type: 'string', enum: ['system', 'user', 'assistant'] },
+      content: {
+        type: ['string', 'array'],
+        items: {
+          type: 'object',
+          required: ['type', 'text'],
+          properties: { type: { type: 'string', enum: ['text'] }, text: { type: 'string' } },
+        },
+      },
+    },
+  },
+};
 
 const nonBlank = { type: 'string', pattern: '\\S' };
 

@@ -68,6 +68,19 @@ export function runServerSuite(name: string, factory: () => SuiteSubject | Promi
       expect((models.data[0] as unknown as { max_model_len: number }).max_model_len).toBe(service.contextLength); // vLLM's field
     });
 
+    it('/tokenize with messages counts what the chat route runs (its usage.prompt_tokens)', async () => {
+      if (subject.contextLength === undefined) return; // the fake counts a text prompt without its special prefix
+      const messages = [{ role: 'system' as const, content: 'Be brief.' }, { role: 'user' as const, content: 'Hello there' }];
+      const t = await fetch(`${server.url}/tokenize`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ messages }) });
+      expect(t.status).toBe(200);
+      const { tokens, count } = (await t.json()) as { tokens: number[]; count: number };
+      const c = await client.chat.completions.create({ model: currentId(), messages, max_tokens: 1, temperature: 0 });
+      expect(count).toBe(c.usage!.prompt_tokens);
+      expect(tokens).toHaveLength(count);
+      const both = await fetch(`${server.url}/tokenize`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ messages, content: 'x' }) });
+      expect(both.status).toBe(400);
+    });
+
     it('completes (non-streaming), reporting usage and the memory that answered', async () => {
       const r = await greedy('Hello there', 8);
       expect(r.object).toBe('text_completion');
