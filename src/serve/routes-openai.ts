@@ -160,6 +160,39 @@ function checkLogprobFields(o: { stream: boolean; echo: boolean; topWithout: boo
   if (o.zeroTokens) throw new ApiError(400, 'invalid_value', 'max_tokens: must be >= 1 (0 only with echo)', 'max_tokens');
 }
 
+const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+
+/**
+ * Fields that change what an answer is and that this server does not implement, each with the test
+ * of whether a value asks for something (null, false, [], '', {type: 'text'}, 'none' and best_of 1 ask
+ * for nothing). They are refused (400 unsupported_field, naming the field) rather than ignored: a
+ * client that asked for JSON or a tool call must not get plain text with a 200. Other unknown fields
+ * stay accepted and ignored, as OpenAI-compatible servers do.
+ */
+const UNSUPPORTED: Record<string, (v: unknown) => boolean> = {
+  response_format: (v) => !(isObject(v) && v.type === 'text'),
+  tools: (v) => !Array.isArray(v) || v.length > 0,
+  tool_choice: (v) => v !== 'none',
+  functions: (v) => !Array.isArray(v) || v.length > 0,
+  function_call: (v) => v !== 'none',
+  suffix: (v) => v !== '',
+  best_of: (v) => v !== 1,
+  guided_json: () => true, // vLLM's structured output
+  guided_regex: () => true,
+  guided_choice: () => true,
+  guided_grammar: () => true,
+  grammar: () => true, // llama.cpp's
+  json_schema: () => true,
+};
+
+function checkUnsupported(body: object): void {
+  for (const [k, asks] of Object.entries(UNSUPPORTED)) {
+    const v = (body as Record<string, unknown>)[k];
+    if (v === undefined || v === null || v === false) continue;
+    if (asks(v)) throw new ApiError(400, 'unsupported_field', `${k}: not supported by this server (structured output, tools, suffix and best_of are not implemented); leave it out`, k);
+  }
+}
+
 /** `n` (choices per prompt), 400 when prompts × n passes MAX_CHOICES. */
 function choicesPerPrompt(body: SamplingBody, prompts: number): number {
   const n = body.n ?? 1;
@@ -307,6 +340,7 @@ export function registerOpenAIRoutes(app: FastifyInstance, ctx: ServeContext): v
       const service = ctx.ready();
       const body = req.body;
       checkModel(service, body.model);
+      checkUnsupported(body);
       const prompts = parsePrompts(body.prompt, service.vocabSize);
       prompts.forEach((p, i) => checkPromptLength(ctx, service, p, promptParam(prompts.length, i)));
       const n = choicesPerPrompt(body, prompts.length);
@@ -327,6 +361,7 @@ export function registerOpenAIRoutes(app: FastifyInstance, ctx: ServeContext): v
       const service = ctx.ready();
       const body = req.body;
       checkModel(service, body.model);
+      checkUnsupported(body);
       const prompt = service.chatPrompt(body.messages.map((m) => ({ role: m.role, content: contentText(m.content) })));
       checkPromptLength(ctx, service, prompt, 'messages');
       const options = samplingOptions(body, body.max_completion_tokens ?? body.max_tokens ?? ctx.maxTokensCap, service.vocabSize);

@@ -3,7 +3,8 @@
  * removeAdditional:false (app.ts), so `"max_tokens":"5"` is a 400, never a silent 5.
  *
  * OpenAI bodies accept unknown fields (llama.cpp / vLLM practice: clients send fields such
- * as `user` or `tools`), but the fields we read are checked for type and range. Optional
+ * as `user` or `metadata`; routes-openai.ts refuses the ones that change what an answer is, such as
+ * `response_format` or `tools`), but the fields we read are checked for type and range. Optional
  * OpenAI fields also accept `null` (some clients send it for "unset").
  *
  *   model        string, required; must be the current id `base+edits@N` or the bare base name (checked in the route → 404)

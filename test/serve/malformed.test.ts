@@ -116,6 +116,13 @@ const outOfRange: Case[] = [
   { name: 'ignore_eos as string', body: { ...ok, ignore_eos: 'yes' }, status: 400, code: 'invalid_type', param: 'ignore_eos' },
   { name: 'min_tokens -1', body: { ...ok, min_tokens: -1 }, status: 400, code: 'invalid_value', param: 'min_tokens' },
   { name: 'min_tokens above max_tokens', body: { ...ok, min_tokens: 3 }, status: 400, code: 'invalid_value', param: 'min_tokens' },
+  { name: 'chat: response_format json_object', url: CHAT, body: { ...okChat, response_format: { type: 'json_object' } }, status: 400, code: 'unsupported_field', param: 'response_format' },
+  { name: 'chat: tools', url: CHAT, body: { ...okChat, tools: [{ type: 'function', function: { name: 'f' } }] }, status: 400, code: 'unsupported_field', param: 'tools' },
+  { name: 'chat: tool_choice required', url: CHAT, body: { ...okChat, tool_choice: 'required' }, status: 400, code: 'unsupported_field', param: 'tool_choice' },
+  { name: 'suffix', body: { ...ok, suffix: 'end' }, status: 400, code: 'unsupported_field', param: 'suffix' },
+  { name: 'best_of 2', body: { ...ok, best_of: 2 }, status: 400, code: 'unsupported_field', param: 'best_of' },
+  { name: 'vLLM guided_json', body: { ...ok, guided_json: { type: 'object' } }, status: 400, code: 'unsupported_field', param: 'guided_json' },
+  { name: 'llama.cpp grammar', body: { ...ok, grammar: 'root ::= "a"' }, status: 400, code: 'unsupported_field', param: 'grammar' },
   { name: 'chat: logit_bias key outside the vocabulary', url: CHAT, body: { ...okChat, logit_bias: { '1114112': -100 } }, status: 400, code: 'invalid_value', param: 'logit_bias' },
 ];
 
@@ -237,6 +244,12 @@ describe('malformed inputs', () => {
     const room = MAX_PROMPT - service.prefixIds.length;
     expect((await app.inject({ method: 'POST', url: C, payload: { ...ok, prompt: 'z'.repeat(room) } })).statusCode).toBe(200);
     expect((await app.inject({ method: 'POST', url: C, payload: { ...ok, prompt: 'z'.repeat(room + 1) } })).statusCode).toBe(400);
+  });
+
+  it('accepts the refused fields with values that ask for nothing, and fields it ignores', async () => {
+    const nothing = { response_format: { type: 'text' }, tools: [], tool_choice: 'none', functions: null, suffix: '', best_of: 1, grammar: null, user: 'u', metadata: { a: 1 } };
+    expect((await app.inject({ method: 'POST', url: C, payload: { ...ok, ...nothing } })).statusCode).toBe(200);
+    expect((await app.inject({ method: 'POST', url: CHAT, payload: { ...okChat, ...nothing } })).statusCode).toBe(200);
   });
 
   it('queued no edit for any rejected edit request, and 409s a second revert', async () => {
