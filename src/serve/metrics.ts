@@ -56,11 +56,6 @@ export class Counter extends Series<number> implements Instrument {
     this.slot(labels, () => 0).value += by;
   }
 
-  /** the current value of one series (0 when it has none yet) */
-  value(labels: Labels = {}): number {
-    return this.slot(labels, () => 0).value;
-  }
-
   render(): string[] {
     return [`# HELP ${this.name} ${this.help}`, `# TYPE ${this.name} counter`, ...[...this.series.values()].map((s) => `${this.name}${labelText(this.labelNames, s.labels)} ${num(s.value)}`)];
   }
