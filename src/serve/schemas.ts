@@ -17,7 +17,7 @@
  *   frequency_penalty, presence_penalty  number -2..2 (0 = off)    repetition_penalty  number > 0 (1 = off)
  *   logit_bias   {token id (decimal string): bias -100..100} (keys checked against the vocabulary in the route)
  *   stop_token_ids  up to 64 token ids (checked against the vocabulary in the route)   ignore_eos  boolean
- *   min_tokens   integer 0..max_tokens (vLLM's extensions: stop ids beside EOS; EOS not ending; no stop id before n tokens)
+ *   min_tokens   integer 0..max_tokens (vLLM's extensions: stop ids beside EOS; EOS not ending; no stop id before n tokens, nor a stop string ending within them)
  *   stop         non-empty string, or an array of at most 4 non-empty strings
  *   seed         integer 0..2^53-1 (absent: drawn, and reported in wise.seed)
  *   n            integer 1..64: choices per prompt (choice i·n + j is prompt i's j-th, sampled with seed + j)

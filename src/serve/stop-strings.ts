@@ -4,11 +4,14 @@
  * Pure string functions.
  */
 
-/** Index of the earliest occurrence of any stop string in `text` (at or after `from`), or -1. */
-export function firstStop(text: string, stops: readonly string[], from = 0): number {
+/**
+ * Index of the earliest occurrence of any stop string in `text` that ends after index `after`
+ * (the text up to `after` was searched before, or may not stop the text: vLLM's min_tokens), or -1.
+ */
+export function firstStop(text: string, stops: readonly string[], after = 0): number {
   let best = -1;
   for (const s of stops) {
-    const i = text.indexOf(s, from);
+    const i = text.indexOf(s, Math.max(0, after - s.length + 1));
     if (i >= 0 && (best < 0 || i < best)) best = i;
   }
   return best;

@@ -8,7 +8,8 @@
  *    appended, so word-initial spaces survive SentencePiece-style decoders; a piece ending in
  *    U+FFFD (an incomplete UTF-8 sequence) is held back until the next token completes it.
  *    The result text is exactly the concatenation of the streamed pieces;
- *  - stop strings end generation before their first occurrence (not included); text that could
+ *  - stop strings end generation before their first occurrence (not included), counting only
+ *    occurrences that end in text decoded after the first min_tokens tokens (vLLM); text that could
  *    be the start of a stop string is held back from the stream until it is decided;
  *  - with echo, the prompt's own tokens get their logprobs from a teacher-forced forward of the
  *    prompt through the same routing (its route is the generation's: both decide on the prompt).
@@ -58,7 +59,6 @@ export class TextDecode {
   /** the routed variant, or none when the routing has no memories (the plain model) */
   readonly variant: Variant | undefined;
   private readonly stops: string[];
-  private readonly maxStop: number;
   private readonly k: number;
   private readonly wantLogprobs: boolean;
   /** incremental decoding over ctx = (last prompt tokens) + generated ids */
@@ -67,7 +67,8 @@ export class TextDecode {
   private read: number;
   private text = ''; // decided text (complete characters)
   private emitted = 0; // chars of `text` passed to onText
-  private searched = 0; // stop strings cannot start before this index of `text`
+  private checked = 0; // chars of `text` searched for stop strings: a stop must end beyond them
+  private generated = 0; // tokens decoded so far
   private stopAt = -1;
   /** with logprobs: the prompt and every generated id, each generated token's info, and those not yet passed to onText */
   private readonly all: number[];
@@ -92,7 +93,6 @@ export class TextDecode {
     }
     if (this.promptIds.length === 0) throw new WiseError('WISE_BAD_REQUEST', 'prompt must have at least one token', { field: 'prompt' });
     this.stops = (opts.stop ?? []).filter((s) => s.length > 0);
-    this.maxStop = this.stops.reduce((m, s) => Math.max(m, s.length), 0);
     this.variant = routing && routing.memories.length > 0 ? routing.variant : undefined;
     this.ctx = this.promptIds.slice(-PROMPT_CONTEXT);
     this.read = this.ctx.length;
@@ -146,6 +146,7 @@ export class TextDecode {
           this.pending.push(info);
         }
         this.ctx.push(id);
+        this.generated++;
         this.advance(false);
         return this.stopAt >= 0;
       },
@@ -179,13 +180,15 @@ export class TextDecode {
       this.prefix = this.read;
       this.read = this.ctx.length;
     }
-    if (this.stops.length > 0) {
-      const hit = firstStop(this.text, this.stops, this.searched);
+    // vLLM's min_tokens holds stop strings off too: only text after the first min_tokens tokens' can stop
+    if (this.stops.length > 0 && this.generated > (this.opts.minTokens ?? 0)) {
+      const hit = firstStop(this.text, this.stops, this.checked);
       if (hit >= 0) {
         this.stopAt = hit;
         this.text = this.text.slice(0, hit);
-      } else this.searched = Math.max(0, this.text.length - this.maxStop + 1);
+      }
     }
+    this.checked = this.text.length;
     const safe = this.stopAt >= 0 || final ? this.text.length : this.text.length - heldBack(this.text, this.stops);
     if (safe > this.emitted) {
       this.opts.onText?.(this.text.slice(this.emitted, safe), this.wantLogprobs ? this.pending.splice(0) : undefined);

@@ -9,6 +9,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { FastifyInstance } from 'fastify';
 import { CausalLM } from '../../src/model/causal-lm.js';
+import { firstStop } from '../../src/serve/stop-strings.js';
 import { describeShared, hfFixtureDir } from '../helpers/shared.js';
 import { bundledModelDir } from '../../src/config/paths.js';
 import { generateText, type WiseModelService } from '../../src/serve/wise-service.js';
@@ -132,5 +133,20 @@ describe('stop_token_ids, ignore_eos and min_tokens on /v1 (bundled model: its a
     expect(cut.finish_reason).toBe('stop');
     expect(cut.tokens).toBe(ids.indexOf(ids[2]!));
     expect(cut.text).toBe(lm.tokenizer.decode(ids.slice(0, ids.indexOf(ids[2]!))));
+  });
+
+  it('min_tokens holds stop strings off too: only an occurrence ending after the first min_tokens tokens\' text stops (vLLM)', async () => {
+    const full = (await complete({ ignore_eos: true })).text; // 8 tokens
+    const first3 = (await complete({ ignore_eos: true, max_tokens: 3 })).text; // the text of the first 3 tokens (greedy: a prefix)
+    const boundary = first3.length;
+    expect(full.startsWith(first3) && boundary > 0).toBe(true);
+    const stop = full.trim()[0]!; // a character inside the first tokens' text
+    expect(full.indexOf(stop)).toBeLessThan(boundary);
+    const early = await complete({ ignore_eos: true, stop: [stop] });
+    expect(early).toMatchObject({ text: full.slice(0, full.indexOf(stop)), finish_reason: 'stop' });
+    const held = await complete({ ignore_eos: true, stop: [stop], min_tokens: 3 });
+    const at = firstStop(full, [stop], boundary);
+    expect(held).toMatchObject(at >= 0 ? { text: full.slice(0, at), finish_reason: 'stop' } : { text: full, finish_reason: 'length' });
+    expect(held.text.length).toBeGreaterThanOrEqual(boundary);
   });
 });

@@ -3,9 +3,11 @@ import { describe, expect, it } from 'vitest';
 import { firstStop, heldBack } from '../../src/serve/stop-strings.js';
 
 describe('stop strings', () => {
-  it('firstStop finds the earliest occurrence of any stop string, at or after `from`', () => {
+  it('firstStop finds the earliest occurrence of any stop string that ends after `after`', () => {
     expect(firstStop('a cat and a dog', ['dog', 'cat'])).toBe(2);
-    expect(firstStop('a cat and a cat', ['cat'], 3)).toBe(12);
+    expect(firstStop('a cat and a cat', ['cat'], 5)).toBe(12); // the first ends at 5
+    expect(firstStop('a cat and a cat', ['cat'], 4)).toBe(2); // … which is after 4
+    expect(firstStop('a cat and a dog', ['a', 'dog'], 12)).toBe(12); // each stop by its own end: 'a' at 10 ends at 11
     expect(firstStop('nothing here', ['\n\n', 'END'])).toBe(-1);
   });
 
