@@ -9,6 +9,9 @@ import { nn, type Value } from '../graph/index.js';
 import type { TensorData } from '../graph/types.js';
 import { editWeightName, hasBias, layerName } from '../model/arch.js';
 import type { CausalLM, DownHookCtx, Variant } from '../model/causal-lm.js';
+import type { Scorer } from '../eval/scorer.js';
+import { lmScorer, textEncoder } from '../eval/scorer-lm.js';
+import { WiseError } from '../util/errors.js';
 
 export function editedWeightVariant(lm: CausalLM, layer: number, weight: Float32Array): Variant {
   const name = editWeightName(lm.spec, layer);
@@ -31,4 +34,55 @@ export function editedWeightVariant(lm: CausalLM, layer: number, weight: Float32
     feeds: () => feed(),
     decodeFeeds: () => feed(),
   };
+}
+
+/**
+ * The state every weight-editing baseline (FT-L/FT-M, ROME) keeps: the one down projection it
+ * edits, the unedited copy, the current weight, and a scorer over the plain model with that weight.
+ */
+export abstract class WeightEditMethod {
+  abstract readonly name: string;
+  readonly weightName: string;
+  /** The unedited weight (the checkpoint's, never written). */
+  readonly base: Float32Array;
+  readonly shape: number[];
+  /** The current edited weight (a copy of `base` after reset). */
+  weight: Float32Array;
+  /** whether `weight` differs from `base` (the scorer then feeds it) */
+  protected edited = false;
+
+  constructor(
+    readonly lm: CausalLM,
+    readonly layer: number,
+    private readonly bosId: number | undefined,
+    method: string,
+  ) {
+    if (layer < 0 || layer >= lm.config.numLayers) {
+      throw new WiseError('WISE_BAD_CONFIG', `${method} layer ${layer} outside 0..${lm.config.numLayers - 1}`, { field: 'layer' });
+    }
+    this.weightName = editWeightName(lm.spec, layer);
+    const w = lm.ckpt.weights.get(this.weightName)!;
+    this.base = w.data;
+    this.shape = [...w.shape];
+    this.weight = Float32Array.from(this.base);
+  }
+
+  encode(text: string): number[] {
+    return textEncoder(this.lm, this.bosId)(text);
+  }
+
+  async reset(): Promise<void> {
+    this.weight = Float32Array.from(this.base);
+    this.edited = false;
+  }
+
+  scorer(): Scorer {
+    const variant = this.edited ? editedWeightVariant(this.lm, this.layer, this.weight) : undefined;
+    return lmScorer(this.lm, { ...(variant ? { variant } : {}), ...(this.bosId !== undefined ? { bosId: this.bosId } : {}) });
+  }
+
+  /** `w` as the step graphs' weight feed. */
+  protected tensor(w: Float32Array): TensorData {
+    return { dtype: 'float32', dims: this.shape, data: w };
+  }
 }

@@ -20,16 +20,14 @@
  * tokenizers add no BOS), its KL term (kl_factor 0 in the yamls) and batch sizes above 1.
  */
 import { grad, type Graph } from '../graph/index.js';
-import type { TensorData } from '../graph/types.js';
-import { editWeightName } from '../model/arch.js';
 import type { CausalLM } from '../model/causal-lm.js';
 import { buildTransformer } from '../model/transformer.js';
+import { normalizeTarget } from '../model/edit-text.js';
 import type { EvalRecord } from '../eval/datasets.js';
 import type { EditMethod } from '../eval/lifelong.js';
-import { promptTargetRow, type Scorer } from '../eval/scorer.js';
-import { lmScorer, textEncoder } from '../eval/scorer-lm.js';
+import { promptTargetRow } from '../eval/scorer.js';
 import { WiseError } from '../util/errors.js';
-import { editedWeightVariant } from './edited-weight.js';
+import { WeightEditMethod } from './edited-weight.js';
 import { Adam, lowerPass, rowBatch, rowFeeds, scalarOf, type RowBatch } from './step.js';
 
 export type FtObjective = 'prompt_last' | 'target_new';
@@ -70,7 +68,7 @@ export function ftObjectiveRow(objective: FtObjective, encode: (text: string) =>
     return { ids: [...r.promptIds, ...r.targetIds], positions: r.targetIds.map((_, j) => p - 1 + j), targets: r.targetIds };
   }
   const ids = encode(prompt);
-  const targets = encode(' ' + target.replace(/^\s+/, ''));
+  const targets = encode(normalizeTarget(target));
   if (ids.length === 0 || targets.length === 0) throw new WiseError('WISE_BAD_REQUEST', 'FT-L needs a non-empty prompt and target', { field: ids.length === 0 ? 'prompt' : 'target' });
   return { ids, positions: targets.map(() => ids.length - 1), targets };
 }
@@ -80,38 +78,15 @@ export interface FtEditResult {
   losses: number[];
 }
 
-export class FtMethod implements EditMethod {
+export class FtMethod extends WeightEditMethod implements EditMethod {
   readonly name: string;
   readonly opts: FtOptions;
-  readonly weightName: string;
-  /** The unedited weight (the checkpoint's, never written). */
-  readonly base: Float32Array;
-  readonly shape: number[];
-  /** The current edited weight (a copy of `base` after reset). */
-  weight: Float32Array;
-  private edited = false;
   private readonly graphs = new Map<string, Graph>();
 
-  constructor(readonly lm: CausalLM, opts: Partial<FtOptions> & Pick<FtOptions, 'layer' | 'objective'>) {
+  constructor(lm: CausalLM, opts: Partial<FtOptions> & Pick<FtOptions, 'layer' | 'objective'>) {
+    super(lm, opts.layer, opts.bosId, 'FT');
     this.opts = { ...FT_DEFAULTS, ...opts };
-    if (this.opts.layer < 0 || this.opts.layer >= lm.config.numLayers) {
-      throw new WiseError('WISE_BAD_CONFIG', `FT layer ${this.opts.layer} outside 0..${lm.config.numLayers - 1}`, { field: 'layer' });
-    }
     this.name = opts.name ?? (this.opts.objective === 'prompt_last' ? 'ft-l' : 'ft-m');
-    this.weightName = editWeightName(lm.spec, this.opts.layer);
-    const w = lm.ckpt.weights.get(this.weightName)!;
-    this.base = w.data;
-    this.shape = [...w.shape];
-    this.weight = Float32Array.from(this.base);
-  }
-
-  encode(text: string): number[] {
-    return textEncoder(this.lm, this.opts.bosId)(text);
-  }
-
-  async reset(): Promise<void> {
-    this.weight = Float32Array.from(this.base);
-    this.edited = false;
   }
 
   /** The row batch of one edit (exposed for tests). */
@@ -172,15 +147,6 @@ export class FtMethod implements EditMethod {
     }
     if (steps > 0) this.edited = true;
     return { steps, losses };
-  }
-
-  scorer(): Scorer {
-    const variant = this.edited ? editedWeightVariant(this.lm, this.opts.layer, this.weight) : undefined;
-    return lmScorer(this.lm, { ...(variant ? { variant } : {}), ...(this.opts.bosId !== undefined ? { bosId: this.opts.bosId } : {}) });
-  }
-
-  private tensor(w: Float32Array): TensorData {
-    return { dtype: 'float32', dims: this.shape, data: w };
   }
 }
 

@@ -68,16 +68,21 @@ export function rowBatch(ids: readonly number[], positions: readonly number[], t
 export interface LowerOut {
   /** feeds of the step graph shared by every step of the edit: hidden_in, attn_mask, rope tables */
   feeds: Record<string, TensorData>;
-  /** A(x) at the edited layer, (Tb, ff) row-major */
+  /** A(x) at the edited layer, (B, Tb, ff) row-major */
   downInput: Float32Array;
   ff: number;
 }
 
 /** Runs the frozen layers below the edited MLP once for `b` (the WISE side memory's `lower-<layer>` graph). */
-export async function lowerPass(lm: CausalLM, layer: number, b: RowBatch): Promise<LowerOut> {
+export function lowerPass(lm: CausalLM, layer: number, b: RowBatch): Promise<LowerOut> {
+  return lowerPassRows(lm, layer, b.ids, b.mask, 1, b.Tb);
+}
+
+/** lowerPass over B right-padded rows: ids and mask (B, Tb) row-major. */
+export async function lowerPassRows(lm: CausalLM, layer: number, ids: readonly number[], mask: readonly number[], B: number, Tb: number): Promise<LowerOut> {
   const g = lm.graph(`lower-${layer}`, { batch: 'B', seq: 'T', toLayer: layer + 1, exposeLayer: layer, logits: 'none', name: 'lower' });
-  const out = await lm.engine.run(g, transformerFeeds(lm.spec, lm.config, b.ids, b.mask, 1, b.Tb), ['resid_mid', 'mlp_down_input']);
-  const step = transformerFeeds(lm.spec, lm.config, [], b.mask, 1, b.Tb);
+  const out = await lm.engine.run(g, transformerFeeds(lm.spec, lm.config, ids, mask, B, Tb), ['resid_mid', 'mlp_down_input']);
+  const step = transformerFeeds(lm.spec, lm.config, [], mask, B, Tb);
   delete step.position_ids; // the step graph starts above the embeddings
   const a = out.mlp_down_input!;
   return { feeds: { ...step, hidden_in: out.resid_mid! }, downInput: a.data as Float32Array, ff: a.dims[2] as number };

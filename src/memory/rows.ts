@@ -15,6 +15,7 @@
  * Pure: takes an encoder, returns arrays.
  */
 import { WiseError } from '../util/errors.js';
+import { normalizeTarget, padRows, templateTargetRows } from '../model/edit-text.js';
 
 export interface Encoder {
   /** a piece appended to a sequence (the target after its prompt) */
@@ -75,10 +76,7 @@ export const roundUp = (n: number, step: number): number => Math.max(step, Math.
  */
 export const packedBucket = (n: number): number => (n <= 256 ? nextPow2(n, 16) : roundUp(n, 256));
 
-/** The target as appended after the prompt: one leading space, as EasyEdit's `prompt + " " + target`. */
-export function normalizeTarget(target: string): string {
-  return ' ' + target.replace(/^\s+/, '');
-}
+export { normalizeTarget } from '../model/edit-text.js';
 
 /**
  * @param templates strings containing one "{}" (the first is usually the bare "{}")
@@ -104,12 +102,7 @@ export function buildEditBatch(tok: Encoder, templates: readonly string[], promp
   const Ri = nextPow2(irrTexts.length, 1); // irrelevant rows + the probe row, bucketed
   const R = E + Ri;
   const Tb = Math.min(roundUp(Math.max(...seqs.map((s) => s.length)), 16), Math.max(maxLen, 16));
-  const ids = new Array<number>(E * Tb).fill(pad);
-  const mask = new Array<number>(E * Tb).fill(0);
-  seqs.forEach((s, r) => s.forEach((id, t) => {
-    ids[r * Tb + t] = id;
-    mask[r * Tb + t] = 1;
-  }));
+  const { ids, mask } = padRows(seqs, Tb, pad);
   const Nb = packedBucket(irrLengths.reduce((a, b) => a + b, 0));
   const irrMask = new Array<number>(Ri * Nb).fill(0);
   let at = 0;
@@ -117,19 +110,8 @@ export function buildEditBatch(tok: Encoder, templates: readonly string[], promp
     irrMask.fill(1, r * Nb + at, r * Nb + at + n);
     at += n;
   });
-  const K = templates.length * targetIds.length;
-  const Kb = nextPow2(K, 8);
-  const rows = new Array<number>(Kb).fill(0);
-  const targets = new Array<number>(Kb).fill(0);
-  const weights = new Array<number>(Kb).fill(0);
-  let k = 0;
-  templates.forEach((_, r) => {
-    for (let j = 0; j < targetIds.length; j++, k++) {
-      rows[k] = r * Tb + (starts[r] as number) - 1 + j; // the position predicting target token j
-      targets[k] = targetIds[j] as number;
-      weights[k] = 1 / K;
-    }
-  });
+  const Kb = nextPow2(templates.length * targetIds.length, 8);
+  const { rows, targets, weights } = templateTargetRows(starts, Tb, targetIds, Kb);
   const isEdit = Array.from({ length: R }, (_, r) => (r < E ? 1 : 0));
   const isOut = Array.from({ length: R }, (_, r) => (r >= E && r < probeRow ? 1 : 0));
   return { R, E, Tb, Kb, ids, mask, rows, targets, weights, isEdit, isOut, probeRow, targetIds, irrTexts, irrIds, Nb, irrMask };

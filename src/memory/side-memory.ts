@@ -16,6 +16,7 @@ import { buildEditStepGraph } from './step-graph.js';
 import { accumulateMoment, topEigenvectors } from './projection.js';
 import { STEP_FETCHES, trainSideMemory, type EditHparams, type EditTrainResult } from './train.js';
 import { TrainProcess } from './train-process.js';
+import { generateContextTemplates } from '../model/edit-text.js';
 import type { MarginParams } from './loss.js';
 
 export interface SideMemoryOptions {
@@ -68,24 +69,9 @@ export class SideMemory {
     return this.base.length;
   }
 
-  /**
-   * Context templates (wise-reference.md §1.3): the bare "{}" plus greedy continuations of
-   * short seeds by the base model, each used as "<prefix> {}". Generated once per store.
-   */
-  async contextTemplates(count: number): Promise<string[]> {
-    const seeds = ['I', 'You', 'Because', 'Yes', 'Q:'];
-    const lengths = [5, 10];
-    const out = ['{}'];
-    for (const len of lengths) {
-      for (const s of seeds) {
-        if (out.length > count) break;
-        const ids = this.lm.tokenizer.encodePrompt(s);
-        const r = await this.lm.generate(ids, { maxTokens: len, stopIds: [] });
-        const text = (s + this.lm.tokenizer.decode(r.ids, { skipSpecialTokens: true })).replace(/[{}]/g, ' ').replace(/\s+/g, ' ').trim();
-        out.push(`${text} {}`);
-      }
-    }
-    return out.slice(0, count + 1);
+  /** Context templates (model/edit-text.ts): "{}" plus generated prefixes. Generated once per store. */
+  contextTemplates(count: number): Promise<string[]> {
+    return generateContextTemplates(this.lm, count);
   }
 
   /**

@@ -4,8 +4,8 @@
  * weight names); no branching on a model's name.
  *
  * Graph inputs (B batch, T new tokens, P cached tokens, D head dim, d hidden, V vocab):
- *   input_ids     (B, T) int64              when fromLayer = 0
- *   hidden_in     (B, T, d)                 when fromLayer > 0: the residual stream entering that layer
+ *   input_ids     (B, T) int64              when fromLayer = 0 and not fromMlp
+ *   hidden_in     (B, T, d)                 otherwise: the residual stream entering that layer (its MLP with fromMlp)
  *   attn_mask     (B, 1, T, P+T) bool       causal AND key padding (graph/rope.ts attentionMaskData)
  *   position_ids  (B, T) int64              learned positions (gpt2)
  *   rope_cos/sin  (B, T, D)                 RoPE tables (graph/rope.ts ropeTables)
@@ -88,6 +88,7 @@ export function buildTransformer(spec: ArchSpec, cfg: ModelConfig, weights: Read
   const { batch: B, seq: T } = o;
   const D = cfg.headDim;
   const from = o.fromLayer ?? 0;
+  const embeds = from === 0 && !o.fromMlp; // the graph starts at the token ids (else at hidden_in)
   const to = o.toLayer ?? cfg.numLayers;
   const past: Dim = 'P';
   const keyLen: Dim = o.cache ? 'P+T' : T;
@@ -98,19 +99,19 @@ export function buildTransformer(spec: ArchSpec, cfg: ModelConfig, weights: Read
   if (spec.position === 'rope') {
     cos = g.input('rope_cos', g.floatType, [B, T, D]);
     sin = g.input('rope_sin', g.floatType, [B, T, D]);
-  } else if (from === 0) {
+  } else if (embeds) {
     posIds = g.input('position_ids', 'int64', [B, T]);
   }
 
   let h: Value; // (B, T, d) residual stream
-  if (from === 0) {
+  if (embeds) {
     const ids = g.input('input_ids', 'int64', [B, T]);
     h = ops.gather(W(spec.embed.tokens), ids, 0);
     if (posIds && spec.embed.positions) h = ops.add(h, ops.gather(W(spec.embed.positions), posIds, 0));
   } else {
     h = g.input('hidden_in', g.floatType, [B, T, cfg.hiddenSize]);
   }
-  if (o.hiddenStates && from === 0) g.output('hidden_0', h);
+  if (o.hiddenStates && embeds) g.output('hidden_0', h);
 
   for (let i = from; i < to; i++) {
     if (o.exposeLayer === i) g.output('resid_in', h);

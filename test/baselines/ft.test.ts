@@ -5,16 +5,12 @@
  */
 import { beforeAll, describe, expect, it } from 'vitest';
 import { describeShared, hfFixtureDir } from '../helpers/shared.js';
+import { words } from '../helpers/word-tokenizer.js';
 import { CausalLM } from '../../src/model/causal-lm.js';
 import { FtMethod, clampAround, ftObjectiveRow } from '../../src/baselines/ft.js';
 import { Adam, rowBatch } from '../../src/baselines/step.js';
 import { argmaxLogprob, promptTargetRow } from '../../src/eval/scorer.js';
 
-/** Word tokenizer: one id per distinct piece with its leading space. */
-function words(): (text: string) => number[] {
-  const vocab = new Map<string, number>();
-  return (text) => (text.match(/\s?\S+/g) ?? []).map((p) => vocab.get(p) ?? (vocab.set(p, vocab.size + 10), vocab.size + 9));
-}
 
 describe('FT objectives (pure)', () => {
   it('FT-M (target_new): prompt + " " + target jointly, teacher-forced positions p−1 … n−2', () => {
@@ -59,8 +55,9 @@ describeShared('FT-L / FT-M on tiny-llama', () => {
     lm = await CausalLM.load(hfFixtureDir('tiny-llama'));
   });
 
-  it('FT-L loss = −mean_j log softmax(logits at the last prompt token)[target_j], from the plain forward', async () => {
-    const ft = new FtMethod(lm, { layer: 1, objective: 'prompt_last' });
+  it.each([1, 0])('FT-L loss = −mean_j log softmax(logits at the last prompt token)[target_j], from the plain forward (layer %i)', async (layer) => {
+    // layer 0: the step graph starts at layer 0's MLP (hidden_in), not at the embeddings
+    const ft = new FtMethod(lm, { layer, objective: 'prompt_last' });
     const prompt = 'The capital of France is';
     const ids = lm.tokenizer.encode(prompt);
     const targets = lm.tokenizer.encode(' Rome');

@@ -39,6 +39,10 @@ interface EvalOpts {
   ftSteps?: number;
   ftLr?: number;
   ftNorm?: number;
+  romeSteps?: number;
+  romeLayer?: number;
+  romeMom2?: boolean;
+  romeLr?: number;
   pplClip?: number;
   keepState?: boolean;
 }
@@ -114,6 +118,10 @@ export function registerEval(program: Command): void {
     .option('--ft-steps <n>', 'FT-L/FT-M steps per edit (EasyEdit num_steps: 25)', intArg('--ft-steps', 1))
     .option('--ft-lr <x>', 'FT-L/FT-M Adam learning rate (EasyEdit: 5e-4)', floatArg('--ft-lr', 1e-12, 1e3))
     .option('--ft-norm <x>', 'FT-L/FT-M L∞ norm constraint per edit (default: off, as EasyEdit llama-7b)', floatArg('--ft-norm', 1e-12, 1e9))
+    .option('--rome-layer <n>', 'layer whose down projection ROME updates (default ⌊layers · 5/32⌋, as EasyEdit llama-7b: 5 of 32)', intArg('--rome-layer', 0))
+    .option('--rome-steps <n>', 'ROME Adam iterations on the value δ per edit (EasyEdit v_num_grad_steps: 25 for llama-7b)', intArg('--rome-steps', 1))
+    .option('--rome-lr <x>', 'ROME Adam learning rate on δ (EasyEdit v_lr: 0.5)', floatArg('--rome-lr', 1e-12, 1e3))
+    .option('--rome-mom2', "ROME's second-moment adjustment u = C⁻¹k (EasyEdit: on for GPT-2, off for Llama/Qwen/Mistral), C estimated on the train split's texts")
     .option('--keep-state', "keep each WISE chunk's edited store under DIR/states/ (about 0.7 MB per edit on the bundled model); a rerun whose config differs only in routing settings (act_ratio, threshold_above_edits, threshold_pool, threshold_above_pool, route_*) reopens it instead of applying the edits again")
     .option('--ppl-clip <x>', 'clip rewrite_ppl (hallucination) at this value (EasyEdit issue #531: 100)', floatArg('--ppl-clip', 1, 1e12))
     .action(async function (this: Command) {
@@ -158,6 +166,7 @@ export function registerEval(program: Command): void {
             : {}),
           grace: { nIter: o.graceIter, initEps: o.graceEps },
           ft: { steps: o.ftSteps, lr: o.ftLr, normConstraint: o.ftNorm },
+          rome: { layer: o.romeLayer, steps: o.romeSteps, lr: o.romeLr, mom2: o.romeMom2 },
         });
         settings[name] = created.settings;
         try {

@@ -6,8 +6,10 @@
  *   grace          GRACE codebook at the WISE layer's down projection (src/baselines/grace.ts)
  *   ft-l           EasyEdit FT, objective prompt_last (src/baselines/ft.ts)
  *   ft-m           EasyEdit FT, objective target_new
+ *   rome           EasyEdit ROME, rank-one update of the down projection (src/baselines/rome.ts)
  *
- * Every method edits the same layer: `config.layer` (the family config), else the editor's default.
+ * Every method but ROME edits the same layer: `config.layer` (the family config), else the editor's default.
+ * ROME edits its own early layer (`romeDefaultLayer`, or `rome.layer`): its δ sits on the subject's token.
  * `createMethod` also returns the method's effective settings, for cache fingerprints and the report.
  */
 import type { WiseConfig } from '../../config/schema.js';
@@ -15,6 +17,7 @@ import { WiseEditor } from '../../edits/editor.js';
 import type { CausalLM } from '../../model/causal-lm.js';
 import { FT_DEFAULTS, FtMethod, type FtOptions } from '../../baselines/ft.js';
 import { GRACE_DEFAULTS, GraceMethod, type GraceOptions } from '../../baselines/grace.js';
+import { ROME_DEFAULTS, RomeMethod, romeDefaultLayer, type RomeOptions } from '../../baselines/rome.js';
 import { WiseError } from '../../util/errors.js';
 import type { EditMethod } from '../lifelong.js';
 import { trainingSettings } from '../../edits/routing-keys.js';
@@ -22,7 +25,7 @@ import { WiseMethod, type KeptStates, type StoreFactory } from './wise.js';
 
 export { WiseMethod, type KeptStates, type StoreFactory, type WiseMethodOptions } from './wise.js';
 
-export const METHOD_NAMES = ['wise', 'wise-retrieve', 'grace', 'ft-l', 'ft-m'] as const;
+export const METHOD_NAMES = ['wise', 'wise-retrieve', 'grace', 'ft-l', 'ft-m', 'rome'] as const;
 export type MethodName = (typeof METHOD_NAMES)[number];
 
 export function isMethodName(s: string): s is MethodName {
@@ -44,6 +47,7 @@ export interface MethodContext {
   keep?: (training: Record<string, unknown>) => KeptStates;
   grace?: Partial<Omit<GraceOptions, 'layer'>>;
   ft?: Partial<Omit<FtOptions, 'layer' | 'objective'>>;
+  rome?: Partial<RomeOptions>;
 }
 
 export interface CreatedMethod {
@@ -56,7 +60,7 @@ const defined = <T extends object>(o: T | undefined): Partial<T> => Object.fromE
 
 export function createMethod(name: string, c: MethodContext): CreatedMethod {
   const layer = c.config.layer ?? WiseEditor.defaultLayer(c.lm);
-  if (c.config.use_chat_template && (name === 'grace' || name === 'ft-l' || name === 'ft-m')) {
+  if (c.config.use_chat_template && (name === 'grace' || name === 'ft-l' || name === 'ft-m' || name === 'rome')) {
     // WISE scores chat-formatted prompts under the option; a baseline beside it would be measured on other rows
     throw new WiseError('WISE_BAD_CONFIG', `wise.use_chat_template: the ${name} baseline edits and scores plain-text prompts, so it cannot be compared with WISE under the chat template; evaluate it in a run without the option`, { field: 'wise.use_chat_template', method: name });
   }
@@ -75,6 +79,10 @@ export function createMethod(name: string, c: MethodContext): CreatedMethod {
     case 'ft-m': {
       const opts: FtOptions = { ...FT_DEFAULTS, ...defined(c.ft), layer, objective: name === 'ft-l' ? 'prompt_last' : 'target_new', name };
       return { method: new FtMethod(c.lm, opts), settings: { method: name, ...opts } };
+    }
+    case 'rome': {
+      const opts: RomeOptions = { ...ROME_DEFAULTS, layer: romeDefaultLayer(c.lm.config.numLayers), ...defined(c.rome), name };
+      return { method: new RomeMethod(c.lm, opts, c.pool), settings: { method: name, ...opts } };
     }
     default:
       throw new WiseError('WISE_USAGE', `unknown method "${name}" (expected ${METHOD_NAMES.join('|')})`, { method: name });
