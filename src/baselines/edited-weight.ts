@@ -1,6 +1,6 @@
 /**
- * The plain model with one edited down projection: a CausalLM Variant whose hook computes the
- * edited layer's down projection with the weight fed per call (`edited_down_weight`, stored layout)
+ * The plain model with edited down projections: a CausalLM Variant whose hook computes each
+ * edited layer's down projection with the weight fed per call (`edited_down_weight_<layer>`, stored layout)
  * instead of the checkpoint's. Nothing else changes, so this is exactly "the model with W replaced
  * by W_edited" (FT-L / FT-M evaluate on it), without mutating the shared checkpoint or rebuilding
  * graphs per edit (the graph is cached under the variant key; only the feed changes).
@@ -14,19 +14,24 @@ import { lmScorer, textEncoder } from '../eval/scorer-lm.js';
 import { WiseError } from '../util/errors.js';
 
 export function editedWeightVariant(lm: CausalLM, layer: number, weight: Float32Array): Variant {
-  const name = editWeightName(lm.spec, layer);
-  const shape = [...lm.ckpt.weights.get(name)!.shape];
-  const feed = (): Record<string, TensorData> => ({ edited_down_weight: { dtype: 'float32', dims: shape, data: weight } });
+  return editedWeightsVariant(lm, new Map([[layer, weight]]));
+}
+
+/** The plain model with several edited down projections (MEMIT), each fed as `edited_down_weight_<layer>`. */
+export function editedWeightsVariant(lm: CausalLM, weights: ReadonlyMap<number, Float32Array>): Variant {
+  const layers = [...weights.keys()].sort((a, b) => a - b);
+  const feed = (): Record<string, TensorData> =>
+    Object.fromEntries(layers.map((l) => [`edited_down_weight_${l}`, { dtype: 'float32', dims: [...lm.ckpt.weights.get(editWeightName(lm.spec, l))!.shape], data: weights.get(l)! }]));
   return {
-    key: `edited-down-L${layer}`,
+    key: `edited-down-L${layers.join('-')}`,
     hook: (ctx: DownHookCtx): Value => {
-      if (ctx.layer !== layer) return ctx.base();
+      if (!weights.has(ctx.layer)) return ctx.base();
       const g = ctx.a.graph;
-      const w = g.input('edited_down_weight', g.floatType, ctx.weight.shape);
+      const w = g.input(`edited_down_weight_${ctx.layer}`, g.floatType, ctx.weight.shape);
       let bias: Value | undefined;
       if (hasBias(ctx.spec.biasRule, lm.config)) {
-        const b = lm.ckpt.weights.get(layerName(ctx.spec.bias, layer))!;
-        bias = g.param('edited_down_bias', b.data, b.shape);
+        const b = lm.ckpt.weights.get(layerName(ctx.spec.bias, ctx.layer))!;
+        bias = g.param(`edited_down_bias_${ctx.layer}`, b.data, b.shape);
       }
       return nn.linear(ctx.a, w, bias, ctx.spec.layout);
     },

@@ -28,39 +28,26 @@
  * with top-k 5); the lookup index is the subject's last token for BOS tokenizers too; a record whose
  * subject is not in its prompt (ignoring case) uses the prompt's last token (EasyEdit asserts).
  */
-import { grad, ops, type Graph, type Value } from '../graph/index.js';
-import type { TensorData } from '../graph/types.js';
-import { tensorData } from '../graph/types.js';
+import type { Graph } from '../graph/index.js';
 import type { CausalLM } from '../model/causal-lm.js';
-import { buildTransformer } from '../model/transformer.js';
 import type { EvalRecord } from '../eval/datasets.js';
 import type { EditMethod } from '../eval/lifelong.js';
 import { generateContextTemplates, normalizeTarget, padRows, templateTargetRows } from '../model/edit-text.js';
-import { logSumExp } from '../model/logprobs.js';
 import { WiseError } from '../util/errors.js';
 import { WeightEditMethod } from './edited-weight.js';
-import { Adam, lowerPassRows, nextPow2, scalarOf } from './step.js';
+import { lowerPassRows, nextPow2 } from './step.js';
+import { deltaFeeds, deltaStepGraph, optimizeDelta, type DeltaOptions } from './value-delta.js';
+import { addTo, dot, norm, scaleTo } from './vec.js';
 import { choleskyFactor, choleskySolve } from './cholesky.js';
 import { secondMoment } from './second-moment.js';
 import { subjectLastIndex, subjectSpan, type SubjectSpan } from './subject.js';
 
-export interface RomeOptions {
+/** EasyEdit's ROME hparams; the value optimisation's (steps, lr, weightDecay, clampNorm, klFactor, stopLoss) in value-delta.ts. */
+export interface RomeOptions extends DeltaOptions {
   /** Layer whose MLP down projection gets the rank-one update. */
   layer: number;
-  /** Adam iterations on δ (EasyEdit v_num_grad_steps 25 for llama-7b); the last one only evaluates. */
-  steps: number;
-  /** Adam learning rate on δ (EasyEdit v_lr 0.5). */
-  lr: number;
-  /** v_weight_decay (EasyEdit 1e-3), on ‖δ‖ / ‖t₀‖². */
-  weightDecay: number;
-  /** clamp_norm_factor (EasyEdit 4): ‖δ‖ ≤ factor · ‖t₀‖. */
-  clampNorm: number;
-  /** kl_factor (EasyEdit 0.0625). */
-  klFactor: number;
   /** Generated context templates beside the bare "{}" (at most 10). */
   templates: number;
-  /** Stop once the total loss is below this (compute_v: 5e-2). */
-  stopLoss: number;
   /**
    * mom2_adjustment: u = C⁻¹ k* with C the second moment of the layer's keys (second-moment.ts),
    * estimated on the texts given to the constructor (EasyEdit: on for GPT-2, off for Llama/Qwen/Mistral).
@@ -176,44 +163,12 @@ export class RomeMethod extends WeightEditMethod implements EditMethod {
     return romeBatch((t) => this.encode(t), (t) => this.lm.tokenizer.encode(t), await this.contextTemplates(), prompt, target, subject, this.lm.padId, this.lm.config.maxPositionEmbeddings);
   }
 
-  /**
-   * The gradient graph of a bucket (E rows, Tb, Kb): the layers from the edited MLP upward with the
-   * current weight fed as `<weight name>`, δ added to the MLP output where `rome_sel` (E, Tb) is 1.
-   * Outputs `loss` (NLL), `kl` (already × its weight `kl_sel`), `total` (their sum), `grad_delta`,
-   * `row_logits` (Kb, V) and `mlp_out` (E, Tb, d) before δ.
-   */
+  /** The value graph of a bucket (value-delta.ts), cached per shape. */
   stepGraph(E: number, Tb: number, Kb: number): Graph {
     const key = `${E}x${Tb}k${Kb}`;
     let g = this.graphs.get(key);
     if (!g) {
-      const layer = this.opts.layer;
-      let delta: Value | undefined;
-      g = buildTransformer(this.lm.spec, this.lm.config, this.lm.ckpt.weights, {
-        batch: E, seq: Tb, rowCount: Kb, fromLayer: layer, fromMlp: true, loss: 'rows', logits: 'none',
-        inputWeights: new Set([this.weightName]), name: `rome-step-${layer}-${key}`,
-        hooks: {
-          down: (ctx) => {
-            const base = ctx.base(); // (E, Tb, d): the MLP's output
-            if (ctx.layer !== layer) return base;
-            const gg = base.graph;
-            gg.output('mlp_out', base);
-            delta = gg.input('rome_delta', gg.floatType, [base.shape[2] as number]);
-            const sel = ops.unsqueeze(gg.input('rome_sel', gg.floatType, [E, Tb]), [2]); // (E, Tb, 1)
-            return ops.add(base, ops.mul(sel, delta));
-          },
-        },
-      });
-      const V = this.lm.config.vocabSize;
-      const logits = g.outputs.find((o) => o.name === 'row_logits')!.value; // (Kb, V)
-      const lp = ops.logSoftmax(logits, -1);
-      const lp0 = ops.unsqueeze(g.input('kl_logp0', g.floatType, [V]), [0]); // (1, V)
-      const klSel = ops.unsqueeze(g.input('kl_sel', g.floatType, [Kb]), [1]); // (Kb, 1): kl_factor at the KL entry
-      const kl = ops.reduceSum(ops.mul(klSel, ops.mul(ops.exp(lp), ops.sub(lp, lp0)))); // Σ p (log p − log p₀)
-      const total = ops.add(g.outputs.find((o) => o.name === 'loss')!.value, kl);
-      g.output('kl', kl);
-      g.output('total', total);
-      const [dd] = grad(g, total, [delta!]);
-      g.output('grad_delta', dd!);
+      g = deltaStepGraph(this.lm, this.opts.layer, this.weightName, E, Tb, Kb, 'rome');
       this.graphs.set(key, g);
     }
     return g;
@@ -230,7 +185,6 @@ export class RomeMethod extends WeightEditMethod implements EditMethod {
     if (b.subject.match === 'none') this.subjectMisses++;
     const lower = await lowerPassRows(this.lm, o.layer, b.ids, b.mask, b.E, b.Tb);
     const ff = lower.ff;
-    const d = this.d;
     const keyAt = (r: number): Float32Array => lower.downInput.subarray((r * b.Tb + (b.lookup[r] as number)) * ff, (r * b.Tb + (b.lookup[r] as number) + 1) * ff);
     // u = (C⁻¹) k*, k* the mean of the template rows' keys, normalized (compute_u)
     const T = b.E - 1;
@@ -242,48 +196,8 @@ export class RomeMethod extends WeightEditMethod implements EditMethod {
     }
     scaleTo(u, 1 / norm(u));
     const key = Float32Array.from(keyAt(0));
-    const sel = new Float32Array(b.E * b.Tb);
-    b.lookup.forEach((p, r) => (sel[r * b.Tb + p] = 1));
-    const V = this.lm.config.vocabSize;
-    const g = this.stepGraph(b.E, b.Tb, b.Kb);
-    const fixed: Record<string, TensorData> = {
-      ...lower.feeds,
-      rows: tensorData('int64', [b.Kb], b.rows),
-      row_targets: tensorData('int64', [b.Kb], b.targets),
-      row_weights: tensorData('float32', [b.Kb], b.weights),
-      rome_sel: tensorData('float32', [b.E, b.Tb], sel),
-      [this.weightName]: this.tensor(this.weight),
-    };
-    const delta = new Float32Array(d);
-    const klSel = new Float32Array(b.Kb);
-    let logp0: Float32Array = new Float32Array(V);
-    let t0norm = 0;
-    const adam = new Adam(d, o.lr);
-    const losses: number[] = [];
-    let steps = 0;
-    for (let it = 0; it < o.steps; it++) {
-      const first = it === 0;
-      const out = await this.lm.engine.run(g, { ...fixed, rome_delta: tensorData('float32', [d], delta), kl_sel: tensorData('float32', [b.Kb], klSel), kl_logp0: tensorData('float32', [V], logp0) }, ['total', 'grad_delta', ...(first ? ['row_logits', 'mlp_out'] : [])]);
-      if (first) {
-        // δ = 0: the KL term and its gradient are exactly 0 whatever p₀ is fed, so p₀ comes from this run
-        logp0 = logSoftmaxRow((out.row_logits!.data as Float32Array).subarray(b.klEntry * V, (b.klEntry + 1) * V));
-        const at = b.lookup[0] as number;
-        t0norm = norm((out.mlp_out!.data as Float32Array).subarray(at * d, (at + 1) * d));
-        klSel[b.klEntry] = o.klFactor;
-      }
-      const dn = norm(delta);
-      const wd = t0norm > 0 ? (o.weightDecay * dn) / (t0norm * t0norm) : 0;
-      const loss = scalarOf(out.total) + wd;
-      losses.push(loss);
-      if (loss < o.stopLoss || it === o.steps - 1) break;
-      const gr = Float32Array.from(out.grad_delta!.data as Float32Array);
-      if (dn > 0 && t0norm > 0) addTo(gr, delta, o.weightDecay / (dn * t0norm * t0norm)); // ∂(wd · ‖δ‖)/∂δ
-      adam.step(delta, gr);
-      steps++;
-      const maxNorm = o.clampNorm * t0norm;
-      const n = norm(delta);
-      if (n > maxNorm && n > 0) scaleTo(delta, maxNorm / n);
-    }
+    const fixed = deltaFeeds(b, lower.feeds, this.weightName, this.tensor(this.weight));
+    const { delta, losses, steps } = await optimizeDelta(this.lm, this.stepGraph(b.E, b.Tb, b.Kb), fixed, b, o, 'mlp');
     const ku = dot(key, u);
     const right = Float32Array.from(delta, (x) => x / ku);
     applyRankOne(this.weight, this.shape, this.lm.spec.layer.mlp.down.layout, right, u);
@@ -311,22 +225,4 @@ export function applyRankOne(w: Float32Array, shape: readonly number[], layout: 
     const a = rowsAre[i] as number;
     for (let j = 0; j < r1; j++) w[i * r1 + j] = (w[i * r1 + j] as number) + a * (colsAre[j] as number);
   }
-}
-
-const dot = (a: ArrayLike<number>, b: ArrayLike<number>): number => {
-  let s = 0;
-  for (let i = 0; i < a.length; i++) s += (a[i] as number) * (b[i] as number);
-  return s;
-};
-const norm = (a: ArrayLike<number>): number => Math.sqrt(dot(a, a));
-const addTo = (a: Float32Array, b: ArrayLike<number>, c: number): void => {
-  for (let i = 0; i < a.length; i++) a[i] = (a[i] as number) + c * (b[i] as number);
-};
-const scaleTo = (a: Float32Array, c: number): void => {
-  for (let i = 0; i < a.length; i++) a[i] = (a[i] as number) * c;
-};
-
-function logSoftmaxRow(row: ArrayLike<number>): Float32Array {
-  const lse = logSumExp(row);
-  return Float32Array.from(row, (x) => x - lse);
 }

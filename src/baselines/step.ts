@@ -12,6 +12,7 @@
  *
  * Also: a plain Adam (torch.optim.Adam, weight decay 0), since baselines may not import src/train.
  */
+import type { Graph } from '../graph/index.js';
 import type { TensorData } from '../graph/types.js';
 import { tensorData } from '../graph/types.js';
 import type { CausalLM } from '../model/causal-lm.js';
@@ -81,11 +82,21 @@ export function lowerPass(lm: CausalLM, layer: number, b: RowBatch): Promise<Low
 /** lowerPass over B right-padded rows: ids and mask (B, Tb) row-major. */
 export async function lowerPassRows(lm: CausalLM, layer: number, ids: readonly number[], mask: readonly number[], B: number, Tb: number): Promise<LowerOut> {
   const g = lm.graph(`lower-${layer}`, { batch: 'B', seq: 'T', toLayer: layer + 1, exposeLayer: layer, logits: 'none', name: 'lower' });
-  const out = await lm.engine.run(g, transformerFeeds(lm.spec, lm.config, ids, mask, B, Tb), ['resid_mid', 'mlp_down_input']);
-  const step = transformerFeeds(lm.spec, lm.config, [], mask, B, Tb);
-  delete step.position_ids; // the step graph starts above the embeddings
+  const { out, stepFeeds } = await prefixPass(lm, g, ids, mask, B, Tb, {}, ['resid_mid', 'mlp_down_input']);
   const a = out.mlp_down_input!;
-  return { feeds: { ...step, hidden_in: out.resid_mid! }, downInput: a.data as Float32Array, ff: a.dims[2] as number };
+  return { feeds: { ...stepFeeds, hidden_in: out.resid_mid! }, downInput: a.data as Float32Array, ff: a.dims[2] as number };
+}
+
+/**
+ * Runs `g`, the model's layers from the embeddings up (dynamic B, T; `extra` feeds such as edited
+ * weights), on right-padded rows; returns the fetched outputs and the feeds a step graph starting
+ * above the embeddings needs for the same rows (mask, RoPE tables; no position ids).
+ */
+export async function prefixPass(lm: CausalLM, g: Graph, ids: readonly number[], mask: readonly number[], B: number, Tb: number, extra: Record<string, TensorData>, fetch: string[]): Promise<{ out: Record<string, TensorData>; stepFeeds: Record<string, TensorData> }> {
+  const out = await lm.engine.run(g, { ...transformerFeeds(lm.spec, lm.config, ids, mask, B, Tb), ...extra }, fetch);
+  const stepFeeds = transformerFeeds(lm.spec, lm.config, [], mask, B, Tb);
+  delete stepFeeds.position_ids; // the step graph starts above the embeddings
+  return { out, stepFeeds };
 }
 
 /** The loss-row feeds of a step graph built with loss 'rows' and rowCount Kb. */

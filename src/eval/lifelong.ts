@@ -41,6 +41,8 @@ export interface EditMethod {
    * edits took when they were applied, or null when there is no such state.
    */
   restore?(): Promise<number | null>;
+  /** Optional: every edit of the chunk has been passed to applyEdit (a batch method such as MEMIT-MASS applies them now; timed as editing). */
+  finishEdits?(): Promise<void>;
   /** Optional: the chunk's edits are all applied (in `editSeconds`); keep the state for restore. */
   keep?(editSeconds: number): Promise<void>;
 }
@@ -230,6 +232,7 @@ async function runChunk(
       await method.applyEdit(recs[i] as EvalRecord, irr && irr.length > 0 ? irr[g % irr.length] : undefined);
       onEdit();
     }
+    await method.finishEdits?.();
     timing.editSeconds = (now() - t) / 1000;
     await method.keep?.(timing.editSeconds);
   }

@@ -118,10 +118,10 @@ describeShared('ROME on tiny-llama', () => {
     const feeds = {
       ...lower.feeds,
       rows: tensorData('int64', [b.Kb], b.rows), row_targets: tensorData('int64', [b.Kb], b.targets), row_weights: tensorData('float32', [b.Kb], b.weights),
-      rome_sel: tensorData('float32', [b.E, b.Tb], sel), kl_sel: tensorData('float32', [b.Kb], klSel), kl_logp0: tensorData('float32', [V], logp0),
+      value_sel: tensorData('float32', [b.E, b.Tb], sel), kl_sel: tensorData('float32', [b.Kb], klSel), kl_logp0: tensorData('float32', [V], logp0),
       [rome.weightName]: tensorData('float32', rome.shape, rome.weight),
     };
-    const at = async (delta: Float32Array) => lm.engine.run(g, { ...feeds, rome_delta: tensorData('float32', [d], delta) }, ['total', 'kl', 'grad_delta']);
+    const at = async (delta: Float32Array) => lm.engine.run(g, { ...feeds, value_delta: tensorData('float32', [d], delta) }, ['total', 'kl', 'grad_delta']);
     const delta = Float32Array.from({ length: d }, () => 0.3 * rng.normal());
     const out = await at(delta);
     expect((out.kl!.data as Float32Array)[0]).toBeGreaterThan(0.05);
@@ -147,8 +147,8 @@ describeShared('ROME on tiny-llama', () => {
       const out = await lm.engine.run(g, {
         ...lower.feeds,
         rows: tensorData('int64', [b.Kb], b.rows), row_targets: tensorData('int64', [b.Kb], b.targets), row_weights: tensorData('float32', [b.Kb], b.weights),
-        rome_sel: tensorData('float32', [b.E, b.Tb], new Float32Array(b.E * b.Tb)), kl_sel: tensorData('float32', [b.Kb], new Float32Array(b.Kb)),
-        kl_logp0: tensorData('float32', [lm.config.vocabSize], new Float32Array(lm.config.vocabSize)), rome_delta: tensorData('float32', [lm.config.hiddenSize], new Float32Array(lm.config.hiddenSize)),
+        value_sel: tensorData('float32', [b.E, b.Tb], new Float32Array(b.E * b.Tb)), kl_sel: tensorData('float32', [b.Kb], new Float32Array(b.Kb)),
+        kl_logp0: tensorData('float32', [lm.config.vocabSize], new Float32Array(lm.config.vocabSize)), value_delta: tensorData('float32', [lm.config.hiddenSize], new Float32Array(lm.config.hiddenSize)),
         [rome.weightName]: tensorData('float32', rome.shape, weight),
       }, ['mlp_out']);
       const d = lm.config.hiddenSize;

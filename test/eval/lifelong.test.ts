@@ -67,6 +67,13 @@ describe('protocol', () => {
     ]);
   });
 
+  it('calls a batch method\'s finishEdits after the chunk\'s edits, before the post evaluation', async () => {
+    const m = new FakeEditMethod('batch', new WordTokenizer());
+    Object.assign(m, { finishEdits: async () => void m.log.push('finish') });
+    await runLifelong(m, { ...base, records: fakeRecords(4), ts: [2], chunks: 2 });
+    expect(m.log.filter((e) => !e.startsWith('edit:'))).toEqual(['reset', 'score:6@0', 'finish', 'score:6@2', 'reset', 'score:6@0', 'finish', 'score:6@2']);
+  });
+
   it('pairs record at position g with irrelevant[g % length]', async () => {
     const m = new FakeEditMethod('m', new WordTokenizer());
     await runLifelong(m, { ...base, records: fakeRecords(6), irrelevant: ['i0', 'i1', 'i2', 'i3'], ts: [3], chunks: 2 });

@@ -99,7 +99,7 @@ describeShared('EditMethod adapters on tiny-llama', () => {
   });
 
   it('rejects an unknown method name', () => {
-    expect(() => createMethod('memit', ctx())).toThrow(expect.objectContaining({ code: 'WISE_USAGE' }));
+    expect(() => createMethod('mend', ctx())).toThrow(expect.objectContaining({ code: 'WISE_USAGE' }));
   });
 
   it('wise eval (CLI): writes results.json + report.html; a rerun comes entirely from the cache', () => {

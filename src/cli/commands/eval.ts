@@ -42,6 +42,7 @@ interface EvalOpts {
   romeSteps?: number;
   romeLayer?: number;
   romeMom2?: boolean;
+  memitLayers?: number[];
   romeLr?: number;
   pplClip?: number;
   keepState?: boolean;
@@ -53,6 +54,12 @@ function parseTs(v: string): number[] {
   const ts = v.split(',').map((s) => s.trim());
   if (ts.length === 0 || ts.some((t) => !/^[1-9]\d*$/.test(t))) throw new InvalidArgumentError('--edits must be positive integers separated by commas, e.g. 1,10,100');
   return [...new Set(ts.map(Number))].sort((a, b) => a - b);
+}
+
+function parseLayers(v: string): number[] {
+  const ls = v.split(',').map((s) => s.trim());
+  if (ls.length === 0 || ls.some((l) => !/^\d+$/.test(l))) throw new InvalidArgumentError('--memit-layers must be layer indices separated by commas, e.g. 0,1');
+  return ls.map(Number);
 }
 
 const sha = (file: string): string => createHash('sha256').update(readFileSync(file)).digest('hex').slice(0, 16);
@@ -122,6 +129,7 @@ export function registerEval(program: Command): void {
     .option('--rome-steps <n>', 'ROME Adam iterations on the value δ per edit (EasyEdit v_num_grad_steps: 25 for llama-7b)', intArg('--rome-steps', 1))
     .option('--rome-lr <x>', 'ROME Adam learning rate on δ (EasyEdit v_lr: 0.5)', floatArg('--rome-lr', 1e-12, 1e3))
     .option('--rome-mom2', "ROME's second-moment adjustment u = C⁻¹k (EasyEdit: on for GPT-2, off for Llama/Qwen/Mistral), C estimated on the train split's texts")
+    .option('--memit-layers <l,...>', 'MEMIT/MEMIT-MASS layers, comma-separated (default ⌊L·4/32⌋..⌊L·8/32⌋, as EasyEdit llama-7b: 4–8 of 32)', parseLayers)
     .option('--keep-state', "keep each WISE chunk's edited store under DIR/states/ (about 0.7 MB per edit on the bundled model); a rerun whose config differs only in routing settings (act_ratio, threshold_above_edits, threshold_pool, threshold_above_pool, route_*) reopens it instead of applying the edits again")
     .option('--ppl-clip <x>', 'clip rewrite_ppl (hallucination) at this value (EasyEdit issue #531: 100)', floatArg('--ppl-clip', 1, 1e12))
     .action(async function (this: Command) {
@@ -167,6 +175,7 @@ export function registerEval(program: Command): void {
           grace: { nIter: o.graceIter, initEps: o.graceEps },
           ft: { steps: o.ftSteps, lr: o.ftLr, normConstraint: o.ftNorm },
           rome: { layer: o.romeLayer, steps: o.romeSteps, lr: o.romeLr, mom2: o.romeMom2 },
+          memit: { layers: o.memitLayers },
         });
         settings[name] = created.settings;
         try {

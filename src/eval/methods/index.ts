@@ -7,9 +7,12 @@
  *   ft-l           EasyEdit FT, objective prompt_last (src/baselines/ft.ts)
  *   ft-m           EasyEdit FT, objective target_new
  *   rome           EasyEdit ROME, rank-one update of the down projection (src/baselines/rome.ts)
+ *   memit          EasyEdit MEMIT, one edit at a time, over a range of early layers (src/baselines/memit.ts)
+ *   memit-mass     MEMIT with each chunk's edits as one batch (the paper's MEMIT-MASS)
  *
  * Every method but ROME edits the same layer: `config.layer` (the family config), else the editor's default.
- * ROME edits its own early layer (`romeDefaultLayer`, or `rome.layer`): its δ sits on the subject's token.
+ * ROME and MEMIT edit their own early layers (`romeDefaultLayer`, `memitDefaultLayers`, or their
+ * options): their δ sits on the subject's token.
  * `createMethod` also returns the method's effective settings, for cache fingerprints and the report.
  */
 import type { WiseConfig } from '../../config/schema.js';
@@ -18,6 +21,7 @@ import type { CausalLM } from '../../model/causal-lm.js';
 import { FT_DEFAULTS, FtMethod, type FtOptions } from '../../baselines/ft.js';
 import { GRACE_DEFAULTS, GraceMethod, type GraceOptions } from '../../baselines/grace.js';
 import { ROME_DEFAULTS, RomeMethod, romeDefaultLayer, type RomeOptions } from '../../baselines/rome.js';
+import { MEMIT_DEFAULTS, MemitMethod, memitDefaultLayers, type MemitOptions } from '../../baselines/memit.js';
 import { WiseError } from '../../util/errors.js';
 import type { EditMethod } from '../lifelong.js';
 import { trainingSettings } from '../../edits/routing-keys.js';
@@ -25,7 +29,7 @@ import { WiseMethod, type KeptStates, type StoreFactory } from './wise.js';
 
 export { WiseMethod, type KeptStates, type StoreFactory, type WiseMethodOptions } from './wise.js';
 
-export const METHOD_NAMES = ['wise', 'wise-retrieve', 'grace', 'ft-l', 'ft-m', 'rome'] as const;
+export const METHOD_NAMES = ['wise', 'wise-retrieve', 'grace', 'ft-l', 'ft-m', 'rome', 'memit', 'memit-mass'] as const;
 export type MethodName = (typeof METHOD_NAMES)[number];
 
 export function isMethodName(s: string): s is MethodName {
@@ -48,6 +52,7 @@ export interface MethodContext {
   grace?: Partial<Omit<GraceOptions, 'layer'>>;
   ft?: Partial<Omit<FtOptions, 'layer' | 'objective'>>;
   rome?: Partial<RomeOptions>;
+  memit?: Partial<MemitOptions>;
 }
 
 export interface CreatedMethod {
@@ -60,7 +65,7 @@ const defined = <T extends object>(o: T | undefined): Partial<T> => Object.fromE
 
 export function createMethod(name: string, c: MethodContext): CreatedMethod {
   const layer = c.config.layer ?? WiseEditor.defaultLayer(c.lm);
-  if (c.config.use_chat_template && (name === 'grace' || name === 'ft-l' || name === 'ft-m' || name === 'rome')) {
+  if (c.config.use_chat_template && (name !== 'wise' && name !== 'wise-retrieve')) {
     // WISE scores chat-formatted prompts under the option; a baseline beside it would be measured on other rows
     throw new WiseError('WISE_BAD_CONFIG', `wise.use_chat_template: the ${name} baseline edits and scores plain-text prompts, so it cannot be compared with WISE under the chat template; evaluate it in a run without the option`, { field: 'wise.use_chat_template', method: name });
   }
@@ -83,6 +88,11 @@ export function createMethod(name: string, c: MethodContext): CreatedMethod {
     case 'rome': {
       const opts: RomeOptions = { ...ROME_DEFAULTS, layer: romeDefaultLayer(c.lm.config.numLayers), ...defined(c.rome), name };
       return { method: new RomeMethod(c.lm, opts, c.pool), settings: { method: name, ...opts } };
+    }
+    case 'memit':
+    case 'memit-mass': {
+      const opts: MemitOptions = { ...MEMIT_DEFAULTS, layers: memitDefaultLayers(c.lm.config.numLayers), ...defined(c.memit), mass: name === 'memit-mass', name };
+      return { method: new MemitMethod(c.lm, opts, c.pool), settings: { method: name, ...opts } };
     }
     default:
       throw new WiseError('WISE_USAGE', `unknown method "${name}" (expected ${METHOD_NAMES.join('|')})`, { method: name });
