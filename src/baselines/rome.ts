@@ -137,11 +137,8 @@ export interface RomeEditResult {
 export class RomeMethod extends WeightEditMethod implements EditMethod {
   readonly name: string;
   readonly opts: RomeOptions;
-  readonly d: number;
   private templates: string[] | null = null;
   private readonly graphs = new Map<string, Graph>();
-  /** records whose subject was not found in the prompt (their lookup is the prompt's last token) */
-  subjectMisses = 0;
   private mom2: { l: Float64Array; ff: number; tokens: number } | null = null;
 
   /** @param texts the corpus of the second moment (with opts.mom2): the evaluation's train split */
@@ -150,7 +147,6 @@ export class RomeMethod extends WeightEditMethod implements EditMethod {
     this.opts = { ...ROME_DEFAULTS, ...opts };
     if (!(this.opts.templates >= 0 && this.opts.templates <= 10)) throw new WiseError('WISE_BAD_CONFIG', `ROME templates ${this.opts.templates} outside 0..10`, { field: 'templates' });
     this.name = opts.name ?? 'rome';
-    this.d = lm.config.hiddenSize;
   }
 
   /** The context templates ("{}" first), generated once by the base model. */
@@ -182,7 +178,6 @@ export class RomeMethod extends WeightEditMethod implements EditMethod {
   async edit(prompt: string, target: string, subject: string | undefined): Promise<RomeEditResult> {
     const o = this.opts;
     const b = await this.batchFor(prompt, target, subject);
-    if (b.subject.match === 'none') this.subjectMisses++;
     const lower = await lowerPassRows(this.lm, o.layer, b.ids, b.mask, b.E, b.Tb);
     const ff = lower.ff;
     const keyAt = (r: number): Float32Array => lower.downInput.subarray((r * b.Tb + (b.lookup[r] as number)) * ff, (r * b.Tb + (b.lookup[r] as number) + 1) * ff);
