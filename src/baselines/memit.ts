@@ -35,12 +35,12 @@ import { WiseError } from '../util/errors.js';
 import { choleskyFactor, choleskySolve } from './cholesky.js';
 import { editedWeightsVariant } from './edited-weight.js';
 import { applyRankOne, romeBatch, type RomeBatch } from './rome.js';
-import { secondMoment } from './second-moment.js';
+import { secondMoment, type SecondMomentOptions } from './second-moment.js';
 import { prefixPass } from './step.js';
 import { deltaFeeds, deltaStepGraph, optimizeDelta, type DeltaOptions } from './value-delta.js';
 import { addTo } from './vec.js';
 
-export interface MemitOptions extends DeltaOptions {
+export interface MemitOptions extends DeltaOptions, SecondMomentOptions {
   /** the down projections updated, in order; the last is where z is trained */
   layers: number[];
   /** apply the edits of a chunk as one batch (MEMIT-MASS) instead of one by one */
@@ -54,10 +54,6 @@ export interface MemitOptions extends DeltaOptions {
    * of what it writes on Llama-2-7B (measured: docs/eval.md).
    */
   mom2UpdateWeight: number | null;
-  /** at most this many train-split texts for each C_l */
-  mom2Texts: number;
-  /** C_l + ridge · (trace / ff) · I (as ROME's) */
-  mom2Ridge: number;
   name?: string;
   bosId?: number;
 }

@@ -39,11 +39,11 @@ import { lowerPassRows, nextPow2 } from './step.js';
 import { deltaFeeds, deltaStepGraph, optimizeDelta, type DeltaOptions } from './value-delta.js';
 import { addTo, dot, norm, scaleTo } from './vec.js';
 import { choleskyFactor, choleskySolve } from './cholesky.js';
-import { secondMoment } from './second-moment.js';
+import { secondMoment, type SecondMomentOptions } from './second-moment.js';
 import { subjectLastIndex, subjectSpan, type SubjectSpan } from './subject.js';
 
 /** EasyEdit's ROME hparams; the value optimisation's (steps, lr, weightDecay, clampNorm, klFactor, stopLoss) in value-delta.ts. */
-export interface RomeOptions extends DeltaOptions {
+export interface RomeOptions extends DeltaOptions, SecondMomentOptions {
   /** Layer whose MLP down projection gets the rank-one update. */
   layer: number;
   /** Generated context templates beside the bare "{}" (at most 10). */
@@ -53,10 +53,6 @@ export interface RomeOptions extends DeltaOptions {
    * estimated on the texts given to the constructor (EasyEdit: on for GPT-2, off for Llama/Qwen/Mistral).
    */
   mom2: boolean;
-  /** at most this many texts for C */
-  mom2Texts: number;
-  /** C + ridge · (trace C / ff) · I */
-  mom2Ridge: number;
   name?: string;
   bosId?: number;
 }

@@ -13,6 +13,14 @@ import { padRows } from '../model/edit-text.js';
 import { WiseError } from '../util/errors.js';
 import { lowerPassRows } from './step.js';
 
+/** How ROME's and MEMIT's second moments are estimated (their options extend this). */
+export interface SecondMomentOptions {
+  /** at most this many texts (the evaluation's train split) */
+  mom2Texts: number;
+  /** C + ridge · (trace C / ff) · I */
+  mom2Ridge: number;
+}
+
 export interface SecondMoment {
   /** (ff, ff) row-major: Σ k kᵀ / tokens + ridge · (trace / ff) · I */
   c: Float64Array;

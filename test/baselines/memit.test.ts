@@ -7,6 +7,7 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { CausalLM } from '../../src/model/causal-lm.js';
+import { editWeightName } from '../../src/model/arch.js';
 import { adjustedKeys, MemitMethod, memitDefaultLayers } from '../../src/baselines/memit.js';
 import { createMethod } from '../../src/eval/methods/index.js';
 import { promptTargetRow } from '../../src/eval/scorer.js';
@@ -47,6 +48,7 @@ describe('MEMIT on the bundled model', () => {
     (JSON.parse(readFileSync(path.join(import.meta.dirname, '..', '..', 'datasets', 'bundled-zsre.json'), 'utf8')) as { src: string; alt: string; subject: string }[])
       .slice(0, n)
       .map((r, i) => ({ id: `zsre:${i}`, prompt: r.src, target: r.alt, subject: r.subject }));
+  const base = (layer: number): Float32Array => lm.ckpt.weights.get(editWeightName(lm.spec, layer))!.data;
   beforeAll(async () => {
     lm = await CausalLM.load(path.join(import.meta.dirname, '..', '..', 'models', 'wise-base'));
     pool = (JSON.parse(readFileSync(path.join(import.meta.dirname, '..', '..', 'datasets', 'bundled-train.json'), 'utf8')) as { loc: string; loc_ans: string }[]).slice(0, 300).map((r) => `${r.loc} ${r.loc_ans}`);
@@ -68,9 +70,9 @@ describe('MEMIT on the bundled model', () => {
     const rs = recs(5);
     const pre = await reliability(m, rs);
     for (const r of rs) await m.applyEdit(r as never);
-    expect(m.weights.get(0)).toEqual(lm.ckpt.weights.get(m['names'].get(0)!)!.data); // nothing applied yet
+    expect(m.weights.get(0)).toEqual(base(0)); // nothing applied yet
     await m.finishEdits();
-    expect(m.weights.get(0)).not.toEqual(lm.ckpt.weights.get(m['names'].get(0)!)!.data);
+    expect(m.weights.get(0)).not.toEqual(base(0));
     const post = await reliability(m, rs);
     expect(post).toBeGreaterThanOrEqual(0.6);
     expect(post).toBeGreaterThan(pre + 0.3);
@@ -87,7 +89,7 @@ describe('MEMIT on the bundled model', () => {
     const m = new MemitMethod(lm, { layers: [0, 1] }, pool);
     const [r] = recs(1);
     await m.applyEdit(r as never);
-    expect(m.weights.get(1)).not.toEqual(lm.ckpt.weights.get(m['names'].get(1)!)!.data);
+    expect(m.weights.get(1)).not.toEqual(base(1));
     expect(() => new MemitMethod(lm, { layers: [lm.config.numLayers - 1] })).toThrow(/within 0\.\./);
     expect(() => new MemitMethod(lm, { layers: [] })).toThrow(/MEMIT layers/);
     const ctx = { lm, config: { layer: 3 } as WiseConfig, pool, newStore: () => { throw new Error('unused'); } } as never;
