@@ -91,15 +91,15 @@ export class MemitMethod implements EditMethod {
   private readonly moments = new Map<number, { c: Float64Array; ff: number }>();
 
   /** @param texts the corpus of the second moments: the evaluation's train split */
-  constructor(readonly lm: CausalLM, opts: Partial<MemitOptions> & Pick<MemitOptions, 'layers'>, private readonly texts: readonly string[] = []) {
+  constructor(readonly lm: CausalLM, opts: Partial<MemitOptions> & Pick<MemitOptions, 'layers'>, protected readonly texts: readonly string[] = []) {
     this.opts = { ...MEMIT_DEFAULTS, ...opts };
     this.layers = [...new Set(this.opts.layers)].sort((a, b) => a - b);
+    this.name = opts.name ?? (this.opts.mass ? 'memit-mass' : 'memit');
     const n = lm.config.numLayers;
     if (this.layers.length === 0 || this.layers.some((l) => !Number.isInteger(l) || l < 0 || l >= n - 1)) {
-      throw new WiseError('WISE_BAD_CONFIG', `MEMIT layers [${this.opts.layers.join(', ')}] must be within 0..${n - 2} (z is read after the last one, below the model's top layer)`, { field: 'layers' });
+      throw new WiseError('WISE_BAD_CONFIG', `${this.name.toUpperCase()} layers [${this.opts.layers.join(', ')}] must be within 0..${n - 2} (z is read after the last one, below the model's top layer)`, { field: 'layers' });
     }
-    if (!(this.opts.templates >= 0 && this.opts.templates <= 10)) throw new WiseError('WISE_BAD_CONFIG', `MEMIT templates ${this.opts.templates} outside 0..10`, { field: 'templates' });
-    this.name = opts.name ?? (this.opts.mass ? 'memit-mass' : 'memit');
+    if (!(this.opts.templates >= 0 && this.opts.templates <= 10)) throw new WiseError('WISE_BAD_CONFIG', `${this.name.toUpperCase()} templates ${this.opts.templates} outside 0..10`, { field: 'templates' });
     this.names = new Map(this.layers.map((l) => [l, editWeightName(lm.spec, l)]));
     this.bases = new Map(this.layers.map((l) => [l, lm.ckpt.weights.get(this.names.get(l)!)!.data]));
     this.shapes = new Map(this.layers.map((l) => [l, [...lm.ckpt.weights.get(this.names.get(l)!)!.shape]]));
@@ -162,16 +162,7 @@ export class MemitMethod implements EditMethod {
       for (let j = 0; j < batches.length; j++) {
         const b = batches[j]!;
         const { out } = await this.prefix(b);
-        const a = out[l === L ? 'mlp_down_input' : `a_${l}`]!;
-        const ff = a.dims[2] as number;
-        const at = (r: number): Float32Array => (a.data as Float32Array).subarray((r * b.Tb + b.lookup[r]!) * ff, (r * b.Tb + b.lookup[r]! + 1) * ff);
-        const k = Float32Array.from(at(0)); // the bare prompt, then the generated templates' mean: ½ each
-        const gen = b.E - 2; // rows 1 .. E−2 (the last row is the KL row)
-        if (gen > 0) {
-          k.forEach((x, q) => (k[q] = x / 2));
-          for (let r = 1; r <= gen; r++) addTo(k, at(r), 1 / (2 * gen));
-        }
-        keys.push(k);
+        keys.push(this.subjectKey(out, l, b));
         const h = (out.hidden_out!.data as Float32Array).subarray(b.lookup[0]! * d, (b.lookup[0]! + 1) * d); // row 0
         const target = Float32Array.from(zs[j]!, (z, q) => z - h[q]!);
         err += Math.hypot(...target) / batches.length;
@@ -182,11 +173,34 @@ export class MemitMethod implements EditMethod {
       for (let j = 0; j < keys.length; j++) applyRankOne(this.weights.get(l)!, this.shapes.get(l)!, this.lm.spec.layer.mlp.down.layout, resid[j]!, adj[j]!);
       this.edited = true;
     }
+    await this.afterBatch(batches);
     return { losses, residuals };
   }
 
+  /**
+   * The key (ff) of one request at layer l from a prefix pass: the subject's last token in the bare
+   * prompt (row 0) and the generated templates' mean (rows 1 … E−2; the last row is the KL row), ½
+   * each, as compute_ks averages its two template groups.
+   */
+  protected subjectKey(out: Record<string, TensorData>, l: number, b: RomeBatch): Float32Array {
+    const L = this.layers[this.layers.length - 1]!;
+    const a = out[l === L ? 'mlp_down_input' : `a_${l}`]!;
+    const ff = a.dims[2] as number;
+    const at = (r: number): Float32Array => (a.data as Float32Array).subarray((r * b.Tb + b.lookup[r]!) * ff, (r * b.Tb + b.lookup[r]! + 1) * ff);
+    const k = Float32Array.from(at(0));
+    const gen = b.E - 2;
+    if (gen > 0) {
+      k.forEach((x, q) => (k[q] = x / 2));
+      for (let r = 1; r <= gen; r++) addTo(k, at(r), 1 / (2 * gen));
+    }
+    return k;
+  }
+
+  /** Called once a batch is written into every layer (AlphaEdit records the batch's keys here). */
+  protected async afterBatch(_batches: readonly RomeBatch[]): Promise<void> {}
+
   /** (λ C_l + K Kᵀ)⁻¹ K by Cholesky, C_l estimated once per layer. */
-  private async solve(l: number, keys: readonly Float32Array[]): Promise<Float32Array[]> {
+  protected async solve(l: number, keys: readonly Float32Array[]): Promise<Float32Array[]> {
     let m = this.moments.get(l);
     if (!m) {
       m = await secondMoment(this.lm, l, this.texts.slice(0, this.opts.mom2Texts), (t) => this.encode(t), this.opts.mom2Ridge);
@@ -196,7 +210,7 @@ export class MemitMethod implements EditMethod {
   }
 
   /** The layers up to L on the current weights: resid_mid and mlp_down_input at L, a_l below, hidden_out after L. */
-  private async prefix(b: RomeBatch): Promise<{ out: Record<string, TensorData>; stepFeeds: Record<string, TensorData> }> {
+  protected async prefix(b: RomeBatch): Promise<{ out: Record<string, TensorData>; stepFeeds: Record<string, TensorData> }> {
     const L = this.layers[this.layers.length - 1]!;
     const below = this.layers.filter((l) => l !== L);
     const g = this.lm.graph(`memit-prefix-${this.layers.join('-')}`, {

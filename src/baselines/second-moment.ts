@@ -45,7 +45,7 @@ function gramGraph(ff: number): Graph {
 
 export async function secondMoment(lm: CausalLM, layer: number, texts: readonly string[], encode: (text: string) => number[], ridge: number, batch = 16): Promise<SecondMoment> {
   const seqs = texts.map(encode).filter((s) => s.length > 0).map((s) => s.slice(0, lm.config.maxPositionEmbeddings));
-  if (seqs.length === 0) throw new WiseError('WISE_BAD_CONFIG', 'ROME second moment: no texts to estimate it from (the train split is empty)', { field: 'rome.mom2' });
+  if (seqs.length === 0) throw new WiseError('WISE_BAD_CONFIG', `second moment of layer ${layer}'s keys (ROME, MEMIT, AlphaEdit): no texts to estimate it from (the train split is empty)`, { field: 'train', layer });
   let sum: Float64Array | null = null;
   let ff = 0;
   let tokens = 0;

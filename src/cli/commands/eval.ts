@@ -43,6 +43,8 @@ interface EvalOpts {
   romeLayer?: number;
   romeMom2?: boolean;
   memitLayers?: number[];
+  alphaeditL2?: number;
+  alphaeditThreshold?: number;
   romeLr?: number;
   pplClip?: number;
   keepState?: boolean;
@@ -129,7 +131,9 @@ export function registerEval(program: Command): void {
     .option('--rome-steps <n>', 'ROME Adam iterations on the value δ per edit (EasyEdit v_num_grad_steps: 25 for llama-7b)', intArg('--rome-steps', 1))
     .option('--rome-lr <x>', 'ROME Adam learning rate on δ (EasyEdit v_lr: 0.5)', floatArg('--rome-lr', 1e-12, 1e3))
     .option('--rome-mom2', "ROME's second-moment adjustment u = C⁻¹k (EasyEdit: on for GPT-2, off for Llama/Qwen/Mistral), C estimated on the train split's texts")
-    .option('--memit-layers <l,...>', 'MEMIT/MEMIT-MASS layers, comma-separated (default ⌊L·4/32⌋..⌊L·8/32⌋, as EasyEdit llama-7b: 4–8 of 32)', parseLayers)
+    .option('--memit-layers <l,...>', 'MEMIT/MEMIT-MASS/AlphaEdit layers, comma-separated (default ⌊L·4/32⌋..⌊L·8/32⌋, as EasyEdit llama-7b: 4–8 of 32)', parseLayers)
+    .option('--alphaedit-threshold <x>', "AlphaEdit: eigenvalues of the keys' second moment below this span the null space (EasyEdit nullspace_threshold: 2e-2)", floatArg('--alphaedit-threshold', 0, 1e12))
+    .option('--alphaedit-l2 <x>', 'AlphaEdit: the ridge of the projected solve (EasyEdit L2: 10)', floatArg('--alphaedit-l2', 1e-12, 1e12))
     .option('--keep-state', "keep each WISE chunk's edited store under DIR/states/ (about 0.7 MB per edit on the bundled model); a rerun whose config differs only in routing settings (act_ratio, threshold_above_edits, threshold_pool, threshold_above_pool, route_*) reopens it instead of applying the edits again")
     .option('--ppl-clip <x>', 'clip rewrite_ppl (hallucination) at this value (EasyEdit issue #531: 100)', floatArg('--ppl-clip', 1, 1e12))
     .action(async function (this: Command) {
@@ -176,6 +180,7 @@ export function registerEval(program: Command): void {
           ft: { steps: o.ftSteps, lr: o.ftLr, normConstraint: o.ftNorm },
           rome: { layer: o.romeLayer, steps: o.romeSteps, lr: o.romeLr, mom2: o.romeMom2 },
           memit: { layers: o.memitLayers },
+          alphaedit: { layers: o.memitLayers, l2: o.alphaeditL2, nullspaceThreshold: o.alphaeditThreshold },
         });
         settings[name] = created.settings;
         try {

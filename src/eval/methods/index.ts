@@ -9,10 +9,12 @@
  *   rome           EasyEdit ROME, rank-one update of the down projection (src/baselines/rome.ts)
  *   memit          EasyEdit MEMIT, one edit at a time, over a range of early layers (src/baselines/memit.ts)
  *   memit-mass     MEMIT with each chunk's edits as one batch (the paper's MEMIT-MASS)
+ *   alphaedit      EasyEdit AlphaEdit: MEMIT's update projected onto the preserved keys' null space,
+ *                  one edit at a time (src/baselines/alphaedit.ts)
  *
  * Every method but ROME edits the same layer: `config.layer` (the family config), else the editor's default.
- * ROME and MEMIT edit their own early layers (`romeDefaultLayer`, `memitDefaultLayers`, or their
- * options): their δ sits on the subject's token.
+ * ROME, MEMIT and AlphaEdit edit their own early layers (`romeDefaultLayer`, `memitDefaultLayers`,
+ * or their options): their δ sits on the subject's token.
  * `createMethod` also returns the method's effective settings, for cache fingerprints and the report.
  */
 import type { WiseConfig } from '../../config/schema.js';
@@ -22,6 +24,7 @@ import { FT_DEFAULTS, FtMethod, type FtOptions } from '../../baselines/ft.js';
 import { GRACE_DEFAULTS, GraceMethod, type GraceOptions } from '../../baselines/grace.js';
 import { ROME_DEFAULTS, RomeMethod, romeDefaultLayer, type RomeOptions } from '../../baselines/rome.js';
 import { MEMIT_DEFAULTS, MemitMethod, memitDefaultLayers, type MemitOptions } from '../../baselines/memit.js';
+import { ALPHAEDIT_DEFAULTS, AlphaEditMethod, type AlphaEditOptions } from '../../baselines/alphaedit.js';
 import { WiseError } from '../../util/errors.js';
 import type { EditMethod } from '../lifelong.js';
 import { trainingSettings } from '../../edits/routing-keys.js';
@@ -29,7 +32,7 @@ import { WiseMethod, type KeptStates, type StoreFactory } from './wise.js';
 
 export { WiseMethod, type KeptStates, type StoreFactory, type WiseMethodOptions } from './wise.js';
 
-export const METHOD_NAMES = ['wise', 'wise-retrieve', 'grace', 'ft-l', 'ft-m', 'rome', 'memit', 'memit-mass'] as const;
+export const METHOD_NAMES = ['wise', 'wise-retrieve', 'grace', 'ft-l', 'ft-m', 'rome', 'memit', 'memit-mass', 'alphaedit'] as const;
 export type MethodName = (typeof METHOD_NAMES)[number];
 
 export function isMethodName(s: string): s is MethodName {
@@ -53,6 +56,7 @@ export interface MethodContext {
   ft?: Partial<Omit<FtOptions, 'layer' | 'objective'>>;
   rome?: Partial<RomeOptions>;
   memit?: Partial<MemitOptions>;
+  alphaedit?: Partial<AlphaEditOptions>;
 }
 
 export interface CreatedMethod {
@@ -93,6 +97,10 @@ export function createMethod(name: string, c: MethodContext): CreatedMethod {
     case 'memit-mass': {
       const opts: MemitOptions = { ...MEMIT_DEFAULTS, layers: memitDefaultLayers(c.lm.config.numLayers), ...defined(c.memit), mass: name === 'memit-mass', name };
       return { method: new MemitMethod(c.lm, opts, c.pool), settings: { method: name, ...opts } };
+    }
+    case 'alphaedit': {
+      const opts: AlphaEditOptions = { ...ALPHAEDIT_DEFAULTS, layers: memitDefaultLayers(c.lm.config.numLayers), ...defined(c.alphaedit), name };
+      return { method: new AlphaEditMethod(c.lm, opts, c.pool), settings: { method: name, ...opts } };
     }
     default:
       throw new WiseError('WISE_USAGE', `unknown method "${name}" (expected ${METHOD_NAMES.join('|')})`, { method: name });
