@@ -22,6 +22,7 @@ import { loadTokenizer, type Tokenizer } from './tokenizer.js';
 import { checkIds } from './tokenizer.js';
 import type { Value } from '../graph/index.js';
 import { takeRowsAll } from './batch-rows.js';
+import type { TokenConstraint } from './constrain/token-constraint.js';
 import { DecodeBatch, decodeRow, rowOutput, sampleInto, type DecodeRow } from './decode-batch.js';
 import type { LogitShaping } from './logit-shaping.js';
 
@@ -74,6 +75,12 @@ export interface GenerateOpts {
   stopIds?: number[];
   /** the stop ids cannot be chosen before this many tokens are generated (vLLM's min_tokens) */
   minTokens?: number;
+  /**
+   * structured output: a new constraint per sequence (constrain/token-constraint.ts); only tokens that
+   * keep the text acceptable are chosen, the stop ids only once it is complete, and the sequence ends
+   * (finish 'stop') as soon as nothing may follow
+   */
+  constraint?: () => TokenConstraint;
   /** return true to stop after this token (e.g. a stop string matched); `logits` (V,) are those it was chosen from, valid during the call */
   onToken?: (id: number, logits: Float32Array) => boolean | void;
   signal?: AbortSignal;

@@ -27,6 +27,7 @@ import { WiseError } from '../util/errors.js';
 import { padBatch, transformerFeeds } from './feeds.js';
 import { sampleToken } from './sampling.js';
 import { shapeLogits } from './logit-shaping.js';
+import type { TokenConstraint } from './constrain/token-constraint.js';
 import { concatRows, padPast, sharedPadding, takeMaskRows, takeRowsAll, trimPast } from './batch-rows.js';
 import type { ArchSpec } from './arch.js';
 import type { ModelConfig } from './config.js';
@@ -56,6 +57,8 @@ export interface DecodeRow {
   prefill: Record<string, TensorData>;
   /** the logits each token was chosen from, when kept */
   stepLogits?: Float32Array[];
+  /** structured output's state (GenerateOpts.constraint) */
+  constraint?: TokenConstraint;
   /** ended: leaves the batch at the next dropEnded */
   done: boolean;
   /** what the row's onToken threw: the row ended there, and its caller gets this error */
@@ -76,6 +79,7 @@ export function decodeRow(prompt: readonly number[], o: GenerateOpts, contextLen
     finish: 'length',
     prefill: {},
     ...(keepLogits ? { stepLogits: [] } : {}),
+    ...(o.constraint ? { constraint: o.constraint() } : {}),
     done: false,
   };
 }
@@ -92,6 +96,15 @@ export function sampleInto(r: DecodeRow, row: Float32Array): void {
     // min_tokens: no stop id before then (a copy: `row` is what the model computed, reported as is)
     if (shaped === row) shaped = Float32Array.from(row);
     for (const id of r.stop) if (id >= 0 && id < shaped.length) shaped[id] = -Infinity;
+  }
+  if (r.constraint) {
+    shaped = constrained(r, shaped);
+    if (!shaped.some((x) => x > -Infinity)) {
+      // no token keeps the text acceptable (a vocabulary that cannot spell what must come next): end here
+      r.finish = 'stop';
+      r.done = true;
+      return;
+    }
   }
   const next = sampleToken(shaped, { temperature: o.temperature ?? 0, topP: o.topP ?? 1, topK: o.topK ?? 0, minP: o.minP ?? 0 }, r.rng);
   if (r.stop.has(next)) {
@@ -110,10 +123,20 @@ export function sampleInto(r: DecodeRow, row: Float32Array): void {
     r.done = true;
     return;
   }
-  if (end === true) {
+  r.constraint?.advance(next);
+  if (end === true || r.constraint?.finished) {
     r.finish = 'stop';
     r.done = true;
   } else if (r.ids.length >= r.budget) r.done = true;
+}
+
+/** `row` with every token the constraint refuses at −∞; the stop ids stay only where the text is complete (and min_tokens reached). */
+function constrained(r: DecodeRow, row: Float32Array): Float32Array {
+  const c = r.constraint!;
+  const out = new Float32Array(row.length).fill(-Infinity);
+  for (const id of c.allowed()) if (id < row.length) out[id] = row[id] as number;
+  if (c.accepting) for (const id of r.stop) if (id >= 0 && id < row.length) out[id] = row[id] as number;
+  return out;
 }
 
 export class DecodeBatch {

@@ -111,6 +111,34 @@ export class Tokenizer {
     checkIds(ids, this.vocabSize, what);
   }
 
+  private texts: (string | null)[] | null = null;
+
+  /**
+   * Each id's text as it reads inside a sequence (after another token: a SentencePiece "▁x" reads " x",
+   * which decoding it alone would strip), or null for special tokens, ids that decode to nothing, and
+   * pieces that are not whole characters (U+FFFD). Computed once (one decode per id), for constrained
+   * decoding (constrain/token-constraint.ts).
+   */
+  tokenTexts(): readonly (string | null)[] {
+    if (this.texts) return this.texts;
+    const anchor = this.encode('a').at(-1);
+    const dec = (ids: number[]): string | null => {
+      try {
+        return this.tok.decode(ids, { skip_special_tokens: true });
+      } catch {
+        return null;
+      }
+    };
+    const base = anchor === undefined ? '' : (dec([anchor]) ?? '');
+    const texts: (string | null)[] = [];
+    for (let id = 0; id < this.vocabSize; id++) {
+      const full = dec(anchor === undefined ? [id] : [anchor, id]);
+      const t = full !== null && full.startsWith(base) ? full.slice(base.length) : null;
+      texts.push(t && !t.includes('\uFFFD') ? t : null);
+    }
+    return (this.texts = texts);
+  }
+
   /** The prompt text for `messages` per the chat template, or null when the checkpoint has no template. */
   applyChatTemplate(messages: readonly ChatMessage[], opts: { addGenerationPrompt?: boolean } = {}): string | null {
     if (this.chatTemplate === null) return null;

@@ -106,6 +106,7 @@ const WISE_STATUS: Record<string, [number, string]> = {
   WISE_USAGE: [400, 'invalid_value'],
   WISE_TOKEN_OUT_OF_RANGE: [400, 'invalid_value'],
   WISE_CONTEXT_LENGTH: [400, 'context_length_exceeded'], // OpenAI's code for the same refusal
+  WISE_BAD_SCHEMA: [400, 'invalid_value'],
   WISE_NOT_FOUND: [404, 'not_found'],
   WISE_STORE_LOCKED: [503, 'store_locked'],
 };

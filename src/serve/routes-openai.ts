@@ -10,6 +10,7 @@
 import { randomBytes, randomInt } from 'node:crypto';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { GenerateOptions, GenerateResult, ModelService, TokenInfo } from './service.js';
+import { structuredOutput } from './structured.js';
 import { ApiError, toApiError } from './errors.js';
 import { bearerAuth, modelId, type ServeContext } from './context.js';
 import { parsePrompts, promptParam, type PromptInput } from './prompts.js';
@@ -69,6 +70,7 @@ function stopTokens(body: SamplingBody, maxTokens: number, vocabSize: number): P
 }
 
 function samplingOptions(body: SamplingBody, maxTokens: number, vocabSize: number): GenerateOptions {
+  const structured = structuredOutput(body as unknown as Record<string, unknown>);
   const stop = body.stop == null ? undefined : typeof body.stop === 'string' ? [body.stop] : body.stop;
   const shaping: LogitShaping = {
     ...(body.logit_bias != null ? { logitBias: logitBias(body, vocabSize) } : {}),
@@ -84,6 +86,7 @@ function samplingOptions(body: SamplingBody, maxTokens: number, vocabSize: numbe
     minP: body.min_p ?? 0,
     ...(shapes(shaping) ? { shaping } : {}),
     ...stopTokens(body, maxTokens, vocabSize),
+    ...(structured ? { structured } : {}),
     // no seed: a fresh one per request (OpenAI, vLLM and llama.cpp sample differently each time), reported in wise.seed
     seed: body.seed ?? randomInt(0, 2 ** 32),
     stop: stop && stop.length > 0 ? stop : undefined,
@@ -170,26 +173,22 @@ const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'obj
  * stay accepted and ignored, as OpenAI-compatible servers do.
  */
 const UNSUPPORTED: Record<string, (v: unknown) => boolean> = {
-  response_format: (v) => !(isObject(v) && v.type === 'text'),
   tools: (v) => !Array.isArray(v) || v.length > 0,
   tool_choice: (v) => v !== 'none',
   functions: (v) => !Array.isArray(v) || v.length > 0,
   function_call: (v) => v !== 'none',
   suffix: (v) => v !== '',
   best_of: (v) => v !== 1,
-  guided_json: () => true, // vLLM's structured output
-  guided_regex: () => true,
-  guided_choice: () => true,
+  guided_regex: () => true, // vLLM's (guided_json and guided_choice are implemented: structured.ts)
   guided_grammar: () => true,
-  grammar: () => true, // llama.cpp's
-  json_schema: () => true,
+  grammar: () => true, // llama.cpp's (its json_schema is implemented)
 };
 
 function checkUnsupported(body: object): void {
   for (const [k, asks] of Object.entries(UNSUPPORTED)) {
     const v = (body as Record<string, unknown>)[k];
     if (v === undefined || v === null || v === false) continue;
-    if (asks(v)) throw new ApiError(400, 'unsupported_field', `${k}: not supported by this server (structured output, tools, suffix and best_of are not implemented); leave it out`, k);
+    if (asks(v)) throw new ApiError(400, 'unsupported_field', `${k}: not supported by this server (tools, grammars, regexes, suffix and best_of are not implemented; JSON output is: response_format, guided_json, guided_choice, json_schema); leave it out`, k);
   }
 }
 

@@ -10,6 +10,7 @@
 import type { EditRequest } from '../edits/request.js';
 import type { PromptInput } from './prompts.js';
 import type { LogitShaping } from '../model/logit-shaping.js';
+import type { StructuredOutput } from './structured.js';
 
 export type { PromptInput } from './prompts.js';
 
@@ -31,6 +32,8 @@ export interface GenerateOptions {
   ignoreEos?: boolean | undefined;
   /** no EOS or stop token id before this many tokens (vLLM's min_tokens) */
   minTokens?: number | undefined;
+  /** structured output (structured.ts): only text the schema accepts; the generation ends once it is complete */
+  structured?: StructuredOutput | undefined;
   /** stop strings: generation ends before the first occurrence; it is not included in the text */
   stop?: string[] | undefined;
   /** aborts generation (client went away) */

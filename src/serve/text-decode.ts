@@ -20,6 +20,7 @@ import type { TensorData } from '../graph/index.js';
 import { routeNames, type RoutedMemory } from '../router/router.js';
 import { logprobOf, logSumExp, topLogprobs } from '../model/logprobs.js';
 import { checkIds } from '../model/tokenizer.js';
+import { constraintFor } from '../model/constrain/token-constraint.js';
 import type { GenerateOptions, PromptInput, TokenInfo } from './service.js';
 import { firstStop, heldBack } from './stop-strings.js';
 
@@ -134,6 +135,7 @@ export class TextDecode {
       ...(o.shaping ? { shaping: o.shaping } : {}),
       ...(o.ignoreEos || o.stopTokenIds ? { stopIds: [...(o.ignoreEos ? [] : this.lm.eosIds), ...(o.stopTokenIds ?? [])] } : {}),
       ...(o.minTokens ? { minTokens: o.minTokens } : {}),
+      ...(o.structured ? { constraint: constraintFor(this.lm.tokenizer, o.structured.node, o.structured.raw) } : {}),
       ...(o.seed !== undefined ? { seed: o.seed } : {}),
       ...(o.signal ? { signal: o.signal } : {}),
       ...(this.variant ? { variant: this.variant } : {}),

@@ -19,6 +19,7 @@ export const ERROR_CODES = [
   'WISE_TOKEN_OUT_OF_RANGE',
   'WISE_TOKENIZER',
   'WISE_CONTEXT_LENGTH',
+  'WISE_BAD_SCHEMA',
   // graph / engine
   'WISE_GRAPH',
   'WISE_NO_GRAD_RULE',

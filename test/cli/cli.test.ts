@@ -92,6 +92,7 @@ describe('wise: usage errors (exit 2, the flag named)', () => {
     [['generate', '--prompt', 'x', '--logit-bias', '12=-101'], '--logit-bias'],
     [['serve', '--port', '70000'], '--port'],
     [['generate'], '--prompt'],
+    [['generate', '--prompt', 'x', '--json-object', '--choice', 'a'], '--choice'],
     [['edits', 'revert', '-1'], '-1'],
     [['edits', 'show', 'abc'], 'abc'],
   ];
@@ -103,6 +104,29 @@ describe('wise: usage errors (exit 2, the flag named)', () => {
       expect(r.stderr, args.join(' ')).toContain(flag);
       expect(r.stdout).toBe('');
     });
+  });
+
+  it('generate --json-schema: JSON the schema accepts (bundled model); an unsupported keyword is WISE_BAD_SCHEMA naming it', async () => {
+    const file = path.join(TMP, 'schema.json');
+    writeFileSync(file, JSON.stringify({ type: 'object', properties: { capital: { type: 'string', maxLength: 10 }, known: { type: 'boolean' } }, required: ['capital', 'known'], additionalProperties: false }));
+    const bad = path.join(TMP, 'bad-schema.json');
+    writeFileSync(bad, JSON.stringify({ type: 'object', properties: { n: { type: 'integer', minimum: 0 } } }));
+    const [ok, refused, choice] = await Promise.all([
+      wise(['--json', 'generate', '--prompt', 'Q: What is the capital of France? A:', '-n', '60', '--json-schema', file, '--temperature', '1', '--seed', '4']),
+      wise(['generate', '--prompt', 'x', '--json-schema', bad]),
+      wise(['--json', 'generate', '--prompt', 'Q: What is the capital of France? A:', '--choice', 'Paris', '--choice', 'Rome']),
+    ]);
+    expect(ok.code, ok.stderr).toBe(0);
+    const out = JSON.parse(ok.stdout) as { text: string; finish_reason: string };
+    expect(out.finish_reason).toBe('stop');
+    const v = JSON.parse(out.text) as Record<string, unknown>;
+    expect(Object.keys(v).sort()).toEqual(['capital', 'known']);
+    expect(typeof v.known).toBe('boolean');
+    expect(refused.code).toBe(1);
+    expect(refused.stderr).toContain('WISE_BAD_SCHEMA');
+    expect(refused.stderr).toContain('#/properties/n: keyword "minimum"');
+    expect(choice.code, choice.stderr).toBe(0);
+    expect(['Paris', 'Rome']).toContain((JSON.parse(choice.stdout) as { text: string }).text);
   });
 
   it('edit without a request, or with both --file and --prompt, is a usage error', async () => {

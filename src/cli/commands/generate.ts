@@ -9,6 +9,9 @@ import { generateText, type Routing } from '../../serve/wise-service.js';
 import type { WiseEditor } from '../../edits/editor.js';
 import { familyContext, floatArg, intArg, nonEmptyArg, positiveArg, storeExists } from './common.js';
 import { shapes, type LogitShaping } from '../../model/logit-shaping.js';
+import { choiceNode, compileSchema } from '../../model/constrain/json-schema.js';
+import type { StructuredOutput } from '../../serve/structured.js';
+import { readFileSync } from 'node:fs';
 import { InvalidArgumentError } from 'commander';
 import { WiseError } from '../../util/errors.js';
 
@@ -30,12 +33,16 @@ export function registerGenerate(program: Command): void {
     .option('--min-tokens <n>', 'no end-of-sequence before n tokens', intArg('--min-tokens', 0), 0)
     .option('--seed <n>', 'sampling seed', intArg('--seed', 0, 2 ** 32 - 1), 0)
     .option('--stop <text>', 'stop string (repeatable): the text ends before it', (v: string, prev: string[] = []) => [...prev, v])
+    .option('--json-object', 'structured output: the text is a JSON object (OpenAI response_format json_object)')
+    .option('--json-schema <file>', 'structured output: the text is JSON that the schema in FILE accepts (docs/serve.md lists the supported subset)')
+    .option('--choice <text>', 'structured output: the text is exactly one of these (repeatable; vLLM guided_choice)', (v: string, prev: string[] = []) => [...prev, v])
     .option('--stream', 'print text as it is generated')
     .option('--no-edits', 'use the plain model, ignoring the store')
     .option('--chat', "send the prompt as one user message through the checkpoint's chat template (as the server's chat route does)")
     .action(async function (this: Command) {
       const { ctx } = familyContext(this);
-      const o = this.opts() as { prompt: string; maxTokens: number; temperature: number; topP: number; topK: number; minP: number; repetitionPenalty: number; frequencyPenalty: number; presencePenalty: number; logitBias: Map<number, number>; ignoreEos?: boolean; minTokens: number; seed: number; stop?: string[]; stream?: boolean; edits: boolean; chat?: boolean };
+      const o = this.opts() as { prompt: string; maxTokens: number; temperature: number; topP: number; topK: number; minP: number; repetitionPenalty: number; frequencyPenalty: number; presencePenalty: number; logitBias: Map<number, number>; ignoreEos?: boolean; minTokens: number; seed: number; stop?: string[]; stream?: boolean; edits: boolean; chat?: boolean; jsonObject?: boolean; jsonSchema?: string; choice?: string[] };
+      const structured = structuredOption(o);
       const lm = await openModel(ctx);
       for (const id of o.logitBias.keys()) {
         if (id >= lm.config.vocabSize) throw new WiseError('WISE_BAD_REQUEST', `--logit-bias: token id ${id} is outside the vocabulary [0, ${lm.config.vocabSize})`, { field: 'logit-bias' });
@@ -57,7 +64,7 @@ export function registerGenerate(program: Command): void {
           {
             maxTokens: o.maxTokens, temperature: o.temperature, topP: o.topP, topK: o.topK, minP: o.minP, ...(shapes(shaping) ? { shaping } : {}),
             ignoreEos: o.ignoreEos === true, minTokens: Math.min(o.minTokens, o.maxTokens),
-            seed: o.seed, stop: o.stop, onText: stream ? (t) => void process.stdout.write(t) : undefined,
+            seed: o.seed, stop: o.stop, ...(structured ? { structured } : {}), onText: stream ? (t) => void process.stdout.write(t) : undefined,
           },
           routing,
         );
@@ -72,6 +79,23 @@ export function registerGenerate(program: Command): void {
         await editor?.close();
       }
     });
+}
+
+/** --json-object, --json-schema FILE or --choice …: at most one; the schema read and compiled (WISE_BAD_SCHEMA names what is unsupported). */
+function structuredOption(o: { jsonObject?: boolean; jsonSchema?: string; choice?: string[] }): StructuredOutput | undefined {
+  const given = [o.jsonObject ? '--json-object' : null, o.jsonSchema !== undefined ? '--json-schema' : null, o.choice ? '--choice' : null].filter((x): x is string => x !== null);
+  if (given.length > 1) throw new WiseError('WISE_USAGE', `${given.join(' and ')}: give one structured output`, { field: given[1] });
+  if (o.jsonObject) return { node: compileSchema({ type: 'object' }), raw: false, field: '--json-object' };
+  if (o.choice) return { node: choiceNode(o.choice), raw: true, field: '--choice' };
+  if (o.jsonSchema === undefined) return undefined;
+  let schema: unknown;
+  try {
+    schema = JSON.parse(readFileSync(o.jsonSchema, 'utf8')) as unknown;
+  } catch (e) {
+    const missing = (e as NodeJS.ErrnoException).code === 'ENOENT';
+    throw new WiseError(missing ? 'WISE_FILE_NOT_FOUND' : 'WISE_BAD_SCHEMA', `--json-schema ${o.jsonSchema}: ${missing ? 'no such file' : `not JSON (${(e as Error).message})`}`, { file: o.jsonSchema });
+  }
+  return { node: compileSchema(schema), raw: false, field: '--json-schema' };
 }
 
 /** `--logit-bias ID=BIAS`, repeatable: the biases so far with this one added. */

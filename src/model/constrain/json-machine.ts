@@ -1,0 +1,247 @@
+/**
+ * A character-level recogniser of the JSON texts a schema (json-schema.ts) accepts, for constrained
+ * decoding: `step(states, ch)` is every way the text so far plus `ch` can continue. A state is an
+ * immutable stack of frames (the open containers and the value being read), so branching (anyOf,
+ * a type list, enum texts sharing a prefix) is a list of states and costs no copying of shared
+ * parts; a dead text is the empty list. Pure.
+ *
+ * Whitespace follows llama.cpp's JSON grammar (`ws ::= | " " | "\n" [ \t]{0,20}`): where JSON allows
+ * it inside the value (after `{`, `[`, `:`, `,` and around values), one space, or a newline and up
+ * to MAX_INDENT spaces or tabs, so a model cannot spin on blanks; none before or after the top-level
+ * value. Numbers take at most MAX_DIGITS digits in each part (llama.cpp: 16 integral ones), for the
+ * same reason. Keys of an object restricted to its declared properties take no escapes.
+ */
+import type { SchemaNode } from './json-schema.js';
+
+type ObjNode = Extract<SchemaNode, { kind: 'object' }>;
+type ArrNode = Extract<SchemaNode, { kind: 'array' }>;
+type NumPhase = 'sign' | 'zero' | 'int' | 'dot' | 'frac' | 'e' | 'esign' | 'exp';
+
+type Frame =
+  /** a value of `node` starts here (whitespace first) */
+  | { t: 'value'; node: SchemaNode }
+  /** inside an object: `key` is the key whose value is being read (phase value) */
+  | { t: 'obj'; node: ObjNode; phase: 'first' | 'key' | 'colon' | 'value' | 'after' | 'comma'; used: readonly string[]; key: string }
+  /** a key's text so far (raw, escapes kept); esc as in str */
+  | { t: 'key'; node: ObjNode; used: readonly string[]; text: string; esc: number }
+  | { t: 'arr'; node: ArrNode; phase: 'first' | 'item' | 'after'; count: number }
+  /** esc: 0 plain, 1 after a backslash, 2–5 reading \u's hex digits; len: characters so far (an escape is one) */
+  | { t: 'str'; esc: number; len: number; min: number; max: number }
+  /** digits: in the current part (integral, fraction or exponent) */
+  | { t: 'num'; integer: boolean; phase: NumPhase; digits: number }
+  /** the texts still matching, `pos` characters in */
+  | { t: 'lit'; texts: readonly string[]; pos: number };
+
+export interface MachineState {
+  /** empty: the top-level value is complete */
+  readonly stack: readonly Frame[];
+  /** the whitespace just read: 0 none, 1 a space (no more), 2 + n a newline and n indentation characters */
+  readonly ws: number;
+}
+
+export const MAX_INDENT = 20;
+export const MAX_DIGITS = 16;
+
+const ANY_PARTS: readonly SchemaNode[] = [
+  { kind: 'object', props: new Map(), required: new Set(), extra: { kind: 'any' } },
+  { kind: 'array', items: { kind: 'any' }, min: 0, max: Infinity },
+  { kind: 'string', min: 0, max: Infinity },
+  { kind: 'number', integer: false },
+  { kind: 'literal', texts: ['true', 'false', 'null'] },
+];
+
+/** The states before any text: a JSON value of `node`, or (`raw`) exactly one of a literal node's texts, nothing around it. */
+export function initialStates(node: SchemaNode, raw = false): MachineState[] {
+  if (!raw) return [{ stack: [{ t: 'value', node }], ws: 0 }];
+  if (node.kind !== 'literal') throw new Error('initialStates: raw needs a literal node');
+  const out: MachineState[] = [];
+  if (node.texts.some((t) => t.length === 0)) out.push({ stack: [], ws: 0 });
+  const texts = node.texts.filter((t) => t.length > 0);
+  if (texts.length > 0) out.push({ stack: [{ t: 'lit', texts, pos: 0 }], ws: 0 });
+  return out;
+}
+
+/** The states after `text`. */
+export function feed(states: readonly MachineState[], text: string): MachineState[] {
+  let cur = states as MachineState[];
+  for (const ch of text) {
+    if (cur.length === 0) return cur;
+    cur = step(cur, ch);
+  }
+  return cur;
+}
+
+export function step(states: readonly MachineState[], ch: string): MachineState[] {
+  const out: MachineState[] = [];
+  for (const s of states) stepOne(s, ch, out);
+  return out;
+}
+
+/** The text so far is a complete value (generation may end here). */
+export const accepting = (states: readonly MachineState[]): boolean =>
+  states.some((s) => s.stack.length === 0 || (s.stack.length === 1 && s.stack[0]!.t === 'num' && numDone(s.stack[0]!.phase)));
+
+/** Nothing can follow: every state is complete. */
+export const finished = (states: readonly MachineState[]): boolean => states.length > 0 && states.every((s) => s.stack.length === 0);
+
+const isWs = (ch: string): boolean => ch === ' ' || ch === '\n' || ch === '\t' || ch === '\r';
+const isDigit = (ch: string): boolean => ch >= '0' && ch <= '9';
+const isHex = (ch: string): boolean => isDigit(ch) || (ch >= 'a' && ch <= 'f') || (ch >= 'A' && ch <= 'F');
+const numDone = (p: NumPhase): boolean => p === 'zero' || p === 'int' || p === 'frac' || p === 'exp';
+const ESCAPES = '"\\/bfnrt';
+
+const push = (base: readonly Frame[], f: Frame): Frame[] => [...base, f];
+const withTop = (stack: readonly Frame[], f: Frame): Frame[] => [...stack.slice(0, -1), f];
+
+function stepOne(s: MachineState, ch: string, out: MachineState[]): void {
+  const stack = s.stack;
+  const top = stack[stack.length - 1];
+  if (!top) return; // complete: nothing may follow
+  const base = stack.slice(0, -1);
+  const ws = (): void => {
+    const next = s.ws === 0 ? (ch === ' ' ? 1 : ch === '\n' ? 2 : -1) : s.ws >= 2 && s.ws - 2 < MAX_INDENT && (ch === ' ' || ch === '\t') ? s.ws + 1 : -1;
+    if (next > 0) out.push({ stack, ws: next });
+  };
+  switch (top.t) {
+    case 'value':
+      if (isWs(ch)) return base.length > 0 ? ws() : undefined; // none before the top-level value
+      return startValue(base, top.node, ch, out);
+    case 'str':
+      return strChar(
+        top.esc,
+        ch,
+        (esc) => {
+          const len = top.esc === 0 ? top.len + 1 : top.len; // a character, or the first of its escape
+          if (len <= top.max) out.push({ stack: withTop(stack, { ...top, esc, len }), ws: 0 });
+        },
+        () => {
+          if (top.len >= top.min) out.push(complete(base));
+        },
+      );
+    case 'key':
+      return keyChar(top, base, ch, out);
+    case 'num':
+      return numChar(top, base, ch, out);
+    case 'lit': {
+      const texts = top.texts.filter((t) => t[top.pos] === ch);
+      if (texts.some((t) => t.length === top.pos + 1)) out.push(complete(base));
+      const longer = texts.filter((t) => t.length > top.pos + 1);
+      if (longer.length > 0) out.push({ stack: withTop(stack, { t: 'lit', texts: longer, pos: top.pos + 1 }), ws: 0 });
+      return;
+    }
+    case 'obj': {
+      if (isWs(ch)) return ws();
+      const o = top;
+      if (o.phase === 'colon') {
+        if (ch === ':') out.push({ stack: push(withTop(stack, { ...o, phase: 'value' }), { t: 'value', node: o.node.props.get(o.key) ?? o.node.extra! }), ws: 0 });
+        return;
+      }
+      if (ch === '"' && (o.phase === 'first' || o.phase === 'comma') && keysLeft(o.node, o.used)) {
+        out.push({ stack: push(withTop(stack, { ...o, phase: 'key' }), { t: 'key', node: o.node, used: o.used, text: '', esc: 0 }), ws: 0 });
+        return;
+      }
+      if (ch === ',' && o.phase === 'after' && keysLeft(o.node, o.used)) out.push({ stack: withTop(stack, { ...o, phase: 'comma' }), ws: 0 });
+      if (ch === '}' && (o.phase === 'first' || o.phase === 'after') && [...o.node.required].every((k) => o.used.includes(k))) out.push(complete(base));
+      return;
+    }
+    case 'arr': {
+      if (isWs(ch)) return ws();
+      const a = top;
+      if (ch === ']' && (a.phase === 'first' || a.phase === 'after') && a.count >= a.node.min) return void out.push(complete(base));
+      if (ch === ',' && a.phase === 'after' && a.count < a.node.max) return void out.push({ stack: push(withTop(stack, { ...a, phase: 'item' }), { t: 'value', node: a.node.items }), ws: 0 });
+      if (a.phase === 'first' && a.node.max > 0) startValue(withTop(stack, { ...a, phase: 'item' }), a.node.items, ch, out);
+      return;
+    }
+  }
+}
+
+/** `ch` as the first character of a value of `node`, above `base`. */
+function startValue(base: readonly Frame[], node: SchemaNode, ch: string, out: MachineState[]): void {
+  switch (node.kind) {
+    case 'any':
+      for (const p of ANY_PARTS) startValue(base, p, ch, out);
+      return;
+    case 'union':
+      for (const p of node.of) startValue(base, p, ch, out);
+      return;
+    case 'object':
+      if (ch === '{') out.push({ stack: push(base, { t: 'obj', node, phase: 'first', used: [], key: '' }), ws: 0 });
+      return;
+    case 'array':
+      if (ch === '[') out.push({ stack: push(base, { t: 'arr', node, phase: 'first', count: 0 }), ws: 0 });
+      return;
+    case 'string':
+      if (ch === '"') out.push({ stack: push(base, { t: 'str', esc: 0, len: 0, min: node.min, max: node.max }), ws: 0 });
+      return;
+    case 'number':
+      if (ch === '-') out.push({ stack: push(base, { t: 'num', integer: node.integer, phase: 'sign', digits: 0 }), ws: 0 });
+      else if (isDigit(ch)) out.push({ stack: push(base, { t: 'num', integer: node.integer, phase: ch === '0' ? 'zero' : 'int', digits: 1 }), ws: 0 });
+      return;
+    case 'literal':
+      stepOne({ stack: push(base, { t: 'lit', texts: node.texts, pos: 0 }), ws: 0 }, ch, out);
+      return;
+  }
+}
+
+/** The value on top of `base` is complete: its parent moves on. */
+function complete(base: readonly Frame[]): MachineState {
+  const parent = base[base.length - 1];
+  if (!parent) return { stack: [], ws: 0 };
+  if (parent.t === 'obj') return { stack: withTop(base, { ...parent, phase: 'after', used: [...parent.used, parent.key], key: '' }), ws: 0 };
+  if (parent.t === 'arr') return { stack: withTop(base, { ...parent, phase: 'after', count: parent.count + 1 }), ws: 0 };
+  throw new Error(`json-machine: a value completed inside a ${parent.t} frame`);
+}
+
+/** A string's character: `next(esc)` continues, `close()` on the closing quote; anything else is dead. */
+function strChar(esc: number, ch: string, next: (esc: number) => void, close: () => void): void {
+  if (esc === 0) {
+    if (ch === '"') return close();
+    if (ch === '\\') return next(1);
+    if (ch.charCodeAt(0) < 0x20) return;
+    return next(0);
+  }
+  if (esc === 1) {
+    if (ch === 'u') return next(2);
+    if (ESCAPES.includes(ch)) return next(0);
+    return;
+  }
+  if (isHex(ch)) next(esc === 5 ? 0 : esc + 1);
+}
+
+/** Declared keys not used yet, or any key when extra keys are allowed. */
+function keysLeft(node: ObjNode, used: readonly string[]): boolean {
+  return node.extra !== null || [...node.props.keys()].some((k) => !used.includes(k));
+}
+
+function keyChar(k: Extract<Frame, { t: 'key' }>, base: readonly Frame[], ch: string, out: MachineState[]): void {
+  const restricted = k.node.extra === null;
+  const names = [...k.node.props.keys()].filter((n) => !k.used.includes(n));
+  if (k.esc === 0 && ch === '"') {
+    if (k.used.includes(k.text) || (restricted && !names.includes(k.text))) return;
+    const obj = base[base.length - 1] as Extract<Frame, { t: 'obj' }>;
+    out.push({ stack: withTop(base, { ...obj, phase: 'colon', key: k.text }), ws: 0 });
+    return;
+  }
+  if (restricted) {
+    if (ch === '\\' || ch.charCodeAt(0) < 0x20) return;
+    const text = k.text + ch;
+    if (names.some((n) => n.startsWith(text))) out.push({ stack: [...base, { ...k, text }], ws: 0 });
+    return;
+  }
+  strChar(k.esc, ch, (esc) => out.push({ stack: [...base, { ...k, text: k.text + ch, esc }], ws: 0 }), () => undefined);
+}
+
+function numChar(n: Extract<Frame, { t: 'num' }>, base: readonly Frame[], ch: string, out: MachineState[]): void {
+  const to = (phase: NumPhase, digits = 0): void => void out.push({ stack: [...base, { ...n, phase, digits }], ws: 0 });
+  const p = n.phase;
+  if (isDigit(ch)) {
+    if (p === 'sign') return to(ch === '0' ? 'zero' : 'int', 1);
+    if (p === 'int' || p === 'frac' || p === 'exp') return n.digits < MAX_DIGITS ? to(p, n.digits + 1) : undefined;
+    if (p === 'dot') return to('frac', 1);
+    if (p === 'e' || p === 'esign') return to('exp', 1);
+    // after a leading zero a digit is not JSON
+  } else if (ch === '.' && !n.integer && (p === 'zero' || p === 'int')) return to('dot');
+  else if ((ch === 'e' || ch === 'E') && !n.integer && (p === 'zero' || p === 'int' || p === 'frac')) return to('e');
+  else if ((ch === '+' || ch === '-') && p === 'e') return to('esign');
+  if (numDone(p)) stepOne(complete(base), ch, out); // the number ended before ch: the parent reads it
+}

@@ -1,0 +1,85 @@
+/**
+ * Structured output fields of the OpenAI routes, as the three server families spell them:
+ *
+ *   response_format  {"type": "text"} (nothing), {"type": "json_object"} (any JSON object), or
+ *                    {"type": "json_schema", "json_schema": {"name", "schema", "strict"?, "description"?}}  (OpenAI)
+ *   guided_json      a schema, or its JSON text;   guided_choice  a non-empty array of strings  (vLLM)
+ *   json_schema      a schema                                                                     (llama.cpp)
+ *
+ * At most one per request. A schema outside the supported subset (src/model/constrain/json-schema.ts)
+ * is a 400 naming the keyword and its path; guided_choice's output is one of the strings verbatim,
+ * as vLLM's. guided_regex, guided_grammar and llama.cpp's grammar stay refused (routes-openai.ts).
+ */
+import { choiceNode, compileSchema, type SchemaNode } from '../model/constrain/json-schema.js';
+import { isWiseError } from '../util/errors.js';
+import { ApiError } from './errors.js';
+
+export interface StructuredOutput {
+  node: SchemaNode;
+  /** the node's texts are the whole output, with no JSON around (guided_choice) */
+  raw: boolean;
+  /** the request field it came from */
+  field: string;
+}
+
+const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+
+function schemaOf(v: unknown, field: string): SchemaNode {
+  try {
+    return compileSchema(v);
+  } catch (e) {
+    if (isWiseError(e) && e.code === 'WISE_BAD_SCHEMA') throw new ApiError(400, 'invalid_value', `${field}: ${e.message}`, field);
+    throw e;
+  }
+}
+
+function fromResponseFormat(v: unknown): StructuredOutput | undefined {
+  if (!isObject(v)) throw new ApiError(400, 'invalid_value', 'response_format: expected an object such as {"type": "json_object"}', 'response_format');
+  switch (v.type) {
+    case 'text':
+      return undefined;
+    case 'json_object':
+      return { node: schemaOf({ type: 'object' }, 'response_format'), raw: false, field: 'response_format' };
+    case 'json_schema': {
+      const js = v.json_schema;
+      if (!isObject(js)) throw new ApiError(400, 'invalid_value', 'response_format.json_schema: expected an object {"name", "schema"}', 'response_format.json_schema');
+      if (typeof js.name !== 'string' || !/^[A-Za-z0-9_-]{1,64}$/.test(js.name)) {
+        throw new ApiError(400, 'invalid_value', 'response_format.json_schema.name: required, 1–64 letters, digits, _ or -', 'response_format.json_schema.name');
+      }
+      return { node: schemaOf(js.schema ?? {}, 'response_format.json_schema.schema'), raw: false, field: 'response_format' };
+    }
+    default:
+      throw new ApiError(400, 'invalid_value', `response_format.type: ${JSON.stringify(v.type)} is not one of text, json_object, json_schema`, 'response_format.type');
+  }
+}
+
+/** The request's structured output, if it asks for one; 400 for a bad or second one. */
+export function structuredOutput(body: Record<string, unknown>): StructuredOutput | undefined {
+  const found: StructuredOutput[] = [];
+  const given = (k: string): boolean => body[k] !== undefined && body[k] !== null;
+  if (given('response_format')) {
+    const s = fromResponseFormat(body.response_format);
+    if (s) found.push(s);
+  }
+  if (given('guided_json')) {
+    let v = body.guided_json;
+    if (typeof v === 'string') {
+      try {
+        v = JSON.parse(v) as unknown;
+      } catch {
+        throw new ApiError(400, 'invalid_value', 'guided_json: a string that is not JSON (give the schema as an object or its JSON text)', 'guided_json');
+      }
+    }
+    found.push({ node: schemaOf(v, 'guided_json'), raw: false, field: 'guided_json' });
+  }
+  if (given('guided_choice')) {
+    const c = body.guided_choice;
+    if (!Array.isArray(c) || c.length === 0 || c.some((x) => typeof x !== 'string' || x.length === 0)) {
+      throw new ApiError(400, 'invalid_value', 'guided_choice: expected a non-empty array of non-empty strings', 'guided_choice');
+    }
+    found.push({ node: choiceNode(c as string[]), raw: true, field: 'guided_choice' });
+  }
+  if (given('json_schema')) found.push({ node: schemaOf(body.json_schema, 'json_schema'), raw: false, field: 'json_schema' });
+  if (found.length > 1) throw new ApiError(400, 'invalid_value', `${found[1]!.field}: only one structured output per request (${found[0]!.field} is given too)`, found[1]!.field);
+  return found[0];
+}

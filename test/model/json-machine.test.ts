@@ -1,0 +1,133 @@
+/**
+ * Structured output's recogniser (src/model/constrain/json-machine.ts) and schema subset
+ * (json-schema.ts): texts a schema accepts, prefixes that may go on, texts that are dead, the
+ * whitespace and digit limits, and the refusals of what the subset does not cover, with their paths.
+ */
+import { describe, expect, it } from 'vitest';
+import { choiceNode, compileSchema } from '../../src/model/constrain/json-schema.js';
+import { accepting, feed, finished, initialStates, MAX_DIGITS, MAX_INDENT } from '../../src/model/constrain/json-machine.js';
+
+/** 'done' (complete, nothing may follow), 'accept' (complete, may go on), 'open' (a prefix), 'dead' */
+function verdict(schema: unknown, text: string, raw = false): 'done' | 'accept' | 'open' | 'dead' {
+  const st = feed(initialStates(raw ? choiceNode(schema as string[]) : compileSchema(schema), raw), text);
+  if (st.length === 0) return 'dead';
+  if (finished(st)) return 'done';
+  return accepting(st) ? 'accept' : 'open';
+}
+
+const person = {
+  type: 'object',
+  properties: { name: { type: 'string' }, age: { type: 'integer' }, tags: { type: 'array', items: { enum: ['a', 'bc'] }, minItems: 1, maxItems: 2 } },
+  required: ['name', 'age'],
+  additionalProperties: false,
+};
+
+describe('json-machine', () => {
+  it.each([
+    ['{"name": "Bo", "age": 3}', 'done'],
+    ['{"age":3,"name":"x"}', 'done'], // any order
+    ['{\n  "name": "x",\n  "age": -12\n}', 'done'],
+    ['{"name":"a\\u00e9\\n\\"","age":0,"tags":["bc"]}', 'done'],
+    ['{"name":"x"}', 'dead'], // age is required
+    ['{"name":"x","age":3.5}', 'dead'], // integer
+    ['{"name":"x","age":3e2}', 'dead'],
+    ['{"nam', 'open'],
+    ['{"nom', 'dead'], // not a declared key
+    ['{"name":"x","name":"y"}', 'dead'], // twice
+    ['{"name":"x","age":1,"tags":[]}', 'dead'], // minItems 1
+    ['{"name":"x","age":1,"tags":["a","bc","a"]}', 'dead'], // maxItems 2
+    ['{"name":"x","age":1,"tags":["b"]}', 'dead'], // enum
+    ['{"name":"x","age":1,}', 'dead'],
+    ['{"name":"x","age":01}', 'dead'],
+    ['{"name":"tab\there"}', 'dead'], // a raw control character in a string
+    ['{"name":"x","age":1', 'open'],
+    [' {"name":"x","age":1}', 'dead'], // nothing before the top-level value
+    ['{"name":"x","age":1} ', 'dead'], // nor after it
+    ['{"name":"x",  "age":1}', 'dead'], // one space, or a newline and indentation
+    ['{"name":"x",\n\t\t"age":1}', 'done'],
+  ])('person schema: %j is %s', (text, want) => {
+    expect(verdict(person, text)).toBe(want);
+  });
+
+  it('any value ({}): numbers, literals, nesting; a top-level number may go on', () => {
+    expect(verdict({}, '12')).toBe('accept');
+    expect(verdict({}, '-1.5e+3')).toBe('accept');
+    expect(verdict({}, '-')).toBe('open');
+    expect(verdict({}, '1.')).toBe('open');
+    expect(verdict({}, '1e')).toBe('open');
+    expect(verdict({}, '{"a":[1,{"b":null}], "c": true}')).toBe('done');
+    expect(verdict({}, '[1,]')).toBe('dead');
+    expect(verdict({}, 'tru')).toBe('open');
+    expect(verdict({}, 'nul1')).toBe('dead');
+    expect(verdict({}, '"\\x"')).toBe('dead'); // not an escape
+    expect(verdict({}, '"\\u12G4"')).toBe('dead');
+    expect(verdict(true, '[]')).toBe('done');
+  });
+
+  it('limits whitespace runs and digits', () => {
+    const indent = (n: number): string => `{"a":\n${' '.repeat(n)}1}`;
+    expect(verdict({ type: 'object' }, indent(MAX_INDENT))).toBe('done');
+    expect(verdict({ type: 'object' }, indent(MAX_INDENT + 1))).toBe('dead');
+    expect(verdict({ type: 'number' }, '9'.repeat(MAX_DIGITS))).toBe('accept');
+    expect(verdict({ type: 'number' }, '9'.repeat(MAX_DIGITS + 1))).toBe('dead');
+    expect(verdict({ type: 'number' }, `1.${'5'.repeat(MAX_DIGITS)}e${'1'.repeat(MAX_DIGITS)}`)).toBe('accept');
+  });
+
+  it('string lengths: minLength and maxLength in characters, an escape counting as one', () => {
+    const s = { type: 'string', minLength: 2, maxLength: 3 };
+    expect(verdict(s, '"a"')).toBe('dead');
+    expect(verdict(s, '"ab"')).toBe('done');
+    expect(verdict(s, '"a\\u00e9\\n"')).toBe('done');
+    expect(verdict(s, '"abcd')).toBe('dead');
+    expect(verdict({ maxLength: 0 }, '""')).toBe('done'); // implies a string
+  });
+
+  it('unions: anyOf, type lists, const, additionalProperties schemas, free objects', () => {
+    const s = { anyOf: [{ type: 'string' }, { type: 'null' }] };
+    expect(verdict(s, 'null')).toBe('done');
+    expect(verdict(s, '"x"')).toBe('done');
+    expect(verdict(s, '1')).toBe('dead');
+    expect(verdict({ type: ['integer', 'boolean'] }, 'false')).toBe('done');
+    expect(verdict({ type: ['integer', 'boolean'] }, '"x"')).toBe('dead');
+    expect(verdict({ const: { a: [1, 2] } }, '{"a":[1,2]}')).toBe('done');
+    expect(verdict({ const: { a: [1, 2] } }, '{"a": [1,2]}')).toBe('dead'); // enum and const texts match exactly
+    expect(verdict({ enum: [1, 12] }, '1')).toBe('accept');
+    expect(verdict({ enum: [1, 12] }, '12')).toBe('done');
+    const counts = { type: 'object', additionalProperties: { type: 'integer' } };
+    expect(verdict(counts, '{"x":1,"y\\n":2}')).toBe('done');
+    expect(verdict(counts, '{"x":"1"}')).toBe('dead');
+    expect(verdict({ type: 'object' }, '{"k":{"deep":[true,"s",-0.5]}}')).toBe('done');
+    // all declared keys used: no comma may follow
+    expect(verdict({ type: 'object', properties: { a: { type: 'null' } } }, '{"a":null,')).toBe('dead');
+  });
+
+  it('guided_choice: exactly one of the strings, nothing around', () => {
+    expect(verdict(['yes', 'no', 'nope'], 'yes', true)).toBe('done');
+    expect(verdict(['yes', 'no', 'nope'], 'no', true)).toBe('accept'); // or "nope"
+    expect(verdict(['yes', 'no', 'nope'], '"yes"', true)).toBe('dead');
+    expect(verdict(['yes', 'no', 'nope'], ' yes', true)).toBe('dead');
+  });
+
+  it('refuses what the subset does not cover, naming the keyword and its path', () => {
+    const err = (s: unknown): string => {
+      try {
+        compileSchema(s);
+      } catch (e) {
+        expect((e as { code: string }).code).toBe('WISE_BAD_SCHEMA');
+        return (e as Error).message;
+      }
+      throw new Error('compiled');
+    };
+    expect(err({ type: 'string', pattern: 'a+' })).toMatch(/at #: keyword "pattern" is not supported/);
+    expect(err({ type: 'object', properties: { a: { type: 'integer', minimum: 1 } } })).toMatch(/at #\/properties\/a: keyword "minimum"/);
+    expect(err({ type: 'array', items: { $ref: '#/x' } })).toMatch(/at #\/items: keyword "\$ref"/);
+    expect(err({ type: 'date' })).toMatch(/#\/type: unknown type "date"/);
+    expect(err({ type: 'object', properties: {}, required: ['a'], additionalProperties: false })).toMatch(/"a" is required but not among the properties/);
+    expect(err({ enum: [] })).toMatch(/#\/enum: must be a non-empty array/);
+    expect(err({ type: 'array', minItems: 3, maxItems: 2 })).toMatch(/minItems 3 > maxItems 2/);
+    expect(err({ anyOf: [{ type: 'string' }], type: 'null' })).toMatch(/anyOf beside type/);
+    expect(err('string')).toMatch(/expected an object/);
+    // annotations are accepted and do not constrain
+    expect(verdict({ type: 'string', title: 'T', description: 'd', format: 'date', default: 'x' }, '"anything"')).toBe('done');
+  });
+});
