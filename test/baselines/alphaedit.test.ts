@@ -5,15 +5,14 @@
  * bundled model: every update lies in the null space (W′ − W vanishes on the preserved keys'
  * principal directions), the edits land, earlier edits' keys are recorded, reset forgets them.
  */
-import { readFileSync } from 'node:fs';
-import path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { CausalLM } from '../../src/model/causal-lm.js';
+import { bundledModelDir } from '../../src/config/paths.js';
 import { editWeightName } from '../../src/model/arch.js';
 import { symmetricEigen } from '../../src/baselines/eigen.js';
 import { AlphaEditMethod, nullSpace, nullSpaceSolve, recordKey } from '../../src/baselines/alphaedit.js';
 import { createMethod } from '../../src/eval/methods/index.js';
-import { promptTargetRow } from '../../src/eval/scorer.js';
+import { bundledEdits, bundledTrainTexts, reliability as bundledReliability } from '../helpers/bundled-edits.js';
 import type { WiseConfig } from '../../src/config/schema.js';
 import { Rng } from '../../src/util/rng.js';
 
@@ -129,25 +128,14 @@ describe('AlphaEdit null space (pure)', () => {
 describe('AlphaEdit on the bundled model', () => {
   let lm: CausalLM;
   let pool: string[];
-  const recs = (n: number) =>
-    (JSON.parse(readFileSync(path.join(import.meta.dirname, '..', '..', 'datasets', 'bundled-zsre.json'), 'utf8')) as { src: string; alt: string; subject: string }[])
-      .slice(0, n)
-      .map((r, i) => ({ id: `zsre:${i}`, prompt: r.src, target: r.alt, subject: r.subject }));
+  const recs = bundledEdits;
   const base = (layer: number): Float32Array => lm.ckpt.weights.get(editWeightName(lm.spec, layer))!.data;
   beforeAll(async () => {
-    lm = await CausalLM.load(path.join(import.meta.dirname, '..', '..', 'models', 'wise-base'));
-    pool = (JSON.parse(readFileSync(path.join(import.meta.dirname, '..', '..', 'datasets', 'bundled-train.json'), 'utf8')) as { loc: string; loc_ans: string }[]).slice(0, 300).map((r) => `${r.loc} ${r.loc_ans}`);
+    lm = await CausalLM.load(bundledModelDir());
+    pool = bundledTrainTexts(300);
   });
 
-  const reliability = async (m: AlphaEditMethod, rs: ReturnType<typeof recs>): Promise<number> => {
-    let acc = 0;
-    for (const r of rs) {
-      const row = promptTargetRow(m.scorer(), r.prompt, r.target);
-      const [res] = await m.scorer().argmaxAndLogprobs([row]);
-      acc += res!.argmax.filter((x, i) => x === row.targetIds[i]).length / row.targetIds.length;
-    }
-    return acc / rs.length;
-  };
+  const reliability = (m: AlphaEditMethod, rs: ReturnType<typeof recs>): Promise<number> => bundledReliability(() => m.scorer(), rs);
 
   it('updates lie in the null space; sequential edits land; earlier keys are recorded and reset forgets them', async () => {
     const m = new AlphaEditMethod(lm, { layers: [0, 1] }, pool);

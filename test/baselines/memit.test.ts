@@ -3,14 +3,13 @@
  * method's validation and batching, and edits on the bundled model (a model that knows facts): the
  * first layer's update moves the last layer's output toward z, and the edits land.
  */
-import { readFileSync } from 'node:fs';
-import path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { CausalLM } from '../../src/model/causal-lm.js';
+import { bundledModelDir } from '../../src/config/paths.js';
 import { editWeightName } from '../../src/model/arch.js';
 import { adjustedKeys, MemitMethod, memitDefaultLayers } from '../../src/baselines/memit.js';
 import { createMethod } from '../../src/eval/methods/index.js';
-import { promptTargetRow } from '../../src/eval/scorer.js';
+import { bundledEdits, bundledTrainTexts, reliability as bundledReliability } from '../helpers/bundled-edits.js';
 import type { WiseConfig } from '../../src/config/schema.js';
 import { Rng } from '../../src/util/rng.js';
 
@@ -44,25 +43,14 @@ describe('MEMIT (pure)', () => {
 describe('MEMIT on the bundled model', () => {
   let lm: CausalLM;
   let pool: string[];
-  const recs = (n: number) =>
-    (JSON.parse(readFileSync(path.join(import.meta.dirname, '..', '..', 'datasets', 'bundled-zsre.json'), 'utf8')) as { src: string; alt: string; subject: string }[])
-      .slice(0, n)
-      .map((r, i) => ({ id: `zsre:${i}`, prompt: r.src, target: r.alt, subject: r.subject }));
+  const recs = bundledEdits;
   const base = (layer: number): Float32Array => lm.ckpt.weights.get(editWeightName(lm.spec, layer))!.data;
   beforeAll(async () => {
-    lm = await CausalLM.load(path.join(import.meta.dirname, '..', '..', 'models', 'wise-base'));
-    pool = (JSON.parse(readFileSync(path.join(import.meta.dirname, '..', '..', 'datasets', 'bundled-train.json'), 'utf8')) as { loc: string; loc_ans: string }[]).slice(0, 300).map((r) => `${r.loc} ${r.loc_ans}`);
+    lm = await CausalLM.load(bundledModelDir());
+    pool = bundledTrainTexts(300);
   });
 
-  const reliability = async (m: MemitMethod, rs: ReturnType<typeof recs>): Promise<number> => {
-    let acc = 0;
-    for (const r of rs) {
-      const row = promptTargetRow(m.scorer(), r.prompt, r.target);
-      const [res] = await m.scorer().argmaxAndLogprobs([row]);
-      acc += res!.argmax.filter((x, i) => x === row.targetIds[i]).length / row.targetIds.length;
-    }
-    return acc / rs.length;
-  };
+  const reliability = (m: MemitMethod, rs: ReturnType<typeof recs>): Promise<number> => bundledReliability(() => m.scorer(), rs);
 
   it('MEMIT-MASS holds a chunk until finishEdits, then one batch lands the edits; each layer moves h_L toward z', async () => {
     const m = new MemitMethod(lm, { layers: memitDefaultLayers(lm.config.numLayers), mass: true }, pool);

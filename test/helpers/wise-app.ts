@@ -5,6 +5,7 @@
  * sentences (the tests that use it do not edit).
  */
 import type { FastifyInstance } from 'fastify';
+import { expect } from 'vitest';
 import { CausalLM } from '../../src/model/causal-lm.js';
 import { WiseEditor } from '../../src/edits/editor.js';
 import { MemoryBacking, MemoryShardStore } from '../../src/shards/index.js';
@@ -19,6 +20,8 @@ export interface WiseApp {
   editor: WiseEditor;
   service: WiseModelService;
   app: FastifyInstance;
+  /** POST `body` (with the current model id) to `url`, expecting 200; the JSON reply */
+  post(url: string, body: Record<string, unknown>): Promise<Record<string, any>>;
   close(): Promise<void>;
 }
 
@@ -32,6 +35,11 @@ export async function openWiseApp(dir: string, o: { batchSize?: number } = {}): 
   await app.ready();
   return {
     lm, editor, service, app,
+    post: async (url, body) => {
+      const r = await app.inject({ method: 'POST', url, payload: { model: service.baseName, ...body } });
+      expect(r.statusCode, r.body).toBe(200);
+      return r.json() as Record<string, any>;
+    },
     close: async () => {
       await app.close();
       await editor.close();

@@ -35,11 +35,7 @@ describeShared('sampling fields on /v1 (tiny-llama)', () => {
     await w?.close();
   });
 
-  const post = async (url: string, body: Record<string, unknown>): Promise<Record<string, any>> => {
-    const r = await app.inject({ method: 'POST', url, payload: { model, ...body } });
-    expect(r.statusCode, r.body).toBe(200);
-    return r.json();
-  };
+  const post = (url: string, body: Record<string, unknown>): Promise<Record<string, any>> => w.post(url, body);
   const complete = (extra: Record<string, unknown>) => post('/v1/completions', { prompt: PROMPT, max_tokens: N, temperature: 0, ...extra });
   const direct = (o: Partial<GenerateOptions>) => generateText(lm, PROMPT, { maxTokens: N, temperature: 0, topP: 1, ...o });
 

@@ -31,11 +31,7 @@ describe('structured output on /v1 (bundled model)', () => {
     await w?.close();
   });
 
-  const post = async (url: string, body: Record<string, unknown>): Promise<Record<string, any>> => {
-    const r = await app.inject({ method: 'POST', url, payload: { model, ...body } });
-    expect(r.statusCode, r.body).toBe(200);
-    return r.json();
-  };
+  const post = (url: string, body: Record<string, unknown>): Promise<Record<string, any>> => w.post(url, body);
   const chat = (extra: Record<string, unknown>) =>
     post('/v1/chat/completions', { messages: [{ role: 'user', content: 'What is the capital of France?' }], max_tokens: 120, ...extra });
   const conforms = (text: string): void => {
