@@ -23,6 +23,7 @@ import { checkIds } from './tokenizer.js';
 import type { Value } from '../graph/index.js';
 import { takeRowsAll } from './batch-rows.js';
 import type { TokenConstraint } from './constrain/token-constraint.js';
+import { poolRows, type Pooling } from './pooling.js';
 import { DecodeBatch, decodeRow, rowOutput, sampleInto, type DecodeRow } from './decode-batch.js';
 import type { LogitShaping } from './logit-shaping.js';
 
@@ -194,6 +195,27 @@ export class CausalLM {
     const extra: Record<string, TensorData> = {};
     for (const k of v?.outputs ?? []) extra[k] = out[k]!;
     return { logits: out.logits!.data as Float32Array, batch: b, extra };
+  }
+
+  /**
+   * One embedding (d) per sequence: the last hidden state (after the final norm) pooled over the
+   * sequence (pooling.ts), through `variant` when given (the router decides per sequence, as for
+   * a forward). One pass over the padded batch; the caller chunks (Variant.maxTokens).
+   */
+  async embed(seqs: readonly (readonly number[])[], o: { variant?: Variant; pooling: Pooling; normalize: boolean }): Promise<{ vectors: Float32Array[]; extra: Record<string, TensorData> }> {
+    this.checkIds(seqs);
+    this.checkContext(Math.max(0, ...seqs.map((s) => s.length)), 'an input');
+    if (seqs.some((s) => s.length === 0)) throw new WiseError('WISE_BAD_REQUEST', 'an input to embed has no tokens', { field: 'input' });
+    const b = padBatch(seqs, 'left', this.padId);
+    const v = o.variant;
+    const g = this.graph(`embed:${v?.key ?? 'base'}`, { batch: 'B', seq: 'T', logits: 'none', finalHidden: true, hooks: v ? { down: v.hook } : {}, name: 'embed' });
+    const feeds = { ...transformerFeeds(this.spec, this.config, b.ids, b.mask, b.batch, b.seq), ...(v?.feeds(b.batch, b.seq, b.mask) ?? {}) };
+    const name = `hidden_${this.config.numLayers}`;
+    const out = await this.engine.run(g, feeds, [name, ...(v?.outputs ?? [])]);
+    const extra: Record<string, TensorData> = {};
+    for (const k of v?.outputs ?? []) extra[k] = out[k]!;
+    const vectors = poolRows(out[name]!.data as Float32Array, this.config.hiddenSize, b.seq, b.offsets, b.lengths, o.pooling, o.normalize);
+    return { vectors, extra };
   }
 
   /** WISE_BAD_REQUEST / WISE_CONTEXT_LENGTH unless `prompt` can be decoded from. */

@@ -58,6 +58,8 @@ export interface TransformerOptions {
   rowCount?: Dim;
   /** output hidden_0..hidden_n as transformers' output_hidden_states */
   hiddenStates?: boolean;
+  /** output only the last of them, hidden_n (B, T, d), after the final norm (embeddings) */
+  finalHidden?: boolean;
   /** layer whose down-projection input (and incoming residual) are exposed */
   exposeLayer?: number;
   hooks?: { down?: (ctx: DownHookCtx) => Value };
@@ -173,7 +175,7 @@ export function buildTransformer(spec: ArchSpec, cfg: ModelConfig, weights: Read
 
   function head(h: Value): Graph {
     const hf = norm(h, spec.finalNorm, 0); // (B, T, d)
-    if (o.hiddenStates) g.output(`hidden_${cfg.numLayers}`, hf);
+    if (o.hiddenStates || o.finalHidden) g.output(`hidden_${cfg.numLayers}`, hf);
     const head = W(cfg.tieWordEmbeddings ? spec.lmHead.tiedTo : spec.lmHead.weight); // (V, d)
     const headOf = (x: Value): Value => nn.linear(x, head, undefined, 'out_in');
     if (o.logits === 'all' || o.loss === 'labels') {

@@ -4,6 +4,7 @@
  *   GET  /health, /v1/health      200 {status:'ok'} once the service is ready; 503 while loading
  *   GET  /v1/models[/ID]          one model, id `base+edits@N`          (routes-openai.ts)
  *   POST /v1/completions, /v1/chat/completions                          (routes-openai.ts)
+ *   POST /v1/embeddings           one vector per input, routed          (routes-embeddings.ts)
  *   /wise/edits, /wise/jobs, /wise/merge (bearer token)                 (routes-edits.ts)
  *   POST /tokenize, /detokenize   llama.cpp's and vLLM's token routes    (routes-tokens.ts)
  *   GET  /metrics                 Prometheus text format                 (serve-metrics.ts)
@@ -19,6 +20,7 @@ import { bearerAuth, generateToken, isLoopback, modelId, type ServeContext } fro
 import { serveMetrics } from './serve-metrics.js';
 import { JobQueue } from './jobs.js';
 import { registerOpenAIRoutes } from './routes-openai.js';
+import { registerEmbeddingRoutes } from './routes-embeddings.js';
 import { registerEditRoutes } from './routes-edits.js';
 import { registerTokenRoutes } from './routes-tokens.js';
 
@@ -137,6 +139,7 @@ export function buildServer(opts: ServerOptions): FastifyInstance {
   });
 
   registerOpenAIRoutes(app, ctx);
+  registerEmbeddingRoutes(app, ctx);
   registerEditRoutes(app, ctx);
   registerTokenRoutes(app, ctx);
   return app;

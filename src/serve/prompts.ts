@@ -18,8 +18,8 @@ export type PromptInput = string | readonly number[];
 /** Prompts per request: each gives n choices, and a request gives at most MAX_CHOICES. */
 export const MAX_PROMPTS = MAX_CHOICES;
 
-/** The prompt's parameter name in error messages: `prompt` for a single prompt, else `prompt[i]`. */
-export const promptParam = (count: number, i: number): string => (count === 1 ? 'prompt' : `prompt[${i}]`);
+/** The prompt's parameter name in error messages: `prompt` for a single prompt, else `prompt[i]` (`input` on /v1/embeddings). */
+export const promptParam = (count: number, i: number, field = 'prompt'): string => (count === 1 ? field : `${field}[${i}]`);
 
 /** Throws 400 invalid_value naming `param[j]` unless every id is below vocabSize (the schema has checked they are integers ≥ 0). */
 export function checkIdsBelow(ids: readonly number[], vocabSize: number, param: string): void {
@@ -39,14 +39,14 @@ function idPrompt(ids: readonly number[], vocabSize: number, param: string): rea
  * The prompts of a schema-valid `prompt` field. Throws ApiError 400 naming the offending element:
  * a mix of ids and prompts at the top level, too many prompts, an empty id list, an id ≥ vocabSize.
  */
-export function parsePrompts(prompt: string | readonly unknown[], vocabSize: number): PromptInput[] {
+export function parsePrompts(prompt: string | readonly unknown[], vocabSize: number, field = 'prompt', max = MAX_PROMPTS): PromptInput[] {
   if (typeof prompt === 'string') return [prompt];
   const isId = (x: unknown): x is number => typeof x === 'number';
-  if (prompt.every(isId)) return [idPrompt(prompt, vocabSize, 'prompt')];
+  if (prompt.every(isId)) return [idPrompt(prompt, vocabSize, field)];
   const firstId = prompt.findIndex(isId);
   if (firstId >= 0) {
-    throw new ApiError(400, 'invalid_type', `prompt[${firstId}]: a prompt array holds token ids (one prompt) or prompts (strings or id arrays), not both`, `prompt[${firstId}]`);
+    throw new ApiError(400, 'invalid_type', `${field}[${firstId}]: a ${field} array holds token ids (one ${field}) or ${field}s (strings or id arrays), not both`, `${field}[${firstId}]`);
   }
-  if (prompt.length > MAX_PROMPTS) throw new ApiError(400, 'invalid_value', `prompt: ${prompt.length} prompts; at most ${MAX_PROMPTS} per request`, 'prompt');
-  return prompt.map((p, i) => (typeof p === 'string' ? p : idPrompt(p as number[], vocabSize, `prompt[${i}]`)));
+  if (prompt.length > max) throw new ApiError(400, 'invalid_value', `${field}: ${prompt.length} ${field}s; at most ${max} per request`, field);
+  return prompt.map((p, i) => (typeof p === 'string' ? p : idPrompt(p as number[], vocabSize, `${field}[${i}]`)));
 }

@@ -66,6 +66,15 @@ function samplingProps(maxTokensCap: number): Record<string, unknown> {
   };
 }
 
+/** A prompt (completions) or an input (embeddings): text, token ids, or a list of either. */
+export const promptSchema = {
+  type: ['string', 'array'],
+  minLength: 1,
+  minItems: 1,
+  // an item: a prompt (string), a token id (the array is then one prompt), or a prompt's token ids
+  items: { type: ['string', 'integer', 'array'], minLength: 1, minimum: 0, minItems: 1, items: { type: 'integer', minimum: 0 } },
+};
+
 export function completionBodySchema(maxTokensCap: number): Record<string, unknown> {
   return {
     type: 'object',
@@ -75,13 +84,7 @@ export function completionBodySchema(maxTokensCap: number): Record<string, unkno
       max_tokens: { type: ['integer', 'null'], minimum: 0, maximum: maxTokensCap }, // 0 only with echo (checked in the route)
       logprobs: { type: ['integer', 'null'], minimum: 0, maximum: 5 },
       echo: { type: ['boolean', 'null'] },
-      prompt: {
-        type: ['string', 'array'],
-        minLength: 1,
-        minItems: 1,
-        // an item: a prompt (string), a token id (the array is then one prompt), or a prompt's token ids
-        items: { type: ['string', 'integer', 'array'], minLength: 1, minimum: 0, minItems: 1, items: { type: 'integer', minimum: 0 } },
-      },
+      prompt: promptSchema,
     },
   };
 }

@@ -11,6 +11,7 @@ import type { EditRequest } from '../edits/request.js';
 import type { PromptInput } from './prompts.js';
 import type { LogitShaping } from '../model/logit-shaping.js';
 import type { StructuredOutput } from './structured.js';
+import type { Pooling } from '../model/pooling.js';
 
 export type { PromptInput } from './prompts.js';
 
@@ -77,6 +78,22 @@ export interface GenerateResult {
   timing?: { firstToken: number | null; total: number } | undefined;
 }
 
+/** /v1/embeddings: how the last hidden state becomes one vector (src/model/pooling.ts). */
+export interface EmbedOptions {
+  pooling: Pooling;
+  normalize: boolean;
+}
+
+export interface EmbedResult {
+  /** (d) */
+  vector: Float32Array;
+  /** the input's tokens (BOS included for a text input, as prompts get it) */
+  tokens: number;
+  /** which memory the router chose for the input: 'main' or a side memory's id */
+  memory: string;
+  editSeq: number;
+}
+
 export interface EditSummary {
   id: number;
   prompt: string;
@@ -113,6 +130,8 @@ export interface ModelService {
    * calls and results can interleave; each prompt's result is what it gets alone, up to float rounding.
    */
   generateBatch(prompts: readonly PromptInput[], optsFor: (i: number) => GenerateOptions, onResult?: (i: number, r: GenerateResult) => void): Promise<GenerateResult[]>;
+  /** one embedding per input, all on the state current when the call starts; absent: no /v1/embeddings */
+  embed?(inputs: readonly PromptInput[], o: EmbedOptions): Promise<EmbedResult[]>;
   /** applies one edit (trains it) and makes it visible atomically */
   applyEdit(req: EditRequest): Promise<EditSummary>;
   listEdits(): Promise<EditSummary[]>;

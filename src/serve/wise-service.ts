@@ -19,12 +19,16 @@ import type { CausalLM } from '../model/causal-lm.js';
 import type { WiseEditor } from '../edits/editor.js';
 import type { EditRequest } from '../edits/request.js';
 import { backupStore, type EditRecord } from '../shards/index.js';
-import type { EditSummary, GenerateOptions, GenerateResult, ModelService, PromptInput } from './service.js';
+import type { EditSummary, EmbedOptions, EmbedResult, GenerateOptions, GenerateResult, ModelService, PromptInput } from './service.js';
+import { routeNames } from '../router/router.js';
 import { TextDecode, promptVocab, type GenerateTextResult, type Routing } from './text-decode.js';
-import { decodeTexts } from './decode-texts.js';
+import { chunks, decodeTexts } from './decode-texts.js';
 import { DecodeScheduler } from '../model/decode-scheduler.js';
 
 export { promptVocab, type GenerateTextResult, type Routing } from './text-decode.js';
+
+/** inputs per embedding pass */
+const EMBED_BATCH = 16;
 
 /** The plain chat fallback: "Role: content" lines, then "Assistant:". */
 export function plainChatPrompt(messages: readonly { role: string; content: string }[]): string {
@@ -123,6 +127,20 @@ export class WiseModelService implements ModelService {
     const decs = prompts.map((p, i) => new TextDecode(this.lm, p, optsFor(i), routing));
     const rs = await decodeTexts(this.lm, decs, { batchSize: this.batchSize, scheduler: this.scheduler }, onResult ? (i, r) => onResult(i, result(r)) : undefined);
     return rs.map(result);
+  }
+
+  async embed(inputs: readonly PromptInput[], o: EmbedOptions): Promise<EmbedResult[]> {
+    const state = this.editor.state;
+    const routing = this.editor.variant(state);
+    const seqs = inputs.map((p) => (typeof p === 'string' ? this.lm.tokenizer.encodePrompt(p) : [...p]));
+    const out: EmbedResult[] = new Array(seqs.length);
+    // routed passes carry at most the variant's token cap (router.ts), as the echo forwards do
+    for (const chunk of chunks(seqs.map((_, i) => i), EMBED_BATCH, (i) => seqs[i]!.length, routing?.variant.maxTokens ?? Infinity)) {
+      const r = await this.lm.embed(chunk.map((i) => seqs[i]!), { ...(routing ? { variant: routing.variant } : {}), pooling: o.pooling, normalize: o.normalize });
+      const names = routing ? routeNames(r.extra.route, routing.memories) : [];
+      chunk.forEach((i, j) => (out[i] = { vector: r.vectors[j]!, tokens: seqs[i]!.length, memory: names[j] ?? 'main', editSeq: state.applied }));
+    }
+    return out;
   }
 
   async applyEdit(req: EditRequest): Promise<EditSummary> {

@@ -46,6 +46,22 @@ for (const name of HF_FIXTURES) {
       }
     });
 
+    it('embeddings: mean and last pooling of the last hidden state, in one padded batch, within 1e-4 of the reference', async () => {
+      const seqs = ref.cases.map((c) => c.input_ids);
+      const mean = await lm.embed(seqs, { pooling: 'mean', normalize: false });
+      const last = await lm.embed(seqs, { pooling: 'last', normalize: false });
+      const unit = await lm.embed(seqs, { pooling: 'mean', normalize: true });
+      ref.cases.forEach((c, i) => {
+        const h = c.hidden_states[lm.config.numLayers]!; // (T, d) after the final norm
+        const want = h[0]!.map((_, k) => h.reduce((s, row) => s + row[k]!, 0) / h.length);
+        expect(maxAbs(mean.vectors[i]!, want), `mean ${i}`).toBeLessThanOrEqual(1e-4);
+        expect(maxAbs(last.vectors[i]!, h[h.length - 1]!), `last ${i}`).toBeLessThanOrEqual(1e-4);
+        const n = Math.hypot(...want);
+        expect(maxAbs(unit.vectors[i]!, want.map((x) => x / n)), `unit ${i}`).toBeLessThanOrEqual(1e-5);
+      });
+      expect(new Set(seqs.map((s) => s.length)).size).toBeGreaterThan(1); // the batch was padded
+    });
+
     it('loss on target (1e-5 relative) and its gradient w.r.t. the edit weight, with only the layers above it', async () => {
       const L = ref.edit_layer;
       const wName = ref.edit_weight;

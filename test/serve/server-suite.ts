@@ -68,6 +68,21 @@ export function runServerSuite(name: string, factory: () => SuiteSubject | Promi
       expect((models.data[0] as unknown as { max_model_len: number }).max_model_len).toBe(service.contextLength); // vLLM's field
     });
 
+    it('embeddings through the client (which asks for base64 and decodes it): one unit vector per input; a service without them is a 400', async () => {
+      if (!service.embed) {
+        await expect(client.embeddings.create({ model: currentId(), input: 'x' })).rejects.toMatchObject({ status: 400 });
+        return;
+      }
+      const r = await client.embeddings.create({ model: currentId(), input: ['Hello there', 'How are you'] });
+      expect(r.data).toHaveLength(2);
+      const [a, b] = r.data.map((d) => d.embedding);
+      expect(a!.length).toBeGreaterThan(0);
+      expect(b).toHaveLength(a!.length);
+      expect(Math.hypot(...a!)).toBeCloseTo(1, 5);
+      const floats = await client.embeddings.create({ model: currentId(), input: ['Hello there', 'How are you'], encoding_format: 'float' });
+      expect(floats.data.map((d) => d.embedding)).toEqual([a, b]); // base64 carried the same float32 values
+    });
+
     it('/tokenize with messages counts what the chat route runs (its usage.prompt_tokens)', async () => {
       if (subject.contextLength === undefined) return; // the fake counts a text prompt without its special prefix
       const messages = [{ role: 'system' as const, content: 'Be brief.' }, { role: 'user' as const, content: 'Hello there' }];
