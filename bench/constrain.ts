@@ -13,6 +13,7 @@ import path from 'node:path';
 import { CausalLM } from '../src/model/causal-lm.js';
 import { bundledModelDir } from '../src/config/paths.js';
 import { compileSchema } from '../src/model/constrain/json-schema.js';
+import { jsonRecognizer } from '../src/model/constrain/json-machine.js';
 import { buildTrie, constraintFor, TokenConstraint, vocabTrie, type VocabTrie } from '../src/model/constrain/token-constraint.js';
 
 const rounds = Number(process.argv[process.argv.indexOf('--rounds') + 1] || 5) || 5;
@@ -30,7 +31,7 @@ const POINTS: [string, string][] = [['start', ''], ['key', '{"'], ['in string', 
 function allowedCost(trie: VocabTrie, label: string): void {
   const whole: VocabTrie = { ...trie, plainIds: new Int32Array(0), plainLens: new Int32Array(0), special: trie.root };
   const idOf = new Map(trie.texts.map((t, id) => [t, id]));
-  const cs = [new TokenConstraint(trie, SCHEMA), new TokenConstraint(whole, SCHEMA)];
+  const cs = [new TokenConstraint(trie, jsonRecognizer(SCHEMA)), new TokenConstraint(whole, jsonRecognizer(SCHEMA))];
   const rows: string[] = [];
   for (const [name, text] of POINTS) {
     for (const ch of text) {
@@ -79,7 +80,7 @@ async function main(): Promise<void> {
 
   // decoding: the same token count both ways (the constrained text first, then that many unconstrained tokens, EOS ignored)
   const prompt = lm.tokenizer.encodePrompt('Q: What is the capital of France? A:');
-  const constraint = constraintFor(lm.tokenizer, SCHEMA);
+  const constraint = constraintFor(lm.tokenizer, jsonRecognizer(SCHEMA));
   let minC = Infinity;
   let minP = Infinity;
   let tokens = 0;

@@ -179,8 +179,7 @@ const UNSUPPORTED: Record<string, (v: unknown) => boolean> = {
   function_call: (v) => v !== 'none',
   suffix: (v) => v !== '',
   best_of: (v) => v !== 1,
-  guided_regex: () => true, // vLLM's (guided_json and guided_choice are implemented: structured.ts)
-  guided_grammar: () => true,
+  guided_grammar: () => true, // vLLM's (guided_json, guided_choice and guided_regex are implemented: structured.ts)
   grammar: () => true, // llama.cpp's (its json_schema is implemented)
 };
 
@@ -188,7 +187,7 @@ function checkUnsupported(body: object): void {
   for (const [k, asks] of Object.entries(UNSUPPORTED)) {
     const v = (body as Record<string, unknown>)[k];
     if (v === undefined || v === null || v === false) continue;
-    if (asks(v)) throw new ApiError(400, 'unsupported_field', `${k}: not supported by this server (tools, grammars, regexes, suffix and best_of are not implemented; JSON output is: response_format, guided_json, guided_choice, json_schema); leave it out`, k);
+    if (asks(v)) throw new ApiError(400, 'unsupported_field', `${k}: not supported by this server (tools, grammars, suffix and best_of are not implemented; structured output is: response_format, guided_json, guided_choice, guided_regex, json_schema); leave it out`, k);
   }
 }
 

@@ -3,24 +3,29 @@
  *
  *   response_format  {"type": "text"} (nothing), {"type": "json_object"} (any JSON object), or
  *                    {"type": "json_schema", "json_schema": {"name", "schema", "strict"?, "description"?}}  (OpenAI)
- *   guided_json      a schema, or its JSON text;   guided_choice  a non-empty array of strings  (vLLM)
+ *   guided_json      a schema, or its JSON text;   guided_choice  a non-empty array of strings;
+ *   guided_regex     a regular expression the whole output matches (src/model/constrain/regex.ts)  (vLLM)
  *   json_schema      a schema                                                                     (llama.cpp)
  *
  * At most one per request. A schema outside the supported subset (src/model/constrain/json-schema.ts)
  * is a 400 naming the keyword and its path; guided_choice's output is one of the strings verbatim,
- * as vLLM's. guided_regex, guided_grammar and llama.cpp's grammar stay refused (routes-openai.ts).
+ * as vLLM's. guided_grammar and llama.cpp's grammar stay refused (routes-openai.ts).
  */
 import { choiceNode, compileSchema, type SchemaNode } from '../model/constrain/json-schema.js';
+import { jsonRecognizer } from '../model/constrain/json-machine.js';
+import { regexRecognizer } from '../model/constrain/regex.js';
+import type { Recognizer } from '../model/constrain/recognizer.js';
 import { isWiseError } from '../util/errors.js';
 import { ApiError } from './errors.js';
 
 export interface StructuredOutput {
-  node: SchemaNode;
-  /** the node's texts are the whole output, with no JSON around (guided_choice) */
-  raw: boolean;
+  /** the language the output stays in (shared by the request's choices; each keeps its own state) */
+  recognizer: Recognizer<unknown>;
   /** the request field it came from */
   field: string;
 }
+
+const json = (node: SchemaNode, field: string): StructuredOutput => ({ recognizer: jsonRecognizer(node) as Recognizer<unknown>, field });
 
 const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 
@@ -39,14 +44,14 @@ function fromResponseFormat(v: unknown): StructuredOutput | undefined {
     case 'text':
       return undefined;
     case 'json_object':
-      return { node: schemaOf({ type: 'object' }, 'response_format'), raw: false, field: 'response_format' };
+      return json(schemaOf({ type: 'object' }, 'response_format'), 'response_format');
     case 'json_schema': {
       const js = v.json_schema;
       if (!isObject(js)) throw new ApiError(400, 'invalid_value', 'response_format.json_schema: expected an object {"name", "schema"}', 'response_format.json_schema');
       if (typeof js.name !== 'string' || !/^[A-Za-z0-9_-]{1,64}$/.test(js.name)) {
         throw new ApiError(400, 'invalid_value', 'response_format.json_schema.name: required, 1–64 letters, digits, _ or -', 'response_format.json_schema.name');
       }
-      return { node: schemaOf(js.schema ?? {}, 'response_format.json_schema.schema'), raw: false, field: 'response_format' };
+      return json(schemaOf(js.schema ?? {}, 'response_format.json_schema.schema'), 'response_format');
     }
     default:
       throw new ApiError(400, 'invalid_value', `response_format.type: ${JSON.stringify(v.type)} is not one of text, json_object, json_schema`, 'response_format.type');
@@ -70,16 +75,26 @@ export function structuredOutput(body: Record<string, unknown>): StructuredOutpu
         throw new ApiError(400, 'invalid_value', 'guided_json: a string that is not JSON (give the schema as an object or its JSON text)', 'guided_json');
       }
     }
-    found.push({ node: schemaOf(v, 'guided_json'), raw: false, field: 'guided_json' });
+    found.push(json(schemaOf(v, 'guided_json'), 'guided_json'));
   }
   if (given('guided_choice')) {
     const c = body.guided_choice;
     if (!Array.isArray(c) || c.length === 0 || c.some((x) => typeof x !== 'string' || x.length === 0)) {
       throw new ApiError(400, 'invalid_value', 'guided_choice: expected a non-empty array of non-empty strings', 'guided_choice');
     }
-    found.push({ node: choiceNode(c as string[]), raw: true, field: 'guided_choice' });
+    found.push({ recognizer: jsonRecognizer(choiceNode(c as string[]), true) as Recognizer<unknown>, field: 'guided_choice' });
   }
-  if (given('json_schema')) found.push({ node: schemaOf(body.json_schema, 'json_schema'), raw: false, field: 'json_schema' });
+  if (given('guided_regex')) {
+    if (typeof body.guided_regex !== 'string' || body.guided_regex === '') throw new ApiError(400, 'invalid_value', 'guided_regex: expected a non-empty string (a regular expression)', 'guided_regex');
+    const pattern = body.guided_regex;
+    try {
+      found.push({ recognizer: regexRecognizer(pattern) as Recognizer<unknown>, field: 'guided_regex' });
+    } catch (e) {
+      if (isWiseError(e) && e.code === 'WISE_BAD_SCHEMA') throw new ApiError(400, 'invalid_value', `guided_regex: ${e.message}`, 'guided_regex');
+      throw e;
+    }
+  }
+  if (given('json_schema')) found.push(json(schemaOf(body.json_schema, 'json_schema'), 'json_schema'));
   if (found.length > 1) throw new ApiError(400, 'invalid_value', `${found[1]!.field}: only one structured output per request (${found[0]!.field} is given too)`, found[1]!.field);
   return found[0];
 }

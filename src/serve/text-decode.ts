@@ -135,7 +135,7 @@ export class TextDecode {
       ...(o.shaping ? { shaping: o.shaping } : {}),
       ...(o.ignoreEos || o.stopTokenIds ? { stopIds: [...(o.ignoreEos ? [] : this.lm.eosIds), ...(o.stopTokenIds ?? [])] } : {}),
       ...(o.minTokens ? { minTokens: o.minTokens } : {}),
-      ...(o.structured ? { constraint: constraintFor(this.lm.tokenizer, o.structured.node, o.structured.raw) } : {}),
+      ...(o.structured ? { constraint: constraintFor(this.lm.tokenizer, o.structured.recognizer) } : {}),
       ...(o.seed !== undefined ? { seed: o.seed } : {}),
       ...(o.signal ? { signal: o.signal } : {}),
       ...(this.variant ? { variant: this.variant } : {}),

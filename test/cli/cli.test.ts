@@ -106,15 +106,16 @@ describe('wise: usage errors (exit 2, the flag named)', () => {
     });
   });
 
-  it('generate --json-schema: JSON the schema accepts (bundled model); an unsupported keyword is WISE_BAD_SCHEMA naming it', async () => {
+  it('generate --json-schema, --choice, --regex: output in the language asked (bundled model); an unsupported keyword is WISE_BAD_SCHEMA naming it', async () => {
     const file = path.join(TMP, 'schema.json');
     writeFileSync(file, JSON.stringify({ type: 'object', properties: { capital: { type: 'string', maxLength: 10 }, known: { type: 'boolean' } }, required: ['capital', 'known'], additionalProperties: false }));
     const bad = path.join(TMP, 'bad-schema.json');
     writeFileSync(bad, JSON.stringify({ type: 'object', properties: { n: { type: 'integer', minimum: 0 } } }));
-    const [ok, refused, choice] = await Promise.all([
+    const [ok, refused, choice, year] = await Promise.all([
       wise(['--json', 'generate', '--prompt', 'Q: What is the capital of France? A:', '-n', '60', '--json-schema', file, '--temperature', '1', '--seed', '4']),
       wise(['generate', '--prompt', 'x', '--json-schema', bad]),
       wise(['--json', 'generate', '--prompt', 'Q: What is the capital of France? A:', '--choice', 'Paris', '--choice', 'Rome']),
+      wise(['--json', 'generate', '--prompt', 'The year was', '--regex', ' (1[89]|20)\\d\\d', '--temperature', '1', '--seed', '2']),
     ]);
     expect(ok.code, ok.stderr).toBe(0);
     const out = JSON.parse(ok.stdout) as { text: string; finish_reason: string };
@@ -127,6 +128,8 @@ describe('wise: usage errors (exit 2, the flag named)', () => {
     expect(refused.stderr).toContain('#/properties/n: keyword "minimum"');
     expect(choice.code, choice.stderr).toBe(0);
     expect(['Paris', 'Rome']).toContain((JSON.parse(choice.stdout) as { text: string }).text);
+    expect(year.code, year.stderr).toBe(0);
+    expect((JSON.parse(year.stdout) as { text: string }).text).toMatch(/^ (1[89]|20)\d\d$/);
   });
 
   it('edit without a request, or with both --file and --prompt, is a usage error', async () => {

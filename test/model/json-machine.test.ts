@@ -4,6 +4,7 @@
  * whitespace and digit limits, and the refusals of what the subset does not cover, with their paths.
  */
 import { describe, expect, it } from 'vitest';
+import { thrownMessage } from '../helpers/thrown.js';
 import { choiceNode, compileSchema } from '../../src/model/constrain/json-schema.js';
 import { accepting, feed, finished, initialStates, MAX_DIGITS, MAX_INDENT } from '../../src/model/constrain/json-machine.js';
 
@@ -109,15 +110,7 @@ describe('json-machine', () => {
   });
 
   it('refuses what the subset does not cover, naming the keyword and its path', () => {
-    const err = (s: unknown): string => {
-      try {
-        compileSchema(s);
-      } catch (e) {
-        expect((e as { code: string }).code).toBe('WISE_BAD_SCHEMA');
-        return (e as Error).message;
-      }
-      throw new Error('compiled');
-    };
+    const err = (s: unknown): string => thrownMessage(() => compileSchema(s), 'WISE_BAD_SCHEMA');
     expect(err({ type: 'string', pattern: 'a+' })).toMatch(/at #: keyword "pattern" is not supported/);
     expect(err({ type: 'object', properties: { a: { type: 'integer', minimum: 1 } } })).toMatch(/at #\/properties\/a: keyword "minimum"/);
     expect(err({ type: 'array', items: { $ref: '#/x' } })).toMatch(/at #\/items: keyword "\$ref"/);

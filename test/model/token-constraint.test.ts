@@ -9,49 +9,53 @@ import { CausalLM } from '../../src/model/causal-lm.js';
 import { bundledModelDir } from '../../src/config/paths.js';
 import { choiceNode, compileSchema } from '../../src/model/constrain/json-schema.js';
 import { buildTrie, constraintFor, TokenConstraint } from '../../src/model/constrain/token-constraint.js';
-import { feed, initialStates } from '../../src/model/constrain/json-machine.js';
+import { jsonRecognizer } from '../../src/model/constrain/json-machine.js';
+import { regexRecognizer } from '../../src/model/constrain/regex.js';
+import type { Recognizer } from '../../src/model/constrain/recognizer.js';
 import { Rng } from '../../src/util/rng.js';
 
 describe('TokenConstraint (pure)', () => {
   const texts = ['{', '}', '"', '":', '{"', '"a"', 'a', 'ab', ' ', '\n', '\n  ', ':', ',', '1', '12', '0', '-', '.5', 'true', 'tr', 'ue', 'null', '[', ']', 'x"}', null, '', '"}',
     'hello', ' wörld', 'abc', '\\', '\\n', 'n', 'é', '\t', 'b":', 'c": "', '", "'];
   const schema = compileSchema({ type: 'object', properties: { a: { type: 'integer' }, ab: { type: 'array', items: { type: 'boolean' } } }, required: ['a'], additionalProperties: false });
-  const schemas = [
-    schema,
+  const recognizers: Recognizer<unknown>[] = [
+    jsonRecognizer(schema),
     // free strings (the plain-token list) with and without room, free keys, a union
-    compileSchema({ type: 'object', properties: { a: { type: 'string', maxLength: 7 }, ab: { anyOf: [{ type: 'string' }, { type: 'null' }] } }, required: ['a'], additionalProperties: false }),
-    compileSchema({ type: 'object', additionalProperties: { type: 'string', minLength: 2 } }),
-    compileSchema({ type: 'array', items: { type: 'string' } }),
-  ];
+    jsonRecognizer(compileSchema({ type: 'object', properties: { a: { type: 'string', maxLength: 7 }, ab: { anyOf: [{ type: 'string' }, { type: 'null' }] } }, required: ['a'], additionalProperties: false })),
+    jsonRecognizer(compileSchema({ type: 'object', additionalProperties: { type: 'string', minLength: 2 } })),
+    jsonRecognizer(compileSchema({ type: 'array', items: { type: 'string' } })),
+    regexRecognizer('(ab|a|hello)+( w.rld)?\\d*'),
+  ].map((r) => r as Recognizer<unknown>);
 
-  it.each(schemas.map((s, i) => [i, s] as const))('schema %i: allows exactly the tokens whose text keeps a prefix alive (brute force over the vocabulary)', (_, schema) => {
+  it.each(recognizers.map((r, i) => [i, r] as const))('recogniser %i: allows exactly the tokens whose text keeps a prefix alive (brute force over the vocabulary)', (_, rec) => {
     const trie = buildTrie(texts);
     const rng = new Rng(3);
     for (let run = 0; run < 40; run++) {
-      const c = new TokenConstraint(trie, schema);
-      let states = initialStates(schema);
+      const c = new TokenConstraint(trie, rec);
+      let state: unknown = rec.initial();
+      const after = (s: unknown, t: string): unknown => [...t].reduce<unknown>((x, ch) => (x === null ? null : rec.step(x, ch)), s);
       for (let stepNo = 0; stepNo < 16 && !c.finished; stepNo++) {
-        const brute = texts.flatMap((t, id) => (t && feed(states, t).length > 0 ? [id] : []));
+        const brute = texts.flatMap((t, id) => (t && after(state, t) !== null ? [id] : []));
         const allowed = c.allowed().sort((a, b) => a - b);
         expect(allowed).toEqual(brute);
         if (allowed.length === 0) break;
         const id = allowed[rng.int(allowed.length)]!;
         c.advance(id);
-        states = feed(states, texts[id]!);
+        state = after(state, texts[id]!);
       }
     }
   });
 
   it('accepting and finished follow the text; an unknown or empty token kills it', () => {
     const trie = buildTrie(texts);
-    const c = new TokenConstraint(trie, schema);
+    const c = new TokenConstraint(trie, jsonRecognizer(schema));
     for (const t of ['{"', 'a', '":', '12']) c.advance(texts.indexOf(t));
     expect(c.accepting).toBe(false);
     c.advance(texts.indexOf('}'));
     expect(c.accepting).toBe(true);
     expect(c.finished).toBe(true);
     expect(c.allowed()).toEqual([]);
-    const d = new TokenConstraint(trie, choiceNode(['true', 'tr']), true);
+    const d = new TokenConstraint(trie, jsonRecognizer(choiceNode(['true', 'tr']), true));
     d.advance(texts.indexOf('tr'));
     expect([d.accepting, d.finished]).toEqual([true, false]); // "tr", or on to "true"
     expect(d.allowed()).toEqual([texts.indexOf('ue')]);
@@ -83,7 +87,7 @@ describe('structured decoding on the bundled model', () => {
 
   it('sampled and greedy generations parse, conform, and end with the value', async () => {
     const prompt = lm.tokenizer.encodePrompt('Q: What is the capital of France? A:');
-    const constraint = constraintFor(lm.tokenizer, compileSchema(schema));
+    const constraint = constraintFor(lm.tokenizer, jsonRecognizer(compileSchema(schema)));
     for (const [temperature, seed] of [[0, 0], [1, 1], [1, 2], [1.5, 3]] as const) {
       const out = await lm.generate(prompt, { maxTokens: 200, temperature, seed, constraint });
       const text = lm.tokenizer.decode(out.ids);
@@ -105,7 +109,7 @@ describe('structured decoding on the bundled model', () => {
   it('a choice is one of the strings; a batch decodes each row under its own constraint', async () => {
     const choices = ['Paris', 'Rome', 'Berlin'];
     const prompt = lm.tokenizer.encodePrompt('Q: What is the capital of Italy? A:');
-    const c = constraintFor(lm.tokenizer, choiceNode(choices), true);
+    const c = constraintFor(lm.tokenizer, jsonRecognizer(choiceNode(choices), true));
     const outs = await lm.generateMany([prompt, prompt, prompt], [0, 1, 2].map((seed) => ({ maxTokens: 10, temperature: seed === 0 ? 0 : 2, seed, constraint: c })));
     for (const o of outs) {
       expect(choices).toContain(lm.tokenizer.decode(o.ids));

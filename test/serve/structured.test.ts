@@ -75,7 +75,7 @@ describe('structured output on /v1 (bundled model)', () => {
     expect(r.choices[0].finish_reason).toBe('length');
   });
 
-  it("vLLM's guided_choice and guided_json, llama.cpp's json_schema, on /v1/completions", async () => {
+  it("vLLM's guided_choice, guided_json and guided_regex, llama.cpp's json_schema, on /v1/completions", async () => {
     const choices = ['Paris', 'Rome', 'Madrid'];
     for (const seed of [1, 2, 3]) {
       const r = await post('/v1/completions', { prompt: 'Q: What is the capital of Spain? A:', max_tokens: 8, temperature: 2, seed, guided_choice: choices });
@@ -85,5 +85,10 @@ describe('structured output on /v1 (bundled model)', () => {
     conforms(g.choices[0].text);
     const l = await post('/v1/completions', { prompt: 'Q: What is the capital of Spain? A:', max_tokens: 120, temperature: 0, json_schema: SCHEMA });
     expect(l.choices[0].text).toBe(g.choices[0].text);
+    for (const seed of [4, 5, 6]) {
+      const r = await post('/v1/completions', { prompt: 'Call me at', max_tokens: 20, temperature: 1.5, seed, guided_regex: ' ?\\(\\d{3}\\) \\d{3}-\\d{4}' });
+      expect(r.choices[0].text).toMatch(/^ ?\(\d{3}\) \d{3}-\d{4}$/);
+      expect(r.choices[0].finish_reason).toBe('stop');
+    }
   });
 });

@@ -10,6 +10,9 @@ import type { WiseEditor } from '../../edits/editor.js';
 import { familyContext, floatArg, intArg, nonEmptyArg, positiveArg, storeExists } from './common.js';
 import { shapes, type LogitShaping } from '../../model/logit-shaping.js';
 import { choiceNode, compileSchema } from '../../model/constrain/json-schema.js';
+import { jsonRecognizer } from '../../model/constrain/json-machine.js';
+import { regexRecognizer } from '../../model/constrain/regex.js';
+import type { Recognizer } from '../../model/constrain/recognizer.js';
 import type { StructuredOutput } from '../../serve/structured.js';
 import { readFileSync } from 'node:fs';
 import { InvalidArgumentError } from 'commander';
@@ -36,12 +39,13 @@ export function registerGenerate(program: Command): void {
     .option('--json-object', 'structured output: the text is a JSON object (OpenAI response_format json_object)')
     .option('--json-schema <file>', 'structured output: the text is JSON that the schema in FILE accepts (docs/serve.md lists the supported subset)')
     .option('--choice <text>', 'structured output: the text is exactly one of these (repeatable; vLLM guided_choice)', (v: string, prev: string[] = []) => [...prev, v])
+    .option('--regex <re>', 'structured output: the whole text matches this regular expression (vLLM guided_regex; docs/serve.md lists the subset)')
     .option('--stream', 'print text as it is generated')
     .option('--no-edits', 'use the plain model, ignoring the store')
     .option('--chat', "send the prompt as one user message through the checkpoint's chat template (as the server's chat route does)")
     .action(async function (this: Command) {
       const { ctx } = familyContext(this);
-      const o = this.opts() as { prompt: string; maxTokens: number; temperature: number; topP: number; topK: number; minP: number; repetitionPenalty: number; frequencyPenalty: number; presencePenalty: number; logitBias: Map<number, number>; ignoreEos?: boolean; minTokens: number; seed: number; stop?: string[]; stream?: boolean; edits: boolean; chat?: boolean; jsonObject?: boolean; jsonSchema?: string; choice?: string[] };
+      const o = this.opts() as { prompt: string; maxTokens: number; temperature: number; topP: number; topK: number; minP: number; repetitionPenalty: number; frequencyPenalty: number; presencePenalty: number; logitBias: Map<number, number>; ignoreEos?: boolean; minTokens: number; seed: number; stop?: string[]; stream?: boolean; edits: boolean; chat?: boolean; jsonObject?: boolean; jsonSchema?: string; choice?: string[]; regex?: string };
       const structured = structuredOption(o);
       const lm = await openModel(ctx);
       for (const id of o.logitBias.keys()) {
@@ -81,12 +85,13 @@ export function registerGenerate(program: Command): void {
     });
 }
 
-/** --json-object, --json-schema FILE or --choice …: at most one; the schema read and compiled (WISE_BAD_SCHEMA names what is unsupported). */
-function structuredOption(o: { jsonObject?: boolean; jsonSchema?: string; choice?: string[] }): StructuredOutput | undefined {
-  const given = [o.jsonObject ? '--json-object' : null, o.jsonSchema !== undefined ? '--json-schema' : null, o.choice ? '--choice' : null].filter((x): x is string => x !== null);
+/** --json-object, --json-schema FILE, --choice … or --regex RE: at most one; the schema read and compiled (WISE_BAD_SCHEMA names what is unsupported). */
+function structuredOption(o: { jsonObject?: boolean; jsonSchema?: string; choice?: string[]; regex?: string }): StructuredOutput | undefined {
+  const given = [o.jsonObject ? '--json-object' : null, o.jsonSchema !== undefined ? '--json-schema' : null, o.choice ? '--choice' : null, o.regex !== undefined ? '--regex' : null].filter((x): x is string => x !== null);
   if (given.length > 1) throw new WiseError('WISE_USAGE', `${given.join(' and ')}: give one structured output`, { field: given[1] });
-  if (o.jsonObject) return { node: compileSchema({ type: 'object' }), raw: false, field: '--json-object' };
-  if (o.choice) return { node: choiceNode(o.choice), raw: true, field: '--choice' };
+  if (o.jsonObject) return { recognizer: jsonRecognizer(compileSchema({ type: 'object' })) as Recognizer<unknown>, field: '--json-object' };
+  if (o.choice) return { recognizer: jsonRecognizer(choiceNode(o.choice), true) as Recognizer<unknown>, field: '--choice' };
+  if (o.regex !== undefined) return { recognizer: regexRecognizer(o.regex) as Recognizer<unknown>, field: '--regex' };
   if (o.jsonSchema === undefined) return undefined;
   let schema: unknown;
   try {
@@ -95,7 +100,7 @@ function structuredOption(o: { jsonObject?: boolean; jsonSchema?: string; choice
     const missing = (e as NodeJS.ErrnoException).code === 'ENOENT';
     throw new WiseError(missing ? 'WISE_FILE_NOT_FOUND' : 'WISE_BAD_SCHEMA', `--json-schema ${o.jsonSchema}: ${missing ? 'no such file' : `not JSON (${(e as Error).message})`}`, { file: o.jsonSchema });
   }
-  return { node: compileSchema(schema), raw: false, field: '--json-schema' };
+  return { recognizer: jsonRecognizer(compileSchema(schema)) as Recognizer<unknown>, field: '--json-schema' };
 }
 
 /** `--logit-bias ID=BIAS`, repeatable: the biases so far with this one added. */

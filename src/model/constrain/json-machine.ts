@@ -12,6 +12,7 @@
  * same reason. Keys of an object restricted to its declared properties take no escapes.
  */
 import type { SchemaNode } from './json-schema.js';
+import type { Recognizer } from './recognizer.js';
 
 type ObjNode = Extract<SchemaNode, { kind: 'object' }>;
 type ArrNode = Extract<SchemaNode, { kind: 'array' }>;
@@ -244,4 +245,26 @@ function numChar(n: Extract<Frame, { t: 'num' }>, base: readonly Frame[], ch: st
   else if ((ch === 'e' || ch === 'E') && !n.integer && (p === 'zero' || p === 'int' || p === 'frac')) return to('e');
   else if ((ch === '+' || ch === '-') && p === 'e') return to('esign');
   if (numDone(p)) stepOne(complete(base), ch, out); // the number ended before ch: the parent reads it
+}
+
+/** JSON of `node` (or, `raw`, exactly one of a literal node's texts) as a Recognizer. */
+export function jsonRecognizer(node: SchemaNode, raw = false): Recognizer<MachineState[]> {
+  const start = initialStates(node, raw);
+  return {
+    initial: () => start,
+    step: (states, ch) => {
+      const next = step(states, ch);
+      return next.length === 0 ? null : next;
+    },
+    accepting,
+    finished,
+    room: (states) => {
+      // the one state is inside a string (a value's, or a key of an object that takes any key) and not in an escape
+      if (states.length !== 1) return null;
+      const top = states[0]!.stack.at(-1);
+      if (top?.t === 'str' && top.esc === 0) return top.max - top.len;
+      if (top?.t === 'key' && top.esc === 0 && top.node.extra !== null) return Infinity;
+      return null;
+    },
+  };
 }

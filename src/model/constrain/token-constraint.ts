@@ -1,8 +1,8 @@
 /**
  * Constrained decoding at the token level: which vocabulary tokens keep the text a prefix of what
- * the machine (json-machine.ts) accepts. The vocabulary's texts (as each token reads inside a
- * sequence) go into a character trie once per tokenizer; `allowed()` walks it with the machine's
- * states, so a shared prefix is read once and a dead branch is cut at its first character (the
+ * a recogniser (recognizer.ts: JSON of a schema, a choice, a regular expression) accepts. The vocabulary's texts (as each token reads inside a
+ * sequence) go into a character trie once per tokenizer; `allowed()` walks it with the recogniser's
+ * state, so a shared prefix is read once and a dead branch is cut at its first character (the
  * outlines / llama.cpp-grammar approach, without precompiled indexes). Inside a string, where most of
  * a vocabulary is allowed, the tokens of plain characters (no quote, backslash or control character)
  * come from a list sorted by length (allowed while the string's maxLength has room) and only the
@@ -12,8 +12,7 @@
  * never allowed; a byte-level vocabulary still spells every ASCII text.
  */
 import type { Tokenizer } from '../tokenizer.js';
-import { accepting, feed, finished, initialStates, step, type MachineState } from './json-machine.js';
-import type { SchemaNode } from './json-schema.js';
+import type { Recognizer } from './recognizer.js';
 
 interface TrieNode {
   children: Map<string, TrieNode>;
@@ -69,71 +68,64 @@ export function vocabTrie(tok: Tokenizer): VocabTrie {
   return t;
 }
 
-/** One sequence's constraint: its machine states, moved on by each token chosen. */
-export class TokenConstraint {
-  private states: MachineState[];
+/** One sequence's constraint: the recogniser's state, moved on by each token chosen (null: dead). */
+export class TokenConstraint<S = unknown> {
+  private state: S | null;
 
   constructor(
     private readonly trie: VocabTrie,
-    node: SchemaNode,
-    raw = false,
+    private readonly rec: Recognizer<S>,
   ) {
-    this.states = initialStates(node, raw);
+    this.state = rec.initial();
   }
 
   /** The text so far is complete: the sequence may end here. */
   get accepting(): boolean {
-    return accepting(this.states);
+    return this.state !== null && this.rec.accepting(this.state);
   }
 
   /** Nothing may follow: the sequence ends. */
   get finished(): boolean {
-    return finished(this.states);
+    return this.state !== null && this.rec.finished(this.state);
   }
 
   /** Every token id that keeps the text acceptable, in no particular order. */
   allowed(): number[] {
     const out: number[] = [];
-    const walk = (n: TrieNode, states: MachineState[]): void => {
+    const rec = this.rec;
+    const walk = (n: TrieNode, state: S): void => {
       for (const [ch, child] of n.children) {
-        const next = step(states, ch);
-        if (next.length === 0) continue;
+        const next = rec.step(state, ch);
+        if (next === null) continue;
         for (const id of child.ids) out.push(id);
         walk(child, next);
       }
     };
-    if (this.states.length === 0) return out;
-    const room = stringRoom(this.states);
+    if (this.state === null) return out;
+    const room = rec.room?.(this.state) ?? null;
     if (room === null) {
-      walk(this.trie.root, this.states);
+      walk(this.trie.root, this.state);
       return out;
     }
     const { plainIds, plainLens } = this.trie;
     for (let i = 0; i < plainIds.length && (plainLens[i] as number) <= room; i++) out.push(plainIds[i] as number);
-    walk(this.trie.special, this.states);
+    walk(this.trie.special, this.state);
     return out;
   }
 
   advance(id: number): void {
     const t = this.trie.texts[id];
-    this.states = t ? feed(this.states, t) : [];
+    let s = t ? this.state : null;
+    for (const ch of t ?? '') {
+      if (s === null) break;
+      s = this.rec.step(s, ch);
+    }
+    this.state = s;
   }
 }
 
-/**
- * When the one state is inside a string (a value's, or a key of an object that takes any key) and not
- * in an escape: how many more plain characters it takes (Infinity without maxLength); else null.
- */
-function stringRoom(states: readonly MachineState[]): number | null {
-  if (states.length !== 1) return null;
-  const top = states[0]!.stack.at(-1);
-  if (top?.t === 'str' && top.esc === 0) return top.max - top.len;
-  if (top?.t === 'key' && top.esc === 0 && top.node.extra !== null) return Infinity;
-  return null;
-}
-
 /** A GenerateOpts.constraint: a fresh TokenConstraint per sequence, on the tokenizer's (shared) trie. */
-export function constraintFor(tok: Tokenizer, node: SchemaNode, raw = false): () => TokenConstraint {
+export function constraintFor<S>(tok: Tokenizer, rec: Recognizer<S>): () => TokenConstraint<S> {
   const trie = vocabTrie(tok);
-  return () => new TokenConstraint(trie, node, raw);
+  return () => new TokenConstraint(trie, rec);
 }

@@ -1,0 +1,24 @@
+/**
+ * What constrained decoding (token-constraint.ts) needs of a language: a state per text so far,
+ * moved on one character at a time. A recogniser is immutable and shared by every sequence that
+ * follows it; each sequence keeps its own state.
+ *
+ *   json-machine.ts  JSON that a schema accepts, or one of a list of choices (jsonRecognizer)
+ *   regex.ts         text that a regular expression matches whole (regexRecognizer)
+ */
+export interface Recognizer<S> {
+  /** the state before any text */
+  initial(): S;
+  /** the state after `ch`, or null: no text with this prefix is accepted */
+  step(s: S, ch: string): S | null;
+  /** the text so far is accepted (generation may end here) */
+  accepting(s: S): boolean;
+  /** accepted, and nothing may follow */
+  finished(s: S): boolean;
+  /**
+   * How many plain characters (no quote, backslash or control character) the state takes in a row
+   * without changing anything but a count, or null when it cannot say: inside a JSON string, its
+   * maxLength's room. Lets a token walk skip the tokens of plain text (token-constraint.ts).
+   */
+  room?(s: S): number | null;
+}

@@ -1,0 +1,304 @@
+/**
+ * vLLM's guided_regex: the whole output matches a regular expression. The expression is parsed
+ * (Python `re` syntax, the subset below) into a Thompson NFA over characters; a state of the
+ * recogniser is the ε-closed set of NFA states, as a sorted Int32Array. Pure.
+ *
+ * Supported: literals and escaped metacharacters, `.` (any character but a newline), classes
+ * `[a-z0-9_]` and `[^…]`, `\d \D \w \W \s \S \n \t \r`, groups `( )` and `(?: )`, alternation `|`,
+ * quantifiers `* + ? {n} {n,} {n,m}` (and their lazy forms, which match the same texts), `^` at the
+ * start and `$` at the end (the match is whole anyway). Refused with WISE_BAD_SCHEMA, naming the
+ * position: backreferences, lookaround and other `(?…)` groups, `\b`, and an expression whose
+ * counted repetitions expand past MAX_STATES states.
+ */
+import { WiseError } from '../../util/errors.js';
+import type { Recognizer } from './recognizer.js';
+
+export const MAX_STATES = 20_000;
+
+type Test = (ch: string) => boolean;
+
+/** NFA state: `test` and `next` for a character transition, or ε-edges in `eps`. */
+interface NState {
+  test: Test | null;
+  next: number;
+  eps: number[];
+}
+
+/** A fragment: its start state and the states whose `next`/`eps` are still to be patched to what follows. */
+interface Frag {
+  start: number;
+  /** dangling exits: state ids whose out-edge goes to the next fragment */
+  outs: number[];
+}
+
+/** The parsed expression, as an AST. */
+type Node =
+  | { t: 'char'; test: Test }
+  | { t: 'seq'; items: Node[] }
+  | { t: 'alt'; options: Node[] }
+  | { t: 'rep'; node: Node; min: number; max: number };
+
+function bad(pattern: string, at: number, message: string): WiseError {
+  return new WiseError('WISE_BAD_SCHEMA', `regex ${JSON.stringify(pattern)} at ${at}: ${message}`, { position: at });
+}
+
+const isDigit: Test = (c) => c >= '0' && c <= '9';
+const isWord: Test = (c) => isDigit(c) || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c === '_';
+const isSpace: Test = (c) => c === ' ' || c === '\t' || c === '\n' || c === '\r' || c === '\f' || c === '\v';
+const not = (t: Test): Test => (c) => !t(c);
+
+class Parser {
+  private i = 0;
+  constructor(private readonly p: string) {}
+
+  parse(): Node {
+    if (this.p.startsWith('^')) this.i = 1;
+    const n = this.alt();
+    if (this.i < this.p.length) throw bad(this.p, this.i, this.p[this.i] === ')' ? 'unbalanced ")"' : `unexpected ${JSON.stringify(this.p[this.i])}`);
+    return n;
+  }
+
+  private alt(): Node {
+    const options = [this.seq()];
+    while (this.p[this.i] === '|') {
+      this.i++;
+      options.push(this.seq());
+    }
+    return options.length === 1 ? options[0]! : { t: 'alt', options };
+  }
+
+  private seq(): Node {
+    const items: Node[] = [];
+    while (this.i < this.p.length && this.p[this.i] !== '|' && this.p[this.i] !== ')') {
+      if (this.p[this.i] === '$' && this.i === this.p.length - 1) {
+        this.i++;
+        break;
+      }
+      items.push(this.quantified(this.atom()));
+    }
+    return { t: 'seq', items };
+  }
+
+  private quantified(node: Node): Node {
+    for (;;) {
+      const c = this.p[this.i];
+      let min: number;
+      let max: number;
+      if (c === '*') [min, max] = [0, Infinity];
+      else if (c === '+') [min, max] = [1, Infinity];
+      else if (c === '?') [min, max] = [0, 1];
+      else if (c === '{' && /^\{\d+(,\d*)?\}/.test(this.p.slice(this.i))) {
+        const m = /^\{(\d+)(,(\d*))?\}/.exec(this.p.slice(this.i))!;
+        min = Number(m[1]);
+        max = m[2] === undefined ? min : m[3] === '' ? Infinity : Number(m[3]);
+        if (max < min) throw bad(this.p, this.i, `{${min},${max}}: the maximum is below the minimum`);
+        this.i += m[0].length - 1;
+      } else return node;
+      this.i++;
+      if (this.p[this.i] === '?') this.i++; // lazy: the same language
+      else if (this.p[this.i] === '+') throw bad(this.p, this.i, 'possessive quantifiers are not supported');
+      node = { t: 'rep', node, min, max };
+    }
+  }
+
+  private atom(): Node {
+    const at = this.i;
+    const c = this.p[this.i++]!;
+    if (c === '(') {
+      if (this.p[this.i] === '?') {
+        if (this.p[this.i + 1] !== ':') throw bad(this.p, at, 'only (?: ) groups are supported (no lookaround, named groups or flags)');
+        this.i += 2;
+      }
+      const n = this.alt();
+      if (this.p[this.i] !== ')') throw bad(this.p, at, 'unclosed "("');
+      this.i++;
+      return n;
+    }
+    if (c === '[') return { t: 'char', test: this.cls(at) };
+    if (c === '.') return { t: 'char', test: (x) => x !== '\n' };
+    if (c === '\\') return { t: 'char', test: this.escape(at, false) };
+    if ('*+?{'.includes(c) && !(c === '{' && !/^\{\d+(,\d*)?\}/.test(this.p.slice(at)))) throw bad(this.p, at, `nothing to repeat before ${JSON.stringify(c)}`);
+    if (c === '^' || c === '$') throw bad(this.p, at, `anchor ${JSON.stringify(c)} inside the expression (the match is whole: leave it out)`);
+    return { t: 'char', test: (x) => x === c };
+  }
+
+  /** After a backslash: a class escape or an escaped character. */
+  private escape(at: number, inClass: boolean): Test {
+    const c = this.p[this.i++];
+    if (c === undefined) throw bad(this.p, at, 'a trailing backslash');
+    switch (c) {
+      case 'd': return isDigit;
+      case 'D': return not(isDigit);
+      case 'w': return isWord;
+      case 'W': return not(isWord);
+      case 's': return isSpace;
+      case 'S': return not(isSpace);
+      case 'n': return (x) => x === '\n';
+      case 't': return (x) => x === '\t';
+      case 'r': return (x) => x === '\r';
+      case 'f': return (x) => x === '\f';
+      case 'v': return (x) => x === '\v';
+    }
+    if (/[0-9]/.test(c) || (!inClass && /[bBAZ]/.test(c))) throw bad(this.p, at, `\\${c} is not supported (no backreferences or word boundaries)`);
+    if (/[A-Za-z]/.test(c) && !(inClass && c === 'b')) throw bad(this.p, at, `unknown escape \\${c}`);
+    return (x) => x === c;
+  }
+
+  /** A class after its "[": its members, ranges and class escapes, possibly negated. */
+  private cls(at: number): Test {
+    const negate = this.p[this.i] === '^';
+    if (negate) this.i++;
+    const parts: Test[] = [];
+    let first = true;
+    for (;;) {
+      const c = this.p[this.i];
+      if (c === undefined) throw bad(this.p, at, 'unclosed "["');
+      if (c === ']' && !first) {
+        this.i++;
+        break;
+      }
+      first = false;
+      this.i++;
+      let lo: string | null = c;
+      if (c === '\\') {
+        const esc = this.escape(this.i - 1, true);
+        const e = this.p[this.i - 1]!;
+        if ('dDwWsS'.includes(e)) {
+          parts.push(esc);
+          continue;
+        }
+        lo = e === 'n' ? '\n' : e === 't' ? '\t' : e === 'r' ? '\r' : e;
+      }
+      if (this.p[this.i] === '-' && this.p[this.i + 1] !== undefined && this.p[this.i + 1] !== ']') {
+        this.i++;
+        let hi = this.p[this.i++]!;
+        if (hi === '\\') {
+          hi = this.p[this.i++] ?? '';
+          hi = hi === 'n' ? '\n' : hi === 't' ? '\t' : hi;
+        }
+        if (hi < lo) throw bad(this.p, at, `range ${lo}-${hi} is reversed`);
+        const [a, b] = [lo, hi];
+        parts.push((x) => x >= a && x <= b);
+      } else {
+        const m = lo;
+        parts.push((x) => x === m);
+      }
+    }
+    const any: Test = (x) => parts.some((t) => t(x));
+    return negate ? not(any) : any;
+  }
+}
+
+/** A compiled expression: states, the start's ε-closure, the accepting state. */
+export interface Regex {
+  readonly pattern: string;
+  readonly states: readonly NState[];
+  readonly start: Int32Array;
+  readonly accept: number;
+}
+
+export function compileRegex(pattern: string): Regex {
+  const ast = new Parser(pattern).parse();
+  const states: NState[] = [];
+  const add = (s: NState): number => {
+    if (states.length >= MAX_STATES) throw bad(pattern, 0, `the expression expands past ${MAX_STATES} states (reduce its counted repetitions)`);
+    states.push(s);
+    return states.length - 1;
+  };
+  const patch = (outs: readonly number[], to: number): void => {
+    for (const o of outs) {
+      const s = states[o]!;
+      if (s.test) s.next = to;
+      else s.eps.push(to);
+    }
+  };
+  const empty = (): Frag => {
+    const s = add({ test: null, next: -1, eps: [] });
+    return { start: s, outs: [s] };
+  };
+  const build = (n: Node): Frag => {
+    switch (n.t) {
+      case 'char': {
+        const s = add({ test: n.test, next: -1, eps: [] });
+        return { start: s, outs: [s] };
+      }
+      case 'seq': {
+        if (n.items.length === 0) return empty();
+        const frags = n.items.map(build);
+        for (let k = 0; k + 1 < frags.length; k++) patch(frags[k]!.outs, frags[k + 1]!.start);
+        return { start: frags[0]!.start, outs: frags[frags.length - 1]!.outs };
+      }
+      case 'alt': {
+        const s = add({ test: null, next: -1, eps: [] });
+        const frags = n.options.map(build);
+        states[s]!.eps.push(...frags.map((f) => f.start));
+        return { start: s, outs: frags.flatMap((f) => f.outs) };
+      }
+      case 'rep': {
+        // min copies, then (max − min) optional ones, or a loop for an unbounded max
+        const parts: Frag[] = [];
+        for (let k = 0; k < n.min; k++) parts.push(build(n.node));
+        if (n.max === Infinity) {
+          const loop = add({ test: null, next: -1, eps: [] });
+          const body = build(n.node);
+          states[loop]!.eps.push(body.start);
+          patch(body.outs, loop);
+          parts.push({ start: loop, outs: [loop] });
+        } else {
+          for (let k = n.min; k < n.max; k++) {
+            const opt = add({ test: null, next: -1, eps: [] });
+            const body = build(n.node);
+            states[opt]!.eps.push(body.start);
+            parts.push({ start: opt, outs: [opt, ...body.outs] });
+          }
+        }
+        if (parts.length === 0) return empty();
+        for (let k = 0; k + 1 < parts.length; k++) patch(parts[k]!.outs, parts[k + 1]!.start);
+        return { start: parts[0]!.start, outs: parts[parts.length - 1]!.outs };
+      }
+    }
+  };
+  const f = build(ast);
+  const accept = add({ test: null, next: -1, eps: [] });
+  patch(f.outs, accept);
+  return { pattern, states, start: closure(states, [f.start]), accept };
+}
+
+/** The ε-closure of `from`, sorted. */
+function closure(states: readonly NState[], from: Iterable<number>): Int32Array {
+  const seen = new Set<number>();
+  const stack = [...from];
+  while (stack.length > 0) {
+    const s = stack.pop()!;
+    if (seen.has(s)) continue;
+    seen.add(s);
+    for (const e of states[s]!.eps) stack.push(e);
+  }
+  return Int32Array.from([...seen].sort((a, b) => a - b));
+}
+
+/** The states after `ch`, or null when no state takes it. */
+export function regexStep(re: Regex, set: Int32Array, ch: string): Int32Array | null {
+  const next: number[] = [];
+  for (const s of set) {
+    const st = re.states[s]!;
+    if (st.test && st.test(ch)) next.push(st.next);
+  }
+  return next.length === 0 ? null : closure(re.states, next);
+}
+
+export const regexAccepting = (re: Regex, set: Int32Array): boolean => set.includes(re.accept);
+
+/** No state takes a character: the text cannot go on. */
+export const regexFinished = (re: Regex, set: Int32Array): boolean => set.every((s) => re.states[s]!.test === null);
+
+/** `pattern`, matched whole, as a Recognizer (WISE_BAD_SCHEMA for what the subset does not cover). */
+export function regexRecognizer(pattern: string): Recognizer<Int32Array> {
+  const re = compileRegex(pattern);
+  return {
+    initial: () => re.start,
+    step: (set, ch) => regexStep(re, set, ch),
+    accepting: (set) => regexAccepting(re, set),
+    finished: (set) => regexFinished(re, set),
+  };
+}
