@@ -16,7 +16,7 @@ import { compileSchema } from '../src/model/constrain/json-schema.js';
 import { jsonRecognizer } from '../src/model/constrain/json-machine.js';
 import { buildTrie, constraintFor, TokenConstraint, vocabTrie, type VocabTrie } from '../src/model/constrain/token-constraint.js';
 
-const rounds = Number(process.argv[process.argv.indexOf('--rounds') + 1] || 5) || 5;
+const rounds = Number(process.argv[process.argv.indexOf('--rounds') + 1] || 9) || 9;
 const REPO = path.join(import.meta.dirname, '..');
 
 const SCHEMA = compileSchema({
