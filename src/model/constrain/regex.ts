@@ -46,6 +46,11 @@ const isDigit: Test = (c) => c >= '0' && c <= '9';
 const isWord: Test = (c) => isDigit(c) || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c === '_';
 const isSpace: Test = (c) => c === ' ' || c === '\t' || c === '\n' || c === '\r' || c === '\f' || c === '\v';
 const not = (t: Test): Test => (c) => !t(c);
+/** {n}, {n,}, {n,m} and Python's {,m}; any other brace is a literal */
+const QUANT = /^\{(?:(\d+)(,(\d*))?|,(\d+))\}/;
+/** The character a single-character escape stands for (`\n` a newline; `\.` a dot). */
+const ESCAPED: Record<string, string> = { n: '\n', t: '\t', r: '\r', f: '\f', v: '\v' };
+const escapedChar = (e: string, inClass: boolean): string => ESCAPED[e] ?? (inClass && e === 'b' ? '\b' : e);
 
 class Parser {
   private i = 0;
@@ -87,10 +92,10 @@ class Parser {
       if (c === '*') [min, max] = [0, Infinity];
       else if (c === '+') [min, max] = [1, Infinity];
       else if (c === '?') [min, max] = [0, 1];
-      else if (c === '{' && /^\{\d+(,\d*)?\}/.test(this.p.slice(this.i))) {
-        const m = /^\{(\d+)(,(\d*))?\}/.exec(this.p.slice(this.i))!;
-        min = Number(m[1]);
-        max = m[2] === undefined ? min : m[3] === '' ? Infinity : Number(m[3]);
+      else if (c === '{' && QUANT.test(this.p.slice(this.i))) {
+        const m = QUANT.exec(this.p.slice(this.i))!;
+        min = Number(m[1] ?? 0); // Python reads {,n} as {0,n}
+        max = m[4] !== undefined ? Number(m[4]) : m[2] === undefined ? min : m[3] === '' ? Infinity : Number(m[3]);
         if (max < min) throw bad(this.p, this.i, `{${min},${max}}: the maximum is below the minimum`);
         this.i += m[0].length - 1;
       } else return node;
@@ -117,7 +122,7 @@ class Parser {
     if (c === '[') return { t: 'char', test: this.cls(at) };
     if (c === '.') return { t: 'char', test: (x) => x !== '\n' };
     if (c === '\\') return { t: 'char', test: this.escape(at, false) };
-    if ('*+?{'.includes(c) && !(c === '{' && !/^\{\d+(,\d*)?\}/.test(this.p.slice(at)))) throw bad(this.p, at, `nothing to repeat before ${JSON.stringify(c)}`);
+    if ('*+?{'.includes(c) && !(c === '{' && !QUANT.test(this.p.slice(at)))) throw bad(this.p, at, `nothing to repeat before ${JSON.stringify(c)}`);
     if (c === '^' || c === '$') throw bad(this.p, at, `anchor ${JSON.stringify(c)} inside the expression (the match is whole: leave it out)`);
     return { t: 'char', test: (x) => x === c };
   }
@@ -133,15 +138,11 @@ class Parser {
       case 'W': return not(isWord);
       case 's': return isSpace;
       case 'S': return not(isSpace);
-      case 'n': return (x) => x === '\n';
-      case 't': return (x) => x === '\t';
-      case 'r': return (x) => x === '\r';
-      case 'f': return (x) => x === '\f';
-      case 'v': return (x) => x === '\v';
     }
     if (/[0-9]/.test(c) || (!inClass && /[bBAZ]/.test(c))) throw bad(this.p, at, `\\${c} is not supported (no backreferences or word boundaries)`);
-    if (/[A-Za-z]/.test(c) && !(inClass && c === 'b')) throw bad(this.p, at, `unknown escape \\${c}`);
-    return (x) => x === c;
+    if (/[A-Za-z]/.test(c) && ESCAPED[c] === undefined && !(inClass && c === 'b')) throw bad(this.p, at, `unknown escape \\${c}`);
+    const m = escapedChar(c, inClass);
+    return (x) => x === m;
   }
 
   /** A class after its "[": its members, ranges and class escapes, possibly negated. */
@@ -167,15 +168,12 @@ class Parser {
           parts.push(esc);
           continue;
         }
-        lo = e === 'n' ? '\n' : e === 't' ? '\t' : e === 'r' ? '\r' : e;
+        lo = escapedChar(e, true);
       }
       if (this.p[this.i] === '-' && this.p[this.i + 1] !== undefined && this.p[this.i + 1] !== ']') {
         this.i++;
         let hi = this.p[this.i++]!;
-        if (hi === '\\') {
-          hi = this.p[this.i++] ?? '';
-          hi = hi === 'n' ? '\n' : hi === 't' ? '\t' : hi;
-        }
+        if (hi === '\\') hi = escapedChar(this.p[this.i++] ?? '', true);
         if (hi < lo) throw bad(this.p, at, `range ${lo}-${hi} is reversed`);
         const [a, b] = [lo, hi];
         parts.push((x) => x >= a && x <= b);
