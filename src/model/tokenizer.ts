@@ -13,9 +13,15 @@ type HFTokenizer = InstanceType<HF['PreTrainedTokenizer']>;
 
 export const TOKENIZER_FILES = ['tokenizer.json', 'tokenizer_config.json'] as const;
 
+/**
+ * One chat message as a template reads it (transformers' convention): an assistant turn may carry
+ * `tool_calls` (arguments as an object, as HF templates expect), a tool result its `tool_call_id`.
+ */
 export interface ChatMessage {
   role: string;
   content: string;
+  tool_calls?: { id: string; type: 'function'; function: { name: string; arguments: unknown } }[];
+  tool_call_id?: string;
 }
 
 export interface DecodeOptions {
@@ -140,12 +146,19 @@ export class Tokenizer {
   }
 
   /** The prompt text for `messages` per the chat template, or null when the checkpoint has no template. */
-  applyChatTemplate(messages: readonly ChatMessage[], opts: { addGenerationPrompt?: boolean } = {}): string | null {
+  applyChatTemplate(messages: readonly ChatMessage[], opts: { addGenerationPrompt?: boolean; tools?: readonly Record<string, unknown>[] } = {}): string | null {
     if (this.chatTemplate === null) return null;
+    const msgs = messages.map((m) => ({
+      role: m.role,
+      content: m.content,
+      ...(m.tool_calls ? { tool_calls: m.tool_calls } : {}),
+      ...(m.tool_call_id !== undefined ? { tool_call_id: m.tool_call_id } : {}),
+    }));
     try {
-      return this.tok.apply_chat_template(messages.map((m) => ({ role: m.role, content: m.content })), {
+      return this.tok.apply_chat_template(msgs as { role: string; content: string }[], {
         tokenize: false,
         add_generation_prompt: opts.addGenerationPrompt ?? true,
+        ...(opts.tools && opts.tools.length > 0 ? { tools: opts.tools as unknown as Record<string, unknown>[] } : {}),
       }) as string;
     } catch (e) {
       throw new WiseError('WISE_TOKENIZER', `chat template of ${this.dir} failed: ${(e as Error).message}`, { dir: this.dir }, { cause: e });

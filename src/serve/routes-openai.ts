@@ -11,6 +11,9 @@ import { randomBytes, randomInt } from 'node:crypto';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { GenerateOptions, GenerateResult, ModelService, TokenInfo } from './service.js';
 import { structuredOutput } from './structured.js';
+import { chatMessages, type BodyMessage } from './chat-messages.js';
+import { toolPlan, type ToolPlan } from './tools.js';
+import { ChoiceOutput, choiceMessage, type ChatDelta } from './tool-output.js';
 import { ApiError, toApiError } from './errors.js';
 import { bearerAuth, modelId, type ServeContext } from './context.js';
 import { parsePrompts, promptParam, type PromptInput } from './prompts.js';
@@ -19,7 +22,6 @@ import { recordResults } from './serve-metrics.js';
 import {
   chatBodySchema,
   completionBodySchema,
-  contentText,
   MAX_CHOICES,
   MAX_SEED,
   type ChatBody,
@@ -94,6 +96,7 @@ function samplingOptions(body: SamplingBody, maxTokens: number, vocabSize: numbe
 }
 
 const newId = (prefix: string): string => `${prefix}-${randomBytes(12).toString('hex')}`;
+const newCallId = (): string => `call_${randomBytes(12).toString('hex')}`;
 
 /** Token counts summed over the request's prompts. */
 function usage(rs: readonly GenerateResult[]): Record<string, number> {
@@ -128,7 +131,11 @@ interface Call {
   includeUsage: boolean;
   /** completions' echo: the prompt text leads the returned text (and its tokens the logprobs) */
   echo?: boolean;
+  /** chat: how the text becomes the message (tools.ts; mode none: plain content) */
+  tools?: ToolPlan;
 }
+
+const NO_TOOLS: ToolPlan = { mode: 'none', tools: [], names: new Set() };
 
 /** OpenAI completions' logprobs: parallel arrays over the tokens, text_offset into the returned text (the first token's at `start`). */
 function completionLogprobs(infos: readonly TokenInfo[], start = 0): Record<string, unknown> {
@@ -173,9 +180,8 @@ const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'obj
  * stay accepted and ignored, as OpenAI-compatible servers do.
  */
 const UNSUPPORTED: Record<string, (v: unknown) => boolean> = {
-  tools: (v) => !Array.isArray(v) || v.length > 0,
-  tool_choice: (v) => v !== 'none',
-  functions: (v) => !Array.isArray(v) || v.length > 0,
+  functions: (v) => !Array.isArray(v) || v.length > 0, // the deprecated form of tools (chat takes tools and tool_choice)
+
   function_call: (v) => v !== 'none',
   suffix: (v) => v !== '',
   best_of: (v) => v !== 1,
@@ -183,11 +189,21 @@ const UNSUPPORTED: Record<string, (v: unknown) => boolean> = {
   grammar: () => true, // llama.cpp's (its json_schema is implemented)
 };
 
-function checkUnsupported(body: object): void {
-  for (const [k, asks] of Object.entries(UNSUPPORTED)) {
+/** Completions have no tools (chat has: tools.ts). */
+const COMPLETIONS_UNSUPPORTED: Record<string, (v: unknown) => boolean> = {
+  tools: (v) => !Array.isArray(v) || v.length > 0,
+  tool_choice: (v) => v !== 'none',
+};
+
+function checkUnsupported(body: object, kind: Kind): void {
+  const table = kind === 'chat' ? UNSUPPORTED : { ...UNSUPPORTED, ...COMPLETIONS_UNSUPPORTED };
+  for (const [k, asks] of Object.entries(table)) {
     const v = (body as Record<string, unknown>)[k];
     if (v === undefined || v === null || v === false) continue;
-    if (asks(v)) throw new ApiError(400, 'unsupported_field', `${k}: not supported by this server (tools, grammars, suffix and best_of are not implemented; structured output is: response_format, guided_json, guided_choice, guided_regex, json_schema); leave it out`, k);
+    if (asks(v)) {
+      const why = k in COMPLETIONS_UNSUPPORTED ? 'tools are taken by /v1/chat/completions' : k === 'functions' || k === 'function_call' ? 'give tools and tool_choice instead' : 'grammars, suffix and best_of are not implemented; structured output is: response_format, guided_json, guided_choice, guided_regex, json_schema';
+      throw new ApiError(400, 'unsupported_field', `${k}: not supported by this server (${why}); leave it out`, k);
+    }
   }
 }
 
@@ -227,7 +243,10 @@ async function respond(ctx: ServeContext, call: Call, req: FastifyRequest, reply
       recordResults(ctx.metrics, endpointOf(kind), rs);
       const choice = (r: GenerateResult, index: number): Record<string, unknown> => {
         const lp = call.options.logprobs !== undefined && r.tokens ? r.tokens : null; // the generated tokens' logprobs
-        if (kind === 'chat') return { index, message: { role: 'assistant', content: r.text }, logprobs: lp ? chatLogprobs(lp) : null, finish_reason: r.finishReason };
+        if (kind === 'chat') {
+          const { message, finishReason } = choiceMessage(call.tools ?? NO_TOOLS, r.text, r.finishReason, newCallId);
+          return { index, message, logprobs: lp ? chatLogprobs(lp) : null, finish_reason: finishReason };
+        }
         const p = call.prompts[index]!;
         return {
           index,
@@ -249,15 +268,20 @@ async function respond(ctx: ServeContext, call: Call, req: FastifyRequest, reply
       offsets[index] = offsets[index]! + infos.reduce((a, t) => a + t.token.length, 0);
       return lp;
     };
-    const chunk = (index: number, piece: string | null, finish: string | null, first = false, infos?: TokenInfo[]): Record<string, unknown> =>
-      kind === 'chat'
-        ? {
-            index,
-            delta: first ? { role: 'assistant', content: '' } : piece === null ? {} : { content: piece },
-            logprobs: chunkLogprobs(index, infos),
-            finish_reason: finish,
-          }
-        : { index, text: piece ?? '', logprobs: chunkLogprobs(index, infos), finish_reason: finish };
+    // chat: each choice's text becomes content or tool-call deltas (tool-output.ts)
+    const outs = call.prompts.map(() => new ChoiceOutput(call.tools ?? NO_TOOLS, newCallId));
+    const chatChunk = (index: number, delta: ChatDelta | { role: 'assistant'; content: '' } | null, finish: string | null, infos?: TokenInfo[]): Record<string, unknown> => ({
+      index,
+      delta: delta ?? {},
+      logprobs: chunkLogprobs(index, infos),
+      finish_reason: finish,
+    });
+    const textChunk = (index: number, piece: string | null, finish: string | null, infos?: TokenInfo[]): Record<string, unknown> => ({
+      index,
+      text: piece ?? '',
+      logprobs: chunkLogprobs(index, infos),
+      finish_reason: finish,
+    });
     // The event stream starts with the first event, not before the generation does: a request
     // the model refuses (a prompt longer than its context) still gets its HTTP status (400).
     let started = false;
@@ -271,7 +295,7 @@ async function respond(ctx: ServeContext, call: Call, req: FastifyRequest, reply
           connection: 'keep-alive',
           'x-accel-buffering': 'no',
         });
-        if (kind === 'chat') call.prompts.forEach((_, c) => send({ id, object: chunkObject, created, model, choices: [chunk(c, null, null, true)], ...extra })); // each choice opens with its role
+        if (kind === 'chat') call.prompts.forEach((_, c) => send({ id, object: chunkObject, created, model, choices: [chatChunk(c, { role: 'assistant', content: '' }, null)], ...extra })); // each choice opens with its role
       }
       if (!raw.destroyed && !raw.writableEnded) raw.write(`data: ${JSON.stringify(obj)}\n\n`);
     };
@@ -284,12 +308,20 @@ async function respond(ctx: ServeContext, call: Call, req: FastifyRequest, reply
           ...optionsFor(i),
           signal: ac.signal,
           onText: (piece, infos) => {
-            if (piece !== '' || (infos && infos.length > 0)) send({ id, object: chunkObject, created, model, choices: [chunk(i, piece, null, false, infos)], ...extra });
+            const hasInfos = infos !== undefined && infos.length > 0;
+            if (kind === 'text') {
+              if (piece !== '' || hasInfos) send({ id, object: chunkObject, created, model, choices: [textChunk(i, piece, null, infos)], ...extra });
+              return;
+            }
+            const delta = outs[i]!.push(piece);
+            if (delta !== null || hasInfos) send({ id, object: chunkObject, created, model, choices: [chatChunk(i, delta, null, infos)], ...extra });
           },
         }),
         (i, r) => {
           model = modelId(service.baseName, r.editSeq);
-          send({ id, object: chunkObject, created, model, choices: [chunk(i, null, r.finishReason)], ...extra, wise: wiseField([r], call.options.seed) });
+          const last = kind === 'chat' ? outs[i]!.finish(r.finishReason) : null;
+          const choice = last ? chatChunk(i, last.delta, last.finishReason) : textChunk(i, null, r.finishReason);
+          send({ id, object: chunkObject, created, model, choices: [choice], ...extra, wise: wiseField([r], call.options.seed) });
         },
       );
       recordResults(ctx.metrics, endpointOf(kind), rs);
@@ -338,7 +370,7 @@ export function registerOpenAIRoutes(app: FastifyInstance, ctx: ServeContext): v
       const service = ctx.ready();
       const body = req.body;
       checkModel(service, body.model);
-      checkUnsupported(body);
+      checkUnsupported(body, 'text');
       const prompts = parsePrompts(body.prompt, service.vocabSize);
       prompts.forEach((p, i) => checkPromptLength(ctx, service, p, promptParam(prompts.length, i)));
       const n = choicesPerPrompt(body, prompts.length);
@@ -359,16 +391,23 @@ export function registerOpenAIRoutes(app: FastifyInstance, ctx: ServeContext): v
       const service = ctx.ready();
       const body = req.body;
       checkModel(service, body.model);
-      checkUnsupported(body);
-      const prompt = service.chatPrompt(body.messages.map((m) => ({ role: m.role, content: contentText(m.content) })));
-      checkPromptLength(ctx, service, prompt, 'messages');
+      checkUnsupported(body, 'chat');
+      const tools = toolPlan(body as unknown as Record<string, unknown>, service.toolFormat ?? null);
+      const messages = chatMessages(body.messages as BodyMessage[]);
       const options = samplingOptions(body, body.max_completion_tokens ?? body.max_tokens ?? ctx.maxTokensCap, service.vocabSize);
+      if (tools.mode !== 'none' && options.structured) {
+        const field = options.structured.field;
+        throw new ApiError(400, 'invalid_value', `${field}: not with tool_choice "${tools.mode === 'named' ? tools.name : tools.mode}" (the tool calls set the output's form); leave one out`, field);
+      }
+      if (tools.structured) options.structured = tools.structured;
+      const prompt = service.chatPrompt(messages, tools.tools);
+      checkPromptLength(ctx, service, prompt, 'messages');
       const stream = body.stream === true;
       const logprobs = body.logprobs === true;
       checkLogprobFields({ stream, echo: false, topWithout: body.top_logprobs != null && !logprobs, zeroTokens: false });
       if (logprobs) options.logprobs = body.top_logprobs ?? 0;
       const n = choicesPerPrompt(body, 1);
-      return respond(ctx, { kind: 'chat', service, prompts: new Array<PromptInput>(n).fill(prompt), n, options, stream, includeUsage: stream && body.stream_options?.include_usage === true }, req, reply);
+      return respond(ctx, { kind: 'chat', service, prompts: new Array<PromptInput>(n).fill(prompt), n, options, stream, includeUsage: stream && body.stream_options?.include_usage === true, tools }, req, reply);
     },
   );
 }

@@ -19,7 +19,8 @@ import { ApiError } from './errors.js';
 import { bearerAuth, type ServeContext } from './context.js';
 import { checkModel } from './routes-openai.js';
 import { checkIdsBelow } from './prompts.js';
-import { contentText, messagesSchema, type ChatBody } from './schemas.js';
+import { messagesSchema, type ChatBody } from './schemas.js';
+import { chatMessages, type BodyMessage } from './chat-messages.js';
 
 const optionalBool = { type: ['boolean', 'null'] };
 
@@ -61,7 +62,7 @@ export function registerTokenRoutes(app: FastifyInstance, ctx: ServeContext): vo
     if (b.messages !== undefined) {
       if (b.content !== undefined || b.prompt !== undefined) throw new ApiError(400, 'invalid_value', 'messages: give messages or a text (content, prompt), not both', 'messages');
       // as the chat route runs them: the rendered template's ids, or the fallback text as a text prompt (its special prefix first)
-      const p = service.chatPrompt(b.messages.map((m) => ({ role: m.role, content: contentText(m.content) })));
+      const p = service.chatPrompt(chatMessages(b.messages as BodyMessage[]));
       const tokens = typeof p === 'string' ? [...service.prefixIds, ...service.encode(p)] : [...p];
       return { tokens, count: tokens.length, max_model_len: service.contextLength };
     }

@@ -10,7 +10,9 @@
  *   model        string, required; must be the current id `base+edits@N` or the bare base name (checked in the route → 404)
  *   prompt       string; or an array of strings; or an array of token ids (integers ≥ 0: one prompt);
  *                or an array of token-id arrays; non-empty (completions; the rest is checked in prompts.ts)
- *   messages     non-empty array of {role: system|user|assistant, content: string | [{type:'text', text}]}  (chat)
+ *   messages     non-empty array of {role: system|developer|user|assistant|tool, content: string | [{type:'text', text}] | null,
+ *                tool_calls?, tool_call_id?}  (chat; chat-messages.ts)
+ *   tools, tool_choice, parallel_tool_calls  (chat; checked in tools.ts)
  *   max_tokens   integer 1..cap (also `max_completion_tokens` for chat)
  *   temperature  number 0..2 (0 = greedy)          top_p  number in (0, 1]
  *   top_k        integer ≥ -1 (-1 or 0 = all; vLLM's and llama.cpp's extension)    min_p  number 0..1 (0 = off)
@@ -28,6 +30,7 @@
  *
  * Edit bodies are strict (unknown fields are typos): see src/edits/request.ts.
  */
+import type { BodyMessage } from './chat-messages.js';
 
 export const MAX_SEED = Number.MAX_SAFE_INTEGER;
 
@@ -104,23 +107,45 @@ export function chatBodySchema(maxTokensCap: number): Record<string, unknown> {
   };
 }
 
-/** Chat messages: {role: system|user|assistant, content: string | [{type: 'text', text}]}, at least one. */
+const contentSchema = {
+  type: ['string', 'array', 'null'],
+  items: {
+    type: 'object',
+    required: ['type', 'text'],
+    properties: { type: { type: 'string', enum: ['text'] }, text: { type: 'string' } },
+  },
+};
+
+/** An assistant turn's tool calls, as OpenAI writes them (arguments: JSON text). */
+const toolCallsSchema = {
+  type: ['array', 'null'],
+  items: {
+    type: 'object',
+    required: ['id', 'type', 'function'],
+    properties: {
+      id: { type: 'string' },
+      type: { type: 'string', enum: ['function'] },
+      function: { type: 'object', required: ['name', 'arguments'], properties: { name: { type: 'string', minLength: 1 }, arguments: { type: 'string' } } },
+    },
+  },
+};
+
+/**
+ * Chat messages, at least one: {role: system|developer|user|assistant|tool, content: string | [{type: 'text', text}] | null,
+ * tool_calls? (assistant), tool_call_id? (tool)}; what a schema cannot say (content null only beside tool calls) is
+ * checked in chat-messages.ts.
+ */
 export const messagesSchema = {
   type: 'array',
   minItems: 1,
   items: {
     type: 'object',
-    required: ['role', 'content'],
+    required: ['role'],
     properties: {
-      role: { type: 'string', enum: ['system', 'user', 'assistant'] },
-      content: {
-        type: ['string', 'array'],
-        items: {
-          type: 'object',
-          required: ['type', 'text'],
-          properties: { type: { type: 'string', enum: ['text'] }, text: { type: 'string' } },
-        },
-      },
+      role: { type: 'string', enum: ['system', 'developer', 'user', 'assistant', 'tool'] },
+      content: contentSchema,
+      tool_calls: toolCallsSchema,
+      tool_call_id: { type: ['string', 'null'] },
     },
   },
 };
@@ -194,7 +219,7 @@ export interface CompletionBody extends SamplingBody {
 export type ChatContent = string | { type: 'text'; text: string }[];
 
 export interface ChatBody extends SamplingBody {
-  messages: { role: 'system' | 'user' | 'assistant'; content: ChatContent }[];
+  messages: BodyMessage[];
   max_completion_tokens?: number | null;
   logprobs?: boolean | null;
   top_logprobs?: number | null;

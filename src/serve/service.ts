@@ -11,6 +11,8 @@ import type { EditRequest } from '../edits/request.js';
 import type { PromptInput } from './prompts.js';
 import type { LogitShaping } from '../model/logit-shaping.js';
 import type { StructuredOutput } from './structured.js';
+import type { ChatMessage, ToolDef } from './chat-messages.js';
+import type { ToolFormat } from './tools.js';
 import type { Pooling } from '../model/pooling.js';
 
 export type { PromptInput } from './prompts.js';
@@ -122,7 +124,9 @@ export interface ModelService {
    * template writes its own BOS, as transformers' apply_chat_template(tokenize=True) has it), or the documented
    * fallback text (which generation encodes as any text prompt)
    */
-  chatPrompt(messages: { role: string; content: string }[]): PromptInput;
+  chatPrompt(messages: readonly ChatMessage[], tools?: readonly ToolDef[]): PromptInput;
+  /** how the chat prompt's format writes tool calls ('hermes': <tool_call> JSON </tool_call>); null or absent: it has no such syntax, and tool_choice "auto" is refused */
+  readonly toolFormat?: ToolFormat;
   /**
    * Several prompts, all on the one state current when the call starts (an edit applied meanwhile
    * reaches none of them); `optsFor(i)` gives prompt i's options, and `onResult(i, r)`, when given,

@@ -11,8 +11,8 @@
  *  - text decoding, stop strings and echo: text-decode.ts;
  *  - the signal aborts between tokens (the call then rejects with WISE_INTERNAL 'generation aborted').
  *
- * Chat prompts use the checkpoint's chat template when it has one, else the plain fallback
- * "System: …\nUser: …\nAssistant:" (one "Role: content" line per message, then "Assistant:").
+ * Chat prompts use the checkpoint's chat template when it has one (tools passed to it as `tools`), else
+ * the plain fallback "System: …\nUser: …\nAssistant:" (chat-messages.ts; tools in the Hermes format).
  */
 import * as path from 'node:path';
 import type { CausalLM } from '../model/causal-lm.js';
@@ -23,18 +23,14 @@ import type { EditSummary, EmbedOptions, EmbedResult, GenerateOptions, GenerateR
 import { routeNames } from '../router/router.js';
 import { TextDecode, promptVocab, type GenerateTextResult, type Routing } from './text-decode.js';
 import { chunks, decodeTexts } from './decode-texts.js';
+import { plainChatPrompt, TOOL_OPEN, type ChatMessage, type ToolDef } from './chat-messages.js';
+import type { ToolFormat } from './tools.js';
 import { DecodeScheduler } from '../model/decode-scheduler.js';
 
 export { promptVocab, type GenerateTextResult, type Routing } from './text-decode.js';
 
 /** inputs per embedding pass */
 const EMBED_BATCH = 16;
-
-/** The plain chat fallback: "Role: content" lines, then "Assistant:". */
-export function plainChatPrompt(messages: readonly { role: string; content: string }[]): string {
-  const name = (r: string): string => r.charAt(0).toUpperCase() + r.slice(1);
-  return messages.map((m) => `${name(m.role)}: ${m.content}`).join('\n') + '\nAssistant:';
-}
 
 /**
  * Generates a continuation of `prompt` (text, or token ids) with `lm` (routed through `routing`
@@ -102,9 +98,15 @@ export class WiseModelService implements ModelService {
     return this.lm.tokenizer.decode(ids, { skipSpecialTokens: false }); // special tokens kept: the echoed text is the tokens joined
   }
 
-  chatPrompt(messages: { role: string; content: string }[]): PromptInput {
-    const rendered = this.lm.tokenizer.applyChatTemplate(messages, { addGenerationPrompt: true });
-    return rendered === null ? plainChatPrompt(messages) : this.lm.tokenizer.encode(rendered);
+  chatPrompt(messages: readonly ChatMessage[], tools: readonly ToolDef[] = []): PromptInput {
+    const rendered = this.lm.tokenizer.applyChatTemplate(messages, { addGenerationPrompt: true, tools: tools as unknown as Record<string, unknown>[] });
+    return rendered === null ? plainChatPrompt(messages, tools) : this.lm.tokenizer.encode(rendered);
+  }
+
+  /** Hermes when the fallback writes the prompt, or the checkpoint's template writes <tool_call> tags (Qwen2.5's, Hermes'); else none. */
+  get toolFormat(): ToolFormat {
+    const t = this.lm.tokenizer.chatTemplate;
+    return t === null || t.includes(TOOL_OPEN) ? 'hermes' : null;
   }
 
   async generateBatch(prompts: readonly PromptInput[], optsFor: (i: number) => GenerateOptions, onResult?: (i: number, r: GenerateResult) => void): Promise<GenerateResult[]> {

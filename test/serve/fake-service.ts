@@ -10,12 +10,14 @@
  *   - `applyEdit` "trains" for `editDelayMs`, then swaps the state atomically;
  *   - `generateBatch` snapshots the state when it starts and emits one character per tick
  *     (`tickMs`, awaited), so an edit can be applied while a stream is running.
- * The chat template is the plain one: "System: …\nUser: …\nAssistant:" lines.
+ * The chat template is the plain one: "System: …\nUser: …\nAssistant:" lines (src/serve/chat-messages.ts).
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 import { WiseError } from '../../src/util/errors.js';
 import { firstStop, heldBack } from '../../src/serve/stop-strings.js';
 import type { EditRequest } from '../../src/edits/request.js';
+import { plainChatPrompt, type ChatMessage, type ToolDef } from '../../src/serve/chat-messages.js';
+import type { ToolFormat } from '../../src/serve/tools.js';
 import type { EditSummary, GenerateOptions, GenerateResult, ModelService, PromptInput } from '../../src/serve/service.js';
 
 const BABBLE = ' the quick brown fox jumps over the lazy dog.';
@@ -26,6 +28,8 @@ export interface FakeServiceOptions {
   tickMs?: number;
   /** how long an edit "trains"; default 20 ms */
   editDelayMs?: number;
+  /** the prompt format's tool-call syntax; default 'hermes' (the plain prompt's); null: tool_choice auto is refused */
+  toolFormat?: ToolFormat;
 }
 
 interface State {
@@ -50,6 +54,7 @@ export class FakeService implements ModelService {
     this.baseName = opts.baseName ?? 'fake-base';
     this.tickMs = opts.tickMs ?? 1;
     this.editDelayMs = opts.editDelayMs ?? 20;
+    this.toolFormat = opts.toolFormat === undefined ? 'hermes' : opts.toolFormat;
   }
 
   editSeq(): number {
@@ -73,10 +78,11 @@ export class FakeService implements ModelService {
     return String.fromCodePoint(...ids);
   }
 
-  chatPrompt(messages: { role: string; content: string }[]): string {
-    const name = (r: string): string => r.charAt(0).toUpperCase() + r.slice(1);
-    return messages.map((m) => `${name(m.role)}: ${m.content}`).join('\n') + '\nAssistant:';
+  chatPrompt(messages: readonly ChatMessage[], tools: readonly ToolDef[] = []): string {
+    return plainChatPrompt(messages, tools);
   }
+
+  readonly toolFormat: ToolFormat;
 
   private answer(state: State, prompt: string, opts: GenerateOptions): { text: string; memory: string; eos: boolean } {
     const key = prompt.trim();

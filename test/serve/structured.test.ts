@@ -2,7 +2,8 @@
  * Structured output through the OpenAI routes on the bundled model (src/serve/structured.ts):
  * OpenAI's response_format (json_schema, json_object), vLLM's guided_json and guided_choice, and
  * llama.cpp's json_schema give text that parses and conforms, streamed or not, and the same text as
- * the decoder under the same constraint.
+ * the decoder under the same constraint. Function calling's constrained modes (tool_choice named and
+ * "required", src/serve/tools.ts) run on the same constraint: their arguments parse and conform.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { FastifyInstance } from 'fastify';
@@ -90,5 +91,67 @@ describe('structured output on /v1 (bundled model)', () => {
       expect(r.choices[0].text).toMatch(/^ ?\(\d{3}\) \d{3}-\d{4}$/);
       expect(r.choices[0].finish_reason).toBe('stop');
     }
+  });
+
+  describe('tool calls held to their schemas (tool_choice named and required)', () => {
+    const TOOLS = [
+      {
+        type: 'function',
+        function: {
+          name: 'get_capital',
+          description: 'The capital of a country',
+          parameters: { type: 'object', properties: { country: { type: 'string', maxLength: 12 }, formal: { type: 'boolean' } }, required: ['country', 'formal'], additionalProperties: false },
+        },
+      },
+      { type: 'function', function: { name: 'get_population', parameters: { type: 'object', properties: { city: { type: 'string', maxLength: 10 } }, required: ['city'], additionalProperties: false } } },
+    ];
+    const argsConform = (name: string, args: string): void => {
+      const v = JSON.parse(args) as Record<string, unknown>;
+      if (name === 'get_capital') {
+        expect(Object.keys(v).sort()).toEqual(['country', 'formal']);
+        expect((v.country as string).length).toBeLessThanOrEqual(12);
+        expect(typeof v.formal).toBe('boolean');
+      } else {
+        expect(name).toBe('get_population');
+        expect(Object.keys(v)).toEqual(['city']);
+        expect((v.city as string).length).toBeLessThanOrEqual(10);
+      }
+    };
+
+    it('named: one call of that function whose arguments conform, greedy and sampled; finish stop; content null', async () => {
+      for (const extra of [{ temperature: 0 }, { temperature: 1.2, seed: 5, n: 3 }]) {
+        const r = await chat({ tools: TOOLS, tool_choice: { type: 'function', function: { name: 'get_capital' } }, ...extra });
+        for (const c of r.choices) {
+          expect(c.message.content).toBeNull();
+          expect(c.message.tool_calls).toHaveLength(1);
+          expect(c.message.tool_calls[0].function.name).toBe('get_capital');
+          argsConform('get_capital', c.message.tool_calls[0].function.arguments);
+          expect(c.finish_reason).toBe('stop');
+        }
+      }
+    });
+
+    it('required with parallel_tool_calls false: exactly one call of a declared function, conforming; finish tool_calls', async () => {
+      for (const seed of [1, 2, 3, 4]) {
+        const r = await chat({ tools: TOOLS, tool_choice: 'required', parallel_tool_calls: false, temperature: 1.5, seed });
+        const c = r.choices[0];
+        expect(c.finish_reason).toBe('tool_calls');
+        expect(c.message.tool_calls).toHaveLength(1);
+        argsConform(c.message.tool_calls[0].function.name, c.message.tool_calls[0].function.arguments);
+      }
+    });
+
+    it('streamed named call: the argument deltas join to the unstreamed arguments', async () => {
+      const body = { messages: [{ role: 'user', content: 'What is the capital of France?' }], max_tokens: 120, tools: TOOLS, tool_choice: { type: 'function', function: { name: 'get_population' } }, temperature: 1, seed: 9 };
+      const whole = await post('/v1/chat/completions', body);
+      const r = await app.inject({ method: 'POST', url: '/v1/chat/completions', payload: { model, ...body, stream: true } });
+      const chunks = r.body.split('\n\n').filter((l) => l.startsWith('data: {')).map((l) => JSON.parse(l.slice(6)) as Record<string, any>);
+      const calls = chunks.flatMap((c) => c.choices[0]?.delta?.tool_calls ?? []);
+      expect(calls[0].function.name).toBe('get_population');
+      expect(calls.slice(1).every((d: Record<string, any>) => d.id === undefined && d.index === 0)).toBe(true);
+      const args = calls.map((d: Record<string, any>) => d.function.arguments).join('');
+      expect(args).toBe(whole.choices[0].message.tool_calls[0].function.arguments);
+      argsConform('get_population', args);
+    });
   });
 });

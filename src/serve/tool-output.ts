@@ -1,0 +1,182 @@
+/**
+ * A chat choice's generated text → OpenAI's message fields, streamed (deltas) or whole. One class does
+ * both: the whole message is the deltas of the text pushed at once, merged, so a stream assembles to
+ * exactly the unstreamed message.
+ *
+ *   plan mode   streamed                                          message                    finish_reason
+ *   none        each piece as content                             {content: text}            as generated
+ *   named       each piece as the call's arguments (the first     {content: null,            as generated (OpenAI's and
+ *               delta names id, type and function)                 tool_calls: [1]}           vLLM's for a forced function)
+ *   required    held; at the end the calls (or, when the text     {content: null,            tool_calls (or as generated)
+ *               is no complete array, the text as content)         tool_calls: [k]}
+ *   auto        content up to a <tool_call> (a piece that may     {content: text before the  tool_calls when parsed
+ *               start one is held, and so is leading whitespace);  first block, null when     (else as generated)
+ *               the blocks at the end                              blank, …}
+ *
+ * Auto parses Hermes blocks (<tool_call>{"name", "arguments"}</tool_call>, the last one's closing tag
+ * optional, as vLLM's hermes parser): every block must be a JSON object naming a declared function, with
+ * arguments an object; otherwise the whole text is content. Pure: no I/O.
+ */
+import { heldBack } from './stop-strings.js';
+import { TOOL_CLOSE, TOOL_OPEN, type ToolCall } from './chat-messages.js';
+import type { ToolPlan } from './tools.js';
+
+/** One tool call's part of a streamed delta: the first for a call carries id, type and name. */
+export interface DeltaToolCall {
+  index: number;
+  id?: string;
+  type?: 'function';
+  function: { name?: string; arguments: string };
+}
+
+export interface ChatDelta {
+  content?: string;
+  tool_calls?: DeltaToolCall[];
+}
+
+export interface ChatMessageOut {
+  role: 'assistant';
+  content: string | null;
+  tool_calls?: ToolCall[];
+}
+
+const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+
+/** Complete calls as one delta. */
+const callsDelta = (calls: readonly ToolCall[]): ChatDelta => ({
+  tool_calls: calls.map((c, index) => ({ index, id: c.id, type: 'function', function: { name: c.function.name, arguments: c.function.arguments } })),
+});
+
+/** The calls of Hermes blocks in `text` (from its first <tool_call>), or null when one is not a call of a declared function. */
+export function parseHermes(text: string, names: ReadonlySet<string>, newId: () => string): ToolCall[] | null {
+  const calls: ToolCall[] = [];
+  let at = text.indexOf(TOOL_OPEN);
+  while (at >= 0) {
+    const start = at + TOOL_OPEN.length;
+    const end = text.indexOf(TOOL_CLOSE, start);
+    const body = text.slice(start, end < 0 ? undefined : end).trim();
+    let v: unknown;
+    try {
+      v = JSON.parse(body) as unknown;
+    } catch {
+      return null;
+    }
+    if (!isObject(v) || typeof v.name !== 'string' || !names.has(v.name)) return null;
+    const args = v.arguments ?? {};
+    if (!isObject(args)) return null;
+    calls.push({ id: newId(), type: 'function', function: { name: v.name, arguments: JSON.stringify(args) } });
+    if (end < 0) break;
+    at = text.indexOf(TOOL_OPEN, end + TOOL_CLOSE.length);
+  }
+  return calls.length > 0 ? calls : null;
+}
+
+/** The calls of "required"'s array [{name, parameters}], or null when the text is not one (cut short). */
+function parseRequired(text: string, names: ReadonlySet<string>, newId: () => string): ToolCall[] | null {
+  let v: unknown;
+  try {
+    v = JSON.parse(text) as unknown;
+  } catch {
+    return null;
+  }
+  if (!Array.isArray(v) || v.length === 0) return null;
+  const calls: ToolCall[] = [];
+  for (const c of v) {
+    if (!isObject(c) || typeof c.name !== 'string' || !names.has(c.name)) return null;
+    calls.push({ id: newId(), type: 'function', function: { name: c.name, arguments: JSON.stringify(c.parameters ?? {}) } });
+  }
+  return calls;
+}
+
+export class ChoiceOutput {
+  private text = '';
+  /** characters of `text` sent as content (auto) or as arguments (named) */
+  private sent = 0;
+  private inCall = false;
+  private callId: string | null = null;
+
+  constructor(
+    private readonly plan: ToolPlan,
+    private readonly newId: () => string,
+  ) {}
+
+  /** The delta for a new piece of text, or null when nothing is to be sent yet. */
+  push(piece: string): ChatDelta | null {
+    this.text += piece;
+    switch (this.plan.mode) {
+      case 'none':
+        return piece === '' ? null : { content: piece };
+      case 'named':
+        return piece === '' ? null : this.argumentsDelta(piece);
+      case 'required':
+        return null;
+      case 'auto': {
+        if (this.inCall) return null;
+        const open = this.text.indexOf(TOOL_OPEN, this.sent); // none starts before `sent`: a possible start is held back
+        if (open >= 0) this.inCall = true;
+        const upTo = open >= 0 ? open : this.text.length - heldBack(this.text, [TOOL_OPEN]);
+        // leading whitespace waits: before a call it is dropped (content null), before text it is sent with it
+        if (this.sent === 0 && this.text.slice(0, upTo).trim() === '') return null;
+        return this.content(upTo);
+      }
+    }
+  }
+
+  /** The last delta (null: none) and the finish reason, given the generation's. */
+  finish(generated: string): { delta: ChatDelta | null; finishReason: string } {
+    const names = this.plan.names;
+    switch (this.plan.mode) {
+      case 'none':
+        return { delta: null, finishReason: generated };
+      case 'named':
+        return { delta: this.callId === null ? this.argumentsDelta('') : null, finishReason: generated };
+      case 'required': {
+        const calls = parseRequired(this.text, names, this.newId);
+        return calls ? { delta: callsDelta(calls), finishReason: 'tool_calls' } : { delta: this.content(this.text.length), finishReason: generated };
+      }
+      case 'auto': {
+        const calls = this.inCall ? parseHermes(this.text, names, this.newId) : null;
+        return calls ? { delta: callsDelta(calls), finishReason: 'tool_calls' } : { delta: this.content(this.text.length), finishReason: generated };
+      }
+    }
+  }
+
+  /** content text[sent, upTo) as a delta, or null when empty */
+  private content(upTo: number): ChatDelta | null {
+    if (upTo <= this.sent) return null;
+    const piece = this.text.slice(this.sent, upTo);
+    this.sent = upTo;
+    return { content: piece };
+  }
+
+  private argumentsDelta(piece: string): ChatDelta {
+    if (this.callId !== null) return { tool_calls: [{ index: 0, function: { arguments: piece } }] };
+    this.callId = this.newId();
+    return { tool_calls: [{ index: 0, id: this.callId, type: 'function', function: { name: this.plan.name!, arguments: piece } }] };
+  }
+}
+
+/** Deltas merged into a message: content joined (null when there is none and calls are), calls assembled by index. */
+export function mergeDeltas(deltas: readonly (ChatDelta | null)[], plan: ToolPlan): ChatMessageOut {
+  let content: string | null = null;
+  const calls: ToolCall[] = [];
+  for (const d of deltas) {
+    if (!d) continue;
+    if (d.content !== undefined) content = (content ?? '') + d.content;
+    for (const c of d.tool_calls ?? []) {
+      const at = calls[c.index];
+      if (at) at.function.arguments += c.function.arguments;
+      else calls[c.index] = { id: c.id!, type: 'function', function: { name: c.function.name!, arguments: c.function.arguments } };
+    }
+  }
+  if (plan.mode === 'none') return { role: 'assistant', content: content ?? '' };
+  return calls.length > 0 ? { role: 'assistant', content, tool_calls: calls } : { role: 'assistant', content: content ?? '' };
+}
+
+/** The whole message of a choice's text, and its finish reason. */
+export function choiceMessage(plan: ToolPlan, text: string, generated: string, newId: () => string): { message: ChatMessageOut; finishReason: string } {
+  const out = new ChoiceOutput(plan, newId);
+  const first = out.push(text);
+  const { delta, finishReason } = out.finish(generated);
+  return { message: mergeDeltas([first, delta], plan), finishReason };
+}

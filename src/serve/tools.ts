@@ -1,0 +1,143 @@
+/**
+ * Function calling on /v1/chat/completions: `tools`, `tool_choice` and `parallel_tool_calls` (OpenAI's
+ * fields) → a plan for the prompt and the decoder.
+ *
+ *   tool_choice                      the tools reach the prompt   the output is
+ *   "none"                           no                           text
+ *   {"type":"function","function":   yes                          the named function's arguments, constrained to its
+ *     {"name": N}}                                                parameters schema (vLLM's named tool choice)
+ *   "required"                       yes                          a JSON array of {"name", "parameters"}, at least one
+ *                                                                 (one with parallel_tool_calls false), each constrained to
+ *                                                                 its function's schema (vLLM's schema for "required")
+ *   "auto" (the default with tools)  yes                          free text, parsed for Hermes <tool_call> blocks; needs a
+ *                                                                 prompt format that writes them (service.toolFormat)
+ *
+ * Parameters schemas follow structured output's subset (src/model/constrain/json-schema.ts) where they constrain
+ * (named, required): another keyword is a 400 naming `tools[i].function.parameters`. A function without parameters
+ * takes an object. Pure: no I/O.
+ */
+import { compileSchema } from '../model/constrain/json-schema.js';
+import { jsonRecognizer } from '../model/constrain/json-machine.js';
+import type { Recognizer } from '../model/constrain/recognizer.js';
+import { isWiseError } from '../util/errors.js';
+import type { ToolDef } from './chat-messages.js';
+import { ApiError } from './errors.js';
+import type { StructuredOutput } from './structured.js';
+
+export type ToolMode = 'none' | 'named' | 'required' | 'auto';
+
+export interface ToolPlan {
+  mode: ToolMode;
+  /** the tools the prompt shows ([] for none) */
+  tools: ToolDef[];
+  /** the function names the request declared */
+  names: ReadonlySet<string>;
+  /** named: the function */
+  name?: string;
+  /** named and required: what the output is held to */
+  structured?: StructuredOutput;
+}
+
+/** A prompt format's way of writing tool calls: 'hermes' (<tool_call> JSON </tool_call>), or null when it has none. */
+export type ToolFormat = 'hermes' | null;
+
+const NAME = /^[A-Za-z0-9_-]{1,64}$/;
+const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+const bad = (param: string, message: string): ApiError => new ApiError(400, 'invalid_value', `${param}: ${message}`, param);
+
+/** `tools`: each {type: 'function', function: {name, description?, parameters?, strict?}}, names unique. */
+function parseTools(v: unknown): ToolDef[] {
+  if (!Array.isArray(v)) throw bad('tools', 'expected an array of {"type": "function", "function": {"name", "parameters"}}');
+  const seen = new Set<string>();
+  return v.map((t, i) => {
+    const at = `tools[${i}]`;
+    if (!isObject(t) || t.type !== 'function') throw bad(`${at}.type`, 'expected "function" (the only tool type)');
+    const f = t.function;
+    if (!isObject(f)) throw bad(`${at}.function`, 'expected an object {"name", "description"?, "parameters"?}');
+    if (typeof f.name !== 'string' || !NAME.test(f.name)) throw bad(`${at}.function.name`, 'required: 1–64 letters, digits, _ or -');
+    if (seen.has(f.name)) throw bad(`${at}.function.name`, `"${f.name}" is declared twice`);
+    seen.add(f.name);
+    if (f.description !== undefined && typeof f.description !== 'string') throw bad(`${at}.function.description`, 'expected a string');
+    if (f.parameters !== undefined && !isObject(f.parameters)) throw bad(`${at}.function.parameters`, 'expected a JSON schema object');
+    return { type: 'function', function: f as ToolDef['function'] };
+  });
+}
+
+function parseChoice(v: unknown, names: ReadonlySet<string>): { mode: ToolMode; name?: string } {
+  if (v === 'none' || v === 'auto' || v === 'required') return { mode: v };
+  if (isObject(v) && v.type === 'function' && isObject(v.function) && typeof v.function.name === 'string') {
+    const name = v.function.name;
+    if (!names.has(name)) throw bad('tool_choice.function.name', `"${name}" is not one of the tools (${[...names].join(', ')})`);
+    return { mode: 'named', name };
+  }
+  throw bad('tool_choice', 'expected "none", "auto", "required" or {"type": "function", "function": {"name": …}}');
+}
+
+/** A function's arguments schema ({} / absent: an object), compiled where it constrains; 400 naming its path. */
+function parametersSchema(tools: readonly ToolDef[], name: string): Record<string, unknown> {
+  return tools.find((t) => t.function.name === name)?.function.parameters ?? { type: 'object' };
+}
+
+function recognizer(schema: unknown, param: string): Recognizer<unknown> {
+  try {
+    return jsonRecognizer(compileSchema(schema)) as Recognizer<unknown>;
+  } catch (e) {
+    if (isWiseError(e) && e.code === 'WISE_BAD_SCHEMA') throw bad(param, e.message);
+    throw e;
+  }
+}
+
+/** Checks each constraining tool's parameters, naming `tools[i].function.parameters` when one is outside the subset. */
+function checkParameters(tools: readonly ToolDef[], which: (name: string) => boolean): void {
+  tools.forEach((t, i) => {
+    if (which(t.function.name)) recognizer(parametersSchema(tools, t.function.name), `tools[${i}].function.parameters`);
+  });
+}
+
+/**
+ * The request's plan. `format` is the prompt format's tool-call syntax (null: "auto" is a 400, as vLLM's
+ * without a tool parser); `parallel` is parallel_tool_calls (default true).
+ */
+export function toolPlan(body: Record<string, unknown>, format: ToolFormat): ToolPlan {
+  const given = (k: string): boolean => body[k] !== undefined && body[k] !== null;
+  const tools = given('tools') ? parseTools(body.tools) : [];
+  const names = new Set(tools.map((t) => t.function.name));
+  if (given('parallel_tool_calls') && typeof body.parallel_tool_calls !== 'boolean') throw bad('parallel_tool_calls', 'expected a boolean');
+  if (tools.length === 0) {
+    if (given('tool_choice') && body.tool_choice !== 'none') throw bad('tool_choice', 'needs tools (none are given)');
+    return { mode: 'none', tools: [], names };
+  }
+  const choice = given('tool_choice') ? parseChoice(body.tool_choice, names) : { mode: 'auto' as const };
+  switch (choice.mode) {
+    case 'none':
+      return { mode: 'none', tools: [], names };
+    case 'auto':
+      if (format === null) {
+        throw new ApiError(400, 'unsupported_value', 'tool_choice: "auto" (the default when tools are given) needs a prompt format that writes tool calls; this checkpoint\'s chat template has none (no <tool_call>): ask for tool_choice "required" or a named function, or "none"', 'tool_choice');
+      }
+      return { mode: 'auto', tools, names };
+    case 'named': {
+      const name = choice.name!;
+      checkParameters(tools, (n) => n === name);
+      const i = tools.findIndex((t) => t.function.name === name);
+      return { mode: 'named', tools, names, name, structured: { recognizer: recognizer(parametersSchema(tools, name), `tools[${i}].function.parameters`), field: 'tool_choice' } };
+    }
+    case 'required': {
+      checkParameters(tools, () => true);
+      const calls = {
+        type: 'array',
+        minItems: 1,
+        ...(body.parallel_tool_calls === false ? { maxItems: 1 } : {}),
+        items: {
+          anyOf: tools.map((t) => ({
+            type: 'object',
+            properties: { name: { const: t.function.name }, parameters: parametersSchema(tools, t.function.name) },
+            required: ['name', 'parameters'],
+            additionalProperties: false,
+          })),
+        },
+      };
+      return { mode: 'required', tools, names, structured: { recognizer: recognizer(calls, 'tools'), field: 'tool_choice' } };
+    }
+  }
+}
