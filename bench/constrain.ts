@@ -4,7 +4,9 @@
  *     and on a synthetic larger one (the bundled corpus's words and word pieces, with and without a
  *     leading space), with the plain-token list against a walk of the whole trie;
  *  2. the bundled model's decoding: ms per token under a schema against unconstrained (EOS ignored,
- *     the same number of tokens), interleaved rounds, ratio of the minima.
+ *     the same number of tokens), interleaved rounds, ratio of the minima;
+ *  for the JSON-schema recogniser, and for the GBNF recogniser: llama.cpp's JSON grammar in 1, the schema written
+ *  as GBNF in 2.
  *
  *   npm run bench:constrain [-- --rounds N]
  */
@@ -15,6 +17,8 @@ import { bundledModelDir } from '../src/config/paths.js';
 import { compileSchema } from '../src/model/constrain/json-schema.js';
 import { jsonRecognizer } from '../src/model/constrain/json-machine.js';
 import { buildTrie, constraintFor, TokenConstraint, vocabTrie, type VocabTrie } from '../src/model/constrain/token-constraint.js';
+import { grammarRecognizer } from '../src/model/constrain/grammar.js';
+import type { Recognizer } from '../src/model/constrain/recognizer.js';
 
 const rounds = Number(process.argv[process.argv.indexOf('--rounds') + 1] || 9) || 9;
 const REPO = path.join(import.meta.dirname, '..');
@@ -27,11 +31,32 @@ const SCHEMA = compileSchema({
 });
 const POINTS: [string, string][] = [['start', ''], ['key', '{"'], ['in string', 'answer": "hello'], ['after string', '"'], ['in number', ', "n": 12']];
 
+/** llama.cpp's json.gbnf (strings, numbers, objects, arrays; optional whitespace), the GBNF recogniser's case */
+const JSON_GBNF = String.raw`root ::= object
+value ::= object | array | string | number | ("true" | "false" | "null") ws
+object ::= "{" ws ( string ":" ws value ("," ws string ":" ws value)* )? "}" ws
+array ::= "[" ws ( value ("," ws value)* )? "]" ws
+string ::= "\"" ( [^"\\\x7F\x00-\x1F] | "\\" (["\\/bfnrt] | "u" [0-9a-fA-F]{4}) )* "\"" ws
+number ::= ("-"? ([0-9] | [1-9] [0-9]{0,15})) ("." [0-9]+)? ([eE] [-+]? [0-9] [1-9]{0,15})? ws
+ws ::= | " " | "\n" [ \t]{0,20}`;
+
+/** SCHEMA as GBNF (keys in the schema's order; the answer's 24 characters as a counted repetition) */
+const SCHEMA_GBNF = String.raw`root ::= "{" ws "\"answer\"" ws ":" ws "\"" char{0,24} "\"" ws "," ws "\"n\"" ws ":" ws int ("," ws "\"tags\"" ws ":" ws "[" ws (str ("," ws str)*)? "]" ws)? "}"
+char ::= [^"\\\x7F\x00-\x1F] | "\\" (["\\/bfnrt] | "u" [0-9a-fA-F]{4})
+str ::= "\"" char* "\"" ws
+int ::= "-"? ([0-9] | [1-9] [0-9]{0,15}) ws
+ws ::= | " " | "\n" [ \t]{0,20}`;
+
+const recognizers: [string, () => Recognizer<unknown>][] = [
+  ['JSON schema', () => jsonRecognizer(SCHEMA) as Recognizer<unknown>],
+  ['JSON GBNF', () => grammarRecognizer(JSON_GBNF) as Recognizer<unknown>],
+];
+
 /** min ms of `allowed()` at each point, feeding the text between points character by character (single-character tokens). */
-function allowedCost(trie: VocabTrie, label: string): void {
+function allowedCost(trie: VocabTrie, label: string, rec: Recognizer<unknown>): void {
   const whole: VocabTrie = { ...trie, plainIds: new Int32Array(0), plainLens: new Int32Array(0), special: trie.root };
   const idOf = new Map(trie.texts.map((t, id) => [t, id]));
-  const cs = [new TokenConstraint(trie, jsonRecognizer(SCHEMA)), new TokenConstraint(whole, jsonRecognizer(SCHEMA))];
+  const cs = [new TokenConstraint(trie, rec), new TokenConstraint(whole, rec)];
   const rows: string[] = [];
   for (const [name, text] of POINTS) {
     for (const ch of text) {
@@ -75,28 +100,33 @@ function syntheticVocab(): (string | null)[] {
 
 async function main(): Promise<void> {
   const lm = await CausalLM.load(bundledModelDir());
-  allowedCost(vocabTrie(lm.tokenizer), 'bundled vocabulary');
-  allowedCost(buildTrie(syntheticVocab()), 'synthetic vocabulary');
+  for (const [name, make] of recognizers) {
+    allowedCost(vocabTrie(lm.tokenizer), `${name}, bundled vocabulary`, make());
+    allowedCost(buildTrie(syntheticVocab()), `${name}, synthetic vocabulary`, make());
+  }
 
   // decoding: the same token count both ways (the constrained text first, then that many unconstrained tokens, EOS ignored)
   const prompt = lm.tokenizer.encodePrompt('Q: What is the capital of France? A:');
-  const constraint = constraintFor(lm.tokenizer, jsonRecognizer(SCHEMA));
-  let minC = Infinity;
-  let minP = Infinity;
-  let tokens = 0;
-  for (let r = 0; r <= rounds; r++) {
-    let t = performance.now();
-    const c = await lm.generate(prompt, { maxTokens: 64, temperature: 0, constraint });
-    const ms = (performance.now() - t) / c.ids.length;
-    tokens = c.ids.length;
-    t = performance.now();
-    const p = await lm.generate(prompt, { maxTokens: tokens, temperature: 0, stopIds: [] });
-    const mp = (performance.now() - t) / p.ids.length;
-    if (r === 0) continue; // warm-up
-    minC = Math.min(minC, ms);
-    minP = Math.min(minP, mp);
+  const decoders: [string, () => Recognizer<unknown>][] = [recognizers[0]!, ['the schema as GBNF', () => grammarRecognizer(SCHEMA_GBNF) as Recognizer<unknown>]];
+  for (const [name, make] of decoders) {
+    const constraint = constraintFor(lm.tokenizer, make());
+    let minC = Infinity;
+    let minP = Infinity;
+    let tokens = 0;
+    for (let r = 0; r <= rounds; r++) {
+      let t = performance.now();
+      const c = await lm.generate(prompt, { maxTokens: 64, temperature: 0, constraint });
+      const ms = (performance.now() - t) / c.ids.length;
+      tokens = c.ids.length;
+      t = performance.now();
+      const p = await lm.generate(prompt, { maxTokens: tokens, temperature: 0, stopIds: [] });
+      const mp = (performance.now() - t) / p.ids.length;
+      if (r === 0) continue; // warm-up
+      minC = Math.min(minC, ms);
+      minP = Math.min(minP, mp);
+    }
+    console.log(`${name}, bundled decoding (${tokens} tokens, ${rounds} rounds, minima): constrained ${minC.toFixed(2)} ms/token, unconstrained ${minP.toFixed(2)} ms/token, ×${(minC / minP).toFixed(2)}`);
   }
-  console.log(`bundled decoding (${tokens} tokens, ${rounds} rounds, minima): constrained ${minC.toFixed(2)} ms/token, unconstrained ${minP.toFixed(2)} ms/token, ×${(minC / minP).toFixed(2)}`);
 }
 
 void main();

@@ -181,12 +181,9 @@ const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'obj
  */
 const UNSUPPORTED: Record<string, (v: unknown) => boolean> = {
   functions: (v) => !Array.isArray(v) || v.length > 0, // the deprecated form of tools (chat takes tools and tool_choice)
-
   function_call: (v) => v !== 'none',
   suffix: (v) => v !== '',
   best_of: (v) => v !== 1,
-  guided_grammar: () => true, // vLLM's (guided_json, guided_choice and guided_regex are implemented: structured.ts)
-  grammar: () => true, // llama.cpp's (its json_schema is implemented)
 };
 
 /** Completions have no tools (chat has: tools.ts). */
@@ -201,7 +198,7 @@ function checkUnsupported(body: object, kind: Kind): void {
     const v = (body as Record<string, unknown>)[k];
     if (v === undefined || v === null || v === false) continue;
     if (asks(v)) {
-      const why = k in COMPLETIONS_UNSUPPORTED ? 'tools are taken by /v1/chat/completions' : k === 'functions' || k === 'function_call' ? 'give tools and tool_choice instead' : 'grammars, suffix and best_of are not implemented; structured output is: response_format, guided_json, guided_choice, guided_regex, json_schema';
+      const why = k in COMPLETIONS_UNSUPPORTED ? 'tools are taken by /v1/chat/completions' : k === 'functions' || k === 'function_call' ? 'give tools and tool_choice instead' : 'suffix and best_of are not implemented; structured output is: response_format, guided_json, guided_choice, guided_regex, guided_grammar, json_schema, grammar';
       throw new ApiError(400, 'unsupported_field', `${k}: not supported by this server (${why}); leave it out`, k);
     }
   }

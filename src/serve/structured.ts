@@ -5,15 +5,17 @@
  *                    {"type": "json_schema", "json_schema": {"name", "schema", "strict"?, "description"?}}  (OpenAI)
  *   guided_json      a schema, or its JSON text;   guided_choice  a non-empty array of strings;
  *   guided_regex     a regular expression the whole output matches (src/model/constrain/regex.ts)  (vLLM)
- *   json_schema      a schema                                                                     (llama.cpp)
+ *   guided_grammar   a GBNF grammar (xgrammar's EBNF; src/model/constrain/gbnf.ts)                  (vLLM)
+ *   json_schema      a schema;   grammar  a GBNF grammar                                         (llama.cpp)
  *
  * At most one per request. A schema outside the supported subset (src/model/constrain/json-schema.ts)
  * is a 400 naming the keyword and its path; guided_choice's output is one of the strings verbatim,
- * as vLLM's. guided_grammar and llama.cpp's grammar stay refused (routes-openai.ts).
+ * as vLLM's; a grammar's output is what its root rule derives.
  */
 import { choiceNode, compileSchema, type SchemaNode } from '../model/constrain/json-schema.js';
 import { jsonRecognizer } from '../model/constrain/json-machine.js';
 import { regexRecognizer } from '../model/constrain/regex.js';
+import { grammarRecognizer } from '../model/constrain/grammar.js';
 import type { Recognizer } from '../model/constrain/recognizer.js';
 import { isWiseError } from '../util/errors.js';
 import { ApiError } from './errors.js';
@@ -29,14 +31,17 @@ const json = (node: SchemaNode, field: string): StructuredOutput => ({ recognize
 
 const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 
-function schemaOf(v: unknown, field: string): SchemaNode {
+/** `make()`, with WISE_BAD_SCHEMA as a 400 naming `field`. */
+function compiled<T>(make: () => T, field: string): T {
   try {
-    return compileSchema(v);
+    return make();
   } catch (e) {
     if (isWiseError(e) && e.code === 'WISE_BAD_SCHEMA') throw new ApiError(400, 'invalid_value', `${field}: ${e.message}`, field);
     throw e;
   }
 }
+
+const schemaOf = (v: unknown, field: string): SchemaNode => compiled(() => compileSchema(v), field);
 
 function fromResponseFormat(v: unknown): StructuredOutput | undefined {
   if (!isObject(v)) throw new ApiError(400, 'invalid_value', 'response_format: expected an object such as {"type": "json_object"}', 'response_format');
@@ -87,12 +92,13 @@ export function structuredOutput(body: Record<string, unknown>): StructuredOutpu
   if (given('guided_regex')) {
     if (typeof body.guided_regex !== 'string' || body.guided_regex === '') throw new ApiError(400, 'invalid_value', 'guided_regex: expected a non-empty string (a regular expression)', 'guided_regex');
     const pattern = body.guided_regex;
-    try {
-      found.push({ recognizer: regexRecognizer(pattern) as Recognizer<unknown>, field: 'guided_regex' });
-    } catch (e) {
-      if (isWiseError(e) && e.code === 'WISE_BAD_SCHEMA') throw new ApiError(400, 'invalid_value', `guided_regex: ${e.message}`, 'guided_regex');
-      throw e;
-    }
+    found.push({ recognizer: compiled(() => regexRecognizer(pattern) as Recognizer<unknown>, 'guided_regex'), field: 'guided_regex' });
+  }
+  for (const field of ['guided_grammar', 'grammar']) {
+    if (!given(field)) continue;
+    const text = body[field];
+    if (typeof text !== 'string' || text.trim() === '') throw new ApiError(400, 'invalid_value', `${field}: expected a non-empty string (a GBNF grammar with a root rule)`, field);
+    found.push({ recognizer: compiled(() => grammarRecognizer(text) as Recognizer<unknown>, field), field });
   }
   if (given('json_schema')) found.push(json(schemaOf(body.json_schema, 'json_schema'), 'json_schema'));
   if (found.length > 1) throw new ApiError(400, 'invalid_value', `${found[1]!.field}: only one structured output per request (${found[0]!.field} is given too)`, found[1]!.field);

@@ -106,16 +106,22 @@ describe('wise: usage errors (exit 2, the flag named)', () => {
     });
   });
 
-  it('generate --json-schema, --choice, --regex: output in the language asked (bundled model); an unsupported keyword is WISE_BAD_SCHEMA naming it', async () => {
+  it('generate --json-schema, --choice, --regex, --grammar: output in the language asked (bundled model); an unsupported keyword is WISE_BAD_SCHEMA naming it', async () => {
     const file = path.join(TMP, 'schema.json');
     writeFileSync(file, JSON.stringify({ type: 'object', properties: { capital: { type: 'string', maxLength: 10 }, known: { type: 'boolean' } }, required: ['capital', 'known'], additionalProperties: false }));
     const bad = path.join(TMP, 'bad-schema.json');
     writeFileSync(bad, JSON.stringify({ type: 'object', properties: { n: { type: 'integer', minimum: 0 } } }));
-    const [ok, refused, choice, year] = await Promise.all([
+    const gbnf = path.join(TMP, 'year.gbnf');
+    writeFileSync(gbnf, 'root ::= " " century [0-9]{2}  # a year\ncentury ::= "1" [89] | "20"\n');
+    const badGbnf = path.join(TMP, 'bad.gbnf');
+    writeFileSync(badGbnf, 'root ::= year\n');
+    const [ok, refused, choice, year, byGrammar, badGrammar] = await Promise.all([
       wise(['--json', 'generate', '--prompt', 'Q: What is the capital of France? A:', '-n', '60', '--json-schema', file, '--temperature', '1', '--seed', '4']),
       wise(['generate', '--prompt', 'x', '--json-schema', bad]),
       wise(['--json', 'generate', '--prompt', 'Q: What is the capital of France? A:', '--choice', 'Paris', '--choice', 'Rome']),
       wise(['--json', 'generate', '--prompt', 'The year was', '--regex', ' (1[89]|20)\\d\\d', '--temperature', '1', '--seed', '2']),
+      wise(['--json', 'generate', '--prompt', 'The year was', '--grammar', gbnf, '--temperature', '1', '--seed', '2']),
+      wise(['generate', '--prompt', 'x', '--grammar', badGbnf]),
     ]);
     expect(ok.code, ok.stderr).toBe(0);
     const out = JSON.parse(ok.stdout) as { text: string; finish_reason: string };
@@ -130,6 +136,12 @@ describe('wise: usage errors (exit 2, the flag named)', () => {
     expect(['Paris', 'Rome']).toContain((JSON.parse(choice.stdout) as { text: string }).text);
     expect(year.code, year.stderr).toBe(0);
     expect((JSON.parse(year.stdout) as { text: string }).text).toMatch(/^ (1[89]|20)\d\d$/);
+    // the grammar and the regular expression describe one language: the same constrained sampling, the same text
+    expect(byGrammar.code, byGrammar.stderr).toBe(0);
+    expect((JSON.parse(byGrammar.stdout) as { text: string }).text).toBe((JSON.parse(year.stdout) as { text: string }).text);
+    expect(badGrammar.code).toBe(1);
+    expect(badGrammar.stderr).toContain('WISE_BAD_SCHEMA');
+    expect(badGrammar.stderr).toContain('rule year is used but not defined');
   });
 
   it('edit without a request, or with both --file and --prompt, is a usage error', async () => {

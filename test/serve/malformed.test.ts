@@ -128,7 +128,10 @@ const outOfRange: Case[] = [
   { name: 'llama.cpp json_schema with $ref', body: { ...ok, json_schema: { $ref: '#/defs/a' } }, status: 400, code: 'invalid_value', param: 'json_schema' },
   { name: 'vLLM guided_regex with a backreference', body: { ...ok, guided_regex: '(a)\\1' }, status: 400, code: 'invalid_value', param: 'guided_regex' },
   { name: 'vLLM guided_regex as number', body: { ...ok, guided_regex: 5 }, status: 400, code: 'invalid_value', param: 'guided_regex' },
-  { name: 'vLLM guided_grammar', body: { ...ok, guided_grammar: 'root ::= "a"' }, status: 400, code: 'unsupported_field', param: 'guided_grammar' },
+  { name: 'vLLM guided_grammar left-recursive', body: { ...ok, guided_grammar: 'root ::= root "a" | "a"' }, status: 400, code: 'invalid_value', param: 'guided_grammar' },
+  { name: 'llama.cpp grammar with an undefined rule', body: { ...ok, grammar: 'root ::= digit+' }, status: 400, code: 'invalid_value', param: 'grammar' },
+  { name: 'llama.cpp grammar as number', body: { ...ok, grammar: 5 }, status: 400, code: 'invalid_value', param: 'grammar' },
+  { name: 'grammar and guided_regex together', body: { ...ok, grammar: 'root ::= "a"', guided_regex: 'a' }, status: 400, code: 'invalid_value', param: 'grammar' },
   { name: 'completions: tools', body: { ...ok, tools: [{ type: 'function', function: { name: 'f' } }] }, status: 400, code: 'unsupported_field', param: 'tools' },
   { name: 'chat: tool_choice without tools', url: CHAT, body: { ...okChat, tool_choice: 'required' }, status: 400, code: 'invalid_value', param: 'tool_choice' },
   { name: 'chat: a tool without a name', url: CHAT, body: { ...okChat, tools: [{ type: 'function', function: { description: 'x' } }] }, status: 400, code: 'invalid_value', param: 'tools[0].function.name' },
@@ -142,7 +145,6 @@ const outOfRange: Case[] = [
   { name: 'chat: tool calls on a user message', url: CHAT, body: { ...okChat, messages: [{ role: 'user', content: 'hi', tool_calls: [{ id: 'c', type: 'function', function: { name: 'f', arguments: '{}' } }] }] }, status: 400, code: 'invalid_value', param: 'messages[0].tool_calls' },
   { name: 'suffix', body: { ...ok, suffix: 'end' }, status: 400, code: 'unsupported_field', param: 'suffix' },
   { name: 'best_of 2', body: { ...ok, best_of: 2 }, status: 400, code: 'unsupported_field', param: 'best_of' },
-  { name: 'llama.cpp grammar', body: { ...ok, grammar: 'root ::= "a"' }, status: 400, code: 'unsupported_field', param: 'grammar' },
   { name: 'chat: logit_bias key outside the vocabulary', url: CHAT, body: { ...okChat, logit_bias: { '1114112': -100 } }, status: 400, code: 'invalid_value', param: 'logit_bias' },
 ];
 

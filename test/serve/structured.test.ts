@@ -93,6 +93,25 @@ describe('structured output on /v1 (bundled model)', () => {
     }
   });
 
+  it("llama.cpp's grammar and vLLM's guided_grammar (GBNF): the language's text, the same as the equivalent regex gives", async () => {
+    const gbnf = 'root ::= " "? "(" d d d ") " d d d "-" d{4}\nd ::= [0-9]';
+    for (const seed of [4, 5, 6]) {
+      const body = { prompt: 'Call me at', max_tokens: 20, temperature: 1.5, seed };
+      const [g, v, r] = await Promise.all([post('/v1/completions', { ...body, grammar: gbnf }), post('/v1/completions', { ...body, guided_grammar: gbnf }), post('/v1/completions', { ...body, guided_regex: ' ?\\(\\d{3}\\) \\d{3}-\\d{4}' })]);
+      expect(g.choices[0].text).toMatch(/^ ?\(\d{3}\) \d{3}-\d{4}$/);
+      expect(g.choices[0].finish_reason).toBe('stop');
+      expect(v.choices[0].text).toBe(g.choices[0].text);
+      expect(r.choices[0].text).toBe(g.choices[0].text);
+    }
+    // a context-free language: nested lists of small numbers, through the chat route
+    const nested = 'root ::= list\nlist ::= "[" (item ("," item){0,2})? "]"\nitem ::= [0-9] | list';
+    const c = await chat({ grammar: nested, temperature: 1, seed: 3, max_tokens: 60 });
+    const text = c.choices[0].message.content as string;
+    expect(c.choices[0].finish_reason).toBe('stop'); // the closing ] of the outer list ends it
+    expect(Array.isArray(JSON.parse(text))).toBe(true);
+    expect(text).toMatch(/^[[\]0-9,]+$/);
+  });
+
   describe('tool calls held to their schemas (tool_choice named and required)', () => {
     const TOOLS = [
       {

@@ -12,6 +12,7 @@ import { shapes, type LogitShaping } from '../../model/logit-shaping.js';
 import { choiceNode, compileSchema } from '../../model/constrain/json-schema.js';
 import { jsonRecognizer } from '../../model/constrain/json-machine.js';
 import { regexRecognizer } from '../../model/constrain/regex.js';
+import { grammarRecognizer } from '../../model/constrain/grammar.js';
 import type { Recognizer } from '../../model/constrain/recognizer.js';
 import type { StructuredOutput } from '../../serve/structured.js';
 import { readFileSync } from 'node:fs';
@@ -40,12 +41,13 @@ export function registerGenerate(program: Command): void {
     .option('--json-schema <file>', 'structured output: the text is JSON that the schema in FILE accepts (docs/serve.md lists the supported subset)')
     .option('--choice <text>', 'structured output: the text is exactly one of these (repeatable; vLLM guided_choice)', (v: string, prev: string[] = []) => [...prev, v])
     .option('--regex <re>', 'structured output: the whole text matches this regular expression (vLLM guided_regex; docs/serve.md lists the subset)')
+    .option('--grammar <file>', "structured output: the text is what FILE's GBNF grammar derives from its root rule (llama.cpp's --grammar-file)")
     .option('--stream', 'print text as it is generated')
     .option('--no-edits', 'use the plain model, ignoring the store')
     .option('--chat', "send the prompt as one user message through the checkpoint's chat template (as the server's chat route does)")
     .action(async function (this: Command) {
       const { ctx } = familyContext(this);
-      const o = this.opts() as { prompt: string; maxTokens: number; temperature: number; topP: number; topK: number; minP: number; repetitionPenalty: number; frequencyPenalty: number; presencePenalty: number; logitBias: Map<number, number>; ignoreEos?: boolean; minTokens: number; seed: number; stop?: string[]; stream?: boolean; edits: boolean; chat?: boolean; jsonObject?: boolean; jsonSchema?: string; choice?: string[]; regex?: string };
+      const o = this.opts() as { prompt: string; maxTokens: number; temperature: number; topP: number; topK: number; minP: number; repetitionPenalty: number; frequencyPenalty: number; presencePenalty: number; logitBias: Map<number, number>; ignoreEos?: boolean; minTokens: number; seed: number; stop?: string[]; stream?: boolean; edits: boolean; chat?: boolean; jsonObject?: boolean; jsonSchema?: string; choice?: string[]; regex?: string; grammar?: string };
       const structured = structuredOption(o);
       const lm = await openModel(ctx);
       for (const id of o.logitBias.keys()) {
@@ -85,22 +87,33 @@ export function registerGenerate(program: Command): void {
     });
 }
 
-/** --json-object, --json-schema FILE, --choice … or --regex RE: at most one; the schema read and compiled (WISE_BAD_SCHEMA names what is unsupported). */
-function structuredOption(o: { jsonObject?: boolean; jsonSchema?: string; choice?: string[]; regex?: string }): StructuredOutput | undefined {
-  const given = [o.jsonObject ? '--json-object' : null, o.jsonSchema !== undefined ? '--json-schema' : null, o.choice ? '--choice' : null, o.regex !== undefined ? '--regex' : null].filter((x): x is string => x !== null);
+/** --json-object, --json-schema FILE, --choice …, --regex RE or --grammar FILE: at most one; the schema or grammar read and compiled (WISE_BAD_SCHEMA names what is wrong). */
+function structuredOption(o: { jsonObject?: boolean; jsonSchema?: string; choice?: string[]; regex?: string; grammar?: string }): StructuredOutput | undefined {
+  const given = [o.jsonObject ? '--json-object' : null, o.jsonSchema !== undefined ? '--json-schema' : null, o.choice ? '--choice' : null, o.regex !== undefined ? '--regex' : null, o.grammar !== undefined ? '--grammar' : null].filter((x): x is string => x !== null);
   if (given.length > 1) throw new WiseError('WISE_USAGE', `${given.join(' and ')}: give one structured output`, { field: given[1] });
   if (o.jsonObject) return { recognizer: jsonRecognizer(compileSchema({ type: 'object' })) as Recognizer<unknown>, field: '--json-object' };
   if (o.choice) return { recognizer: jsonRecognizer(choiceNode(o.choice), true) as Recognizer<unknown>, field: '--choice' };
   if (o.regex !== undefined) return { recognizer: regexRecognizer(o.regex) as Recognizer<unknown>, field: '--regex' };
+  if (o.grammar !== undefined) return { recognizer: grammarRecognizer(readOptionFile(o.grammar, '--grammar')) as Recognizer<unknown>, field: '--grammar' };
   if (o.jsonSchema === undefined) return undefined;
+  const text = readOptionFile(o.jsonSchema, '--json-schema');
   let schema: unknown;
   try {
-    schema = JSON.parse(readFileSync(o.jsonSchema, 'utf8')) as unknown;
+    schema = JSON.parse(text) as unknown;
   } catch (e) {
-    const missing = (e as NodeJS.ErrnoException).code === 'ENOENT';
-    throw new WiseError(missing ? 'WISE_FILE_NOT_FOUND' : 'WISE_BAD_SCHEMA', `--json-schema ${o.jsonSchema}: ${missing ? 'no such file' : `not JSON (${(e as Error).message})`}`, { file: o.jsonSchema });
+    throw new WiseError('WISE_BAD_SCHEMA', `--json-schema ${o.jsonSchema}: not JSON (${(e as Error).message})`, { file: o.jsonSchema });
   }
   return { recognizer: jsonRecognizer(compileSchema(schema)) as Recognizer<unknown>, field: '--json-schema' };
+}
+
+/** The text of an option's file; WISE_FILE_NOT_FOUND naming the flag and the file. */
+function readOptionFile(file: string, flag: string): string {
+  try {
+    return readFileSync(file, 'utf8');
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT') throw new WiseError('WISE_FILE_NOT_FOUND', `${flag} ${file}: no such file`, { file });
+    throw e;
+  }
 }
 
 /** `--logit-bias ID=BIAS`, repeatable: the biases so far with this one added. */

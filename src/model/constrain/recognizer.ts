@@ -5,6 +5,7 @@
  *
  *   json-machine.ts  JSON that a schema accepts, or one of a list of choices (jsonRecognizer)
  *   regex.ts         text that a regular expression matches whole (regexRecognizer)
+ *   grammar.ts       text that a GBNF grammar derives (grammarRecognizer)
  */
 export interface Recognizer<S> {
   /** the state before any text */
@@ -16,7 +17,7 @@ export interface Recognizer<S> {
   /** accepted, and nothing may follow */
   finished(s: S): boolean;
   /**
-   * How many plain characters (no quote, backslash or control character) the state takes in a row
+   * How many plain characters (token-constraint.ts plainCode: no quote, backslash, control character or DEL) the state takes in a row
    * without changing anything but a count, or null when it cannot say: inside a JSON string, its
    * maxLength's room. Lets a token walk skip the tokens of plain text (token-constraint.ts).
    */

@@ -4,7 +4,7 @@
  * sequence) go into a character trie once per tokenizer; `allowed()` walks it with the recogniser's
  * state, so a shared prefix is read once and a dead branch is cut at its first character (the
  * outlines / llama.cpp-grammar approach, without precompiled indexes). Inside a string, where most of
- * a vocabulary is allowed, the tokens of plain characters (no quote, backslash or control character)
+ * a vocabulary is allowed, the tokens of plain characters (no quote, backslash, control character or DEL)
  * come from a list sorted by length (allowed while the string's maxLength has room) and only the
  * others are walked: a walk of the whole trie there took 36.5 ms against 0.68 ms on a 15,454-token
  * vocabulary (`npm run bench:constrain`, docs/serve.md). Tokens whose text is not
@@ -31,8 +31,12 @@ export interface VocabTrie {
   special: TrieNode;
 }
 
-/** A character a JSON string takes as is. */
-const plainChar = (ch: string): boolean => ch !== '"' && ch !== '\\' && ch.charCodeAt(0) >= 0x20;
+/**
+ * A plain character: not a quote, a backslash or a control character (below 0x20, or DEL). A JSON string takes
+ * it as is; a recogniser's room() counts these (a DEL token is walked, which is always exact).
+ */
+export const plainCode = (cp: number): boolean => cp >= 0x20 && cp !== 0x22 && cp !== 0x5c && cp !== 0x7f;
+const plainChar = (ch: string): boolean => plainCode(ch.codePointAt(0)!);
 
 /** A trie of `texts` (index = token id). Pure. */
 export function buildTrie(texts: readonly (string | null)[]): VocabTrie {
