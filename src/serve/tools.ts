@@ -16,7 +16,7 @@
  * (named, required): another keyword is a 400 naming `tools[i].function.parameters`. A function without parameters
  * takes an object. Pure: no I/O.
  */
-import { compileSchema } from '../model/constrain/json-schema.js';
+import { compileSchema, type SchemaNode } from '../model/constrain/json-schema.js';
 import { jsonRecognizer } from '../model/constrain/json-machine.js';
 import type { Recognizer } from '../model/constrain/recognizer.js';
 import { isWiseError } from '../util/errors.js';
@@ -78,21 +78,17 @@ function parametersSchema(tools: readonly ToolDef[], name: string): Record<strin
   return tools.find((t) => t.function.name === name)?.function.parameters ?? { type: 'object' };
 }
 
-function recognizer(schema: unknown, param: string): Recognizer<unknown> {
+/** A parameters schema compiled on its own (its $refs point into itself); 400 naming `param` when outside the subset. */
+function compiled(schema: unknown, param: string): SchemaNode {
   try {
-    return jsonRecognizer(compileSchema(schema)) as Recognizer<unknown>;
+    return compileSchema(schema);
   } catch (e) {
     if (isWiseError(e) && e.code === 'WISE_BAD_SCHEMA') throw bad(param, e.message);
     throw e;
   }
 }
 
-/** Checks each constraining tool's parameters, naming `tools[i].function.parameters` when one is outside the subset. */
-function checkParameters(tools: readonly ToolDef[], which: (name: string) => boolean): void {
-  tools.forEach((t, i) => {
-    if (which(t.function.name)) recognizer(parametersSchema(tools, t.function.name), `tools[${i}].function.parameters`);
-  });
-}
+const recognizer = (node: SchemaNode): Recognizer<unknown> => jsonRecognizer(node) as Recognizer<unknown>;
 
 /**
  * The request's plan. `format` is the prompt format's tool-call syntax (null: "auto" is a 400, as vLLM's
@@ -118,26 +114,28 @@ export function toolPlan(body: Record<string, unknown>, format: ToolFormat): Too
       return { mode: 'auto', tools, names };
     case 'named': {
       const name = choice.name!;
-      checkParameters(tools, (n) => n === name);
       const i = tools.findIndex((t) => t.function.name === name);
-      return { mode: 'named', tools, names, name, structured: { recognizer: recognizer(parametersSchema(tools, name), `tools[${i}].function.parameters`), field: 'tool_choice' } };
+      const node = compiled(parametersSchema(tools, name), `tools[${i}].function.parameters`);
+      return { mode: 'named', tools, names, name, structured: { recognizer: recognizer(node), field: 'tool_choice' } };
     }
     case 'required': {
-      checkParameters(tools, () => true);
-      const calls = {
-        type: 'array',
-        minItems: 1,
-        ...(body.parallel_tool_calls === false ? { maxItems: 1 } : {}),
+      // vLLM's array of {"name", "parameters"}, built from each function's compiled parameters (each keeps its own $refs)
+      const params = tools.map((t, i) => compiled(parametersSchema(tools, t.function.name), `tools[${i}].function.parameters`));
+      const calls: SchemaNode = {
+        kind: 'array',
+        min: 1,
+        max: body.parallel_tool_calls === false ? 1 : Infinity,
         items: {
-          anyOf: tools.map((t) => ({
-            type: 'object',
-            properties: { name: { const: t.function.name }, parameters: parametersSchema(tools, t.function.name) },
-            required: ['name', 'parameters'],
-            additionalProperties: false,
+          kind: 'union',
+          of: tools.map((t, i) => ({
+            kind: 'object',
+            props: new Map<string, SchemaNode>([['name', { kind: 'literal', texts: [JSON.stringify(t.function.name)] }], ['parameters', params[i]!]]),
+            required: new Set(['name', 'parameters']),
+            extra: null,
           })),
         },
       };
-      return { mode: 'required', tools, names, structured: { recognizer: recognizer(calls, 'tools'), field: 'tool_choice' } };
+      return { mode: 'required', tools, names, structured: { recognizer: recognizer(calls), field: 'tool_choice' } };
     }
   }
 }

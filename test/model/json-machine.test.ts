@@ -102,6 +102,37 @@ describe('json-machine', () => {
     expect(verdict({ type: 'object', properties: { a: { type: 'null' } } }, '{"a":null,')).toBe('dead');
   });
 
+  it('$ref and $defs as pydantic writes them: nested models, an enum, an optional field, recursion', () => {
+    // pydantic v2's model_json_schema() of Order(customer: Person, status: Status, note: str | None, items: list[Item])
+    const order = {
+      $defs: {
+        Person: { properties: { name: { title: 'Name', type: 'string' } }, required: ['name'], title: 'Person', type: 'object', additionalProperties: false },
+        Status: { enum: ['open', 'closed'], title: 'Status', type: 'string' },
+        Item: { properties: { sku: { type: 'string' }, sub: { anyOf: [{ $ref: '#/$defs/Item' }, { type: 'null' }], default: null } }, required: ['sku', 'sub'], type: 'object', additionalProperties: false },
+      },
+      properties: {
+        customer: { $ref: '#/$defs/Person', description: 'who ordered' },
+        status: { $ref: '#/$defs/Status' },
+        note: { anyOf: [{ type: 'string' }, { type: 'null' }], default: null, title: 'Note' },
+        items: { items: { $ref: '#/$defs/Item' }, title: 'Items', type: 'array' },
+      },
+      required: ['customer', 'status', 'note', 'items'],
+      title: 'Order',
+      type: 'object',
+      additionalProperties: false,
+    };
+    const ok = '{"customer": {"name": "Ada"}, "status": "open", "note": null, "items": [{"sku": "a", "sub": {"sku": "b", "sub": {"sku": "c", "sub": null}}}]}';
+    expect(verdict(order, ok)).toBe('done');
+    expect(verdict(order, ok.replace('"open"', '"pending"'))).toBe('dead'); // the enum behind the ref
+    expect(verdict(order, ok.replace('{"name": "Ada"}', '{"nom": "Ada"}'))).toBe('dead');
+    expect(verdict(order, ok.replace('"sub": null}}}', '"sub": 3}}}'))).toBe('dead'); // recursion keeps its schema at depth 3
+    expect(verdict(order, '{"customer": {"name": "Ada"}, "status": "closed", "note": "x", "items": [{"sku": "a", "sub": {"sku"')).toBe('open');
+    // # is the whole schema; allOf of one schema is that schema (pydantic v1)
+    expect(verdict({ type: 'array', items: { anyOf: [{ $ref: '#' }, { type: 'integer' }] } }, '[1, [2, [[]]], 3]')).toBe('done');
+    expect(verdict({ definitions: { n: { type: 'integer' } }, allOf: [{ $ref: '#/definitions/n' }], description: 'd' }, '12')).toBe('accept');
+    expect(verdict({ $defs: { 'a/b': { const: 1 } }, $ref: '#/$defs/a~1b' }, '1')).toBe('done'); // JSON pointer escapes
+  });
+
   it('guided_choice: exactly one of the strings, nothing around', () => {
     expect(verdict(['yes', 'no', 'nope'], 'yes', true)).toBe('done');
     expect(verdict(['yes', 'no', 'nope'], 'no', true)).toBe('accept'); // or "nope"
@@ -113,7 +144,11 @@ describe('json-machine', () => {
     const err = (s: unknown): string => thrownMessage(() => compileSchema(s), 'WISE_BAD_SCHEMA');
     expect(err({ type: 'string', pattern: 'a+' })).toMatch(/at #: keyword "pattern" is not supported/);
     expect(err({ type: 'object', properties: { a: { type: 'integer', minimum: 1 } } })).toMatch(/at #\/properties\/a: keyword "minimum"/);
-    expect(err({ type: 'array', items: { $ref: '#/x' } })).toMatch(/at #\/items: keyword "\$ref"/);
+    expect(err({ type: 'array', items: { $ref: '#/x' } })).toMatch(/at #\/items\/\$ref: #\/x points at nothing in the schema/);
+    expect(err({ $ref: 'https://example.com/s.json' })).toMatch(/only references into this schema/);
+    expect(err({ $defs: { a: { type: 'string' } }, $ref: '#/$defs/a', type: 'string' })).toMatch(/\$ref beside type/);
+    expect(err({ allOf: [{ type: 'string' }, { maxLength: 3 }] })).toMatch(/#\/allOf: only a single schema/);
+    expect(err({ $defs: { a: { anyOf: [{ type: 'null' }, { $ref: '#/$defs/a' }] } }, $ref: '#/$defs/a' })).toMatch(/\$ref cycle #\/\$defs\/a → #\/\$defs\/a with no object or array between/);
     expect(err({ type: 'date' })).toMatch(/#\/type: unknown type "date"/);
     expect(err({ type: 'object', properties: {}, required: ['a'], additionalProperties: false })).toMatch(/"a" is required but not among the properties/);
     expect(err({ enum: [] })).toMatch(/#\/enum: must be a non-empty array/);

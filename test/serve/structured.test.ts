@@ -56,6 +56,26 @@ describe('structured output on /v1 (bundled model)', () => {
     expect(() => JSON.parse(plain.choices[0].message.content)).toThrow();
   });
 
+  it('a schema with $defs and a recursive $ref (as pydantic writes nested models): the output conforms', async () => {
+    const schema = {
+      $defs: { Place: { type: 'object', properties: { name: { type: 'string', maxLength: 10 }, within: { anyOf: [{ $ref: '#/$defs/Place' }, { type: 'null' }] } }, required: ['name', 'within'], additionalProperties: false } },
+      type: 'object',
+      properties: { capital: { $ref: '#/$defs/Place' } },
+      required: ['capital'],
+      additionalProperties: false,
+    };
+    for (const seed of [1, 2]) {
+      const r = await chat({ response_format: { type: 'json_schema', json_schema: { name: 'place', schema } }, temperature: 1, seed, max_tokens: 200 });
+      expect(r.choices[0].finish_reason).toBe('stop');
+      const check = (p: Record<string, unknown>, depth: number): void => {
+        expect(Object.keys(p).sort()).toEqual(['name', 'within']);
+        expect((p.name as string).length).toBeLessThanOrEqual(10);
+        if (p.within !== null) check(p.within as Record<string, unknown>, depth + 1);
+      };
+      check((JSON.parse(r.choices[0].message.content) as { capital: Record<string, unknown> }).capital, 0);
+    }
+  });
+
   it('streamed: the same text as the response', async () => {
     const rf = { type: 'json_schema', json_schema: { name: 'answer', schema: SCHEMA } };
     const whole = await chat({ response_format: rf, temperature: 1, seed: 11 });

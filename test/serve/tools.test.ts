@@ -92,6 +92,22 @@ describe('toolPlan', () => {
     expect(accepts(one, '[{"name": "get_time", "parameters": {}}, {"name": "get_time", "parameters": {}}]')).toBe(false);
   });
 
+  it("a parameters schema with $defs: its refs point into it, named or inside required's array", () => {
+    const place: ToolDef = {
+      type: 'function',
+      function: {
+        name: 'book',
+        parameters: { $defs: { City: { type: 'object', properties: { name: { type: 'string' } }, required: ['name'], additionalProperties: false } }, type: 'object', properties: { to: { $ref: '#/$defs/City' } }, required: ['to'], additionalProperties: false },
+      },
+    };
+    const named = toolPlan({ tools: [place, TIME], tool_choice: { type: 'function', function: { name: 'book' } } }, null).structured!.recognizer;
+    expect(accepts(named, '{"to": {"name": "Oslo"}}')).toBe(true);
+    expect(accepts(named, '{"to": {"city": "Oslo"}}')).toBe(false);
+    const req = toolPlan({ tools: [place, TIME], tool_choice: 'required' }, null).structured!.recognizer;
+    expect(accepts(req, '[{"name": "book", "parameters": {"to": {"name": "Oslo"}}}]')).toBe(true);
+    expect(accepts(req, '[{"name": "book", "parameters": {"to": "Oslo"}}]')).toBe(false);
+  });
+
   it('bad tools and choices name what is wrong', () => {
     const cases: [Record<string, unknown>, string][] = [
       [{ tools: {} }, 'tools'],

@@ -165,6 +165,9 @@ function startValue(base: readonly Frame[], node: SchemaNode, ch: string, out: M
     case 'union':
       for (const p of node.of) startValue(base, p, ch, out);
       return;
+    case 'ref':
+      startValue(base, node.target!, ch, out); // a cycle without an object or array between is refused when compiled
+      return;
     case 'object':
       if (ch === '{') out.push({ stack: push(base, { t: 'obj', node, phase: 'first', used: [], key: '' }), ws: 0 });
       return;

@@ -4,8 +4,9 @@
  *
  *   type (one or a list), properties, required, additionalProperties (false, true or a schema),
  *   items, minItems, maxItems, minLength, maxLength (characters; an escape counts as one), enum,
- *   const, anyOf, and the annotations title, description,
- *   default, examples, format, $schema, $id, $comment, strict, which do not constrain.
+ *   const, anyOf, $ref into the schema itself ($defs, definitions, recursion), allOf of one schema,
+ *   and the annotations title, description, default, examples, format, $schema, $id, $comment, strict,
+ *   which do not constrain.
  *
  * An object with `properties` and no `additionalProperties` takes only its declared keys (OpenAI's
  * strict mode requires `additionalProperties: false` there anyway); keys may come in any order, each
@@ -23,10 +24,21 @@ export type SchemaNode =
   | { kind: 'string'; min: number; max: number }
   | { kind: 'number'; integer: boolean }
   /** enum, const, true/false/null: the values' JSON texts, matched exactly */
-  | { kind: 'literal'; texts: readonly string[] };
+  | { kind: 'literal'; texts: readonly string[] }
+  /** a $ref: `target` is set once the referenced schema is compiled (a recursive schema refers back to itself) */
+  | { kind: 'ref'; ref: string; target: SchemaNode | null };
 
-const ANNOTATIONS = new Set(['title', 'description', 'default', 'examples', 'format', '$schema', '$id', '$comment', 'strict']);
-const KEYWORDS = new Set(['type', 'properties', 'required', 'additionalProperties', 'items', 'minItems', 'maxItems', 'minLength', 'maxLength', 'enum', 'const', 'anyOf']);
+type RefNode = Extract<SchemaNode, { kind: 'ref' }>;
+
+/** One compilation: the root document (where `#/…` pointers start) and its refs, one node per pointer. */
+interface Ctx {
+  root: unknown;
+  refs: Map<string, RefNode>;
+}
+
+/** keywords that do not constrain ($defs and definitions hold schemas that $ref points into) */
+const ANNOTATIONS = new Set(['title', 'description', 'default', 'examples', 'format', '$schema', '$id', '$comment', 'strict', '$defs', 'definitions']);
+const KEYWORDS = new Set(['type', 'properties', 'required', 'additionalProperties', 'items', 'minItems', 'maxItems', 'minLength', 'maxLength', 'enum', 'const', 'anyOf', '$ref', 'allOf']);
 const TYPES = ['object', 'array', 'string', 'number', 'integer', 'boolean', 'null'] as const;
 type TypeName = (typeof TYPES)[number];
 
@@ -38,12 +50,35 @@ function bad(path: string, message: string): WiseError {
   return new WiseError('WISE_BAD_SCHEMA', `JSON schema at ${path}: ${message}`, { path });
 }
 
-/** Compiles `schema` (true or {} = any JSON value); throws WISE_BAD_SCHEMA naming the keyword and its path. */
+/**
+ * Compiles `schema` (true or {} = any JSON value); throws WISE_BAD_SCHEMA naming the keyword and its path.
+ * `$ref` takes a JSON pointer into the document (`#`, `#/$defs/Name`, `#/definitions/Name`, …), recursion
+ * included, as pydantic writes nested and recursive models; a cycle of refs and anyOfs with no object or array
+ * between (a value that would have to start with itself) is refused. `allOf` takes one schema (pydantic v1's
+ * wrapper around a $ref).
+ */
 export function compileSchema(schema: unknown, path = '#'): SchemaNode {
+  const ctx: Ctx = { root: schema, refs: new Map() };
+  const node = compileIn(schema, path, ctx);
+  checkRefCycles(ctx);
+  return node;
+}
+
+function compileIn(schema: unknown, path: string, ctx: Ctx): SchemaNode {
   if (schema === true) return ANY;
   if (!isObject(schema)) throw bad(path, `expected an object (a schema), got ${JSON.stringify(schema)}`);
   for (const k of Object.keys(schema)) {
     if (!KEYWORDS.has(k) && !ANNOTATIONS.has(k)) throw bad(path, `keyword "${k}" is not supported (supported: ${[...KEYWORDS].join(', ')})`);
+  }
+  const others = (k: string): string[] => Object.keys(schema).filter((x) => x !== k && !ANNOTATIONS.has(x));
+  if (schema.$ref !== undefined) {
+    if (others('$ref').length > 0) throw bad(path, `$ref beside ${others('$ref').join(', ')}: put those in the referenced schema`);
+    return refNode(schema.$ref, `${path}/$ref`, ctx);
+  }
+  if (schema.allOf !== undefined) {
+    if (!Array.isArray(schema.allOf) || schema.allOf.length !== 1) throw bad(`${path}/allOf`, 'only a single schema is supported (an intersection of several is not)');
+    if (others('allOf').length > 0) throw bad(path, `allOf beside ${others('allOf').join(', ')}: put those inside it`);
+    return compileIn(schema.allOf[0], `${path}/allOf/0`, ctx);
   }
   const parts: SchemaNode[] = [];
   if (schema.enum !== undefined || schema.const !== undefined) {
@@ -54,13 +89,44 @@ export function compileSchema(schema: unknown, path = '#'): SchemaNode {
   }
   if (schema.anyOf !== undefined) {
     if (!Array.isArray(schema.anyOf) || schema.anyOf.length === 0) throw bad(`${path}/anyOf`, 'must be a non-empty array of schemas');
-    const rest = Object.fromEntries(Object.entries(schema).filter(([k]) => k !== 'anyOf' && !ANNOTATIONS.has(k)));
-    if (Object.keys(rest).length > 0) throw bad(path, `anyOf beside ${Object.keys(rest).join(', ')}: put those inside each alternative`);
-    return { kind: 'union', of: schema.anyOf.map((s, i) => compileSchema(s, `${path}/anyOf/${i}`)) };
+    if (others('anyOf').length > 0) throw bad(path, `anyOf beside ${others('anyOf').join(', ')}: put those inside each alternative`);
+    return { kind: 'union', of: schema.anyOf.map((s, i) => compileIn(s, `${path}/anyOf/${i}`, ctx)) };
   }
   const types = typesOf(schema, path);
-  for (const t of types) parts.push(typeNode(t, schema, path));
+  for (const t of types) parts.push(typeNode(t, schema, path, ctx));
   return parts.length === 1 ? parts[0]! : { kind: 'union', of: parts };
+}
+
+/** The node of a `$ref` (one per pointer; the target compiled on first use). */
+function refNode(ref: unknown, path: string, ctx: Ctx): SchemaNode {
+  if (typeof ref !== 'string' || !ref.startsWith('#')) throw bad(path, `only references into this schema ("#/$defs/Name") are supported, got ${JSON.stringify(ref)}`);
+  const hit = ctx.refs.get(ref);
+  if (hit) return hit;
+  const node: RefNode = { kind: 'ref', ref, target: null };
+  ctx.refs.set(ref, node);
+  let at: unknown = ctx.root;
+  const parts = ref === '#' ? [] : ref.slice(1).split('/').slice(1);
+  if (ref !== '#' && !ref.startsWith('#/')) throw bad(path, `${ref}: a JSON pointer starts with #/`);
+  for (const raw of parts) {
+    const key = decodeURIComponent(raw).replace(/~1/g, '/').replace(/~0/g, '~');
+    at = isObject(at) ? at[key] : Array.isArray(at) && /^\d+$/.test(key) ? at[Number(key)] : undefined;
+    if (at === undefined) throw bad(path, `${ref} points at nothing in the schema`);
+  }
+  node.target = compileIn(at, ref, ctx);
+  return node;
+}
+
+/** Refuses a ref that reaches itself through refs and anyOfs alone: its value would have to begin with itself. */
+function checkRefCycles(ctx: Ctx): void {
+  const done = new Set<SchemaNode>();
+  const visit = (n: SchemaNode, path: RefNode[]): void => {
+    if (n.kind === 'union') for (const p of n.of) visit(p, path);
+    if (n.kind !== 'ref' || done.has(n)) return;
+    if (path.includes(n)) throw bad(n.ref, `$ref cycle ${[...path.slice(path.indexOf(n)), n].map((r) => r.ref).join(' → ')} with no object or array between`);
+    visit(n.target!, [...path, n]);
+    done.add(n);
+  };
+  for (const r of ctx.refs.values()) visit(r, []);
 }
 
 function typesOf(schema: Record<string, unknown>, path: string): TypeName[] {
@@ -78,7 +144,7 @@ function typesOf(schema: Record<string, unknown>, path: string): TypeName[] {
   return [...new Set(list as TypeName[])];
 }
 
-function typeNode(t: TypeName, schema: Record<string, unknown>, path: string): SchemaNode {
+function typeNode(t: TypeName, schema: Record<string, unknown>, path: string, ctx: Ctx): SchemaNode {
   switch (t) {
     case 'string': {
       const min = count(schema.minLength, `${path}/minLength`, 0);
@@ -97,18 +163,18 @@ function typeNode(t: TypeName, schema: Record<string, unknown>, path: string): S
       const min = count(schema.minItems, `${path}/minItems`, 0);
       const max = count(schema.maxItems, `${path}/maxItems`, Infinity);
       if (min > max) throw bad(path, `minItems ${min} > maxItems ${max}`);
-      return { kind: 'array', items: schema.items === undefined ? ANY : compileSchema(schema.items, `${path}/items`), min, max };
+      return { kind: 'array', items: schema.items === undefined ? ANY : compileIn(schema.items, `${path}/items`, ctx), min, max };
     }
     case 'object': {
       const props = new Map<string, SchemaNode>();
       if (schema.properties !== undefined) {
         if (!isObject(schema.properties)) throw bad(`${path}/properties`, 'must be an object of schemas');
-        for (const [k, s] of Object.entries(schema.properties)) props.set(k, compileSchema(s, `${path}/properties/${k}`));
+        for (const [k, s] of Object.entries(schema.properties)) props.set(k, compileIn(s, `${path}/properties/${k}`, ctx));
       }
       const req = schema.required ?? [];
       if (!Array.isArray(req) || req.some((k) => typeof k !== 'string')) throw bad(`${path}/required`, 'must be an array of property names');
       const ap = schema.additionalProperties;
-      const extra = ap === false ? null : ap === undefined ? (props.size > 0 ? null : ANY) : compileSchema(ap, `${path}/additionalProperties`);
+      const extra = ap === false ? null : ap === undefined ? (props.size > 0 ? null : ANY) : compileIn(ap, `${path}/additionalProperties`, ctx);
       for (const k of req as string[]) if (!props.has(k) && extra === null) throw bad(`${path}/required`, `"${k}" is required but not among the properties`);
       return { kind: 'object', props, required: new Set(req as string[]), extra };
     }
