@@ -100,8 +100,9 @@ export function sampleInto(r: DecodeRow, row: Float32Array): void {
   if (r.constraint) {
     shaped = constrained(r, shaped);
     if (!shaped.some((x) => x > -Infinity)) {
-      // no token keeps the text acceptable (a vocabulary that cannot spell what must come next): end here
-      r.finish = 'stop';
+      // no token keeps the text acceptable (a vocabulary that cannot spell what must come next): end here, as
+      // 'length' (the text is incomplete: a 'stop' choice under a constraint is always complete)
+      r.finish = 'length';
       r.done = true;
       return;
     }

@@ -133,6 +133,39 @@ describe('json-machine', () => {
     expect(verdict({ $defs: { 'a/b': { const: 1 } }, $ref: '#/$defs/a~1b' }, '1')).toBe('done'); // JSON pointer escapes
   });
 
+  it('pattern: the decoded string matches it, searched as JSON Schema reads it (anchors where given)', () => {
+    const code = { type: 'string', pattern: '^[A-Z]{2}\\d{3}$' };
+    expect(verdict(code, '"AB123"')).toBe('done');
+    expect(verdict(code, '"AB12"')).toBe('dead'); // the closing quote waits for the match
+    expect(verdict(code, '"AB12')).toBe('open');
+    expect(verdict(code, '"ab')).toBe('dead');
+    expect(verdict(code, '"AB1234')).toBe('dead');
+    const cat = { type: 'string', pattern: 'cat' }; // unanchored: anywhere in the text
+    expect(verdict(cat, '"concatenate"')).toBe('done');
+    expect(verdict(cat, '"dog"')).toBe('dead');
+    expect(verdict(cat, '"dog and c')).toBe('open');
+    // escapes are read decoded: \n is a newline, \u00e9 is é, \" is a quote
+    expect(verdict({ pattern: '^a\\nb$' }, '"a\\nb"')).toBe('done');
+    expect(verdict({ pattern: '^é+$' }, '"\\u00e9é\\u00E9"')).toBe('done');
+    expect(verdict({ pattern: '^"x"$' }, '"\\"x\\""')).toBe('done');
+    expect(verdict({ pattern: '^a\\$$' }, '"a$"')).toBe('done'); // an escaped $ is a character
+    expect(verdict({ pattern: '^a\\$$' }, '"a"')).toBe('dead');
+    // with maxLength: both hold, and a character that leaves no room to finish the match is refused (no dead end)
+    expect(verdict({ type: 'string', pattern: '^\\d+$', maxLength: 3 }, '"1234')).toBe('dead');
+    expect(verdict({ type: 'string', pattern: '^a+b$', maxLength: 3 }, '"aa')).toBe('open');
+    expect(verdict({ type: 'string', pattern: '^a+b$', maxLength: 3 }, '"aaa')).toBe('dead'); // "aab" is the longest
+    expect(verdict({ type: 'string', pattern: '^\\d{5}$', maxLength: 3 }, '"')).toBe('dead'); // no string matches
+    // an escape starts only if it can decode to a character the pattern takes
+    expect(verdict({ pattern: '^[A-Z]{2}$' }, '"AB\\')).toBe('dead'); // complete: nothing more
+    expect(verdict({ pattern: '^[A-Z]{2}$' }, '"A\\u004')).toBe('open'); // \u0041..\u004F: letters
+    expect(verdict({ pattern: '^[A-Z]{2}$' }, '"A\\u003')).toBe('dead'); // \u0030..\u003F: no letter
+    expect(verdict({ pattern: '^[A-Z]{2}$' }, '"A\\u0042"')).toBe('done');
+    expect(verdict({ type: 'object', properties: { zip: { type: 'string', pattern: '^\\d{5}$' } }, required: ['zip'], additionalProperties: false }, '{"zip": "12345"}')).toBe('done');
+    const err = (s: unknown): string => thrownMessage(() => compileSchema(s), 'WISE_BAD_SCHEMA');
+    expect(err({ type: 'object', properties: { a: { type: 'string', pattern: '(?=x)' } } })).toMatch(/at #\/properties\/a\/pattern: "\(\?=x\)"/);
+    expect(err({ type: 'string', pattern: 5 })).toMatch(/#\/pattern: must be a string/);
+  });
+
   it('guided_choice: exactly one of the strings, nothing around', () => {
     expect(verdict(['yes', 'no', 'nope'], 'yes', true)).toBe('done');
     expect(verdict(['yes', 'no', 'nope'], 'no', true)).toBe('accept'); // or "nope"
@@ -142,7 +175,7 @@ describe('json-machine', () => {
 
   it('refuses what the subset does not cover, naming the keyword and its path', () => {
     const err = (s: unknown): string => thrownMessage(() => compileSchema(s), 'WISE_BAD_SCHEMA');
-    expect(err({ type: 'string', pattern: 'a+' })).toMatch(/at #: keyword "pattern" is not supported/);
+    expect(err({ type: 'string', format: 'date', minProperties: 1 })).toMatch(/at #: keyword "minProperties" is not supported/);
     expect(err({ type: 'object', properties: { a: { type: 'integer', minimum: 1 } } })).toMatch(/at #\/properties\/a: keyword "minimum"/);
     expect(err({ type: 'array', items: { $ref: '#/x' } })).toMatch(/at #\/items\/\$ref: #\/x points at nothing in the schema/);
     expect(err({ $ref: 'https://example.com/s.json' })).toMatch(/only references into this schema/);

@@ -76,6 +76,20 @@ describe('structured output on /v1 (bundled model)', () => {
     }
   });
 
+  it('pattern: each string matches its pattern, greedy and sampled', async () => {
+    const schema = { type: 'object', properties: { city: { type: 'string', pattern: '^[A-Z][a-z]+$', maxLength: 12 }, code: { type: 'string', pattern: '^[A-Z]{3}-\\d{2}$' } }, required: ['city', 'code'], additionalProperties: false };
+    for (const extra of [{ temperature: 0 }, { temperature: 1.3, seed: 8, n: 3 }]) {
+      const r = await chat({ response_format: { type: 'json_schema', json_schema: { name: 'c', schema } }, max_tokens: 80, ...extra });
+      for (const c of r.choices) {
+        expect(c.finish_reason).toBe('stop');
+        const v = JSON.parse(c.message.content) as { city: string; code: string };
+        expect(v.city).toMatch(/^[A-Z][a-z]+$/);
+        expect(v.city.length).toBeLessThanOrEqual(12);
+        expect(v.code).toMatch(/^[A-Z]{3}-\d{2}$/);
+      }
+    }
+  });
+
   it('streamed: the same text as the response', async () => {
     const rf = { type: 'json_schema', json_schema: { name: 'answer', schema: SCHEMA } };
     const whole = await chat({ response_format: rf, temperature: 1, seed: 11 });

@@ -12,6 +12,7 @@
  * same reason. Keys of an object restricted to its declared properties take no escapes.
  */
 import type { SchemaNode } from './json-schema.js';
+import { regexAccepting, regexCharsToAccept, regexStep, regexTakesUnitIn, type Regex } from './regex.js';
 import type { Recognizer } from './recognizer.js';
 
 type ObjNode = Extract<SchemaNode, { kind: 'object' }>;
@@ -26,8 +27,11 @@ type Frame =
   /** a key's text so far (raw, escapes kept); esc as in str */
   | { t: 'key'; node: ObjNode; used: readonly string[]; text: string; esc: number }
   | { t: 'arr'; node: ArrNode; phase: 'first' | 'item' | 'after'; count: number }
-  /** esc: 0 plain, 1 after a backslash, 2–5 reading \u's hex digits; len: characters so far (an escape is one) */
-  | { t: 'str'; esc: number; len: number; min: number; max: number }
+  /**
+   * esc: 0 plain, 1 after a backslash, 2–5 reading \u's hex digits (cu: their value so far); len: characters so far
+   * (an escape is one); re/rs: the pattern and its state over the decoded characters (null: no pattern)
+   */
+  | { t: 'str'; esc: number; len: number; min: number; max: number; re: Regex | null; rs: Int32Array | null; cu: number }
   /** digits: in the current part (integral, fraction or exponent) */
   | { t: 'num'; integer: boolean; phase: NumPhase; digits: number }
   /** the texts still matching, `pos` characters in */
@@ -46,7 +50,7 @@ export const MAX_DIGITS = 16;
 const ANY_PARTS: readonly SchemaNode[] = [
   { kind: 'object', props: new Map(), required: new Set(), extra: { kind: 'any' } },
   { kind: 'array', items: { kind: 'any' }, min: 0, max: Infinity },
-  { kind: 'string', min: 0, max: Infinity },
+  { kind: 'string', min: 0, max: Infinity, pattern: null },
   { kind: 'number', integer: false },
   { kind: 'literal', texts: ['true', 'false', 'null'] },
 ];
@@ -90,6 +94,8 @@ const isDigit = (ch: string): boolean => ch >= '0' && ch <= '9';
 const isHex = (ch: string): boolean => isDigit(ch) || (ch >= 'a' && ch <= 'f') || (ch >= 'A' && ch <= 'F');
 const numDone = (p: NumPhase): boolean => p === 'zero' || p === 'int' || p === 'frac' || p === 'exp';
 const ESCAPES = '"\\/bfnrt';
+/** what each escape letter stands for */
+const ESCAPED: Record<string, string> = { '"': '"', '\\': '\\', '/': '/', b: '\b', f: '\f', n: '\n', r: '\r', t: '\t' };
 
 const push = (base: readonly Frame[], f: Frame): Frame[] => [...base, f];
 const withTop = (stack: readonly Frame[], f: Frame): Frame[] => [...stack.slice(0, -1), f];
@@ -113,10 +119,18 @@ function stepOne(s: MachineState, ch: string, out: MachineState[]): void {
         ch,
         (esc) => {
           const len = top.esc === 0 ? top.len + 1 : top.len; // a character, or the first of its escape
-          if (len <= top.max) out.push({ stack: withTop(stack, { ...top, esc, len }), ws: 0 });
+          if (len > top.max) return;
+          const cu = top.esc >= 2 ? top.cu * 16 + parseInt(ch, 16) : 0;
+          let rs = top.rs;
+          if (top.re && esc === 0) {
+            // a character is complete: the pattern reads it decoded
+            rs = regexStep(top.re, top.rs!, top.esc === 0 ? ch : top.esc === 1 ? ESCAPED[ch]! : String.fromCharCode(cu));
+            if (rs === null || regexCharsToAccept(top.re, rs) > top.max - len) return; // no match within maxLength
+          } else if (top.re && !escapeViable(top.re, rs!, esc, cu)) return; // an escape the pattern could not take once decoded
+          out.push({ stack: withTop(stack, { ...top, esc, len, rs, cu }), ws: 0 });
         },
         () => {
-          if (top.len >= top.min) out.push(complete(base));
+          if (top.len >= top.min && (top.re === null || regexAccepting(top.re, top.rs!))) out.push(complete(base));
         },
       );
     case 'key':
@@ -175,7 +189,8 @@ function startValue(base: readonly Frame[], node: SchemaNode, ch: string, out: M
       if (ch === '[') out.push({ stack: push(base, { t: 'arr', node, phase: 'first', count: 0 }), ws: 0 });
       return;
     case 'string':
-      if (ch === '"') out.push({ stack: push(base, { t: 'str', esc: 0, len: 0, min: node.min, max: node.max }), ws: 0 });
+      if (ch !== '"' || (node.pattern && regexCharsToAccept(node.pattern, node.pattern.start) > node.max)) return; // a pattern no string within maxLength matches
+      out.push({ stack: push(base, { t: 'str', esc: 0, len: 0, min: node.min, max: node.max, re: node.pattern, rs: node.pattern?.start ?? null, cu: 0 }), ws: 0 });
       return;
     case 'number':
       if (ch === '-') out.push({ stack: push(base, { t: 'num', integer: node.integer, phase: 'sign', digits: 0 }), ws: 0 });
@@ -210,6 +225,16 @@ function strChar(esc: number, ch: string, next: (esc: number) => void, close: ()
     return;
   }
   if (isHex(ch)) next(esc === 5 ? 0 : esc + 1);
+}
+
+/**
+ * A partly read escape (esc 1: after the backslash; 2–5: after \u and esc − 2 hex digits, `cu` their value) can
+ * still decode to a character the pattern's state takes, so the string never walks into a dead end.
+ */
+function escapeViable(re: Regex, rs: Int32Array, esc: number, cu: number): boolean {
+  if (esc === 1) return [...ESCAPES].some((e) => regexStep(re, rs, ESCAPED[e]!) !== null) || regexTakesUnitIn(re, rs, 0, 0xffff);
+  const span = 16 ** (6 - esc); // hex digits still to come: 6 − esc
+  return regexTakesUnitIn(re, rs, cu * span, cu * span + span - 1);
 }
 
 /** Declared keys not used yet, or any key when extra keys are allowed. */
@@ -265,7 +290,7 @@ export function jsonRecognizer(node: SchemaNode, raw = false): Recognizer<Machin
       // the one state is inside a string (a value's, or a key of an object that takes any key) and not in an escape
       if (states.length !== 1) return null;
       const top = states[0]!.stack.at(-1);
-      if (top?.t === 'str' && top.esc === 0) return top.max - top.len;
+      if (top?.t === 'str' && top.esc === 0 && top.re === null) return top.max - top.len; // a pattern reads each character: walk
       if (top?.t === 'key' && top.esc === 0 && top.node.extra !== null) return Infinity;
       return null;
     },

@@ -3,25 +3,28 @@
  * tree of nodes. Supported, as OpenAI's structured outputs and vLLM's guided_json use them:
  *
  *   type (one or a list), properties, required, additionalProperties (false, true or a schema),
- *   items, minItems, maxItems, minLength, maxLength (characters; an escape counts as one), enum,
+ *   items, minItems, maxItems, minLength, maxLength (characters; an escape counts as one), pattern (a search over
+ *   the decoded text, regex.ts's subset), enum,
  *   const, anyOf, $ref into the schema itself ($defs, definitions, recursion), allOf of one schema,
  *   and the annotations title, description, default, examples, format, $schema, $id, $comment, strict,
  *   which do not constrain.
  *
  * An object with `properties` and no `additionalProperties` takes only its declared keys (OpenAI's
  * strict mode requires `additionalProperties: false` there anyway); keys may come in any order, each
- * at most once, and `}` waits for every required key. Every other keyword (pattern, minLength,
- * minimum, $ref, oneOf, allOf, …) is refused with WISE_BAD_SCHEMA naming it and its path, rather
+ * at most once, and `}` waits for every required key. Every other keyword (minimum, oneOf,
+ * minProperties, …) is refused with WISE_BAD_SCHEMA naming it and its path, rather
  * than ignored: the output would not be guaranteed to match.
  */
-import { WiseError } from '../../util/errors.js';
+import { WiseError, isWiseError } from '../../util/errors.js';
+import { compileRegex, type Regex } from './regex.js';
 
 export type SchemaNode =
   | { kind: 'any' }
   | { kind: 'union'; of: SchemaNode[] }
   | { kind: 'object'; props: ReadonlyMap<string, SchemaNode>; required: ReadonlySet<string>; extra: SchemaNode | null }
   | { kind: 'array'; items: SchemaNode; min: number; max: number }
-  | { kind: 'string'; min: number; max: number }
+  /** pattern: the regular expression the string's (decoded) text matches, anchored as JSON Schema reads it (a search) */
+  | { kind: 'string'; min: number; max: number; pattern: Regex | null }
   | { kind: 'number'; integer: boolean }
   /** enum, const, true/false/null: the values' JSON texts, matched exactly */
   | { kind: 'literal'; texts: readonly string[] }
@@ -38,7 +41,7 @@ interface Ctx {
 
 /** keywords that do not constrain ($defs and definitions hold schemas that $ref points into) */
 const ANNOTATIONS = new Set(['title', 'description', 'default', 'examples', 'format', '$schema', '$id', '$comment', 'strict', '$defs', 'definitions']);
-const KEYWORDS = new Set(['type', 'properties', 'required', 'additionalProperties', 'items', 'minItems', 'maxItems', 'minLength', 'maxLength', 'enum', 'const', 'anyOf', '$ref', 'allOf']);
+const KEYWORDS = new Set(['type', 'properties', 'required', 'additionalProperties', 'items', 'minItems', 'maxItems', 'minLength', 'maxLength', 'pattern', 'enum', 'const', 'anyOf', '$ref', 'allOf']);
 const TYPES = ['object', 'array', 'string', 'number', 'integer', 'boolean', 'null'] as const;
 type TypeName = (typeof TYPES)[number];
 
@@ -135,7 +138,7 @@ function typesOf(schema: Record<string, unknown>, path: string): TypeName[] {
     // no type: implied by the keywords present, else any value
     if (schema.properties !== undefined || schema.required !== undefined || schema.additionalProperties !== undefined) return ['object'];
     if (schema.items !== undefined || schema.minItems !== undefined || schema.maxItems !== undefined) return ['array'];
-    if (schema.minLength !== undefined || schema.maxLength !== undefined) return ['string'];
+    if (schema.minLength !== undefined || schema.maxLength !== undefined || schema.pattern !== undefined) return ['string'];
     return [...TYPES].filter((x) => x !== 'integer');
   }
   const list = Array.isArray(t) ? t : [t];
@@ -150,7 +153,7 @@ function typeNode(t: TypeName, schema: Record<string, unknown>, path: string, ct
       const min = count(schema.minLength, `${path}/minLength`, 0);
       const max = count(schema.maxLength, `${path}/maxLength`, Infinity);
       if (min > max) throw bad(path, `minLength ${min} > maxLength ${max}`);
-      return { kind: 'string', min, max };
+      return { kind: 'string', min, max, pattern: schema.pattern === undefined ? null : patternRegex(schema.pattern, `${path}/pattern`) };
     }
     case 'number':
     case 'integer':
@@ -178,6 +181,26 @@ function typeNode(t: TypeName, schema: Record<string, unknown>, path: string, ct
       for (const k of req as string[]) if (!props.has(k) && extra === null) throw bad(`${path}/required`, `"${k}" is required but not among the properties`);
       return { kind: 'object', props, required: new Set(req as string[]), extra };
     }
+  }
+}
+
+/**
+ * A `pattern` as the whole-match expression the string must match: JSON Schema's pattern is a search (ECMA-262,
+ * not anchored), so a side without its anchor (^ at the start, an unescaped $ at the end) takes any text there.
+ * The syntax is regex.ts's subset (shared by ECMA-262 and Python's re in what it covers).
+ */
+function patternRegex(v: unknown, path: string): Regex {
+  if (typeof v !== 'string') throw bad(path, `must be a string (a regular expression), got ${JSON.stringify(v)}`);
+  const start = v.startsWith('^');
+  const trailing = /(\\*)\$$/.exec(v);
+  const end = trailing !== null && trailing[1]!.length % 2 === 0 && v.length > (start ? 1 : 0);
+  const body = v.slice(start ? 1 : 0, end ? -1 : undefined);
+  const anyText = '(?:.|\\n)*';
+  try {
+    return compileRegex(`${start ? '' : anyText}(?:${body})${end ? '' : anyText}`);
+  } catch (e) {
+    if (isWiseError(e) && e.code === 'WISE_BAD_SCHEMA') throw bad(path, `${JSON.stringify(v)}: ${e.message}`);
+    throw e;
   }
 }
 

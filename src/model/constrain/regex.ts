@@ -286,6 +286,68 @@ export function regexStep(re: Regex, set: Int32Array, ch: string): Int32Array | 
 }
 
 export const regexAccepting = (re: Regex, set: Int32Array): boolean => set.includes(re.accept);
+const distCache = new WeakMap<Regex, Int32Array>();
+
+/**
+ * The fewest characters from `set` to a match (Infinity: none). Per state, the shortest path to the accepting
+ * state counting character edges (0-1 BFS backwards over the NFA), computed once per expression.
+ */
+export function regexCharsToAccept(re: Regex, set: Int32Array): number {
+  let dist = distCache.get(re);
+  if (!dist) {
+    const n = re.states.length;
+    const into: { from: number; w: number }[][] = Array.from({ length: n }, () => []);
+    re.states.forEach((st, i) => {
+      if (st.test) into[st.next]!.push({ from: i, w: 1 });
+      for (const e of st.eps) into[e]!.push({ from: i, w: 0 });
+    });
+    dist = new Int32Array(n).fill(-1);
+    const d = new Float64Array(n).fill(Infinity);
+    d[re.accept] = 0;
+    const deque: number[] = [re.accept];
+    while (deque.length > 0) {
+      const v = deque.shift()!;
+      for (const { from, w } of into[v]!) {
+        if (d[v]! + w < d[from]!) {
+          d[from] = d[v]! + w;
+          if (w === 0) deque.unshift(from);
+          else deque.push(from);
+        }
+      }
+    }
+    d.forEach((x, i) => (dist![i] = x === Infinity ? -1 : x));
+    distCache.set(re, dist);
+  }
+  let best = Infinity;
+  for (const s of set) if (dist[s]! >= 0) best = Math.min(best, dist[s]!);
+  return best;
+}
+
+const takesCache = new WeakMap<Regex, Map<string, boolean>>();
+
+/**
+ * Whether some state of `set` takes some UTF-16 code unit in [lo, hi] (as a one-unit string): a JSON string's
+ * \uXXXX escape, partly read, can still decode to a character the pattern takes. Brute force over the range
+ * (at most 65,536 units), cached per state set and range.
+ */
+export function regexTakesUnitIn(re: Regex, set: Int32Array, lo: number, hi: number): boolean {
+  let cache = takesCache.get(re);
+  if (!cache) takesCache.set(re, (cache = new Map()));
+  const key = `${lo}-${hi}:${set.join(',')}`;
+  let v = cache.get(key);
+  if (v === undefined) {
+    const tests = [...set].map((s) => re.states[s]!.test).filter((t): t is Test => t !== null);
+    v = false;
+    for (let c = lo; c <= hi && !v; c++) {
+      const ch = String.fromCharCode(c);
+      v = tests.some((t) => t(ch));
+    }
+    if (cache.size > 100_000) cache.clear();
+    cache.set(key, v);
+  }
+  return v;
+}
+
 
 /** No state takes a character: the text cannot go on. */
 export const regexFinished = (re: Regex, set: Int32Array): boolean => set.every((s) => re.states[s]!.test === null);
