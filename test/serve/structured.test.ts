@@ -76,16 +76,23 @@ describe('structured output on /v1 (bundled model)', () => {
     }
   });
 
-  it('pattern: each string matches its pattern, greedy and sampled', async () => {
-    const schema = { type: 'object', properties: { city: { type: 'string', pattern: '^[A-Z][a-z]+$', maxLength: 12 }, code: { type: 'string', pattern: '^[A-Z]{3}-\\d{2}$' } }, required: ['city', 'code'], additionalProperties: false };
+  it('pattern and numeric bounds: each string matches its pattern, each number lies within its bounds, greedy and sampled', async () => {
+    const schema = {
+      type: 'object',
+      properties: { city: { type: 'string', pattern: '^[A-Z][a-z]+$', maxLength: 12 }, code: { type: 'string', pattern: '^[A-Z]{3}-\\d{2}$' }, people: { type: 'integer', minimum: 1000, exclusiveMaximum: 20000 }, share: { type: 'number', minimum: 0, maximum: 1 } },
+      required: ['city', 'code', 'people', 'share'],
+      additionalProperties: false,
+    };
     for (const extra of [{ temperature: 0 }, { temperature: 1.3, seed: 8, n: 3 }]) {
-      const r = await chat({ response_format: { type: 'json_schema', json_schema: { name: 'c', schema } }, max_tokens: 80, ...extra });
+      const r = await chat({ response_format: { type: 'json_schema', json_schema: { name: 'c', schema } }, max_tokens: 120, ...extra });
       for (const c of r.choices) {
         expect(c.finish_reason).toBe('stop');
-        const v = JSON.parse(c.message.content) as { city: string; code: string };
+        const v = JSON.parse(c.message.content) as { city: string; code: string; people: number; share: number };
         expect(v.city).toMatch(/^[A-Z][a-z]+$/);
         expect(v.city.length).toBeLessThanOrEqual(12);
         expect(v.code).toMatch(/^[A-Z]{3}-\d{2}$/);
+        expect(Number.isInteger(v.people) && v.people >= 1000 && v.people < 20000).toBe(true);
+        expect(v.share >= 0 && v.share <= 1).toBe(true);
       }
     }
   });

@@ -13,6 +13,7 @@
  */
 import type { SchemaNode } from './json-schema.js';
 import { regexAccepting, regexCharsToAccept, regexStep, regexTakesUnitIn, type Regex } from './regex.js';
+import { MAX_NUMBER_DIGITS, prefixOf, viable, within, type Bounds } from './number-bounds.js';
 import type { Recognizer } from './recognizer.js';
 
 type ObjNode = Extract<SchemaNode, { kind: 'object' }>;
@@ -32,8 +33,8 @@ type Frame =
    * (an escape is one); re/rs: the pattern and its state over the decoded characters (null: no pattern)
    */
   | { t: 'str'; esc: number; len: number; min: number; max: number; re: Regex | null; rs: Int32Array | null; cu: number }
-  /** digits: in the current part (integral, fraction or exponent) */
-  | { t: 'num'; integer: boolean; phase: NumPhase; digits: number }
+  /** digits: in the current part (integral, fraction or exponent); bounds and the text so far when bounded (no exponent then) */
+  | { t: 'num'; integer: boolean; phase: NumPhase; digits: number; bounds: Bounds | null; txt: string }
   /** the texts still matching, `pos` characters in */
   | { t: 'lit'; texts: readonly string[]; pos: number };
 
@@ -45,13 +46,13 @@ export interface MachineState {
 }
 
 export const MAX_INDENT = 20;
-export const MAX_DIGITS = 16;
+export const MAX_DIGITS = MAX_NUMBER_DIGITS;
 
 const ANY_PARTS: readonly SchemaNode[] = [
   { kind: 'object', props: new Map(), required: new Set(), extra: { kind: 'any' } },
   { kind: 'array', items: { kind: 'any' }, min: 0, max: Infinity },
   { kind: 'string', min: 0, max: Infinity, pattern: null },
-  { kind: 'number', integer: false },
+  { kind: 'number', integer: false, bounds: null },
   { kind: 'literal', texts: ['true', 'false', 'null'] },
 ];
 
@@ -84,7 +85,7 @@ export function step(states: readonly MachineState[], ch: string): MachineState[
 
 /** The text so far is a complete value (generation may end here). */
 export const accepting = (states: readonly MachineState[]): boolean =>
-  states.some((s) => s.stack.length === 0 || (s.stack.length === 1 && s.stack[0]!.t === 'num' && numDone(s.stack[0]!.phase)));
+  states.some((s) => s.stack.length === 0 || (s.stack.length === 1 && s.stack[0]!.t === 'num' && numWithin(s.stack[0]!)));
 
 /** Nothing can follow: every state is complete. */
 export const finished = (states: readonly MachineState[]): boolean => states.length > 0 && states.every((s) => s.stack.length === 0);
@@ -192,10 +193,14 @@ function startValue(base: readonly Frame[], node: SchemaNode, ch: string, out: M
       if (ch !== '"' || (node.pattern && regexCharsToAccept(node.pattern, node.pattern.start) > node.max)) return; // a pattern no string within maxLength matches
       out.push({ stack: push(base, { t: 'str', esc: 0, len: 0, min: node.min, max: node.max, re: node.pattern, rs: node.pattern?.start ?? null, cu: 0 }), ws: 0 });
       return;
-    case 'number':
-      if (ch === '-') out.push({ stack: push(base, { t: 'num', integer: node.integer, phase: 'sign', digits: 0 }), ws: 0 });
-      else if (isDigit(ch)) out.push({ stack: push(base, { t: 'num', integer: node.integer, phase: ch === '0' ? 'zero' : 'int', digits: 1 }), ws: 0 });
+    case 'number': {
+      if (ch !== '-' && !isDigit(ch)) return;
+      const txt = node.bounds ? ch : '';
+      if (node.bounds && !viable(prefixOf(txt), node.bounds, node.integer, MAX_DIGITS)) return;
+      const phase: NumPhase = ch === '-' ? 'sign' : ch === '0' ? 'zero' : 'int';
+      out.push({ stack: push(base, { t: 'num', integer: node.integer, phase, digits: ch === '-' ? 0 : 1, bounds: node.bounds, txt }), ws: 0 });
       return;
+    }
     case 'literal':
       stepOne({ stack: push(base, { t: 'lit', texts: node.texts, pos: 0 }), ws: 0 }, ch, out);
       return;
@@ -260,8 +265,17 @@ function keyChar(k: Extract<Frame, { t: 'key' }>, base: readonly Frame[], ch: st
   strChar(k.esc, ch, (esc) => out.push({ stack: [...base, { ...k, text: k.text + ch, esc }], ws: 0 }), () => undefined);
 }
 
+/** A complete number within its bounds (none: any). */
+const numWithin = (n: Extract<Frame, { t: 'num' }>): boolean => numDone(n.phase) && (n.bounds === null || within(prefixOf(n.txt), n.bounds));
+
 function numChar(n: Extract<Frame, { t: 'num' }>, base: readonly Frame[], ch: string, out: MachineState[]): void {
-  const to = (phase: NumPhase, digits = 0): void => void out.push({ stack: [...base, { ...n, phase, digits }], ws: 0 });
+  const to = (phase: NumPhase, digits = 0): void => {
+    if (n.bounds === null) return void out.push({ stack: [...base, { ...n, phase, digits }], ws: 0 });
+    // bounded: no exponent, and only a text that can still end within the bounds
+    const txt = n.txt + ch;
+    if (phase === 'e' || phase === 'esign' || phase === 'exp' || !viable(prefixOf(txt), n.bounds, n.integer, MAX_DIGITS)) return;
+    out.push({ stack: [...base, { ...n, phase, digits, txt }], ws: 0 });
+  };
   const p = n.phase;
   if (isDigit(ch)) {
     if (p === 'sign') return to(ch === '0' ? 'zero' : 'int', 1);
@@ -272,7 +286,7 @@ function numChar(n: Extract<Frame, { t: 'num' }>, base: readonly Frame[], ch: st
   } else if (ch === '.' && !n.integer && (p === 'zero' || p === 'int')) return to('dot');
   else if ((ch === 'e' || ch === 'E') && !n.integer && (p === 'zero' || p === 'int' || p === 'frac')) return to('e');
   else if ((ch === '+' || ch === '-') && p === 'e') return to('esign');
-  if (numDone(p)) stepOne(complete(base), ch, out); // the number ended before ch: the parent reads it
+  if (numWithin(n)) stepOne(complete(base), ch, out); // the number ended before ch: the parent reads it
 }
 
 /** JSON of `node` (or, `raw`, exactly one of a literal node's texts) as a Recognizer. */

@@ -4,19 +4,20 @@
  *
  *   type (one or a list), properties, required, additionalProperties (false, true or a schema),
  *   items, minItems, maxItems, minLength, maxLength (characters; an escape counts as one), pattern (a search over
- *   the decoded text, regex.ts's subset), enum,
+ *   the decoded text, regex.ts's subset), minimum, maximum, exclusiveMinimum, exclusiveMaximum (number-bounds.ts), enum,
  *   const, anyOf, $ref into the schema itself ($defs, definitions, recursion), allOf of one schema,
  *   and the annotations title, description, default, examples, format, $schema, $id, $comment, strict,
  *   which do not constrain.
  *
  * An object with `properties` and no `additionalProperties` takes only its declared keys (OpenAI's
  * strict mode requires `additionalProperties: false` there anyway); keys may come in any order, each
- * at most once, and `}` waits for every required key. Every other keyword (minimum, oneOf,
+ * at most once, and `}` waits for every required key. Every other keyword (multipleOf, oneOf,
  * minProperties, …) is refused with WISE_BAD_SCHEMA naming it and its path, rather
  * than ignored: the output would not be guaranteed to match.
  */
 import { WiseError, isWiseError } from '../../util/errors.js';
 import { compileRegex, type Regex } from './regex.js';
+import { decOf, viable, MAX_NUMBER_DIGITS, type Bounds } from './number-bounds.js';
 
 export type SchemaNode =
   | { kind: 'any' }
@@ -25,7 +26,8 @@ export type SchemaNode =
   | { kind: 'array'; items: SchemaNode; min: number; max: number }
   /** pattern: the regular expression the string's (decoded) text matches, anchored as JSON Schema reads it (a search) */
   | { kind: 'string'; min: number; max: number; pattern: Regex | null }
-  | { kind: 'number'; integer: boolean }
+  /** bounds: minimum / maximum / exclusive… (number-bounds.ts); a bounded number is written without an exponent */
+  | { kind: 'number'; integer: boolean; bounds: Bounds | null }
   /** enum, const, true/false/null: the values' JSON texts, matched exactly */
   | { kind: 'literal'; texts: readonly string[] }
   /** a $ref: `target` is set once the referenced schema is compiled (a recursive schema refers back to itself) */
@@ -41,7 +43,7 @@ interface Ctx {
 
 /** keywords that do not constrain ($defs and definitions hold schemas that $ref points into) */
 const ANNOTATIONS = new Set(['title', 'description', 'default', 'examples', 'format', '$schema', '$id', '$comment', 'strict', '$defs', 'definitions']);
-const KEYWORDS = new Set(['type', 'properties', 'required', 'additionalProperties', 'items', 'minItems', 'maxItems', 'minLength', 'maxLength', 'pattern', 'enum', 'const', 'anyOf', '$ref', 'allOf']);
+const KEYWORDS = new Set(['type', 'properties', 'required', 'additionalProperties', 'items', 'minItems', 'maxItems', 'minLength', 'maxLength', 'pattern', 'minimum', 'maximum', 'exclusiveMinimum', 'exclusiveMaximum', 'enum', 'const', 'anyOf', '$ref', 'allOf']);
 const TYPES = ['object', 'array', 'string', 'number', 'integer', 'boolean', 'null'] as const;
 type TypeName = (typeof TYPES)[number];
 
@@ -157,7 +159,7 @@ function typeNode(t: TypeName, schema: Record<string, unknown>, path: string, ct
     }
     case 'number':
     case 'integer':
-      return { kind: 'number', integer: t === 'integer' };
+      return { kind: 'number', integer: t === 'integer', bounds: boundsOf(schema, path, t === 'integer') };
     case 'boolean':
       return { kind: 'literal', texts: ['true', 'false'] };
     case 'null':
@@ -202,6 +204,25 @@ function patternRegex(v: unknown, path: string): Regex {
     if (isWiseError(e) && e.code === 'WISE_BAD_SCHEMA') throw bad(path, `${JSON.stringify(v)}: ${e.message}`);
     throw e;
   }
+}
+
+/** minimum, maximum, exclusiveMinimum, exclusiveMaximum (numbers, as draft 6 on), the tighter of each side; null: none. */
+function boundsOf(schema: Record<string, unknown>, path: string, integer: boolean): Bounds | null {
+  const num = (k: string): number | undefined => {
+    const v = schema[k];
+    if (v === undefined) return undefined;
+    if (typeof v !== 'number' || !Number.isFinite(v)) throw bad(`${path}/${k}`, `must be a finite number, got ${JSON.stringify(v)} (draft 4's boolean form is not read)`);
+    return v;
+  };
+  const [min, xmin, max, xmax] = [num('minimum'), num('exclusiveMinimum'), num('maximum'), num('exclusiveMaximum')];
+  if (min === undefined && xmin === undefined && max === undefined && xmax === undefined) return null;
+  // the tighter lower bound: the larger value; at a tie the exclusive one
+  const lo = xmin !== undefined && (min === undefined || xmin >= min) ? { d: decOf(xmin), open: true } : min !== undefined ? { d: decOf(min), open: false } : null;
+  const hi = xmax !== undefined && (max === undefined || xmax <= max) ? { d: decOf(xmax), open: true } : max !== undefined ? { d: decOf(max), open: false } : null;
+  const b: Bounds = { lo: lo?.d ?? null, loOpen: lo?.open ?? false, hi: hi?.d ?? null, hiOpen: hi?.open ?? false };
+  // no writable number within them (16 digits a part, as json-machine writes numbers): refused, not a dead end
+  if (![false, true].some((neg) => viable({ neg, int: '', frac: null }, b, integer, MAX_NUMBER_DIGITS))) throw bad(path, `no ${integer ? 'integer' : 'number'} lies within the bounds`);
+  return b;
 }
 
 function count(v: unknown, path: string, dflt: number): number {
