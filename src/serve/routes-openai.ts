@@ -7,17 +7,16 @@
  * (SSE, `data: {json}\n\n`, ending with `data: [DONE]`) carry each choice's `wise` in its
  * finishing chunk. A client that goes away aborts its generation.
  */
-import { randomBytes, randomInt } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { GenerateOptions, GenerateResult, ModelService, TokenInfo } from './service.js';
-import { structuredOutput } from './structured.js';
+import { samplingOptions } from './sampling-options.js';
 import { chatMessages, type BodyMessage } from './chat-messages.js';
 import { toolPlan, type ToolPlan } from './tools.js';
 import { ChoiceOutput, choiceMessage, type ChatDelta } from './tool-output.js';
 import { ApiError, toApiError } from './errors.js';
 import { bearerAuth, modelId, type ServeContext } from './context.js';
 import { parsePrompts, promptParam, type PromptInput } from './prompts.js';
-import { shapes, type LogitShaping } from '../model/logit-shaping.js';
 import { recordResults } from './serve-metrics.js';
 import {
   chatBodySchema,
@@ -46,53 +45,6 @@ function checkPromptLength(ctx: ServeContext, service: ModelService, prompt: Pro
   if (n > ctx.maxPromptTokens) {
     throw new ApiError(400, 'context_length_exceeded', `the prompt has ${n} tokens; this server accepts at most ${ctx.maxPromptTokens}`, param);
   }
-}
-
-/** OpenAI's `logit_bias` ({"50256": -100}) as token id → bias; a key that is not a token id of this model is a 400. */
-function logitBias(body: SamplingBody, vocabSize: number): Map<number, number> | undefined {
-  if (body.logit_bias == null) return undefined;
-  const bias = new Map<number, number>();
-  for (const [k, v] of Object.entries(body.logit_bias)) {
-    const id = /^(0|[1-9]\d{0,15})$/.test(k) ? Number(k) : NaN;
-    if (!(id < vocabSize)) throw new ApiError(400, 'invalid_value', `logit_bias: "${k}" is not a token id of this model [0, ${vocabSize})`, 'logit_bias');
-    bias.set(id, v);
-  }
-  return bias.size > 0 ? bias : undefined;
-}
-
-/** vLLM's stop_token_ids, ignore_eos and min_tokens, checked against the vocabulary and max_tokens. */
-function stopTokens(body: SamplingBody, maxTokens: number, vocabSize: number): Partial<GenerateOptions> {
-  const ids = body.stop_token_ids ?? [];
-  ids.forEach((id, i) => {
-    if (id >= vocabSize) throw new ApiError(400, 'invalid_value', `stop_token_ids[${i}]: token id ${id} is outside the vocabulary [0, ${vocabSize})`, `stop_token_ids[${i}]`);
-  });
-  const min = body.min_tokens ?? 0;
-  if (min > maxTokens) throw new ApiError(400, 'invalid_value', `min_tokens: ${min} is more than max_tokens (${maxTokens})`, 'min_tokens');
-  return { ...(ids.length > 0 ? { stopTokenIds: ids } : {}), ...(body.ignore_eos ? { ignoreEos: true } : {}), ...(min > 0 ? { minTokens: min } : {}) };
-}
-
-function samplingOptions(body: SamplingBody, maxTokens: number, vocabSize: number): GenerateOptions {
-  const structured = structuredOutput(body as unknown as Record<string, unknown>);
-  const stop = body.stop == null ? undefined : typeof body.stop === 'string' ? [body.stop] : body.stop;
-  const shaping: LogitShaping = {
-    ...(body.logit_bias != null ? { logitBias: logitBias(body, vocabSize) } : {}),
-    repetitionPenalty: body.repetition_penalty ?? 1,
-    frequencyPenalty: body.frequency_penalty ?? 0,
-    presencePenalty: body.presence_penalty ?? 0,
-  };
-  return {
-    maxTokens,
-    temperature: body.temperature ?? 1,
-    topP: body.top_p ?? 1,
-    topK: Math.max(0, body.top_k ?? 0), // -1 = all, as vLLM
-    minP: body.min_p ?? 0,
-    ...(shapes(shaping) ? { shaping } : {}),
-    ...stopTokens(body, maxTokens, vocabSize),
-    ...(structured ? { structured } : {}),
-    // no seed: a fresh one per request (OpenAI, vLLM and llama.cpp sample differently each time), reported in wise.seed
-    seed: body.seed ?? randomInt(0, 2 ** 32),
-    stop: stop && stop.length > 0 ? stop : undefined,
-  };
 }
 
 const newId = (prefix: string): string => `${prefix}-${randomBytes(12).toString('hex')}`;
@@ -169,8 +121,6 @@ function checkLogprobFields(o: { stream: boolean; echo: boolean; topWithout: boo
   if (o.topWithout) throw new ApiError(400, 'invalid_value', 'top_logprobs: needs logprobs: true', 'top_logprobs');
   if (o.zeroTokens) throw new ApiError(400, 'invalid_value', 'max_tokens: must be >= 1 (0 only with echo)', 'max_tokens');
 }
-
-const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 
 /**
  * Fields that change what an answer is and that this server does not implement, each with the test
