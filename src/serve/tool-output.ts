@@ -13,9 +13,10 @@
  *               start one is held, and so is leading whitespace);  first block, null when     (else as generated)
  *               the blocks at the end                              blank, …}
  *
- * Auto parses Hermes blocks (<tool_call>{"name", "arguments"}</tool_call>, the last one's closing tag
- * optional, as vLLM's hermes parser): every block must be a JSON object naming a declared function, with
- * arguments an object; otherwise the whole text is content. Pure: no I/O.
+ * Auto parses the prompt format's syntax (tools.ts ToolFormat): Hermes blocks (<tool_call>{"name", "arguments"}
+ * </tool_call>, the last one's closing tag optional, as vLLM's hermes parser), or Llama 3's reply of JSON objects
+ * {"name", "parameters"} (a reply that starts with `{`, held whole; vLLM's llama3_json). Every call must name a
+ * declared function, with arguments an object; otherwise the whole text is content. Pure: no I/O.
  */
 import { heldBack } from './stop-strings.js';
 import { TOOL_CLOSE, TOOL_OPEN, type ToolCall } from './chat-messages.js';
@@ -71,6 +72,49 @@ export function parseHermes(text: string, names: ReadonlySet<string>, newId: () 
   return calls.length > 0 ? calls : null;
 }
 
+/** The end (exclusive) of the JSON object starting at text[from] === '{', or -1 when it does not close. */
+function objectEnd(text: string, from: number): number {
+  let depth = 0;
+  let inString = false;
+  for (let i = from; i < text.length; i++) {
+    const c = text[i];
+    if (inString) {
+      if (c === '\\') i++;
+      else if (c === '"') inString = false;
+    } else if (c === '"') inString = true;
+    else if (c === '{') depth++;
+    else if (c === '}' && --depth === 0) return i + 1;
+  }
+  return -1;
+}
+
+/**
+ * The calls of a Llama 3 JSON reply: one or more {"name": …, "parameters" (or "arguments"): {…}} objects, `;` between
+ * them (vLLM's llama3_json parser); null when the reply is anything else.
+ */
+export function parseLlama3Json(text: string, names: ReadonlySet<string>, newId: () => string): ToolCall[] | null {
+  const calls: ToolCall[] = [];
+  let at = text.search(/\S/);
+  while (at >= 0 && at < text.length) {
+    if (text[at] !== '{') return null;
+    const end = objectEnd(text, at);
+    if (end < 0) return null;
+    let v: unknown;
+    try {
+      v = JSON.parse(text.slice(at, end)) as unknown;
+    } catch {
+      return null;
+    }
+    if (!isObject(v) || typeof v.name !== 'string' || !names.has(v.name)) return null;
+    const args = v.parameters ?? v.arguments ?? {};
+    if (!isObject(args)) return null;
+    calls.push({ id: newId(), type: 'function', function: { name: v.name, arguments: JSON.stringify(args) } });
+    const rest = /^\s*;?\s*/.exec(text.slice(end))![0].length;
+    at = end + rest;
+  }
+  return calls.length > 0 ? calls : null;
+}
+
 /** The calls of "required"'s array [{name, parameters}], or null when the text is not one (cut short). */
 function parseRequired(text: string, names: ReadonlySet<string>, newId: () => string): ToolCall[] | null {
   let v: unknown;
@@ -112,6 +156,16 @@ export class ChoiceOutput {
         return null;
       case 'auto': {
         if (this.inCall) return null;
+        if (this.plan.format === 'llama3_json') {
+          // a reply that starts with { is a call (held to the end); any other is content
+          const first = this.text.search(/\S/);
+          if (first < 0) return null;
+          if (this.sent === 0 && this.text[first] === '{') {
+            this.inCall = true;
+            return null;
+          }
+          return this.content(this.text.length);
+        }
         const open = this.text.indexOf(TOOL_OPEN, this.sent); // none starts before `sent`: a possible start is held back
         if (open >= 0) this.inCall = true;
         const upTo = open >= 0 ? open : this.text.length - heldBack(this.text, [TOOL_OPEN]);
@@ -135,7 +189,8 @@ export class ChoiceOutput {
         return calls ? { delta: callsDelta(calls), finishReason: 'tool_calls' } : { delta: this.content(this.text.length), finishReason: generated };
       }
       case 'auto': {
-        const calls = this.inCall ? parseHermes(this.text, names, this.newId) : null;
+        const parse = this.plan.format === 'llama3_json' ? parseLlama3Json : parseHermes;
+        const calls = this.inCall ? parse(this.text, names, this.newId) : null;
         return calls ? { delta: callsDelta(calls), finishReason: 'tool_calls' } : { delta: this.content(this.text.length), finishReason: generated };
       }
     }

@@ -9,8 +9,8 @@
  *   "required"                       yes                          a JSON array of {"name", "parameters"}, at least one
  *                                                                 (one with parallel_tool_calls false), each constrained to
  *                                                                 its function's schema (vLLM's schema for "required")
- *   "auto" (the default with tools)  yes                          free text, parsed for Hermes <tool_call> blocks; needs a
- *                                                                 prompt format that writes them (service.toolFormat)
+ *   "auto" (the default with tools)  yes                          free text, parsed for the calls of the prompt format's
+ *                                                                 syntax (service.toolFormat: Hermes blocks or Llama 3 JSON)
  *
  * Parameters schemas follow structured output's subset (src/model/constrain/json-schema.ts) where they constrain
  * (named, required): another keyword is a 400 naming `tools[i].function.parameters`. A function without parameters
@@ -34,12 +34,25 @@ export interface ToolPlan {
   names: ReadonlySet<string>;
   /** named: the function */
   name?: string;
+  /** auto: how the reply writes its calls */
+  format?: ToolFormat;
   /** named and required: what the output is held to */
   structured?: StructuredOutput;
 }
 
-/** A prompt format's way of writing tool calls: 'hermes' (<tool_call> JSON </tool_call>), or null when it has none. */
-export type ToolFormat = 'hermes' | null;
+/**
+ * A prompt format's way of writing tool calls, or null when it has none:
+ *   hermes       <tool_call>{"name": …, "arguments": {…}}</tool_call> blocks (Qwen2.5's, Hermes', the plain fallback)
+ *   llama3_json  the reply is {"name": …, "parameters": {…}} objects, `;`-separated (Llama 3.1 / 3.2's templates)
+ */
+export type ToolFormat = 'hermes' | 'llama3_json' | null;
+
+/** The format a chat template writes tool calls in: <tool_call> tags, or Llama 3's "parameters" JSON; else null. */
+export function templateToolFormat(template: string): ToolFormat {
+  if (template.includes('<tool_call>')) return 'hermes';
+  if (template.includes('<|python_tag|>') || template.includes('"parameters"')) return 'llama3_json';
+  return null;
+}
 
 const NAME = /^[A-Za-z0-9_-]{1,64}$/;
 const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
@@ -109,9 +122,9 @@ export function toolPlan(body: Record<string, unknown>, format: ToolFormat): Too
       return { mode: 'none', tools: [], names };
     case 'auto':
       if (format === null) {
-        throw new ApiError(400, 'unsupported_value', 'tool_choice: "auto" (the default when tools are given) needs a prompt format that writes tool calls; this checkpoint\'s chat template has none (no <tool_call>): ask for tool_choice "required" or a named function, or "none"', 'tool_choice');
+        throw new ApiError(400, 'unsupported_value', 'tool_choice: "auto" (the default when tools are given) needs a prompt format that writes tool calls; this checkpoint\'s chat template has none (neither <tool_call> tags nor Llama 3\'s "parameters" JSON): ask for tool_choice "required" or a named function, or "none"', 'tool_choice');
       }
-      return { mode: 'auto', tools, names };
+      return { mode: 'auto', tools, names, format };
     case 'named': {
       const name = choice.name!;
       const i = tools.findIndex((t) => t.function.name === name);

@@ -23,8 +23,8 @@ import type { EditSummary, EmbedOptions, EmbedResult, GenerateOptions, GenerateR
 import { routeNames } from '../router/router.js';
 import { TextDecode, promptVocab, type GenerateTextResult, type Routing } from './text-decode.js';
 import { chunks, decodeTexts } from './decode-texts.js';
-import { plainChatPrompt, TOOL_OPEN, type ChatMessage, type ToolDef } from './chat-messages.js';
-import type { ToolFormat } from './tools.js';
+import { plainChatPrompt, type ChatMessage, type ToolDef } from './chat-messages.js';
+import { templateToolFormat, type ToolFormat } from './tools.js';
 import { DecodeScheduler } from '../model/decode-scheduler.js';
 
 export { promptVocab, type GenerateTextResult, type Routing } from './text-decode.js';
@@ -103,10 +103,10 @@ export class WiseModelService implements ModelService {
     return rendered === null ? plainChatPrompt(messages, tools) : this.lm.tokenizer.encode(rendered);
   }
 
-  /** Hermes when the fallback writes the prompt, or the checkpoint's template writes <tool_call> tags (Qwen2.5's, Hermes'); else none. */
+  /** Hermes when the fallback writes the prompt; else what the checkpoint's template writes (tools.ts templateToolFormat). */
   get toolFormat(): ToolFormat {
     const t = this.lm.tokenizer.chatTemplate;
-    return t === null || t.includes(TOOL_OPEN) ? 'hermes' : null;
+    return t === null ? 'hermes' : templateToolFormat(t);
   }
 
   async generateBatch(prompts: readonly PromptInput[], optsFor: (i: number) => GenerateOptions, onResult?: (i: number, r: GenerateResult) => void): Promise<GenerateResult[]> {

@@ -107,6 +107,25 @@ describe('tools on the server (fake service)', () => {
     expect(r.choices[0]!.finish_reason).toBe('stop');
   });
 
+  it("Llama 3's format: a reply of JSON objects becomes tool_calls, streamed as unstreamed", async () => {
+    const fake = new FakeService({ toolFormat: 'llama3_json', tickMs: 0, editDelayMs: 0 });
+    await fake.applyEdit({ prompt: `${ASKS}\nAssistant:`, target: '{"name": "get_weather", "parameters": {"city": "Oslo"}}' });
+    const s2 = await startServer({ service: fake, port: 0, token: 't', stderr: { write: () => true } });
+    try {
+      const c2 = new OpenAI({ baseURL: `${s2.url}/v1`, apiKey: 'x', maxRetries: 0 });
+      const body = { model: 'fake-base', messages: [{ role: 'user' as const, content: ASKS }], tools: TOOLS, max_tokens: 200 };
+      const r = await c2.chat.completions.create(body);
+      const call = r.choices[0]!.message.tool_calls![0]! as OpenAI.Chat.Completions.ChatCompletionMessageFunctionToolCall;
+      expect([r.choices[0]!.finish_reason, r.choices[0]!.message.content, call.function.name, JSON.parse(call.function.arguments)]).toEqual(['tool_calls', null, 'get_weather', { city: 'Oslo' }]);
+      const final = await c2.chat.completions.stream(body).finalChatCompletion();
+      expect((final.choices[0]!.message.tool_calls![0]! as OpenAI.Chat.Completions.ChatCompletionMessageFunctionToolCall).function).toEqual(call.function);
+      const plain = await c2.chat.completions.create({ ...body, messages: [{ role: 'user', content: 'Hello' }], max_tokens: 5, temperature: 0 });
+      expect(plain.choices[0]!.message.content).toBe(' the ');
+    } finally {
+      await s2.close();
+    }
+  });
+
   it('a checkpoint whose template writes no tool calls: auto is a 400 naming tool_choice, the server keeps serving', async () => {
     const s2 = await startServer({ service: new FakeService({ toolFormat: null, tickMs: 0 }), port: 0, token: 't', stderr: { write: () => true } });
     try {

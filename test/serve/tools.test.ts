@@ -4,8 +4,8 @@
  * (src/serve/chat-messages.ts).
  */
 import { describe, expect, it } from 'vitest';
-import { toolPlan, type ToolPlan } from '../../src/serve/tools.js';
-import { ChoiceOutput, choiceMessage, mergeDeltas, parseHermes, type ChatDelta } from '../../src/serve/tool-output.js';
+import { templateToolFormat, toolPlan, type ToolPlan } from '../../src/serve/tools.js';
+import { ChoiceOutput, choiceMessage, mergeDeltas, parseHermes, parseLlama3Json, type ChatDelta } from '../../src/serve/tool-output.js';
 import { chatMessages, plainChatPrompt, hermesCall, type ToolDef } from '../../src/serve/chat-messages.js';
 import type { Recognizer } from '../../src/model/constrain/recognizer.js';
 import { ApiError } from '../../src/serve/errors.js';
@@ -143,12 +143,31 @@ describe('parseHermes', () => {
   });
 });
 
+describe('parseLlama3Json', () => {
+  const names = new Set(['get_weather', 'get_time']);
+  it('one or more objects with parameters (or arguments), ; between', () => {
+    const calls = parseLlama3Json(' {"name": "get_weather", "parameters": {"city": "a;b}"}}; {"name": "get_time", "arguments": {}}\n', names, counter());
+    expect(calls!.map((c) => [c.function.name, JSON.parse(c.function.arguments)])).toEqual([['get_weather', { city: 'a;b}' }], ['get_time', {}]]);
+  });
+  it('anything else: null', () => {
+    for (const t of ['It is sunny.', '{"name": "get_date", "parameters": {}}', '{"name": "get_time", "parameters": 3}', '{"name": "get_time"', '{"name": "get_time"} and more']) {
+      expect(parseLlama3Json(t, names, counter()), t).toBeNull();
+    }
+  });
+  it("a template's format: <tool_call> tags, Llama 3's parameters JSON, or none", () => {
+    expect(templateToolFormat('{% for t in tools %}<tool_call>{% endfor %}')).toBe('hermes');
+    expect(templateToolFormat('Respond in the format {"name": function name, "parameters": dictionary of argument name and its value}')).toBe('llama3_json');
+    expect(templateToolFormat('{{ messages[0].content }}')).toBeNull();
+  });
+});
+
 describe('ChoiceOutput: a stream assembles to the whole message', () => {
   const plans: Record<string, ToolPlan> = {
     none: toolPlan({}, 'hermes'),
     named: toolPlan({ tools: TOOLS, tool_choice: { type: 'function', function: { name: 'get_weather' } } }, 'hermes'),
     required: toolPlan({ tools: TOOLS, tool_choice: 'required' }, 'hermes'),
     auto: toolPlan({ tools: TOOLS }, 'hermes'),
+    llama: toolPlan({ tools: TOOLS }, 'llama3_json'),
   };
   const texts = [
     '',
@@ -161,6 +180,9 @@ describe('ChoiceOutput: a stream assembles to the whole message', () => {
     `Checking. ${hermesCall('get_time', {})}${hermesCall('get_weather', { city: 'Rome' })}`,
     'I use <tool_ but not a call',
     'A <tool_call>{"broken": true}</tool_call> block',
+    ' {"name": "get_weather", "parameters": {"city": "Oslo"}}; {"name": "get_time", "parameters": {}}',
+    '{"name": "get_weather", "parameters": {"ci',
+    'Sure: {"name": "get_time", "parameters": {}}',
   ];
 
   it('for every mode, text and random split: merged deltas = the whole message; same finish reason', () => {
@@ -204,6 +226,10 @@ describe('ChoiceOutput: a stream assembles to the whole message', () => {
     expect([auto.message.content, auto.finishReason, auto.message.tool_calls!.length]).toEqual(['Checking. ', 'tool_calls', 2]);
     expect(msg('auto', texts[6]!).message.content).toBeNull(); // blank text before the call
     expect(msg('auto', texts[9]!)).toEqual({ message: { role: 'assistant', content: texts[9] }, finishReason: 'stop' });
+    const llama = msg('llama', texts[10]!);
+    expect([llama.message.content, llama.finishReason, llama.message.tool_calls!.map((c) => c.function.name)]).toEqual([null, 'tool_calls', ['get_weather', 'get_time']]);
+    expect(msg('llama', texts[11]!, 'length')).toEqual({ message: { role: 'assistant', content: texts[11] }, finishReason: 'length' }); // cut short: text
+    expect(msg('llama', texts[12]!)).toEqual({ message: { role: 'assistant', content: texts[12] }, finishReason: 'stop' }); // a call only as the whole reply
   });
 
   it('auto holds back a piece that may start <tool_call>, and sends it once it does not', () => {
