@@ -8,8 +8,9 @@
  *                add_special defaults to false (llama.cpp's default; vLLM's is true): true prepends
  *                the special tokens the tokenizer starts a sequence with (BOS for Llama; none for GPT-2,
  *                Qwen2), as text prompts get them
- *                or {messages: [...]} (vLLM's chat form): the tokens the chat route runs for them, chat
- *                template and generation prompt included (its usage.prompt_tokens)
+ *                or {messages: [...], tools?: [...]} (vLLM's chat form): the tokens the chat route runs for them,
+ *                chat template (with the tools, as a request whose tool_choice is not "none") and generation
+ *                prompt included (its usage.prompt_tokens)
  *   /detokenize  {tokens: number[], model?} → {content, prompt} (the same text under both names)
  *
  * Unknown fields are ignored (as on the OpenAI routes); the token rule is the OpenAI routes'.
@@ -21,6 +22,7 @@ import { checkModel } from './routes-openai.js';
 import { checkIdsBelow } from './prompts.js';
 import { messagesSchema, type ChatBody } from './schemas.js';
 import { chatMessages, type BodyMessage } from './chat-messages.js';
+import { parseTools } from './tools.js';
 
 const optionalBool = { type: ['boolean', 'null'] };
 
@@ -49,6 +51,7 @@ interface TokenizeBody {
   add_special?: boolean | null;
   add_special_tokens?: boolean | null;
   model?: string;
+  tools?: unknown;
 }
 
 export function registerTokenRoutes(app: FastifyInstance, ctx: ServeContext): void {
@@ -62,10 +65,11 @@ export function registerTokenRoutes(app: FastifyInstance, ctx: ServeContext): vo
     if (b.messages !== undefined) {
       if (b.content !== undefined || b.prompt !== undefined) throw new ApiError(400, 'invalid_value', 'messages: give messages or a text (content, prompt), not both', 'messages');
       // as the chat route runs them: the rendered template's ids, or the fallback text as a text prompt (its special prefix first)
-      const p = service.chatPrompt(chatMessages(b.messages as BodyMessage[]));
+      const p = service.chatPrompt(chatMessages(b.messages as BodyMessage[]), b.tools == null ? [] : parseTools(b.tools));
       const tokens = typeof p === 'string' ? [...service.prefixIds, ...service.encode(p)] : [...p];
       return { tokens, count: tokens.length, max_model_len: service.contextLength };
     }
+    if (b.tools != null) throw new ApiError(400, 'invalid_value', 'tools: only with messages (a chat prompt)', 'tools');
     const text = b.content ?? b.prompt;
     if (text === undefined) throw new ApiError(400, 'missing_field', 'content: is required (or prompt)', 'content');
     const ids = service.encode(text);

@@ -58,8 +58,8 @@ const NAME = /^[A-Za-z0-9_-]{1,64}$/;
 const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 const bad = (param: string, message: string): ApiError => new ApiError(400, 'invalid_value', `${param}: ${message}`, param);
 
-/** `tools`: each {type: 'function', function: {name, description?, parameters?, strict?}}, names unique. */
-function parseTools(v: unknown): ToolDef[] {
+/** `tools`: each {type: 'function', function: {name, description?, parameters?, strict?}}, names unique; 400 naming the entry. */
+export function parseTools(v: unknown): ToolDef[] {
   if (!Array.isArray(v)) throw bad('tools', 'expected an array of {"type": "function", "function": {"name", "parameters"}}');
   const seen = new Set<string>();
   return v.map((t, i) => {

@@ -98,6 +98,13 @@ describe('tools on the server (fake service)', () => {
     const ids = ((await tok.json()) as { tokens: number[] }).tokens;
     expect(String.fromCodePoint(...ids.slice(service.prefixIds.length))).toBe(plainChatPrompt(chatMessages(messages as never)));
     expect(plainChatPrompt(chatMessages(messages as never))).toContain('Assistant: <tool_call>{"name":"get_weather","arguments":{"city":"Oslo"}}</tool_call>\nTool: 3 C and snow\nAssistant:');
+    // with tools, /tokenize counts the prompt the chat route runs (tools rendered); a bad tool is a 400 naming it
+    const withTools = await fetch(`${server.url}/tokenize`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ messages, tools: TOOLS }) });
+    const toolIds = ((await withTools.json()) as { tokens: number[] }).tokens;
+    expect(String.fromCodePoint(...toolIds.slice(service.prefixIds.length))).toBe(plainChatPrompt(chatMessages(messages as never), TOOLS as never));
+    expect(toolIds.length).toBeGreaterThan(ids.length);
+    const bad = await fetch(`${server.url}/tokenize`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ messages, tools: [{ type: 'function', function: {} }] }) });
+    expect([bad.status, ((await bad.json()) as { error: { param: string } }).error.param]).toEqual([400, 'tools[0].function.name']);
   });
 
   it('tool_choice none: no tools in the prompt, the text as content', async () => {
