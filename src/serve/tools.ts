@@ -136,6 +136,7 @@ export function toolPlan(body: Record<string, unknown>, format: ToolFormat): Too
       const params = tools.map((t, i) => compiled(parametersSchema(tools, t.function.name), `tools[${i}].function.parameters`));
       const calls: SchemaNode = {
         kind: 'array',
+        prefix: [],
         min: 1,
         max: body.parallel_tool_calls === false ? 1 : Infinity,
         items: {

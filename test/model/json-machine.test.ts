@@ -166,6 +166,22 @@ describe('json-machine', () => {
     expect(err({ type: 'string', pattern: 5 })).toMatch(/#\/pattern: must be a string/);
   });
 
+  it('prefixItems: a tuple, each position its own schema; items after it, or none with items: false', () => {
+    const pair = { type: 'array', prefixItems: [{ type: 'integer' }, { type: 'string' }], minItems: 2, maxItems: 2 }; // pydantic's tuple[int, str]
+    expect(verdict(pair, '[1, "a"]')).toBe('done');
+    expect(verdict(pair, '["a", 1]')).toBe('dead');
+    expect(verdict(pair, '[1]')).toBe('dead'); // minItems 2
+    expect(verdict(pair, '[1, "a", 2')).toBe('dead');
+    const rest = { prefixItems: [{ const: 'x' }], items: { type: 'boolean' } };
+    expect(verdict(rest, '["x", true, false]')).toBe('done');
+    expect(verdict(rest, '["x", "x"]')).toBe('dead');
+    expect(verdict(rest, '[]')).toBe('done');
+    const closed = { prefixItems: [{ type: 'null' }, { type: 'null' }], items: false };
+    expect(verdict(closed, '[null]')).toBe('done');
+    expect(verdict(closed, '[null, null, null')).toBe('dead');
+    expect(thrownMessage(() => compileSchema({ prefixItems: [{}], items: false, minItems: 2 }), 'WISE_BAD_SCHEMA')).toMatch(/minItems 2 > the 1 items that items: false allows/);
+  });
+
   it('guided_choice: exactly one of the strings, nothing around', () => {
     expect(verdict(['yes', 'no', 'nope'], 'yes', true)).toBe('done');
     expect(verdict(['yes', 'no', 'nope'], 'no', true)).toBe('accept'); // or "nope"

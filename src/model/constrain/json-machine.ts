@@ -50,7 +50,7 @@ export const MAX_DIGITS = MAX_NUMBER_DIGITS;
 
 const ANY_PARTS: readonly SchemaNode[] = [
   { kind: 'object', props: new Map(), required: new Set(), extra: { kind: 'any' } },
-  { kind: 'array', items: { kind: 'any' }, min: 0, max: Infinity },
+  { kind: 'array', prefix: [], items: { kind: 'any' }, min: 0, max: Infinity },
   { kind: 'string', min: 0, max: Infinity, pattern: null },
   { kind: 'number', integer: false, bounds: null },
   { kind: 'literal', texts: ['true', 'false', 'null'] },
@@ -164,12 +164,15 @@ function stepOne(s: MachineState, ch: string, out: MachineState[]): void {
       if (isWs(ch)) return ws();
       const a = top;
       if (ch === ']' && (a.phase === 'first' || a.phase === 'after') && a.count >= a.node.min) return void out.push(complete(base));
-      if (ch === ',' && a.phase === 'after' && a.count < a.node.max) return void out.push({ stack: push(withTop(stack, { ...a, phase: 'item' }), { t: 'value', node: a.node.items }), ws: 0 });
-      if (a.phase === 'first' && a.node.max > 0) startValue(withTop(stack, { ...a, phase: 'item' }), a.node.items, ch, out);
+      if (ch === ',' && a.phase === 'after' && a.count < a.node.max) return void out.push({ stack: push(withTop(stack, { ...a, phase: 'item' }), { t: 'value', node: itemNode(a.node, a.count) }), ws: 0 });
+      if (a.phase === 'first' && a.node.max > 0) startValue(withTop(stack, { ...a, phase: 'item' }), itemNode(a.node, 0), ch, out);
       return;
     }
   }
 }
+
+/** The schema of an array's item at index i: its tuple position, then `items`. */
+const itemNode = (node: ArrNode, i: number): SchemaNode => node.prefix[i] ?? node.items;
 
 /** `ch` as the first character of a value of `node`, above `base`. */
 function startValue(base: readonly Frame[], node: SchemaNode, ch: string, out: MachineState[]): void {

@@ -3,7 +3,7 @@
  * tree of nodes. Supported, as OpenAI's structured outputs and vLLM's guided_json use them:
  *
  *   type (one or a list), properties, required, additionalProperties (false, true or a schema),
- *   items, minItems, maxItems, minLength, maxLength (characters; an escape counts as one), pattern (a search over
+ *   items (false after prefixItems), prefixItems (tuples), minItems, maxItems, minLength, maxLength (characters; an escape counts as one), pattern (a search over
  *   the decoded text, regex.ts's subset), minimum, maximum, exclusiveMinimum, exclusiveMaximum (number-bounds.ts), enum,
  *   const, anyOf, $ref into the schema itself ($defs, definitions, recursion), allOf of one schema,
  *   and the annotations title, description, default, examples, format, $schema, $id, $comment, strict,
@@ -23,7 +23,8 @@ export type SchemaNode =
   | { kind: 'any' }
   | { kind: 'union'; of: SchemaNode[] }
   | { kind: 'object'; props: ReadonlyMap<string, SchemaNode>; required: ReadonlySet<string>; extra: SchemaNode | null }
-  | { kind: 'array'; items: SchemaNode; min: number; max: number }
+  /** item i is prefix[i] (prefixItems: a tuple), then `items`; `items: false` ends the array after the prefix (max) */
+  | { kind: 'array'; prefix: readonly SchemaNode[]; items: SchemaNode; min: number; max: number }
   /** pattern: the regular expression the string's (decoded) text matches, anchored as JSON Schema reads it (a search) */
   | { kind: 'string'; min: number; max: number; pattern: Regex | null }
   /** bounds: minimum / maximum / exclusive… (number-bounds.ts); a bounded number is written without an exponent */
@@ -43,7 +44,7 @@ interface Ctx {
 
 /** keywords that do not constrain ($defs and definitions hold schemas that $ref points into) */
 const ANNOTATIONS = new Set(['title', 'description', 'default', 'examples', 'format', '$schema', '$id', '$comment', 'strict', '$defs', 'definitions']);
-const KEYWORDS = new Set(['type', 'properties', 'required', 'additionalProperties', 'items', 'minItems', 'maxItems', 'minLength', 'maxLength', 'pattern', 'minimum', 'maximum', 'exclusiveMinimum', 'exclusiveMaximum', 'enum', 'const', 'anyOf', '$ref', 'allOf']);
+const KEYWORDS = new Set(['type', 'properties', 'required', 'additionalProperties', 'items', 'prefixItems', 'minItems', 'maxItems', 'minLength', 'maxLength', 'pattern', 'minimum', 'maximum', 'exclusiveMinimum', 'exclusiveMaximum', 'enum', 'const', 'anyOf', '$ref', 'allOf']);
 const TYPES = ['object', 'array', 'string', 'number', 'integer', 'boolean', 'null'] as const;
 type TypeName = (typeof TYPES)[number];
 
@@ -139,7 +140,7 @@ function typesOf(schema: Record<string, unknown>, path: string): TypeName[] {
   if (t === undefined) {
     // no type: implied by the keywords present, else any value
     if (schema.properties !== undefined || schema.required !== undefined || schema.additionalProperties !== undefined) return ['object'];
-    if (schema.items !== undefined || schema.minItems !== undefined || schema.maxItems !== undefined) return ['array'];
+    if (schema.items !== undefined || schema.prefixItems !== undefined || schema.minItems !== undefined || schema.maxItems !== undefined) return ['array'];
     if (schema.minLength !== undefined || schema.maxLength !== undefined || schema.pattern !== undefined) return ['string'];
     return [...TYPES].filter((x) => x !== 'integer');
   }
@@ -168,7 +169,15 @@ function typeNode(t: TypeName, schema: Record<string, unknown>, path: string, ct
       const min = count(schema.minItems, `${path}/minItems`, 0);
       const max = count(schema.maxItems, `${path}/maxItems`, Infinity);
       if (min > max) throw bad(path, `minItems ${min} > maxItems ${max}`);
-      return { kind: 'array', items: schema.items === undefined ? ANY : compileIn(schema.items, `${path}/items`, ctx), min, max };
+      const pi = schema.prefixItems;
+      if (pi !== undefined && !Array.isArray(pi)) throw bad(`${path}/prefixItems`, 'must be an array of schemas');
+      const prefix = (pi ?? []).map((x, i) => compileIn(x, `${path}/prefixItems/${i}`, ctx));
+      // items: false closes the array after its prefix (a fixed-length tuple with minItems)
+      const closed = schema.items === false;
+      const end = closed ? Math.min(max, prefix.length) : max;
+      if (min > end) throw bad(path, `minItems ${min} > the ${prefix.length} items that items: false allows`);
+      const items = schema.items === undefined || closed ? ANY : compileIn(schema.items, `${path}/items`, ctx);
+      return { kind: 'array', prefix, items, min, max: end };
     }
     case 'object': {
       const props = new Map<string, SchemaNode>();
