@@ -19,6 +19,7 @@
 import type { ChatMessage } from '../model/tokenizer.js';
 import { ApiError } from './errors.js';
 import { contentText, type ChatContent } from './schemas.js';
+import { isObject } from '../util/is-object.js';
 
 export type { ChatMessage } from '../model/tokenizer.js';
 
@@ -46,8 +47,6 @@ export interface BodyMessage {
 export const TOOL_OPEN = '<tool_call>';
 export const TOOL_CLOSE = '</tool_call>';
 const TOOLS_PREAMBLE = `Functions, called as ${TOOL_OPEN}{"name": …, "arguments": {…}}${TOOL_CLOSE}:`;
-
-const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 
 /** A schema's type in a signature: its enum values (a|b), its type or types (string|null), else "any". */
 function typeText(s: unknown): string {

@@ -19,6 +19,7 @@ import { grammarRecognizer } from '../model/constrain/grammar.js';
 import type { Recognizer } from '../model/constrain/recognizer.js';
 import { isWiseError } from '../util/errors.js';
 import { ApiError } from './errors.js';
+import { isObject } from '../util/is-object.js';
 
 export interface StructuredOutput {
   /** the language the output stays in (shared by the request's choices; each keeps its own state) */
@@ -28,8 +29,6 @@ export interface StructuredOutput {
 }
 
 const json = (node: SchemaNode, field: string): StructuredOutput => ({ recognizer: jsonRecognizer(node) as Recognizer<unknown>, field });
-
-const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 
 /** `make()`, with WISE_BAD_SCHEMA as a 400 naming `field`. */
 function compiled<T>(make: () => T, field: string): T {

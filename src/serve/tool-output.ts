@@ -21,6 +21,7 @@
 import { heldBack } from './stop-strings.js';
 import { TOOL_CLOSE, TOOL_OPEN, type ToolCall } from './chat-messages.js';
 import type { ToolPlan } from './tools.js';
+import { isObject } from '../util/is-object.js';
 
 /** One tool call's part of a streamed delta: the first for a call carries id, type and name. */
 export interface DeltaToolCall {
@@ -40,8 +41,6 @@ export interface ChatMessageOut {
   content: string | null;
   tool_calls?: ToolCall[];
 }
-
-const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 
 /** Complete calls as one delta. */
 const callsDelta = (calls: readonly ToolCall[]): ChatDelta => ({

@@ -23,6 +23,7 @@ import { isWiseError } from '../util/errors.js';
 import type { ToolDef } from './chat-messages.js';
 import { ApiError } from './errors.js';
 import type { StructuredOutput } from './structured.js';
+import { isObject } from '../util/is-object.js';
 
 export type ToolMode = 'none' | 'named' | 'required' | 'auto';
 
@@ -55,7 +56,6 @@ export function templateToolFormat(template: string): ToolFormat {
 }
 
 const NAME = /^[A-Za-z0-9_-]{1,64}$/;
-const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 const bad = (param: string, message: string): ApiError => new ApiError(400, 'invalid_value', `${param}: ${message}`, param);
 
 /** `tools`: each {type: 'function', function: {name, description?, parameters?, strict?}}, names unique; 400 naming the entry. */

@@ -18,6 +18,7 @@
 import { WiseError, isWiseError } from '../../util/errors.js';
 import { compileRegex, type Regex } from './regex.js';
 import { decOf, viable, MAX_NUMBER_DIGITS, type Bounds } from './number-bounds.js';
+import { isObject } from '../../util/is-object.js';
 
 export type SchemaNode =
   | { kind: 'any' }
@@ -49,8 +50,6 @@ const TYPES = ['object', 'array', 'string', 'number', 'integer', 'boolean', 'nul
 type TypeName = (typeof TYPES)[number];
 
 export const ANY: SchemaNode = { kind: 'any' };
-
-const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 
 function bad(path: string, message: string): WiseError {
   return new WiseError('WISE_BAD_SCHEMA', `JSON schema at ${path}: ${message}`, { path });
