@@ -55,7 +55,8 @@ const recognizers: [string, () => Recognizer<unknown>][] = [
 /** min ms of `allowed()` at each point, feeding the text between points character by character (single-character tokens). */
 function allowedCost(trie: VocabTrie, label: string, rec: Recognizer<unknown>): void {
   const whole: VocabTrie = { ...trie, plainIds: new Int32Array(0), plainLens: new Int32Array(0), special: trie.root };
-  const idOf = new Map(trie.texts.map((t, id) => [t, id]));
+  const utf8 = new TextDecoder();
+  const idOf = new Map(trie.bytes.map((b, id) => [b === null ? null : utf8.decode(b), id]));
   const cs = [new TokenConstraint(trie, rec), new TokenConstraint(whole, rec)];
   const rows: string[] = [];
   for (const [name, text] of POINTS) {
@@ -77,7 +78,7 @@ function allowedCost(trie: VocabTrie, label: string, rec: Recognizer<unknown>): 
     if (ms[0]!.n !== ms[1]!.n) throw new Error(`${name}: ${ms[0]!.n} allowed with the list, ${ms[1]!.n} walking`);
     rows.push(`  ${name.padEnd(13)} allowed ${String(ms[0]!.n).padStart(6)}   list ${ms[0]!.best.toFixed(2).padStart(7)} ms   whole trie ${ms[1]!.best.toFixed(2).padStart(7)} ms   ×${(ms[1]!.best / ms[0]!.best).toFixed(1)}`);
   }
-  console.log(`${label}: ${trie.texts.length} tokens`);
+  console.log(`${label}: ${trie.bytes.length} tokens`);
   for (const r of rows) console.log(r);
 }
 

@@ -4,8 +4,10 @@
  * load (it pulls in onnxruntime, ~0.6 s), so importing this module is cheap. This is the only file that imports it.
  * Reference: ecosystem-notes.md §4.
  */
+import { readFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { WiseError } from '../util/errors.js';
+import { pieceBytesReader } from './piece-bytes.js';
 import { readJsonFile, requireFiles } from './weights.js';
 
 type HF = typeof import('@huggingface/transformers');
@@ -143,6 +145,40 @@ export class Tokenizer {
       texts.push(t && !t.includes('\uFFFD') ? t : null);
     }
     return (this.texts = texts);
+  }
+
+  private bytes: (Uint8Array | null)[] | null = null;
+
+  /**
+   * Each id's UTF-8 bytes as it reads inside a sequence, or null for special tokens, ids that decode to nothing
+   * and pieces whose bytes cannot be known. A whole-character token is its text's bytes (tokenTexts); a piece
+   * of a character (byte-level BPE, SentencePiece <0xNN>) is read from its vocabulary piece (piece-bytes.ts,
+   * tokenizer.json read once). For constrained decoding (constrain/token-constraint.ts).
+   */
+  tokenBytes(): readonly (Uint8Array | null)[] {
+    if (this.bytes) return this.bytes;
+    const texts = this.tokenTexts();
+    const enc = new TextEncoder();
+    const special = new Set<number>((this.tok.all_special_ids as unknown[]).filter((x): x is number => typeof x === 'number'));
+    let byId: (string | undefined)[] | null = null;
+    let read: ((piece: string) => Uint8Array | null) | null | undefined;
+    return (this.bytes = texts.map((t, id) => {
+      if (t !== null) return enc.encode(t);
+      if (special.has(id)) return null;
+      if (read === undefined) {
+        const file = path.join(this.dir, 'tokenizer.json');
+        try {
+          read = pieceBytesReader(JSON.parse(readFileSync(file, 'utf8')));
+        } catch (e) {
+          throw new WiseError('WISE_TOKENIZER', `cannot read ${file}: ${(e as Error).message}`, { file }, { cause: e });
+        }
+        byId = [];
+        for (const [piece, i] of this.tok.get_vocab()) byId[i] = piece;
+      }
+      const piece = byId![id];
+      const b = read && piece !== undefined ? read(piece) : null;
+      return b && b.length > 0 ? b : null;
+    }));
   }
 
   /** The prompt text for `messages` per the chat template, or null when the checkpoint has no template. */

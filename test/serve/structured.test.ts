@@ -134,6 +134,22 @@ describe('structured output on /v1 (bundled model)', () => {
     }
   });
 
+  it('characters the vocabulary spells only in bytes (é, 日, 😀): a choice and a regex hold, and streamed deltas never carry half a character', async () => {
+    const choices = ['café', '日本', '😀!'];
+    for (const seed of [1, 2, 3]) {
+      const r = await post('/v1/completions', { prompt: 'Q: What is the capital of Japan? A:', max_tokens: 12, temperature: 2, seed, guided_choice: choices });
+      expect(choices).toContain(r.choices[0].text);
+      expect(r.choices[0].finish_reason).toBe('stop');
+    }
+    const body = { model, prompt: 'Q: What is the capital of Japan? A:', max_tokens: 20, temperature: 1.5, seed: 4, guided_regex: '[一-龥]{3} [à-ÿ]{2}' };
+    const whole = await post('/v1/completions', body);
+    expect(whole.choices[0].text).toMatch(/^[一-龥]{3} [à-ÿ]{2}$/u);
+    const r = await app.inject({ method: 'POST', url: '/v1/completions', payload: { ...body, stream: true } });
+    const deltas = r.body.split('\n\n').filter((l) => l.startsWith('data: {')).map((l) => (JSON.parse(l.slice(6)) as Record<string, any>).choices[0]?.text ?? '');
+    expect(deltas.join('')).toBe(whole.choices[0].text);
+    for (const d of deltas) expect(d).not.toContain('\uFFFD');
+  });
+
   it("llama.cpp's grammar and vLLM's guided_grammar (GBNF): the language's text, the same as the equivalent regex gives", async () => {
     const gbnf = 'root ::= " "? "(" d d d ") " d d d "-" d{4}\nd ::= [0-9]';
     for (const seed of [4, 5, 6]) {

@@ -13,6 +13,7 @@
  * cycle), as llama.cpp refuses it. Pure.
  */
 import { WiseError } from '../../util/errors.js';
+import { covers, meets, rangesOf } from './char-ranges.js';
 import { parseGbnf, type Element, type Grammar } from './gbnf.js';
 import type { Recognizer } from './recognizer.js';
 import { plainCode } from './token-constraint.js';
@@ -100,7 +101,8 @@ export class GrammarRecognizer implements Recognizer<readonly Stack[]> {
       this.starts.push(
         alts.map((a: Element[]) => {
           const at = this.elems.length;
-          this.elems.push(...a, { k: 'end' });
+          // ranges normalised (char-ranges.ts) so takesIn can ask whether a complement covers a span
+          this.elems.push(...a.map((e): Flat => (e.k === 'chars' ? { ...e, ranges: rangesOf(e.ranges) } : e)), { k: 'end' });
           return at;
         }),
       );
@@ -161,6 +163,14 @@ export class GrammarRecognizer implements Recognizer<readonly Stack[]> {
       for (const x of this.expand(s.pos + 1, s.next)) set.add(x);
     }
     return set.size > 0 ? [...set] : null;
+  }
+
+  takesIn(state: readonly Stack[], lo: number, hi: number): boolean {
+    return state.some((s) => {
+      if (s === ACCEPT) return false;
+      const e = this.elems[s.pos] as Extract<Flat, { k: 'chars' }>;
+      return e.neg ? !covers(e.ranges, lo, hi) : meets(e.ranges, lo, hi);
+    });
   }
 
   /**

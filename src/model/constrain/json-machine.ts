@@ -12,7 +12,7 @@
  * same reason. Keys of an object restricted to its declared properties take no escapes.
  */
 import type { SchemaNode } from './json-schema.js';
-import { regexAccepting, regexCharsToAccept, regexStep, regexTakesUnitIn, type Regex } from './regex.js';
+import { regexAccepting, regexCharsToAccept, regexStep, regexStepsIn, regexTakesIn, type Regex } from './regex.js';
 import { MAX_NUMBER_DIGITS, prefixOf, viable, within, type Bounds } from './number-bounds.js';
 import type { Recognizer } from './recognizer.js';
 
@@ -35,7 +35,7 @@ type Frame =
   | { t: 'str'; esc: number; len: number; min: number; max: number; re: Regex | null; rs: Int32Array | null; cu: number }
   /** digits: in the current part (integral, fraction or exponent); bounds and the text so far when bounded (no exponent then) */
   | { t: 'num'; integer: boolean; phase: NumPhase; digits: number; bounds: Bounds | null; txt: string }
-  /** the texts still matching, `pos` characters in */
+  /** the texts still matching, `pos` UTF-16 units in */
   | { t: 'lit'; texts: readonly string[]; pos: number };
 
 export interface MachineState {
@@ -139,10 +139,11 @@ function stepOne(s: MachineState, ch: string, out: MachineState[]): void {
     case 'num':
       return numChar(top, base, ch, out);
     case 'lit': {
-      const texts = top.texts.filter((t) => t[top.pos] === ch);
-      if (texts.some((t) => t.length === top.pos + 1)) out.push(complete(base));
-      const longer = texts.filter((t) => t.length > top.pos + 1);
-      if (longer.length > 0) out.push({ stack: withTop(stack, { t: 'lit', texts: longer, pos: top.pos + 1 }), ws: 0 });
+      const texts = top.texts.filter((t) => t.startsWith(ch, top.pos));
+      const pos = top.pos + ch.length; // two units past a character beyond U+FFFF
+      if (texts.some((t) => t.length === pos)) out.push(complete(base));
+      const longer = texts.filter((t) => t.length > pos);
+      if (longer.length > 0) out.push({ stack: withTop(stack, { t: 'lit', texts: longer, pos }), ws: 0 });
       return;
     }
     case 'obj': {
@@ -240,9 +241,9 @@ function strChar(esc: number, ch: string, next: (esc: number) => void, close: ()
  * still decode to a character the pattern's state takes, so the string never walks into a dead end.
  */
 function escapeViable(re: Regex, rs: Int32Array, esc: number, cu: number): boolean {
-  if (esc === 1) return [...ESCAPES].some((e) => regexStep(re, rs, ESCAPED[e]!) !== null) || regexTakesUnitIn(re, rs, 0, 0xffff);
+  if (esc === 1) return [...ESCAPES].some((e) => regexStep(re, rs, ESCAPED[e]!) !== null) || regexTakesIn(re, rs, 0, 0xffff);
   const span = 16 ** (6 - esc); // hex digits still to come: 6 − esc
-  return regexTakesUnitIn(re, rs, cu * span, cu * span + span - 1);
+  return regexTakesIn(re, rs, cu * span, cu * span + span - 1);
 }
 
 /** Declared keys not used yet, or any key when extra keys are allowed. */
@@ -292,6 +293,58 @@ function numChar(n: Extract<Frame, { t: 'num' }>, base: readonly Frame[], ch: st
   if (numWithin(n)) stepOne(complete(base), ch, out); // the number ended before ch: the parent reads it
 }
 
+/** Some code point of lo..hi starts one of `texts` at UTF-16 offset `pos`. */
+const litTakes = (texts: readonly string[], pos: number, lo: number, hi: number): boolean =>
+  texts.some((t) => {
+    const cp = t.codePointAt(pos);
+    return cp !== undefined && cp >= lo && cp <= hi;
+  });
+
+/** Some code point of lo..hi can start a value of `node`: only a raw literal's can be one past ASCII. */
+function valueTakes(node: SchemaNode, lo: number, hi: number): boolean {
+  switch (node.kind) {
+    case 'union':
+      return node.of.some((p) => valueTakes(p, lo, hi));
+    case 'ref':
+      return valueTakes(node.target!, lo, hi);
+    case 'literal':
+      return litTakes(node.texts, 0, lo, hi);
+    default:
+      return false; // {, [, ", a digit or -, and the any-value's true/false/null
+  }
+}
+
+/**
+ * Recognizer.takesIn: some code point of lo..hi (lo ≥ 0x80, so no JSON syntax, whitespace or escape character)
+ * continues one of `states`, as stepOne would take it: a free string's or free key's character while maxLength
+ * has room; under a pattern, one whose next states can still match within maxLength; the next character of
+ * a declared key or an enum/const text.
+ */
+export function takesIn(states: readonly MachineState[], lo: number, hi: number): boolean {
+  return states.some(({ stack }) => {
+    const top = stack[stack.length - 1];
+    switch (top?.t) {
+      case 'value':
+        return valueTakes(top.node, lo, hi);
+      case 'str':
+        if (top.esc !== 0 || top.len + 1 > top.max) return false;
+        return top.re === null || regexStepsIn(top.re, top.rs!, lo, hi).some((rs) => regexCharsToAccept(top.re!, rs) <= top.max - top.len - 1);
+      case 'key': {
+        if (top.esc !== 0) return false;
+        if (top.node.extra !== null) return true;
+        const names = [...top.node.props.keys()].filter((n) => !top.used.includes(n) && n.startsWith(top.text));
+        return litTakes(names, top.text.length, lo, hi);
+      }
+      case 'lit':
+        return litTakes(top.texts, top.pos, lo, hi);
+      case 'arr':
+        return top.phase === 'first' && top.node.max > 0 && valueTakes(itemNode(top.node, 0), lo, hi);
+      default:
+        return false; // an object's syntax, a number (whose end hands the character to an object or array), or complete
+    }
+  });
+}
+
 /** JSON of `node` (or, `raw`, exactly one of a literal node's texts) as a Recognizer. */
 export function jsonRecognizer(node: SchemaNode, raw = false): Recognizer<MachineState[]> {
   const start = initialStates(node, raw);
@@ -303,6 +356,7 @@ export function jsonRecognizer(node: SchemaNode, raw = false): Recognizer<Machin
     },
     accepting,
     finished,
+    takesIn,
     room: (states) => {
       // the one state is inside a string (a value's, or a key of an object that takes any key) and not in an escape
       if (states.length !== 1) return null;

@@ -12,6 +12,12 @@ export interface Recognizer<S> {
   initial(): S;
   /** the state after `ch`, or null: no text with this prefix is accepted */
   step(s: S, ch: string): S | null;
+  /**
+   * Some code point in lo..hi (lo ≥ 0x80, no surrogates) steps `s` to a live state: a byte-level token that
+   * ends inside a multi-byte character is allowed only if the character can still be one the text takes
+   * (token-constraint.ts, utf8.ts).
+   */
+  takesIn(s: S, lo: number, hi: number): boolean;
   /** the text so far is accepted (generation may end here) */
   accepting(s: S): boolean;
   /** accepted, and nothing may follow */

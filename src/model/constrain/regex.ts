@@ -11,11 +11,13 @@
  * counted repetitions expand past MAX_STATES states.
  */
 import { WiseError } from '../../util/errors.js';
+import { complement, cutPoints, inRanges, meets, rangesOf, type Ranges } from './char-ranges.js';
 import type { Recognizer } from './recognizer.js';
 
 export const MAX_STATES = 20_000;
 
-type Test = (ch: string) => boolean;
+/** the code points a transition takes */
+type Test = Ranges;
 
 /** NFA state: `test` and `next` for a character transition, or ε-edges in `eps`. */
 interface NState {
@@ -42,10 +44,11 @@ function bad(pattern: string, at: number, message: string): WiseError {
   return new WiseError('WISE_BAD_SCHEMA', `regex ${JSON.stringify(pattern)} at ${at}: ${message}`, { position: at });
 }
 
-const isDigit: Test = (c) => c >= '0' && c <= '9';
-const isWord: Test = (c) => isDigit(c) || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c === '_';
-const isSpace: Test = (c) => c === ' ' || c === '\t' || c === '\n' || c === '\r' || c === '\f' || c === '\v';
-const not = (t: Test): Test => (c) => !t(c);
+const isDigit: Test = [[0x30, 0x39]];
+const isWord: Test = rangesOf([[0x30, 0x39], [0x41, 0x5a], [0x5f, 0x5f], [0x61, 0x7a]]);
+const isSpace: Test = [[0x09, 0x0d], [0x20, 0x20]]; // \t \n \v \f \r and space
+const not = complement;
+const only = (ch: string): Test => [[ch.codePointAt(0)!, ch.codePointAt(0)!]];
 /** {n}, {n,}, {n,m} and Python's {,m}; any other brace is a literal */
 const QUANT = /^\{(?:(\d+)(,(\d*))?|,(\d+))\}/;
 /** The character a single-character escape stands for (`\n` a newline; `\.` a dot). */
@@ -108,7 +111,7 @@ class Parser {
 
   private atom(): Node {
     const at = this.i;
-    const c = this.p[this.i++]!;
+    const c = this.char();
     if (c === '(') {
       if (this.p[this.i] === '?') {
         if (this.p[this.i + 1] !== ':') throw bad(this.p, at, 'only (?: ) groups are supported (no lookaround, named groups or flags)');
@@ -120,17 +123,24 @@ class Parser {
       return n;
     }
     if (c === '[') return { t: 'char', test: this.cls(at) };
-    if (c === '.') return { t: 'char', test: (x) => x !== '\n' };
+    if (c === '.') return { t: 'char', test: not(only('\n')) };
     if (c === '\\') return { t: 'char', test: this.escape(at, false) };
     if ('*+?{'.includes(c) && !(c === '{' && !QUANT.test(this.p.slice(at)))) throw bad(this.p, at, `nothing to repeat before ${JSON.stringify(c)}`);
     if (c === '^' || c === '$') throw bad(this.p, at, `anchor ${JSON.stringify(c)} inside the expression (the match is whole: leave it out)`);
-    return { t: 'char', test: (x) => x === c };
+    return { t: 'char', test: only(c) };
+  }
+
+  /** The code point at the cursor, as a string (one or two UTF-16 units); the cursor moves past it. */
+  private char(): string {
+    const c = String.fromCodePoint(this.p.codePointAt(this.i)!);
+    this.i += c.length;
+    return c;
   }
 
   /** After a backslash: a class escape or an escaped character. */
   private escape(at: number, inClass: boolean): Test {
-    const c = this.p[this.i++];
-    if (c === undefined) throw bad(this.p, at, 'a trailing backslash');
+    if (this.i >= this.p.length) throw bad(this.p, at, 'a trailing backslash');
+    const c = this.char();
     switch (c) {
       case 'd': return isDigit;
       case 'D': return not(isDigit);
@@ -141,15 +151,14 @@ class Parser {
     }
     if (/[0-9]/.test(c) || (!inClass && /[bBAZ]/.test(c))) throw bad(this.p, at, `\\${c} is not supported (no backreferences or word boundaries)`);
     if (/[A-Za-z]/.test(c) && ESCAPED[c] === undefined && !(inClass && c === 'b')) throw bad(this.p, at, `unknown escape \\${c}`);
-    const m = escapedChar(c, inClass);
-    return (x) => x === m;
+    return only(escapedChar(c, inClass));
   }
 
   /** A class after its "[": its members, ranges and class escapes, possibly negated. */
   private cls(at: number): Test {
     const negate = this.p[this.i] === '^';
     if (negate) this.i++;
-    const parts: Test[] = [];
+    const parts: [number, number][] = [];
     let first = true;
     for (;;) {
       const c = this.p[this.i];
@@ -159,30 +168,26 @@ class Parser {
         break;
       }
       first = false;
-      this.i++;
-      let lo: string | null = c;
-      if (c === '\\') {
+      let lo = this.char();
+      if (lo === '\\') {
+        const e = this.i < this.p.length ? String.fromCodePoint(this.p.codePointAt(this.i)!) : '';
         const esc = this.escape(this.i - 1, true);
-        const e = this.p[this.i - 1]!;
         if ('dDwWsS'.includes(e)) {
-          parts.push(esc);
+          for (const [x, y] of esc) parts.push([x, y]);
           continue;
         }
         lo = escapedChar(e, true);
       }
       if (this.p[this.i] === '-' && this.p[this.i + 1] !== undefined && this.p[this.i + 1] !== ']') {
         this.i++;
-        let hi = this.p[this.i++]!;
-        if (hi === '\\') hi = escapedChar(this.p[this.i++] ?? '', true);
-        if (hi < lo) throw bad(this.p, at, `range ${lo}-${hi} is reversed`);
-        const [a, b] = [lo, hi];
-        parts.push((x) => x >= a && x <= b);
-      } else {
-        const m = lo;
-        parts.push((x) => x === m);
-      }
+        let hi = this.char();
+        if (hi === '\\') hi = escapedChar(this.p[this.i] === undefined ? '' : this.char(), true);
+        const [a, b] = [lo.codePointAt(0)!, hi.codePointAt(0) ?? -1];
+        if (b < a) throw bad(this.p, at, `range ${lo}-${hi} is reversed`);
+        parts.push([a, b]);
+      } else parts.push([lo.codePointAt(0)!, lo.codePointAt(0)!]);
     }
-    const any: Test = (x) => parts.some((t) => t(x));
+    const any = rangesOf(parts);
     return negate ? not(any) : any;
   }
 }
@@ -277,10 +282,11 @@ function closure(states: readonly NState[], from: Iterable<number>): Int32Array 
 
 /** The states after `ch`, or null when no state takes it. */
 export function regexStep(re: Regex, set: Int32Array, ch: string): Int32Array | null {
+  const cp = ch.codePointAt(0)!;
   const next: number[] = [];
   for (const s of set) {
     const st = re.states[s]!;
-    if (st.test && st.test(ch)) next.push(st.next);
+    if (st.test && inRanges(st.test, cp)) next.push(st.next);
   }
   return next.length === 0 ? null : closure(re.states, next);
 }
@@ -323,31 +329,32 @@ export function regexCharsToAccept(re: Regex, set: Int32Array): number {
   return best;
 }
 
-const takesCache = new WeakMap<Regex, Map<string, boolean>>();
-
-/**
- * Whether some state of `set` takes some UTF-16 code unit in [lo, hi] (as a one-unit string): a JSON string's
- * \uXXXX escape, partly read, can still decode to a character the pattern takes. Brute force over the range
- * (at most 65,536 units), cached per state set and range.
- */
-export function regexTakesUnitIn(re: Regex, set: Int32Array, lo: number, hi: number): boolean {
-  let cache = takesCache.get(re);
-  if (!cache) takesCache.set(re, (cache = new Map()));
-  const key = `${lo}-${hi}:${set.join(',')}`;
-  let v = cache.get(key);
-  if (v === undefined) {
-    const tests = [...set].map((s) => re.states[s]!.test).filter((t): t is Test => t !== null);
-    v = false;
-    for (let c = lo; c <= hi && !v; c++) {
-      const ch = String.fromCharCode(c);
-      v = tests.some((t) => t(ch));
-    }
-    if (cache.size > 100_000) cache.clear();
-    cache.set(key, v);
+/** Some state of `set` takes some code point in lo..hi (a \\uXXXX escape partly read is the range of what it can still decode to). */
+export function regexTakesIn(re: Regex, set: Int32Array, lo: number, hi: number): boolean {
+  for (const s of set) {
+    const t = re.states[s]!.test;
+    if (t && meets(t, lo, hi)) return true;
   }
-  return v;
+  return false;
 }
 
+/**
+ * The distinct state sets that code points in lo..hi step `set` to: one code point from each piece of lo..hi
+ * over which every state's test is constant. Exact, without trying each code point.
+ */
+export function regexStepsIn(re: Regex, set: Int32Array, lo: number, hi: number): Int32Array[] {
+  const cuts = new Set<number>([lo]);
+  for (const s of set) {
+    const t = re.states[s]!.test;
+    if (t) cutPoints(t, lo, hi, cuts);
+  }
+  const out = new Map<string, Int32Array>();
+  for (const cp of cuts) {
+    const next = regexStep(re, set, String.fromCodePoint(cp));
+    if (next) out.set(next.join(','), next);
+  }
+  return [...out.values()];
+}
 
 /** No state takes a character: the text cannot go on. */
 export const regexFinished = (re: Regex, set: Int32Array): boolean => set.every((s) => re.states[s]!.test === null);
@@ -358,6 +365,7 @@ export function regexRecognizer(pattern: string): Recognizer<Int32Array> {
   return {
     initial: () => re.start,
     step: (set, ch) => regexStep(re, set, ch),
+    takesIn: (set, lo, hi) => regexTakesIn(re, set, lo, hi),
     accepting: (set) => regexAccepting(re, set),
     finished: (set) => regexFinished(re, set),
   };

@@ -1,29 +1,33 @@
 /**
  * Constrained decoding at the token level: which vocabulary tokens keep the text a prefix of what
- * a recogniser (recognizer.ts: JSON of a schema, a choice, a regular expression) accepts. The vocabulary's texts (as each token reads inside a
- * sequence) go into a character trie once per tokenizer; `allowed()` walks it with the recogniser's
- * state, so a shared prefix is read once and a dead branch is cut at its first character (the
- * outlines / llama.cpp-grammar approach, without precompiled indexes). Inside a string, where most of
- * a vocabulary is allowed, the tokens of plain characters (no quote, backslash, control character or DEL)
- * come from a list sorted by length (allowed while the string's maxLength has room) and only the
- * others are walked: a walk of the whole trie there took 36.5 ms against 0.68 ms on a 15,454-token
- * vocabulary (`npm run bench:constrain`, docs/serve.md). Tokens whose text is not
- * whole characters (a byte-level piece of a multi-byte UTF-8 character) and special tokens are
- * never allowed; a byte-level vocabulary still spells every ASCII text.
+ * a recogniser (recognizer.ts: JSON of a schema, a choice, a regular expression, a grammar) accepts. The
+ * vocabulary's bytes (as each token reads inside a sequence) go into a byte trie once per tokenizer;
+ * `allowed()` walks it with the recogniser's state and the character in progress (utf8.ts), so a shared
+ * prefix is read once and a dead branch is cut at its first byte (the outlines / llama.cpp-grammar
+ * approach, without precompiled indexes). A byte-level token that ends inside a multi-byte character (half
+ * of a CJK character, a <0xE4> fallback byte) is allowed when some character with those bytes is one the
+ * recogniser takes (Recognizer.takesIn), and the next token must finish it. Inside a string, where most of
+ * a vocabulary is allowed, the tokens of plain characters (no quote, backslash, control character or DEL;
+ * a trailing piece of a character counts as one) come from a list sorted by length (allowed while the
+ * string's maxLength has room) and only the others are walked: a walk of the whole trie there took 36.5 ms
+ * against 0.68 ms on a 15,454-token vocabulary (`npm run bench:constrain`, docs/serve.md). Special tokens
+ * and tokens that cannot be part of valid UTF-8 are never allowed.
  */
 import type { Tokenizer } from '../tokenizer.js';
 import type { Recognizer } from './recognizer.js';
+import { BETWEEN, codePointOf, feedByte, needOf, pendingRanges } from './utf8.js';
 
 interface TrieNode {
-  children: Map<string, TrieNode>;
-  /** tokens whose text ends here */
+  /** by byte */
+  children: Map<number, TrieNode>;
+  /** tokens whose bytes end here */
   ids: number[];
 }
 
 export interface VocabTrie {
   root: TrieNode;
-  /** per id: its text inside a sequence, or null (special, partial character, empty) */
-  texts: readonly (string | null)[];
+  /** per id: its UTF-8 bytes inside a sequence, or null (special, empty, or never valid UTF-8) */
+  bytes: readonly (Uint8Array | null)[];
   /** the tokens of plain string characters, by ascending length in characters, and those lengths */
   plainIds: Int32Array;
   plainLens: Int32Array;
@@ -36,45 +40,81 @@ export interface VocabTrie {
  * it as is; a recogniser's room() counts these (a DEL token is walked, which is always exact).
  */
 export const plainCode = (cp: number): boolean => cp >= 0x20 && cp !== 0x22 && cp !== 0x5c && cp !== 0x7f;
-const plainChar = (ch: string): boolean => plainCode(ch.codePointAt(0)!);
 
-/** A trie of `texts` (index = token id). Pure. */
-export function buildTrie(texts: readonly (string | null)[]): VocabTrie {
+/** one-character strings of the code points below 0x80, built once: the walk's common case */
+const ASCII = Array.from({ length: 0x80 }, (_, c) => String.fromCharCode(c));
+const charOf = (cp: number): string => (cp < 0x80 ? ASCII[cp]! : String.fromCodePoint(cp));
+
+const utf8 = new TextEncoder();
+
+/** A continuation byte may follow a character in progress: the only way a token can start with one. */
+const leadsWithContinuation = (bytes: Uint8Array): boolean => ((bytes[0] ?? 0) & 0xc0) === 0x80;
+
+/**
+ * A token starting between characters: its length in characters (a trailing piece counts as one) when every
+ * character is plain; −1 when some character is not plain or it starts with a continuation byte; −2 when no
+ * text can contain these bytes.
+ */
+function plainLength(bytes: Uint8Array): number {
+  if (leadsWithContinuation(bytes)) return -1; // it may end a character begun by an earlier token
+  let p = BETWEEN;
+  let n = 0;
+  let plain = true;
+  for (const b of bytes) {
+    if (p === BETWEEN) n++;
+    p = feedByte(p, b);
+    if (p < 0) return -2;
+    if (needOf(p) === 0) {
+      plain &&= plainCode(codePointOf(p));
+      p = BETWEEN;
+    }
+  }
+  return plain ? n : -1;
+}
+
+/** A trie of `tokens` (index = token id; a string is read as its UTF-8). Pure. */
+export function buildTrie(tokens: readonly (string | Uint8Array | null)[]): VocabTrie {
   const root: TrieNode = { children: new Map(), ids: [] };
   const special: TrieNode = { children: new Map(), ids: [] };
-  const add = (at: TrieNode, t: string, id: number): void => {
+  const add = (at: TrieNode, bytes: Uint8Array, id: number): void => {
     let n = at;
-    for (const ch of t) {
-      let c = n.children.get(ch);
-      if (!c) n.children.set(ch, (c = { children: new Map(), ids: [] }));
+    for (const b of bytes) {
+      let c = n.children.get(b);
+      if (!c) n.children.set(b, (c = { children: new Map(), ids: [] }));
       n = c;
     }
     n.ids.push(id);
   };
   const plain: [number, number][] = [];
-  texts.forEach((t, id) => {
-    if (!t) return;
-    add(root, t, id);
-    const chars = [...t];
-    if (chars.every(plainChar)) plain.push([id, chars.length]);
-    else add(special, t, id);
+  const bytes = tokens.map((t, id) => {
+    const b = t === null ? null : typeof t === 'string' ? utf8.encode(t) : t;
+    if (!b || b.length === 0) return null;
+    const len = plainLength(b);
+    if (len === -2) return null; // invalid wherever it stands
+    add(root, b, id);
+    if (len >= 0) plain.push([id, len]);
+    else add(special, b, id);
+    return b;
   });
   plain.sort((a, b) => a[1] - b[1] || a[0] - b[0]);
-  return { root, texts, plainIds: Int32Array.from(plain, (p) => p[0]), plainLens: Int32Array.from(plain, (p) => p[1]), special };
+  return { root, bytes, plainIds: Int32Array.from(plain, (p) => p[0]), plainLens: Int32Array.from(plain, (p) => p[1]), special };
 }
 
 const tries = new WeakMap<Tokenizer, VocabTrie>();
 
-/** The tokenizer's trie, built on first use (2 decodes per token). */
+/** The tokenizer's trie, built on first use (from Tokenizer.tokenBytes). */
 export function vocabTrie(tok: Tokenizer): VocabTrie {
   let t = tries.get(tok);
-  if (!t) tries.set(tok, (t = buildTrie(tok.tokenTexts())));
+  if (!t) tries.set(tok, (t = buildTrie(tok.tokenBytes())));
   return t;
 }
 
-/** One sequence's constraint: the recogniser's state, moved on by each token chosen (null: dead). */
+/** One sequence's constraint: the recogniser's state and the character in progress, moved on by each token chosen. */
 export class TokenConstraint<S = unknown> {
+  /** null: dead */
   private state: S | null;
+  /** utf8.ts: BETWEEN, or a character in progress */
+  private pend = BETWEEN;
 
   constructor(
     private readonly trie: VocabTrie,
@@ -85,44 +125,64 @@ export class TokenConstraint<S = unknown> {
 
   /** The text so far is complete: the sequence may end here. */
   get accepting(): boolean {
-    return this.state !== null && this.rec.accepting(this.state);
+    return this.state !== null && this.pend === BETWEEN && this.rec.accepting(this.state);
   }
 
   /** Nothing may follow: the sequence ends. */
   get finished(): boolean {
-    return this.state !== null && this.rec.finished(this.state);
+    return this.state !== null && this.pend === BETWEEN && this.rec.finished(this.state);
+  }
+
+  /** Some character the bytes in progress `p` can still become steps `s`. */
+  private viable(s: S, p: number): boolean {
+    return pendingRanges(p).some(([lo, hi]) => this.rec.takesIn(s, lo, hi));
   }
 
   /** Every token id that keeps the text acceptable, in no particular order. */
   allowed(): number[] {
     const out: number[] = [];
     const rec = this.rec;
-    const walk = (n: TrieNode, state: S): void => {
-      for (const [ch, child] of n.children) {
-        const next = rec.step(state, ch);
+    const walk = (n: TrieNode, state: S, pend: number): void => {
+      for (const [b, child] of n.children) {
+        let next: S | null;
+        let nextPend = BETWEEN;
+        if (pend === BETWEEN && b < 0x80) next = rec.step(state, ASCII[b]!); // the common case, without utf8.ts
+        else {
+          const p = feedByte(pend, b);
+          if (p < 0) continue;
+          if (needOf(p) === 0) next = rec.step(state, charOf(codePointOf(p)));
+          else if (this.viable(state, p)) [next, nextPend] = [state, p];
+          else continue;
+        }
         if (next === null) continue;
         for (const id of child.ids) out.push(id);
-        walk(child, next);
+        walk(child, next, nextPend);
       }
     };
     if (this.state === null) return out;
-    const room = rec.room?.(this.state) ?? null;
+    const room = this.pend === BETWEEN ? (rec.room?.(this.state) ?? null) : null;
     if (room === null) {
-      walk(this.trie.root, this.state);
+      walk(this.trie.root, this.state, this.pend);
       return out;
     }
     const { plainIds, plainLens } = this.trie;
     for (let i = 0; i < plainIds.length && (plainLens[i] as number) <= room; i++) out.push(plainIds[i] as number);
-    walk(this.trie.special, this.state);
+    walk(this.trie.special, this.state, BETWEEN);
     return out;
   }
 
   advance(id: number): void {
-    const t = this.trie.texts[id];
-    let s = t ? this.state : null;
-    for (const ch of t ?? '') {
+    const bytes = this.trie.bytes[id];
+    let s = bytes ? this.state : null;
+    for (const b of bytes ?? []) {
       if (s === null) break;
-      s = this.rec.step(s, ch);
+      const p = feedByte(this.pend, b);
+      if (p < 0) s = null;
+      else if (needOf(p) === 0) {
+        s = this.rec.step(s, charOf(codePointOf(p)));
+        this.pend = BETWEEN;
+      } else if (this.viable(s, p)) this.pend = p;
+      else s = null;
     }
     this.state = s;
   }
