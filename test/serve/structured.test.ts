@@ -11,6 +11,7 @@ import { bundledModelDir } from '../../src/config/paths.js';
 import { openWiseApp, type WiseApp } from '../helpers/wise-app.js';
 import { compileSchema } from '../../src/model/constrain/json-schema.js';
 import { feed, initialStates } from '../../src/model/constrain/json-machine.js';
+import { ajvWithFormats } from '../helpers/ajv.js';
 
 const SCHEMA = {
   type: 'object',
@@ -131,6 +132,31 @@ describe('structured output on /v1 (bundled model)', () => {
       const r = await post('/v1/completions', { prompt: 'Call me at', max_tokens: 20, temperature: 1.5, seed, guided_regex: ' ?\\(\\d{3}\\) \\d{3}-\\d{4}' });
       expect(r.choices[0].text).toMatch(/^ ?\(\d{3}\) \d{3}-\d{4}$/);
       expect(r.choices[0].finish_reason).toBe('stop');
+    }
+  });
+
+  it("a pydantic model with a discriminated union (oneOf) and datetime, UUID and IPv4 fields: ajv judges every choice valid", async () => {
+    const schema = {
+      $defs: {
+        Cat: { properties: { pet_type: { const: 'cat', type: 'string' }, lives: { type: 'integer', minimum: 1, maximum: 9 } }, required: ['pet_type', 'lives'], title: 'Cat', type: 'object' },
+        Dog: { properties: { pet_type: { const: 'dog', type: 'string' }, good: { type: 'boolean' } }, required: ['pet_type', 'good'], title: 'Dog', type: 'object' },
+      },
+      properties: {
+        pet: { discriminator: { mapping: { cat: '#/$defs/Cat', dog: '#/$defs/Dog' }, propertyName: 'pet_type' }, oneOf: [{ $ref: '#/$defs/Cat' }, { $ref: '#/$defs/Dog' }] },
+        seen: { format: 'date-time', type: 'string' },
+        tag: { format: 'uuid', type: 'string' },
+        host: { format: 'ipv4', type: 'string' },
+      },
+      required: ['pet', 'seen', 'tag', 'host'],
+      title: 'Sighting',
+      type: 'object',
+    };
+    const validate = ajvWithFormats().compile(schema);
+    const r = await chat({ response_format: { type: 'json_schema', json_schema: { name: 'sighting', schema } }, temperature: 1, n: 4, seed: 5, max_tokens: 200 });
+    for (const c of r.choices) {
+      expect(c.finish_reason).toBe('stop');
+      const v = JSON.parse(c.message.content) as unknown;
+      expect(validate(v), `${c.message.content} ${JSON.stringify(validate.errors)}`).toBe(true);
     }
   });
 

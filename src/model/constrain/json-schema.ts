@@ -5,29 +5,36 @@
  *   type (one or a list), properties, required, additionalProperties (false, true or a schema),
  *   items (false after prefixItems), prefixItems (tuples), minItems, maxItems, minLength, maxLength (characters; an escape counts as one), pattern (a search over
  *   the decoded text, regex.ts's subset), minimum, maximum, exclusiveMinimum, exclusiveMaximum (number-bounds.ts), enum,
- *   const, anyOf, $ref into the schema itself ($defs, definitions, recursion), allOf of one schema,
- *   and the annotations title, description, default, examples, format, $schema, $id, $comment, strict,
- *   which do not constrain.
+ *   const, anyOf, oneOf (when its alternatives are proved apart, schema-overlap.ts), $ref into the schema itself ($defs, definitions, recursion), allOf of one schema,
+ *   format (date-time, date, time, duration, email, hostname, ipv4, ipv6, uuid enforced as patterns, formats.ts;
+ *   any other an annotation), and the annotations title, description, default, examples, $schema, $id, $comment,
+ *   strict, which do not constrain.
  *
  * An object with `properties` and no `additionalProperties` takes only its declared keys (OpenAI's
  * strict mode requires `additionalProperties: false` there anyway); keys may come in any order, each
- * at most once, and `}` waits for every required key. Every other keyword (multipleOf, oneOf,
+ * at most once, and `}` waits for every required key. Every other keyword (multipleOf,
  * minProperties, …) is refused with WISE_BAD_SCHEMA naming it and its path, rather
  * than ignored: the output would not be guaranteed to match.
  */
 import { WiseError, isWiseError } from '../../util/errors.js';
 import { compileRegex, type Regex } from './regex.js';
+import { formatRegex } from './formats.js';
+import { apart } from './schema-overlap.js';
 import { decOf, viable, MAX_NUMBER_DIGITS, type Bounds } from './number-bounds.js';
 import { isObject } from '../../util/is-object.js';
 
+/**
+ * The compiled schema. `loose` (object, array, string): the type was implied by the keywords alone (properties,
+ * items, pattern, …) — the decoder writes only that type, while JSON Schema itself accepts any other type there.
+ */
 export type SchemaNode =
   | { kind: 'any' }
   | { kind: 'union'; of: SchemaNode[] }
-  | { kind: 'object'; props: ReadonlyMap<string, SchemaNode>; required: ReadonlySet<string>; extra: SchemaNode | null }
+  | { kind: 'object'; props: ReadonlyMap<string, SchemaNode>; required: ReadonlySet<string>; extra: SchemaNode | null; loose?: boolean }
   /** item i is prefix[i] (prefixItems: a tuple), then `items`; `items: false` ends the array after the prefix (max) */
-  | { kind: 'array'; prefix: readonly SchemaNode[]; items: SchemaNode; min: number; max: number }
+  | { kind: 'array'; prefix: readonly SchemaNode[]; items: SchemaNode; min: number; max: number; loose?: boolean }
   /** pattern: the regular expression the string's (decoded) text matches, anchored as JSON Schema reads it (a search) */
-  | { kind: 'string'; min: number; max: number; pattern: Regex | null }
+  | { kind: 'string'; min: number; max: number; pattern: Regex | null; loose?: boolean }
   /** bounds: minimum / maximum / exclusive… (number-bounds.ts); a bounded number is written without an exponent */
   | { kind: 'number'; integer: boolean; bounds: Bounds | null }
   /** enum, const, true/false/null: the values' JSON texts, matched exactly */
@@ -41,11 +48,13 @@ type RefNode = Extract<SchemaNode, { kind: 'ref' }>;
 interface Ctx {
   root: unknown;
   refs: Map<string, RefNode>;
+  /** each oneOf's union and path: its alternatives are checked apart once every ref is compiled */
+  oneOfs: { node: Extract<SchemaNode, { kind: 'union' }>; path: string }[];
 }
 
 /** keywords that do not constrain ($defs and definitions hold schemas that $ref points into) */
-const ANNOTATIONS = new Set(['title', 'description', 'default', 'examples', 'format', '$schema', '$id', '$comment', 'strict', '$defs', 'definitions']);
-const KEYWORDS = new Set(['type', 'properties', 'required', 'additionalProperties', 'items', 'prefixItems', 'minItems', 'maxItems', 'minLength', 'maxLength', 'pattern', 'minimum', 'maximum', 'exclusiveMinimum', 'exclusiveMaximum', 'enum', 'const', 'anyOf', '$ref', 'allOf']);
+const ANNOTATIONS = new Set(['title', 'description', 'default', 'examples', 'format', '$schema', '$id', '$comment', 'strict', '$defs', 'definitions', 'discriminator']);
+const KEYWORDS = new Set(['type', 'properties', 'required', 'additionalProperties', 'items', 'prefixItems', 'minItems', 'maxItems', 'minLength', 'maxLength', 'pattern', 'minimum', 'maximum', 'exclusiveMinimum', 'exclusiveMaximum', 'enum', 'const', 'anyOf', 'oneOf', '$ref', 'allOf']);
 const TYPES = ['object', 'array', 'string', 'number', 'integer', 'boolean', 'null'] as const;
 type TypeName = (typeof TYPES)[number];
 
@@ -63,9 +72,16 @@ function bad(path: string, message: string): WiseError {
  * wrapper around a $ref).
  */
 export function compileSchema(schema: unknown, path = '#'): SchemaNode {
-  const ctx: Ctx = { root: schema, refs: new Map() };
+  const ctx: Ctx = { root: schema, refs: new Map(), oneOfs: [] };
   const node = compileIn(schema, path, ctx);
   checkRefCycles(ctx);
+  for (const { node: u, path: at } of ctx.oneOfs) {
+    u.of.forEach((a, i) =>
+      u.of.slice(i + 1).forEach((b, d) => {
+        if (!apart(a, b)) throw bad(at, `alternatives ${i} and ${i + 1 + d} may both match one value (nothing proves them apart: a type, an enum/const value, or a required key with such a value), and oneOf needs exactly one; use anyOf if either may match`);
+      }),
+    );
+  }
   return node;
 }
 
@@ -92,13 +108,20 @@ function compileIn(schema: unknown, path: string, ctx: Ctx): SchemaNode {
     parts.push({ kind: 'literal', texts: values.map((v) => JSON.stringify(v)) });
     return parts[0]!;
   }
-  if (schema.anyOf !== undefined) {
-    if (!Array.isArray(schema.anyOf) || schema.anyOf.length === 0) throw bad(`${path}/anyOf`, 'must be a non-empty array of schemas');
-    if (others('anyOf').length > 0) throw bad(path, `anyOf beside ${others('anyOf').join(', ')}: put those inside each alternative`);
-    return { kind: 'union', of: schema.anyOf.map((s, i) => compileIn(s, `${path}/anyOf/${i}`, ctx)) };
+  for (const k of ['anyOf', 'oneOf'] as const) {
+    const alts = schema[k];
+    if (alts === undefined) continue;
+    if (!Array.isArray(alts) || alts.length === 0) throw bad(`${path}/${k}`, 'must be a non-empty array of schemas');
+    if (others(k).length > 0) throw bad(path, `${k} beside ${others(k).join(', ')}: put those inside each alternative`);
+    const node = { kind: 'union' as const, of: alts.map((s, i) => compileIn(s, `${path}/${k}/${i}`, ctx)) };
+    // oneOf: decoded as anyOf, once its alternatives are proved apart (schema-overlap.ts), so any value fits exactly one
+    if (k === 'oneOf') ctx.oneOfs.push({ node, path: `${path}/oneOf` });
+    return node;
   }
   const types = typesOf(schema, path);
-  for (const t of types) parts.push(typeNode(t, schema, path, ctx));
+  // a type implied by keywords alone: JSON Schema also accepts every other type there (schema-overlap.ts reads it)
+  const loose = schema.type === undefined && types.length === 1;
+  for (const t of types) parts.push(typeNode(t, schema, path, ctx, loose));
   return parts.length === 1 ? parts[0]! : { kind: 'union', of: parts };
 }
 
@@ -149,13 +172,16 @@ function typesOf(schema: Record<string, unknown>, path: string): TypeName[] {
   return [...new Set(list as TypeName[])];
 }
 
-function typeNode(t: TypeName, schema: Record<string, unknown>, path: string, ctx: Ctx): SchemaNode {
+function typeNode(t: TypeName, schema: Record<string, unknown>, path: string, ctx: Ctx, loose: boolean): SchemaNode {
+  const looseness = loose ? { loose } : {};
   switch (t) {
     case 'string': {
       const min = count(schema.minLength, `${path}/minLength`, 0);
       const max = count(schema.maxLength, `${path}/maxLength`, Infinity);
       if (min > max) throw bad(path, `minLength ${min} > maxLength ${max}`);
-      return { kind: 'string', min, max, pattern: schema.pattern === undefined ? null : patternRegex(schema.pattern, `${path}/pattern`) };
+      // a known format (formats.ts) constrains like a pattern; the pattern rules where both are given
+      const pattern = schema.pattern === undefined ? formatRegex(schema.format) : patternRegex(schema.pattern, `${path}/pattern`);
+      return { kind: 'string', min, max, pattern, ...looseness };
     }
     case 'number':
     case 'integer':
@@ -176,7 +202,7 @@ function typeNode(t: TypeName, schema: Record<string, unknown>, path: string, ct
       const end = closed ? Math.min(max, prefix.length) : max;
       if (min > end) throw bad(path, `minItems ${min} > the ${prefix.length} items that items: false allows`);
       const items = schema.items === undefined || closed ? ANY : compileIn(schema.items, `${path}/items`, ctx);
-      return { kind: 'array', prefix, items, min, max: end };
+      return { kind: 'array', prefix, items, min, max: end, ...looseness };
     }
     case 'object': {
       const props = new Map<string, SchemaNode>();
@@ -189,7 +215,7 @@ function typeNode(t: TypeName, schema: Record<string, unknown>, path: string, ct
       const ap = schema.additionalProperties;
       const extra = ap === false ? null : ap === undefined ? (props.size > 0 ? null : ANY) : compileIn(ap, `${path}/additionalProperties`, ctx);
       for (const k of req as string[]) if (!props.has(k) && extra === null) throw bad(`${path}/required`, `"${k}" is required but not among the properties`);
-      return { kind: 'object', props, required: new Set(req as string[]), extra };
+      return { kind: 'object', props, required: new Set(req as string[]), extra, ...looseness };
     }
   }
 }
