@@ -5,7 +5,7 @@
  *                    {"type": "json_schema", "json_schema": {"name", "schema", "strict"?, "description"?}}  (OpenAI)
  *   guided_json      a schema, or its JSON text;   guided_choice  a non-empty array of strings;
  *   guided_regex     a regular expression the whole output matches (src/model/constrain/regex.ts)  (vLLM)
- *   guided_grammar   a GBNF grammar (xgrammar's EBNF; src/model/constrain/gbnf.ts)                  (vLLM)
+ *   guided_grammar   a GBNF grammar (xgrammar's EBNF; gbnf.ts), or a Lark one (lark.ts)             (vLLM)
  *   json_schema      a schema;   grammar  a GBNF grammar                                         (llama.cpp)
  *
  * At most one per request. A schema outside the supported subset (src/model/constrain/json-schema.ts)
@@ -16,6 +16,7 @@ import { choiceNode, compileSchema, type SchemaNode } from '../model/constrain/j
 import { jsonRecognizer } from '../model/constrain/json-machine.js';
 import { regexRecognizer } from '../model/constrain/regex.js';
 import { grammarRecognizer } from '../model/constrain/grammar.js';
+import { larkOrGbnfRecognizer } from '../model/constrain/lark.js';
 import type { Recognizer } from '../model/constrain/recognizer.js';
 import { isWiseError } from '../util/errors.js';
 import { ApiError } from './errors.js';
@@ -96,8 +97,11 @@ export function structuredOutput(body: Record<string, unknown>): StructuredOutpu
   for (const field of ['guided_grammar', 'grammar']) {
     if (!given(field)) continue;
     const text = body[field];
-    if (typeof text !== 'string' || text.trim() === '') throw new ApiError(400, 'invalid_value', `${field}: expected a non-empty string (a GBNF grammar with a root rule)`, field);
-    found.push({ recognizer: compiled(() => grammarRecognizer(text) as Recognizer<unknown>, field), field });
+    const what = field === 'grammar' ? 'a GBNF grammar with a root rule' : 'a GBNF grammar with a root rule, or a Lark grammar';
+    if (typeof text !== 'string' || text.trim() === '') throw new ApiError(400, 'invalid_value', `${field}: expected a non-empty string (${what})`, field);
+    // vLLM's guided_grammar takes Lark too (told apart as vLLM does: no ::= anywhere); llama.cpp's grammar is GBNF
+    const make = field === 'grammar' ? grammarRecognizer : larkOrGbnfRecognizer;
+    found.push({ recognizer: compiled(() => make(text) as Recognizer<unknown>, field), field });
   }
   if (given('json_schema')) found.push(json(schemaOf(body.json_schema, 'json_schema'), 'json_schema'));
   if (found.length > 1) throw new ApiError(400, 'invalid_value', `${found[1]!.field}: only one structured output per request (${found[0]!.field} is given too)`, found[1]!.field);

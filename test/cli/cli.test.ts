@@ -115,13 +115,16 @@ describe('wise: usage errors (exit 2, the flag named)', () => {
     writeFileSync(gbnf, 'root ::= " " century [0-9]{2}  # a year\ncentury ::= "1" [89] | "20"\n');
     const badGbnf = path.join(TMP, 'bad.gbnf');
     writeFileSync(badGbnf, 'root ::= year\n');
-    const [ok, refused, choice, year, byGrammar, badGrammar] = await Promise.all([
+    const lark = path.join(TMP, 'year.lark');
+    writeFileSync(lark, 'start: " " century DIGIT~2  // a year, in Lark\ncentury: "1" /[89]/ | "20"\n%import common.DIGIT\n');
+    const [ok, refused, choice, year, byGrammar, badGrammar, byLark] = await Promise.all([
       wise(['--json', 'generate', '--prompt', 'Q: What is the capital of France? A:', '-n', '60', '--json-schema', file, '--temperature', '1', '--seed', '4']),
       wise(['generate', '--prompt', 'x', '--json-schema', bad]),
       wise(['--json', 'generate', '--prompt', 'Q: What is the capital of France? A:', '--choice', 'Paris', '--choice', 'Rome']),
       wise(['--json', 'generate', '--prompt', 'The year was', '--regex', ' (1[89]|20)\\d\\d', '--temperature', '1', '--seed', '2']),
       wise(['--json', 'generate', '--prompt', 'The year was', '--grammar', gbnf, '--temperature', '1', '--seed', '2']),
       wise(['generate', '--prompt', 'x', '--grammar', badGbnf]),
+      wise(['--json', 'generate', '--prompt', 'The year was', '--grammar', lark, '--temperature', '1', '--seed', '2']),
     ]);
     expect(ok.code, ok.stderr).toBe(0);
     const out = JSON.parse(ok.stdout) as { text: string; finish_reason: string };
@@ -139,6 +142,8 @@ describe('wise: usage errors (exit 2, the flag named)', () => {
     // the grammar and the regular expression describe one language: the same constrained sampling, the same text
     expect(byGrammar.code, byGrammar.stderr).toBe(0);
     expect((JSON.parse(byGrammar.stdout) as { text: string }).text).toBe((JSON.parse(year.stdout) as { text: string }).text);
+    expect(byLark.code, byLark.stderr).toBe(0);
+    expect((JSON.parse(byLark.stdout) as { text: string }).text).toBe((JSON.parse(year.stdout) as { text: string }).text); // the same language in Lark
     expect(badGrammar.code).toBe(1);
     expect(badGrammar.stderr).toContain('WISE_BAD_SCHEMA');
     expect(badGrammar.stderr).toContain('rule year is used but not defined');

@@ -195,6 +195,18 @@ describe('structured output on /v1 (bundled model)', () => {
     expect(text).toMatch(/^[[\]0-9,]+$/);
   });
 
+  it("vLLM's guided_grammar in Lark (its documented SQL example): the text is a statement of the grammar; llama.cpp's grammar field stays GBNF", async () => {
+    const sql = '?start: select_statement\n?select_statement: "SELECT " column_list " FROM " table_name\n?column_list: column_name ("," column_name)*\n?table_name: identifier\n?column_name: identifier\n?identifier: /[a-zA-Z_][a-zA-Z0-9_]{0,7}/';
+    for (const seed of [1, 2]) {
+      const r = await post('/v1/completions', { prompt: 'Q: Which table holds the users? A:', max_tokens: 60, temperature: 1, seed, guided_grammar: sql });
+      expect(r.choices[0].text).toMatch(/^SELECT [a-zA-Z_]\w{0,7}(,[a-zA-Z_]\w{0,7})* FROM [a-zA-Z_]\w{0,7}$/);
+      expect(r.choices[0].finish_reason).toBe('stop');
+    }
+    const bad = await app.inject({ method: 'POST', url: '/v1/completions', payload: { model, prompt: 'x', max_tokens: 4, grammar: sql } });
+    expect(bad.statusCode).toBe(400);
+    expect(bad.json().error.message).toMatch(/grammar/);
+  });
+
   describe('tool calls held to their schemas (tool_choice named and required)', () => {
     const TOOLS = [
       {

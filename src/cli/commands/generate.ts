@@ -12,7 +12,7 @@ import { shapes, type LogitShaping } from '../../model/logit-shaping.js';
 import { choiceNode, compileSchema } from '../../model/constrain/json-schema.js';
 import { jsonRecognizer } from '../../model/constrain/json-machine.js';
 import { regexRecognizer } from '../../model/constrain/regex.js';
-import { grammarRecognizer } from '../../model/constrain/grammar.js';
+import { larkOrGbnfRecognizer } from '../../model/constrain/lark.js';
 import type { Recognizer } from '../../model/constrain/recognizer.js';
 import type { StructuredOutput } from '../../serve/structured.js';
 import { readFileSync } from 'node:fs';
@@ -41,7 +41,7 @@ export function registerGenerate(program: Command): void {
     .option('--json-schema <file>', 'structured output: the text is JSON that the schema in FILE accepts (docs/serve.md lists the supported subset)')
     .option('--choice <text>', 'structured output: the text is exactly one of these (repeatable; vLLM guided_choice)', (v: string, prev: string[] = []) => [...prev, v])
     .option('--regex <re>', 'structured output: the whole text matches this regular expression (vLLM guided_regex; docs/serve.md lists the subset)')
-    .option('--grammar <file>', "structured output: the text is what FILE's GBNF grammar derives from its root rule (llama.cpp's --grammar-file)")
+    .option('--grammar <file>', "structured output: the text is what FILE's grammar derives: GBNF from its root rule (llama.cpp's --grammar-file), or Lark from start when no line has ::=")
     .option('--stream', 'print text as it is generated')
     .option('--no-edits', 'use the plain model, ignoring the store')
     .option('--chat', "send the prompt as one user message through the checkpoint's chat template (as the server's chat route does)")
@@ -94,7 +94,7 @@ function structuredOption(o: { jsonObject?: boolean; jsonSchema?: string; choice
   if (o.jsonObject) return { recognizer: jsonRecognizer(compileSchema({ type: 'object' })) as Recognizer<unknown>, field: '--json-object' };
   if (o.choice) return { recognizer: jsonRecognizer(choiceNode(o.choice), true) as Recognizer<unknown>, field: '--choice' };
   if (o.regex !== undefined) return { recognizer: regexRecognizer(o.regex) as Recognizer<unknown>, field: '--regex' };
-  if (o.grammar !== undefined) return { recognizer: grammarRecognizer(readOptionFile(o.grammar, '--grammar')) as Recognizer<unknown>, field: '--grammar' };
+  if (o.grammar !== undefined) return { recognizer: larkOrGbnfRecognizer(readOptionFile(o.grammar, '--grammar')) as Recognizer<unknown>, field: '--grammar' };
   if (o.jsonSchema === undefined) return undefined;
   const text = readOptionFile(o.jsonSchema, '--json-schema');
   let schema: unknown;

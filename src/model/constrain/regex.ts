@@ -33,7 +33,8 @@ interface Frag {
   outs: number[];
 }
 
-/** The parsed expression, as an AST. */
+/** The parsed expression, as an AST (lark.ts renders it as GBNF). */
+export type RegexNode = Node;
 type Node =
   | { t: 'char'; test: Test }
   | { t: 'seq'; items: Node[] }
@@ -200,8 +201,13 @@ export interface Regex {
   readonly accept: number;
 }
 
+/** `pattern` parsed (WISE_BAD_SCHEMA for what the subset does not cover, naming the position). */
+export function parseRegex(pattern: string): RegexNode {
+  return new Parser(pattern).parse();
+}
+
 export function compileRegex(pattern: string): Regex {
-  const ast = new Parser(pattern).parse();
+  const ast = parseRegex(pattern);
   const states: NState[] = [];
   const add = (s: NState): number => {
     if (states.length >= MAX_STATES) throw bad(pattern, 0, `the expression expands past ${MAX_STATES} states (reduce its counted repetitions)`);
