@@ -23,6 +23,8 @@ describe('TokenConstraint (pure)', () => {
     // free strings (the plain-token list) with and without room, free keys, a union
     jsonRecognizer(compileSchema({ type: 'object', properties: { a: { type: 'string', maxLength: 7 }, ab: { anyOf: [{ type: 'string' }, { type: 'null' }] } }, required: ['a'], additionalProperties: false })),
     jsonRecognizer(compileSchema({ type: 'object', additionalProperties: { type: 'string', minLength: 2 } })),
+    // maxProperties: once only the required key fits, the key list is walked, not served whole
+    jsonRecognizer(compileSchema({ type: 'object', additionalProperties: { type: 'string', maxLength: 3 }, required: ['ab'], maxProperties: 2, minProperties: 1 })),
     jsonRecognizer(compileSchema({ type: 'array', items: { type: 'string' } })),
     regexRecognizer('(ab|a|hello)+( w.rld)?\\d*'),
   ].map((r) => r as Recognizer<unknown>);

@@ -119,11 +119,11 @@ describe('toolPlan', () => {
       [{ tools: TOOLS, tool_choice: { type: 'function', function: { name: 'nope' } } }, 'tool_choice.function.name'],
       [{ tool_choice: 'auto' }, 'tool_choice'],
       [{ tools: TOOLS, parallel_tool_calls: 'yes' }, 'parallel_tool_calls'],
-      [{ tools: [TIME, { type: 'function', function: { name: 'g', parameters: { type: 'object', minProperties: 1 } } }], tool_choice: 'required' }, 'tools[1].function.parameters'],
+      [{ tools: [TIME, { type: 'function', function: { name: 'g', parameters: { type: 'object', propertyNames: { maxLength: 3 } } } }], tool_choice: 'required' }, 'tools[1].function.parameters'],
     ];
     for (const [body, param] of cases) expect(apiError(() => toolPlan(body, 'hermes')).param, JSON.stringify(body)).toBe(param);
     // auto does not constrain, so a schema outside the subset is not its concern
-    expect(toolPlan({ tools: [{ type: 'function', function: { name: 'g', parameters: { type: 'object', minProperties: 1 } } }] }, 'hermes').mode).toBe('auto');
+    expect(toolPlan({ tools: [{ type: 'function', function: { name: 'g', parameters: { type: 'object', propertyNames: { maxLength: 3 } } } }] }, 'hermes').mode).toBe('auto');
   });
 });
 

@@ -158,7 +158,7 @@ function stepOne(s: MachineState, ch: string, out: MachineState[]): void {
         return;
       }
       if (ch === ',' && o.phase === 'after' && keysLeft(o.node, o.used)) out.push({ stack: withTop(stack, { ...o, phase: 'comma' }), ws: 0 });
-      if (ch === '}' && (o.phase === 'first' || o.phase === 'after') && [...o.node.required].every((k) => o.used.includes(k))) out.push(complete(base));
+      if (ch === '}' && (o.phase === 'first' || o.phase === 'after') && o.used.length >= (o.node.minProps ?? 0) && [...o.node.required].every((k) => o.used.includes(k))) out.push(complete(base));
       return;
     }
     case 'arr': {
@@ -246,14 +246,27 @@ function escapeViable(re: Regex, rs: Int32Array, esc: number, cu: number): boole
   return regexTakesIn(re, rs, cu * span, cu * span + span - 1);
 }
 
-/** Declared keys not used yet, or any key when extra keys are allowed. */
+/** Room for another key (maxProperties), and declared keys not used yet or any key when extra keys are allowed. */
 function keysLeft(node: ObjNode, used: readonly string[]): boolean {
-  return node.extra !== null || [...node.props.keys()].some((k) => !used.includes(k));
+  return used.length < (node.maxProps ?? Infinity) && (node.extra !== null || [...node.props.keys()].some((k) => !used.includes(k)));
 }
 
-function keyChar(k: Extract<Frame, { t: 'key' }>, base: readonly Frame[], ch: string, out: MachineState[]): void {
-  const restricted = k.node.extra === null;
-  const names = [...k.node.props.keys()].filter((n) => !k.used.includes(n));
+type KeyFrame = Extract<Frame, { t: 'key' }>;
+
+/**
+ * The names a key being read may still become, or null for any: declared keys not used yet, any key where extra keys
+ * are allowed, and only the missing required keys once maxProperties leaves room for no others.
+ */
+function keyNames(k: KeyFrame): string[] | null {
+  const missing = [...k.node.required].filter((n) => !k.used.includes(n));
+  if (k.used.length + missing.length >= (k.node.maxProps ?? Infinity)) return missing;
+  return k.node.extra !== null ? null : [...k.node.props.keys()].filter((n) => !k.used.includes(n));
+}
+
+function keyChar(k: KeyFrame, base: readonly Frame[], ch: string, out: MachineState[]): void {
+  const only = keyNames(k);
+  const restricted = only !== null;
+  const names = only ?? [];
   if (k.esc === 0 && ch === '"') {
     if (k.used.includes(k.text) || (restricted && !names.includes(k.text))) return;
     const obj = base[base.length - 1] as Extract<Frame, { t: 'obj' }>;
@@ -331,9 +344,8 @@ export function takesIn(states: readonly MachineState[], lo: number, hi: number)
         return top.re === null || regexStepsIn(top.re, top.rs!, lo, hi).some((rs) => regexCharsToAccept(top.re!, rs) <= top.max - top.len - 1);
       case 'key': {
         if (top.esc !== 0) return false;
-        if (top.node.extra !== null) return true;
-        const names = [...top.node.props.keys()].filter((n) => !top.used.includes(n) && n.startsWith(top.text));
-        return litTakes(names, top.text.length, lo, hi);
+        const names = keyNames(top);
+        return names === null || litTakes(names.filter((n) => n.startsWith(top.text)), top.text.length, lo, hi);
       }
       case 'lit':
         return litTakes(top.texts, top.pos, lo, hi);
@@ -362,7 +374,7 @@ export function jsonRecognizer(node: SchemaNode, raw = false): Recognizer<Machin
       if (states.length !== 1) return null;
       const top = states[0]!.stack.at(-1);
       if (top?.t === 'str' && top.esc === 0 && top.re === null) return top.max - top.len; // a pattern reads each character: walk
-      if (top?.t === 'key' && top.esc === 0 && top.node.extra !== null) return Infinity;
+      if (top?.t === 'key' && top.esc === 0 && keyNames(top) === null) return Infinity;
       return null;
     },
   };

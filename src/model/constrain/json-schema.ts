@@ -3,7 +3,7 @@
  * tree of nodes. Supported, as OpenAI's structured outputs and vLLM's guided_json use them:
  *
  *   type (one or a list), properties, required, additionalProperties (false, true or a schema),
- *   items (false after prefixItems), prefixItems (tuples), minItems, maxItems, minLength, maxLength (characters; an escape counts as one), pattern (a search over
+ *   items (false after prefixItems), prefixItems (tuples), minItems, maxItems, minProperties, maxProperties, minLength, maxLength (characters; an escape counts as one), pattern (a search over
  *   the decoded text, regex.ts's subset), minimum, maximum, exclusiveMinimum, exclusiveMaximum (number-bounds.ts), enum,
  *   const, anyOf, oneOf (when its alternatives are proved apart, schema-overlap.ts), $ref into the schema itself ($defs, definitions, recursion), allOf of one schema,
  *   format (date-time, date, time, duration, email, hostname, ipv4, ipv6, uuid enforced as patterns, formats.ts;
@@ -13,7 +13,7 @@
  * An object with `properties` and no `additionalProperties` takes only its declared keys (OpenAI's
  * strict mode requires `additionalProperties: false` there anyway); keys may come in any order, each
  * at most once, and `}` waits for every required key. Every other keyword (multipleOf,
- * minProperties, …) is refused with WISE_BAD_SCHEMA naming it and its path, rather
+ * uniqueItems, …) is refused with WISE_BAD_SCHEMA naming it and its path, rather
  * than ignored: the output would not be guaranteed to match.
  */
 import { WiseError, isWiseError } from '../../util/errors.js';
@@ -30,7 +30,8 @@ import { isObject } from '../../util/is-object.js';
 export type SchemaNode =
   | { kind: 'any' }
   | { kind: 'union'; of: SchemaNode[] }
-  | { kind: 'object'; props: ReadonlyMap<string, SchemaNode>; required: ReadonlySet<string>; extra: SchemaNode | null; loose?: boolean }
+  /** minProps / maxProps: minProperties / maxProperties (absent: 0 / Infinity) */
+  | { kind: 'object'; props: ReadonlyMap<string, SchemaNode>; required: ReadonlySet<string>; extra: SchemaNode | null; minProps?: number; maxProps?: number; loose?: boolean }
   /** item i is prefix[i] (prefixItems: a tuple), then `items`; `items: false` ends the array after the prefix (max) */
   | { kind: 'array'; prefix: readonly SchemaNode[]; items: SchemaNode; min: number; max: number; loose?: boolean }
   /** pattern: the regular expression the string's (decoded) text matches, anchored as JSON Schema reads it (a search) */
@@ -54,7 +55,7 @@ interface Ctx {
 
 /** keywords that do not constrain ($defs and definitions hold schemas that $ref points into) */
 const ANNOTATIONS = new Set(['title', 'description', 'default', 'examples', 'format', '$schema', '$id', '$comment', 'strict', '$defs', 'definitions', 'discriminator']);
-const KEYWORDS = new Set(['type', 'properties', 'required', 'additionalProperties', 'items', 'prefixItems', 'minItems', 'maxItems', 'minLength', 'maxLength', 'pattern', 'minimum', 'maximum', 'exclusiveMinimum', 'exclusiveMaximum', 'enum', 'const', 'anyOf', 'oneOf', '$ref', 'allOf']);
+const KEYWORDS = new Set(['type', 'properties', 'required', 'additionalProperties', 'items', 'prefixItems', 'minItems', 'maxItems', 'minLength', 'maxLength', 'pattern', 'minimum', 'maximum', 'exclusiveMinimum', 'exclusiveMaximum', 'enum', 'const', 'anyOf', 'oneOf', '$ref', 'allOf', 'minProperties', 'maxProperties']);
 const TYPES = ['object', 'array', 'string', 'number', 'integer', 'boolean', 'null'] as const;
 type TypeName = (typeof TYPES)[number];
 
@@ -161,7 +162,7 @@ function typesOf(schema: Record<string, unknown>, path: string): TypeName[] {
   const t = schema.type;
   if (t === undefined) {
     // no type: implied by the keywords present, else any value
-    if (schema.properties !== undefined || schema.required !== undefined || schema.additionalProperties !== undefined) return ['object'];
+    if (['properties', 'required', 'additionalProperties', 'minProperties', 'maxProperties'].some((k) => schema[k] !== undefined)) return ['object'];
     if (schema.items !== undefined || schema.prefixItems !== undefined || schema.minItems !== undefined || schema.maxItems !== undefined) return ['array'];
     if (schema.minLength !== undefined || schema.maxLength !== undefined || schema.pattern !== undefined) return ['string'];
     return [...TYPES].filter((x) => x !== 'integer');
@@ -215,7 +216,14 @@ function typeNode(t: TypeName, schema: Record<string, unknown>, path: string, ct
       const ap = schema.additionalProperties;
       const extra = ap === false ? null : ap === undefined ? (props.size > 0 ? null : ANY) : compileIn(ap, `${path}/additionalProperties`, ctx);
       for (const k of req as string[]) if (!props.has(k) && extra === null) throw bad(`${path}/required`, `"${k}" is required but not among the properties`);
-      return { kind: 'object', props, required: new Set(req as string[]), extra, ...looseness };
+      const required = new Set(req as string[]);
+      const minProps = count(schema.minProperties, `${path}/minProperties`, 0);
+      const maxProps = count(schema.maxProperties, `${path}/maxProperties`, Infinity);
+      if (minProps > maxProps) throw bad(path, `minProperties ${minProps} > maxProperties ${maxProps}`);
+      if (required.size > maxProps) throw bad(path, `${required.size} required properties > maxProperties ${maxProps}`);
+      if (extra === null && props.size < minProps) throw bad(path, `minProperties ${minProps} > the ${props.size} properties the object may have`);
+      const sizes = { ...(minProps > 0 ? { minProps } : {}), ...(maxProps < Infinity ? { maxProps } : {}) };
+      return { kind: 'object', props, required, extra, ...sizes, ...looseness };
     }
   }
 }
