@@ -56,3 +56,42 @@ describe('minProperties and maxProperties', () => {
     expect(err({ type: 'object', maxProperties: -1 })).toMatch(/maxProperties: must be a non-negative integer/);
   });
 });
+
+describe('uniqueItems (scalar items)', () => {
+  const texts = (schema: Record<string, unknown>, seed: number): unknown[][] => {
+    const validate = ajvWithFormats().compile(schema);
+    const out = sampleTexts(jsonRecognizer(compileSchema(schema)), { alphabet: '[]",0123456789abc.-e', closers: '"]', n: 80, seed, soft: 16 });
+    expect(out.length).toBeGreaterThan(40);
+    return out.map((t) => {
+      const v = JSON.parse(t) as unknown[];
+      expect(validate(v), `${t} ${JSON.stringify(validate.errors)}`).toBe(true); // ajv checks the items are distinct
+      return v;
+    });
+  };
+
+  it("strings (pydantic's set[str]) and numbers: every sampled array has distinct items, by JSON value", () => {
+    const strs = texts({ type: 'array', items: { type: 'string', maxLength: 2 }, uniqueItems: true, minItems: 2, maxItems: 4 }, 1);
+    expect(strs.some((a) => a.length >= 3)).toBe(true);
+    texts({ type: 'array', items: { type: 'number' }, uniqueItems: true, minItems: 2 }, 2);
+    const s = initialStates(compileSchema({ type: 'array', items: { anyOf: [{ type: 'number' }, { type: 'string' }] }, uniqueItems: true }));
+    expect(feed(s, '[1,1]')).toEqual([]);
+    expect(feed(s, '[1.0,1]')).toEqual([]); // the number 1, twice (refused where the second ends)
+    expect(feed(s, '[1.0,1').length).toBeGreaterThan(0); // it could still become 10
+    expect(feed(s, '[1,10]').some((x) => x.stack.length === 0)).toBe(true);
+    expect(feed(s, '["a","\\u0061"')).toEqual([]); // the same string, escaped
+    expect(feed(s, '["a","ab"]').some((x) => x.stack.length === 0)).toBe(true);
+    expect(feed(s, '["1",1]').some((x) => x.stack.length === 0)).toBe(true); // a string and a number differ
+  });
+
+  it('enum items: used values are not offered again, so the array never dead-ends; too many required is refused', () => {
+    const perms = texts({ type: 'array', items: { enum: ['a', 'b', 'c'] }, uniqueItems: true, minItems: 3 }, 3);
+    for (const p of perms) expect([...p].sort()).toEqual(['a', 'b', 'c']);
+    const s = initialStates(compileSchema({ type: 'array', items: { type: 'boolean' }, uniqueItems: true }));
+    expect(feed(s, '[true,t')).toEqual([]);
+    expect(feed(s, '[true,f').length).toBeGreaterThan(0);
+    expect(() => compileSchema({ type: 'array', items: { enum: ['a', 'b'] }, uniqueItems: true, minItems: 3 })).toThrow(/minItems 3 > the 2 distinct values/);
+    expect(() => compileSchema({ type: 'array', items: { type: 'object' }, uniqueItems: true })).toThrow(/#\/uniqueItems: uniqueItems over items that may be objects or arrays/);
+    expect(() => compileSchema({ type: 'array', uniqueItems: true })).toThrow(/scalar items only/); // items: any value
+    expect(() => compileSchema({ type: 'array', items: { type: 'object' }, uniqueItems: false })).not.toThrow();
+  });
+});

@@ -15,6 +15,7 @@ import type { SchemaNode } from './json-schema.js';
 import { regexAccepting, regexCharsToAccept, regexStep, regexStepsIn, regexTakesIn, type Regex } from './regex.js';
 import { MAX_NUMBER_DIGITS, prefixOf, viable, within, type Bounds } from './number-bounds.js';
 import type { Recognizer } from './recognizer.js';
+import { alternativesOf } from './schema-overlap.js';
 
 type ObjNode = Extract<SchemaNode, { kind: 'object' }>;
 type ArrNode = Extract<SchemaNode, { kind: 'array' }>;
@@ -27,14 +28,18 @@ type Frame =
   | { t: 'obj'; node: ObjNode; phase: 'first' | 'key' | 'colon' | 'value' | 'after' | 'comma'; used: readonly string[]; key: string }
   /** a key's text so far (raw, escapes kept); esc as in str */
   | { t: 'key'; node: ObjNode; used: readonly string[]; text: string; esc: number }
-  | { t: 'arr'; node: ArrNode; phase: 'first' | 'item' | 'after'; count: number }
+  /** seen: under uniqueItems, the canonical JSON of each item so far (null: items may repeat) */
+  | { t: 'arr'; node: ArrNode; phase: 'first' | 'item' | 'after'; count: number; seen: readonly string[] | null }
   /**
    * esc: 0 plain, 1 after a backslash, 2–5 reading \u's hex digits (cu: their value so far); len: characters so far
    * (an escape is one); re/rs: the pattern and its state over the decoded characters (null: no pattern)
    */
-  | { t: 'str'; esc: number; len: number; min: number; max: number; re: Regex | null; rs: Int32Array | null; cu: number }
-  /** digits: in the current part (integral, fraction or exponent); bounds and the text so far when bounded (no exponent then) */
-  | { t: 'num'; integer: boolean; phase: NumPhase; digits: number; bounds: Bounds | null; txt: string }
+  | { t: 'str'; esc: number; len: number; min: number; max: number; re: Regex | null; rs: Int32Array | null; cu: number; raw: string | null }
+  /**
+   * digits: in the current part (integral, fraction or exponent); bounds (no exponent then); txt: the text so far when
+   * bounded or kept (an item of a uniqueItems array, as is a string's raw text: its value is compared when complete)
+   */
+  | { t: 'num'; integer: boolean; phase: NumPhase; digits: number; bounds: Bounds | null; txt: string; keep: boolean }
   /** the texts still matching, `pos` UTF-16 units in */
   | { t: 'lit'; texts: readonly string[]; pos: number };
 
@@ -128,10 +133,10 @@ function stepOne(s: MachineState, ch: string, out: MachineState[]): void {
             rs = regexStep(top.re, top.rs!, top.esc === 0 ? ch : top.esc === 1 ? ESCAPED[ch]! : String.fromCharCode(cu));
             if (rs === null || regexCharsToAccept(top.re, rs) > top.max - len) return; // no match within maxLength
           } else if (top.re && !escapeViable(top.re, rs!, esc, cu)) return; // an escape the pattern could not take once decoded
-          out.push({ stack: withTop(stack, { ...top, esc, len, rs, cu }), ws: 0 });
+          out.push({ stack: withTop(stack, { ...top, esc, len, rs, cu, raw: top.raw === null ? null : top.raw + ch }), ws: 0 });
         },
         () => {
-          if (top.len >= top.min && (top.re === null || regexAccepting(top.re, top.rs!))) out.push(complete(base));
+          if (top.len >= top.min && (top.re === null || regexAccepting(top.re, top.rs!))) pushComplete(base, top.raw === null ? null : `"${top.raw}"`, out);
         },
       );
     case 'key':
@@ -141,7 +146,8 @@ function stepOne(s: MachineState, ch: string, out: MachineState[]): void {
     case 'lit': {
       const texts = top.texts.filter((t) => t.startsWith(ch, top.pos));
       const pos = top.pos + ch.length; // two units past a character beyond U+FFFF
-      if (texts.some((t) => t.length === pos)) out.push(complete(base));
+      const whole = texts.find((t) => t.length === pos);
+      if (whole !== undefined) pushComplete(base, whole, out);
       const longer = texts.filter((t) => t.length > pos);
       if (longer.length > 0) out.push({ stack: withTop(stack, { t: 'lit', texts: longer, pos }), ws: 0 });
       return;
@@ -158,14 +164,14 @@ function stepOne(s: MachineState, ch: string, out: MachineState[]): void {
         return;
       }
       if (ch === ',' && o.phase === 'after' && keysLeft(o.node, o.used)) out.push({ stack: withTop(stack, { ...o, phase: 'comma' }), ws: 0 });
-      if (ch === '}' && (o.phase === 'first' || o.phase === 'after') && o.used.length >= (o.node.minProps ?? 0) && [...o.node.required].every((k) => o.used.includes(k))) out.push(complete(base));
+      if (ch === '}' && (o.phase === 'first' || o.phase === 'after') && o.used.length >= (o.node.minProps ?? 0) && [...o.node.required].every((k) => o.used.includes(k))) pushComplete(base, null, out);
       return;
     }
     case 'arr': {
       if (isWs(ch)) return ws();
       const a = top;
-      if (ch === ']' && (a.phase === 'first' || a.phase === 'after') && a.count >= a.node.min) return void out.push(complete(base));
-      if (ch === ',' && a.phase === 'after' && a.count < a.node.max) return void out.push({ stack: push(withTop(stack, { ...a, phase: 'item' }), { t: 'value', node: itemNode(a.node, a.count) }), ws: 0 });
+      if (ch === ']' && (a.phase === 'first' || a.phase === 'after') && a.count >= a.node.min) return pushComplete(base, null, out);
+      if (ch === ',' && a.phase === 'after' && a.count < a.node.max && itemLeft(a)) return void out.push({ stack: push(withTop(stack, { ...a, phase: 'item' }), { t: 'value', node: itemNode(a.node, a.count) }), ws: 0 });
       if (a.phase === 'first' && a.node.max > 0) startValue(withTop(stack, { ...a, phase: 'item' }), itemNode(a.node, 0), ch, out);
       return;
     }
@@ -191,33 +197,69 @@ function startValue(base: readonly Frame[], node: SchemaNode, ch: string, out: M
       if (ch === '{') out.push({ stack: push(base, { t: 'obj', node, phase: 'first', used: [], key: '' }), ws: 0 });
       return;
     case 'array':
-      if (ch === '[') out.push({ stack: push(base, { t: 'arr', node, phase: 'first', count: 0 }), ws: 0 });
+      if (ch === '[') out.push({ stack: push(base, { t: 'arr', node, phase: 'first', count: 0, seen: node.unique ? [] : null }), ws: 0 });
       return;
     case 'string':
       if (ch !== '"' || (node.pattern && regexCharsToAccept(node.pattern, node.pattern.start) > node.max)) return; // a pattern no string within maxLength matches
-      out.push({ stack: push(base, { t: 'str', esc: 0, len: 0, min: node.min, max: node.max, re: node.pattern, rs: node.pattern?.start ?? null, cu: 0 }), ws: 0 });
+      out.push({ stack: push(base, { t: 'str', esc: 0, len: 0, min: node.min, max: node.max, re: node.pattern, rs: node.pattern?.start ?? null, cu: 0, raw: seenOf(base) ? '' : null }), ws: 0 });
       return;
     case 'number': {
       if (ch !== '-' && !isDigit(ch)) return;
-      const txt = node.bounds ? ch : '';
+      const keep = seenOf(base) !== null;
+      const txt = node.bounds || keep ? ch : '';
       if (node.bounds && !viable(prefixOf(txt), node.bounds, node.integer, MAX_DIGITS)) return;
       const phase: NumPhase = ch === '-' ? 'sign' : ch === '0' ? 'zero' : 'int';
-      out.push({ stack: push(base, { t: 'num', integer: node.integer, phase, digits: ch === '-' ? 0 : 1, bounds: node.bounds, txt }), ws: 0 });
+      out.push({ stack: push(base, { t: 'num', integer: node.integer, phase, digits: ch === '-' ? 0 : 1, bounds: node.bounds, txt, keep }), ws: 0 });
       return;
     }
-    case 'literal':
-      stepOne({ stack: push(base, { t: 'lit', texts: node.texts, pos: 0 }), ws: 0 }, ch, out);
+    case 'literal': {
+      // an item of a uniqueItems array: the values already written are not offered again
+      const seen = seenOf(base);
+      const texts = seen === null ? node.texts : node.texts.filter((t) => !seen.includes(canonical(t)));
+      if (texts.length > 0) stepOne({ stack: push(base, { t: 'lit', texts, pos: 0 }), ws: 0 }, ch, out);
       return;
+    }
   }
 }
 
-/** The value on top of `base` is complete: its parent moves on. */
-function complete(base: readonly Frame[]): MachineState {
+/** Another item can follow: under uniqueItems, the next item's schema still has a value not written (json-schema.ts allows only scalars there). */
+function itemLeft(a: Extract<Frame, { t: 'arr' }>): boolean {
+  const seen = a.seen;
+  return seen === null || alternativesOf(itemNode(a.node, a.count)).some((p) => p.kind !== 'literal' || p.texts.some((t) => !seen.includes(canonical(t))));
+}
+
+/** The values of a uniqueItems array written so far, when `base` is one reading its next item; else null. */
+function seenOf(base: readonly Frame[]): readonly string[] | null {
+  const top = base[base.length - 1];
+  return top?.t === 'arr' ? top.seen : null;
+}
+
+/** one text per JSON value (compiled schemas allow only scalar items under uniqueItems) */
+const canonical = (json: string): string => JSON.stringify(JSON.parse(json));
+
+/**
+ * The value on top of `base` is complete (its JSON text `value` when kept): its parent moves on. Null when it repeats
+ * an item of a uniqueItems array.
+ */
+function complete(base: readonly Frame[], value: string | null = null): MachineState | null {
   const parent = base[base.length - 1];
   if (!parent) return { stack: [], ws: 0 };
   if (parent.t === 'obj') return { stack: withTop(base, { ...parent, phase: 'after', used: [...parent.used, parent.key], key: '' }), ws: 0 };
-  if (parent.t === 'arr') return { stack: withTop(base, { ...parent, phase: 'after', count: parent.count + 1 }), ws: 0 };
+  if (parent.t === 'arr') {
+    let seen = parent.seen;
+    if (seen !== null && value !== null) {
+      const v = canonical(value);
+      if (seen.includes(v)) return null;
+      seen = [...seen, v];
+    }
+    return { stack: withTop(base, { ...parent, phase: 'after', count: parent.count + 1, seen }), ws: 0 };
+  }
   throw new Error(`json-machine: a value completed inside a ${parent.t} frame`);
+}
+
+function pushComplete(base: readonly Frame[], value: string | null, out: MachineState[]): void {
+  const done = complete(base, value);
+  if (done) out.push(done);
 }
 
 /** A string's character: `next(esc)` continues, `close()` on the closing quote; anything else is dead. */
@@ -287,7 +329,7 @@ const numWithin = (n: Extract<Frame, { t: 'num' }>): boolean => numDone(n.phase)
 
 function numChar(n: Extract<Frame, { t: 'num' }>, base: readonly Frame[], ch: string, out: MachineState[]): void {
   const to = (phase: NumPhase, digits = 0): void => {
-    if (n.bounds === null) return void out.push({ stack: [...base, { ...n, phase, digits }], ws: 0 });
+    if (n.bounds === null) return void out.push({ stack: [...base, { ...n, phase, digits, txt: n.keep ? n.txt + ch : n.txt }], ws: 0 });
     // bounded: no exponent, and only a text that can still end within the bounds
     const txt = n.txt + ch;
     if (phase === 'e' || phase === 'esign' || phase === 'exp' || !viable(prefixOf(txt), n.bounds, n.integer, MAX_DIGITS)) return;
@@ -303,7 +345,9 @@ function numChar(n: Extract<Frame, { t: 'num' }>, base: readonly Frame[], ch: st
   } else if (ch === '.' && !n.integer && (p === 'zero' || p === 'int')) return to('dot');
   else if ((ch === 'e' || ch === 'E') && !n.integer && (p === 'zero' || p === 'int' || p === 'frac')) return to('e');
   else if ((ch === '+' || ch === '-') && p === 'e') return to('esign');
-  if (numWithin(n)) stepOne(complete(base), ch, out); // the number ended before ch: the parent reads it
+  if (!numWithin(n)) return;
+  const done = complete(base, n.keep ? n.txt : null); // the number ended before ch: the parent reads it
+  if (done) stepOne(done, ch, out);
 }
 
 /** Some code point of lo..hi starts one of `texts` at UTF-16 offset `pos`. */

@@ -12,14 +12,14 @@
  *
  * An object with `properties` and no `additionalProperties` takes only its declared keys (OpenAI's
  * strict mode requires `additionalProperties: false` there anyway); keys may come in any order, each
- * at most once, and `}` waits for every required key. Every other keyword (multipleOf,
- * uniqueItems, …) is refused with WISE_BAD_SCHEMA naming it and its path, rather
+ * at most once, and `}` waits for every required key. uniqueItems holds for scalar items. Every other keyword
+ * (multipleOf, propertyNames, …) is refused with WISE_BAD_SCHEMA naming it and its path, rather
  * than ignored: the output would not be guaranteed to match.
  */
 import { WiseError, isWiseError } from '../../util/errors.js';
 import { compileRegex, type Regex } from './regex.js';
 import { formatRegex } from './formats.js';
-import { apart } from './schema-overlap.js';
+import { alternativesOf, apart } from './schema-overlap.js';
 import { decOf, viable, MAX_NUMBER_DIGITS, type Bounds } from './number-bounds.js';
 import { isObject } from '../../util/is-object.js';
 
@@ -33,7 +33,8 @@ export type SchemaNode =
   /** minProps / maxProps: minProperties / maxProperties (absent: 0 / Infinity) */
   | { kind: 'object'; props: ReadonlyMap<string, SchemaNode>; required: ReadonlySet<string>; extra: SchemaNode | null; minProps?: number; maxProps?: number; loose?: boolean }
   /** item i is prefix[i] (prefixItems: a tuple), then `items`; `items: false` ends the array after the prefix (max) */
-  | { kind: 'array'; prefix: readonly SchemaNode[]; items: SchemaNode; min: number; max: number; loose?: boolean }
+  /** unique: uniqueItems (its items are scalars: checked once refs are compiled) */
+  | { kind: 'array'; prefix: readonly SchemaNode[]; items: SchemaNode; min: number; max: number; unique?: boolean; loose?: boolean }
   /** pattern: the regular expression the string's (decoded) text matches, anchored as JSON Schema reads it (a search) */
   | { kind: 'string'; min: number; max: number; pattern: Regex | null; loose?: boolean }
   /** bounds: minimum / maximum / exclusive… (number-bounds.ts); a bounded number is written without an exponent */
@@ -51,11 +52,13 @@ interface Ctx {
   refs: Map<string, RefNode>;
   /** each oneOf's union and path: its alternatives are checked apart once every ref is compiled */
   oneOfs: { node: Extract<SchemaNode, { kind: 'union' }>; path: string }[];
+  /** each uniqueItems array and path: its items are checked to be scalars once every ref is compiled */
+  uniques: { node: Extract<SchemaNode, { kind: 'array' }>; path: string }[];
 }
 
 /** keywords that do not constrain ($defs and definitions hold schemas that $ref points into) */
 const ANNOTATIONS = new Set(['title', 'description', 'default', 'examples', 'format', '$schema', '$id', '$comment', 'strict', '$defs', 'definitions', 'discriminator']);
-const KEYWORDS = new Set(['type', 'properties', 'required', 'additionalProperties', 'items', 'prefixItems', 'minItems', 'maxItems', 'minLength', 'maxLength', 'pattern', 'minimum', 'maximum', 'exclusiveMinimum', 'exclusiveMaximum', 'enum', 'const', 'anyOf', 'oneOf', '$ref', 'allOf', 'minProperties', 'maxProperties']);
+const KEYWORDS = new Set(['type', 'properties', 'required', 'additionalProperties', 'items', 'prefixItems', 'minItems', 'maxItems', 'minLength', 'maxLength', 'pattern', 'minimum', 'maximum', 'exclusiveMinimum', 'exclusiveMaximum', 'enum', 'const', 'anyOf', 'oneOf', '$ref', 'allOf', 'minProperties', 'maxProperties', 'uniqueItems']);
 const TYPES = ['object', 'array', 'string', 'number', 'integer', 'boolean', 'null'] as const;
 type TypeName = (typeof TYPES)[number];
 
@@ -73,7 +76,7 @@ function bad(path: string, message: string): WiseError {
  * wrapper around a $ref).
  */
 export function compileSchema(schema: unknown, path = '#'): SchemaNode {
-  const ctx: Ctx = { root: schema, refs: new Map(), oneOfs: [] };
+  const ctx: Ctx = { root: schema, refs: new Map(), oneOfs: [], uniques: [] };
   const node = compileIn(schema, path, ctx);
   checkRefCycles(ctx);
   for (const { node: u, path: at } of ctx.oneOfs) {
@@ -83,7 +86,31 @@ export function compileSchema(schema: unknown, path = '#'): SchemaNode {
       }),
     );
   }
+  for (const { node: a, path: at } of ctx.uniques) checkUnique(a, at);
   return node;
+}
+
+/**
+ * uniqueItems is held for scalar items (strings, numbers, booleans, null, enums of them: json-machine compares each
+ * item's canonical JSON when it completes, and leaves used enum values out); items that may be objects or arrays are
+ * refused, and so are more items required than an enum of items has values.
+ */
+function checkUnique(a: Extract<SchemaNode, { kind: 'array' }>, path: string): void {
+  const values = new Set<string>();
+  let finite = true;
+  for (const item of [...a.prefix, ...(a.max > a.prefix.length ? [a.items] : [])]) {
+    for (const p of alternativesOf(item)) {
+      if (p.kind === 'literal') {
+        for (const t of p.texts) {
+          const v = JSON.parse(t) as unknown;
+          if (v !== null && typeof v === 'object') throw bad(`${path}/uniqueItems`, 'uniqueItems over items that may be objects or arrays is not supported (scalar items only)');
+          values.add(JSON.stringify(v));
+        }
+      } else if (p.kind === 'string' || p.kind === 'number') finite = false;
+      else throw bad(`${path}/uniqueItems`, 'uniqueItems over items that may be objects or arrays is not supported (scalar items only)');
+    }
+  }
+  if (finite && a.min > values.size) throw bad(path, `minItems ${a.min} > the ${values.size} distinct values its items can take (uniqueItems)`);
 }
 
 function compileIn(schema: unknown, path: string, ctx: Ctx): SchemaNode {
@@ -163,7 +190,7 @@ function typesOf(schema: Record<string, unknown>, path: string): TypeName[] {
   if (t === undefined) {
     // no type: implied by the keywords present, else any value
     if (['properties', 'required', 'additionalProperties', 'minProperties', 'maxProperties'].some((k) => schema[k] !== undefined)) return ['object'];
-    if (schema.items !== undefined || schema.prefixItems !== undefined || schema.minItems !== undefined || schema.maxItems !== undefined) return ['array'];
+    if (['items', 'prefixItems', 'minItems', 'maxItems', 'uniqueItems'].some((k) => schema[k] !== undefined)) return ['array'];
     if (schema.minLength !== undefined || schema.maxLength !== undefined || schema.pattern !== undefined) return ['string'];
     return [...TYPES].filter((x) => x !== 'integer');
   }
@@ -203,7 +230,10 @@ function typeNode(t: TypeName, schema: Record<string, unknown>, path: string, ct
       const end = closed ? Math.min(max, prefix.length) : max;
       if (min > end) throw bad(path, `minItems ${min} > the ${prefix.length} items that items: false allows`);
       const items = schema.items === undefined || closed ? ANY : compileIn(schema.items, `${path}/items`, ctx);
-      return { kind: 'array', prefix, items, min, max: end, ...looseness };
+      if (schema.uniqueItems !== undefined && typeof schema.uniqueItems !== 'boolean') throw bad(`${path}/uniqueItems`, `must be true or false, got ${JSON.stringify(schema.uniqueItems)}`);
+      const node = { kind: 'array' as const, prefix, items, min, max: end, ...(schema.uniqueItems === true ? { unique: true } : {}), ...looseness };
+      if (node.unique) ctx.uniques.push({ node, path });
+      return node;
     }
     case 'object': {
       const props = new Map<string, SchemaNode>();

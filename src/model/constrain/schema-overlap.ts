@@ -38,12 +38,12 @@ function canonical(v: unknown): string {
 }
 
 /** The node's alternatives with refs and unions opened; a ref met again (recursion) is `any`. */
-function parts(n: SchemaNode, seen: Set<SchemaNode> = new Set()): SchemaNode[] {
-  if (n.kind === 'union') return n.of.flatMap((p) => parts(p, seen));
+export function alternativesOf(n: SchemaNode, seen: Set<SchemaNode> = new Set()): SchemaNode[] {
+  if (n.kind === 'union') return n.of.flatMap((p) => alternativesOf(p, seen));
   if (n.kind === 'ref') {
     if (seen.has(n)) return [{ kind: 'any' }];
     seen.add(n);
-    return parts(n.target!, seen);
+    return alternativesOf(n.target!, seen);
   }
   return [n];
 }
@@ -95,8 +95,8 @@ function excludesPart(x: SchemaNode, y: SchemaNode, depth: number): boolean {
 
 /** No value the decoder writes for x is one y accepts (see the header). */
 export function excludes(x: SchemaNode, y: SchemaNode, depth = 0): boolean {
-  const ys = parts(y);
-  return parts(x).every((a) => ys.every((b) => excludesPart(a, b, depth)));
+  const ys = alternativesOf(y);
+  return alternativesOf(x).every((a) => ys.every((b) => excludesPart(a, b, depth)));
 }
 
 /** Whether alternatives a and b can be told apart both ways: then their union is a oneOf. */
