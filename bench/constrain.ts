@@ -8,6 +8,8 @@
  *  for the JSON-schema recogniser, and for the GBNF recogniser: llama.cpp's JSON grammar in 1, the schema written
  *  as GBNF in 2.
  *
+ * and on a 150,000-token vocabulary (largeVocab), with a schema whose string has a pattern (walked token by token).
+ *
  *   npm run bench:constrain [-- --rounds N]
  */
 import { readFileSync } from 'node:fs';
@@ -19,6 +21,7 @@ import { jsonRecognizer } from '../src/model/constrain/json-machine.js';
 import { buildTrie, constraintFor, TokenConstraint, vocabTrie, type VocabTrie } from '../src/model/constrain/token-constraint.js';
 import { grammarRecognizer } from '../src/model/constrain/grammar.js';
 import type { Recognizer } from '../src/model/constrain/recognizer.js';
+import { Rng } from '../src/util/rng.js';
 
 const rounds = Number(process.argv[process.argv.indexOf('--rounds') + 1] || 9) || 9;
 const REPO = path.join(import.meta.dirname, '..');
@@ -26,6 +29,13 @@ const REPO = path.join(import.meta.dirname, '..');
 const SCHEMA = compileSchema({
   type: 'object',
   properties: { answer: { type: 'string', maxLength: 24 }, n: { type: 'integer' }, tags: { type: 'array', items: { type: 'string' } } },
+  required: ['answer', 'n'],
+  additionalProperties: false,
+});
+/** SCHEMA with a pattern on the answer: inside it no token list serves, every token is walked */
+const PATTERN_SCHEMA = compileSchema({
+  type: 'object',
+  properties: { answer: { type: 'string', maxLength: 24, pattern: '^[A-Za-z ]*$' }, n: { type: 'integer' }, tags: { type: 'array', items: { type: 'string' } } },
   required: ['answer', 'n'],
   additionalProperties: false,
 });
@@ -99,11 +109,29 @@ function syntheticVocab(): (string | null)[] {
   return [...words];
 }
 
+/**
+ * A vocabulary the size of Qwen2's or Llama 3's (~150,000): the synthetic one, pairs of its words (seeded), CJK
+ * characters whole, and the 256 single bytes (pieces of characters, as byte-level vocabularies have).
+ */
+function largeVocab(size = 150_000): (string | Uint8Array | null)[] {
+  const base = syntheticVocab().filter((w): w is string => w !== null);
+  const words = new Set<string>(base);
+  for (let cp = 0x4e00; cp < 0x4e00 + 3000; cp++) words.add(String.fromCodePoint(cp));
+  const rng = new Rng(150);
+  while (words.size < size - 256) words.add(base[rng.int(base.length)]! + base[rng.int(base.length)]!);
+  return [...words, ...Array.from({ length: 256 }, (_, b) => Uint8Array.of(b))];
+}
+
 async function main(): Promise<void> {
   const lm = await CausalLM.load(bundledModelDir());
   for (const [name, make] of recognizers) {
     allowedCost(vocabTrie(lm.tokenizer), `${name}, bundled vocabulary`, make());
     allowedCost(buildTrie(syntheticVocab()), `${name}, synthetic vocabulary`, make());
+  }
+  // a 150k vocabulary: where the plain-token list serves a string, and where a pattern makes every token walked
+  const large = buildTrie(largeVocab());
+  for (const [name, make] of [...recognizers, ['JSON schema, answer with a pattern', () => jsonRecognizer(PATTERN_SCHEMA) as Recognizer<unknown>] as const]) {
+    allowedCost(large, `${name}, 150k vocabulary`, make());
   }
 
   // decoding: the same token count both ways (the constrained text first, then that many unconstrained tokens, EOS ignored)
