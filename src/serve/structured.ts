@@ -63,8 +63,31 @@ function fromResponseFormat(v: unknown): StructuredOutput | undefined {
   }
 }
 
-/** The request's structured output, if it asks for one; 400 for a bad or second one. */
+const FIELDS = ['response_format', 'guided_json', 'guided_choice', 'guided_regex', 'guided_grammar', 'grammar', 'json_schema'] as const;
+/** recent structured outputs by their request fields, newest last (recognisers are immutable and shared) */
+const recent = new Map<string, StructuredOutput | undefined>();
+const RECENT = 32;
+
+/**
+ * The request's structured output, if it asks for one; 400 for a bad or second one. The last RECENT are kept by the
+ * text of their fields (as xgrammar and llama.cpp keep compiled grammars), so a repeated schema skips compiling and
+ * its recogniser keeps the plain tokens its states allow (token-constraint.ts plainKey) across requests.
+ */
 export function structuredOutput(body: Record<string, unknown>): StructuredOutput | undefined {
+  const key = JSON.stringify(FIELDS.map((k) => body[k] ?? null));
+  if (recent.has(key)) {
+    const hit = recent.get(key);
+    recent.delete(key);
+    recent.set(key, hit);
+    return hit;
+  }
+  const out = buildStructured(body);
+  recent.set(key, out);
+  if (recent.size > RECENT) recent.delete(recent.keys().next().value!);
+  return out;
+}
+
+function buildStructured(body: Record<string, unknown>): StructuredOutput | undefined {
   const found: StructuredOutput[] = [];
   const given = (k: string): boolean => body[k] !== undefined && body[k] !== null;
   if (given('response_format')) {

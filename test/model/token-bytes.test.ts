@@ -274,3 +274,38 @@ describe('non-ASCII constrained output on the bundled model (its vocabulary spel
     }
   });
 });
+
+describe('plainKey: the plain tokens allowed from a pattern or regex state, walked once per key (pure)', () => {
+  it('a second sequence at the same state steps the recogniser far less and allows the same tokens; a plain token past MAX_PLAIN_CHARS is still walked', () => {
+    const long = 'a'.repeat(300);
+    const vocab = ['a', 'aa', 'b', 'ab', '"', 'é', long, Uint8Array.of(0xc3), ...Array.from({ length: 200 }, (_, i) => `a${'b'.repeat(i % 7)}${i}`), ...Array.from({ length: 512 }, (_, i) => `b${i.toString(2).padStart(9, '0').replace(/0/g, 'a').replace(/1/g, 'b')}`)];
+    const trie = buildTrie(vocab);
+    const cases: [Recognizer<unknown>, number[]][] = [
+      [regexRecognizer('(a|b|é)*') as Recognizer<unknown>, []],
+      [jsonRecognizer(compileSchema({ type: 'string', pattern: '^[abé]*$' })) as Recognizer<unknown>, [vocab.indexOf('"')]], // inside the string
+    ];
+    for (const [inner, prefix] of cases) {
+      let steps = 0;
+      const counting: Recognizer<unknown> = { ...inner, step: (s, ch) => (steps++, inner.step(s, ch)) };
+      const at = (): TokenConstraint<unknown> => {
+        const c = new TokenConstraint(trie, counting);
+        for (const id of prefix) c.advance(id);
+        return c;
+      };
+      const first = at();
+      steps = 0;
+      const a = first.allowed().sort((x, y) => x - y);
+      const firstSteps = steps;
+      const second = at();
+      steps = 0;
+      const b = second.allowed().sort((x, y) => x - y);
+      expect(b).toEqual(a);
+      // the plain tokens came from the cache: what was stepped again is the walk of the others (the long token's 300 steps among them)
+      expect(firstSteps - steps).toBeGreaterThan(1000); // 1,023 trie nodes of a/b tokens not stepped again
+      expect(a).toContain(vocab.indexOf(long));
+      expect(a).toContain(vocab.indexOf('a'));
+      expect(a).toContain(7); // the lead byte of é
+      expect(a).not.toContain(vocab.indexOf('a0')); // a digit the pattern refuses
+    }
+  });
+});

@@ -11,6 +11,7 @@ import { bundledModelDir } from '../../src/config/paths.js';
 import { openWiseApp, type WiseApp } from '../helpers/wise-app.js';
 import { compileSchema } from '../../src/model/constrain/json-schema.js';
 import { feed, initialStates } from '../../src/model/constrain/json-machine.js';
+import { structuredOutput } from '../../src/serve/structured.js';
 import { ajvWithFormats } from '../helpers/ajv.js';
 
 const SCHEMA = {
@@ -19,6 +20,18 @@ const SCHEMA = {
   required: ['answer', 'confident', 'year'],
   additionalProperties: false,
 };
+
+describe('structuredOutput (pure)', () => {
+  it('a repeated request reuses its compiled recogniser (and so its plain-token cache); another schema or field gets its own', () => {
+    const a = structuredOutput({ guided_json: SCHEMA });
+    expect(structuredOutput({ guided_json: JSON.parse(JSON.stringify(SCHEMA)) as unknown })).toBe(a);
+    expect(structuredOutput({ json_schema: SCHEMA })).not.toBe(a);
+    expect(structuredOutput({ guided_json: { ...SCHEMA, required: ['answer'] } })).not.toBe(a);
+    expect(structuredOutput({ guided_regex: 'a+' })!.recognizer).toBe(structuredOutput({ guided_regex: 'a+' })!.recognizer);
+    expect(() => structuredOutput({ guided_regex: '(' })).toThrow(/guided_regex/); // errors are not kept
+    expect(() => structuredOutput({ guided_regex: '(' })).toThrow(/guided_regex/);
+  });
+});
 
 describe('structured output on /v1 (bundled model)', () => {
   let w: WiseApp;

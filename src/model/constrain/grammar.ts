@@ -193,6 +193,11 @@ export class GrammarRecognizer implements Recognizer<readonly Stack[]> {
     return after.size === state.length && state.every((s) => after.has(s)) ? Infinity : null;
   }
 
+  /** Stacks are hash-consed with ids never reused, so the set of ids names the state (Recognizer.plainKey). */
+  plainKey(state: readonly Stack[]): string {
+    return state.map((s) => s.id).sort((a, b) => a - b).join(',');
+  }
+
   accepting(state: readonly Stack[]): boolean {
     return state.includes(ACCEPT);
   }

@@ -12,7 +12,8 @@
  * same reason. Keys of an object restricted to its declared properties take no escapes.
  */
 import type { SchemaNode } from './json-schema.js';
-import { regexAccepting, regexCharsToAccept, regexStep, regexStepsIn, regexTakesIn, type Regex } from './regex.js';
+import { regexAccepting, regexCharsToAccept, regexLongestNeed, regexStep, regexStepsIn, regexTakesIn, type Regex } from './regex.js';
+import { MAX_PLAIN_CHARS } from './token-constraint.js';
 import { MAX_NUMBER_DIGITS, prefixOf, viable, within, type Bounds } from './number-bounds.js';
 import type { Recognizer } from './recognizer.js';
 import { alternativesOf } from './schema-overlap.js';
@@ -413,6 +414,15 @@ export function jsonRecognizer(node: SchemaNode, raw = false): Recognizer<Machin
     accepting,
     finished,
     takesIn,
+    plainKey: (states) => {
+      // one state inside a string under a pattern: plain characters step only its pattern and its count, and the
+      // count matters only while maxLength could bind (a token of MAX_PLAIN_CHARS, then the longest way to a match)
+      if (states.length !== 1) return null;
+      const top = states[0]!.stack.at(-1);
+      if (top?.t !== 'str' || top.esc !== 0 || top.re === null) return null;
+      const room = top.max - top.len;
+      return `${top.re.pattern}|${top.rs!.join(',')}|${room >= MAX_PLAIN_CHARS + regexLongestNeed(top.re) ? '*' : room}`;
+    },
     room: (states) => {
       // the one state is inside a string (a value's, or a key of an object that takes any key) and not in an escape
       if (states.length !== 1) return null;

@@ -28,4 +28,10 @@ export interface Recognizer<S> {
    * maxLength's room. Lets a token walk skip the tokens of plain text (token-constraint.ts).
    */
   room?(s: S): number | null;
+  /**
+   * A key such that any two states with the same key allow the same plain tokens (token-constraint.ts: a token of at
+   * most MAX_PLAIN_CHARS plain characters, possibly ending in a piece of one), or null. Where room() cannot serve (a
+   * string under a pattern, a regular expression), the tokens allowed from a key are walked once and kept.
+   */
+  plainKey?(s: S): string | null;
 }

@@ -305,6 +305,21 @@ const distCache = new WeakMap<Regex, Int32Array>();
  * state counting character edges (0-1 BFS backwards over the NFA), computed once per expression.
  */
 export function regexCharsToAccept(re: Regex, set: Int32Array): number {
+  const dist = distances(re);
+  let best = Infinity;
+  for (const s of set) if (dist[s]! >= 0) best = Math.min(best, dist[s]!);
+  return best;
+}
+
+/** The most characters any state needs to reach a match (states that cannot reach one aside). */
+export function regexLongestNeed(re: Regex): number {
+  let most = 0;
+  for (const d of distances(re)) most = Math.max(most, d);
+  return most;
+}
+
+/** Per state, the fewest characters to the accepting state (−1: none). */
+function distances(re: Regex): Int32Array {
   let dist = distCache.get(re);
   if (!dist) {
     const n = re.states.length;
@@ -330,9 +345,7 @@ export function regexCharsToAccept(re: Regex, set: Int32Array): number {
     d.forEach((x, i) => (dist![i] = x === Infinity ? -1 : x));
     distCache.set(re, dist);
   }
-  let best = Infinity;
-  for (const s of set) if (dist[s]! >= 0) best = Math.min(best, dist[s]!);
-  return best;
+  return dist;
 }
 
 /** Some state of `set` takes some code point in lo..hi (a \\uXXXX escape partly read is the range of what it can still decode to). */
@@ -372,6 +385,7 @@ export function regexRecognizer(pattern: string): Recognizer<Int32Array> {
     initial: () => re.start,
     step: (set, ch) => regexStep(re, set, ch),
     takesIn: (set, lo, hi) => regexTakesIn(re, set, lo, hi),
+    plainKey: (set) => set.join(','),
     accepting: (set) => regexAccepting(re, set),
     finished: (set) => regexFinished(re, set),
   };

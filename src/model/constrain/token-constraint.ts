@@ -24,6 +24,12 @@ interface TrieNode {
   ids: number[];
 }
 
+/** the longest plain token served from the list or a plainKey cache; longer ones (rare) are walked with the others */
+export const MAX_PLAIN_CHARS = 256;
+
+/** plainKey caches past this many keys per recogniser are dropped (caches: correctness does not depend on them) */
+const MAX_KEYS = 256;
+
 export interface VocabTrie {
   root: TrieNode;
   /** per id: its UTF-8 bytes inside a sequence, or null (special, empty, or never valid UTF-8) */
@@ -92,12 +98,44 @@ export function buildTrie(tokens: readonly (string | Uint8Array | null)[]): Voca
     const len = plainLength(b);
     if (len === -2) return null; // invalid wherever it stands
     add(root, b, id);
-    if (len >= 0) plain.push([id, len]);
+    if (len >= 0 && len <= MAX_PLAIN_CHARS) plain.push([id, len]);
     else add(special, b, id);
     return b;
   });
   plain.sort((a, b) => a[1] - b[1] || a[0] - b[0]);
   return { root, bytes, plainIds: Int32Array.from(plain, (p) => p[0]), plainLens: Int32Array.from(plain, (p) => p[1]), special };
+}
+
+const plainTries = new WeakMap<VocabTrie, TrieNode>();
+
+/** A trie of the list's plain tokens, built on first use by a plainKey. */
+function plainTrie(trie: VocabTrie): TrieNode {
+  let t = plainTries.get(trie);
+  if (!t) {
+    t = { children: new Map(), ids: [] };
+    for (const id of trie.plainIds) {
+      let n = t;
+      for (const b of trie.bytes[id]!) {
+        let c = n.children.get(b);
+        if (!c) n.children.set(b, (c = { children: new Map(), ids: [] }));
+        n = c;
+      }
+      n.ids.push(id);
+    }
+    plainTries.set(trie, t);
+  }
+  return t;
+}
+
+const keyCaches = new WeakMap<VocabTrie, WeakMap<object, Map<string, Int32Array>>>();
+
+/** The plain tokens allowed per plainKey, for one trie and one recogniser. */
+function keyCache(trie: VocabTrie, rec: object): Map<string, Int32Array> {
+  let byRec = keyCaches.get(trie);
+  if (!byRec) keyCaches.set(trie, (byRec = new WeakMap()));
+  let m = byRec.get(rec);
+  if (!m) byRec.set(rec, (m = new Map()));
+  return m;
 }
 
 const tries = new WeakMap<Tokenizer, VocabTrie>();
@@ -140,7 +178,7 @@ export class TokenConstraint<S = unknown> {
 
   /** Every token id that keeps the text acceptable, in no particular order. */
   allowed(): number[] {
-    const out: number[] = [];
+    let out: number[] = [];
     const rec = this.rec;
     const walk = (n: TrieNode, state: S, pend: number): void => {
       for (const [b, child] of n.children) {
@@ -161,6 +199,21 @@ export class TokenConstraint<S = unknown> {
     };
     if (this.state === null) return out;
     const room = this.pend === BETWEEN ? (rec.room?.(this.state) ?? null) : null;
+    const key = room === null && this.pend === BETWEEN ? (rec.plainKey?.(this.state) ?? null) : null;
+    if (key !== null) {
+      // the plain tokens allowed from this key, walked once (a pattern's string, a regular expression), then the rest
+      const cache = keyCache(this.trie, rec);
+      let ids = cache.get(key);
+      if (!ids) {
+        walk(plainTrie(this.trie), this.state, BETWEEN);
+        if (cache.size >= MAX_KEYS) cache.clear();
+        cache.set(key, (ids = Int32Array.from(out)));
+        out = [];
+      }
+      for (const id of ids) out.push(id);
+      walk(this.trie.special, this.state, BETWEEN);
+      return out;
+    }
     if (room === null) {
       walk(this.trie.root, this.state, this.pend);
       return out;
