@@ -17,7 +17,7 @@ import path from 'node:path';
 import { CausalLM } from '../src/model/causal-lm.js';
 import { bundledModelDir } from '../src/config/paths.js';
 import { compileSchema } from '../src/model/constrain/json-schema.js';
-import { jsonRecognizer } from '../src/model/constrain/json-machine.js';
+import { jsonRecognizer } from '../src/model/constrain/json-recognizer.js';
 import { buildTrie, constraintFor, TokenConstraint, vocabTrie, type VocabTrie } from '../src/model/constrain/token-constraint.js';
 import { grammarRecognizer } from '../src/model/constrain/grammar.js';
 import type { Recognizer } from '../src/model/constrain/recognizer.js';

@@ -13,7 +13,7 @@
  * as vLLM's; a grammar's output is what its root rule derives.
  */
 import { choiceNode, compileSchema, type SchemaNode } from '../model/constrain/json-schema.js';
-import { jsonRecognizer } from '../model/constrain/json-machine.js';
+import { jsonRecognizer } from '../model/constrain/json-recognizer.js';
 import { regexRecognizer } from '../model/constrain/regex.js';
 import { grammarRecognizer } from '../model/constrain/grammar.js';
 import { larkOrGbnfRecognizer } from '../model/constrain/lark.js';

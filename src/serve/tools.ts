@@ -17,7 +17,7 @@
  * takes an object. Pure: no I/O.
  */
 import { compileSchema, type SchemaNode } from '../model/constrain/json-schema.js';
-import { jsonRecognizer } from '../model/constrain/json-machine.js';
+import { jsonRecognizer } from '../model/constrain/json-recognizer.js';
 import type { Recognizer } from '../model/constrain/recognizer.js';
 import { isWiseError } from '../util/errors.js';
 import type { ToolDef } from './chat-messages.js';

@@ -12,7 +12,8 @@ import { describe, expect, it } from 'vitest';
 import { CausalLM } from '../../src/model/causal-lm.js';
 import { bundledModelDir } from '../../src/config/paths.js';
 import { compileSchema } from '../../src/model/constrain/json-schema.js';
-import { feed, initialStates, jsonRecognizer } from '../../src/model/constrain/json-machine.js';
+import { feed, initialStates } from '../../src/model/constrain/json-machine.js';
+import { jsonRecognizer } from '../../src/model/constrain/json-recognizer.js';
 import { constraintFor } from '../../src/model/constrain/token-constraint.js';
 import { FORMATS } from '../../src/model/constrain/formats.js';
 

@@ -7,7 +7,7 @@
 import { ajvWithFormats } from '../helpers/ajv.js';
 import { describe, expect, it } from 'vitest';
 import { compileSchema } from '../../src/model/constrain/json-schema.js';
-import { jsonRecognizer } from '../../src/model/constrain/json-machine.js';
+import { jsonRecognizer } from '../../src/model/constrain/json-recognizer.js';
 import { isWiseError } from '../../src/util/errors.js';
 import { sampleTexts } from '../helpers/sample-text.js';
 

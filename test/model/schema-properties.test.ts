@@ -5,7 +5,8 @@
  */
 import { describe, expect, it } from 'vitest';
 import { compileSchema } from '../../src/model/constrain/json-schema.js';
-import { feed, initialStates, jsonRecognizer } from '../../src/model/constrain/json-machine.js';
+import { feed, initialStates } from '../../src/model/constrain/json-machine.js';
+import { jsonRecognizer } from '../../src/model/constrain/json-recognizer.js';
 import { ajvWithFormats } from '../helpers/ajv.js';
 import { sampleTexts } from '../helpers/sample-text.js';
 

@@ -13,7 +13,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CausalLM } from '../../src/model/causal-lm.js';
 import { bundledModelDir } from '../../src/config/paths.js';
 import { choiceNode, compileSchema } from '../../src/model/constrain/json-schema.js';
-import { jsonRecognizer } from '../../src/model/constrain/json-machine.js';
+import { jsonRecognizer } from '../../src/model/constrain/json-recognizer.js';
 import { regexRecognizer } from '../../src/model/constrain/regex.js';
 import { grammarRecognizer } from '../../src/model/constrain/grammar.js';
 import { buildTrie, constraintFor, TokenConstraint } from '../../src/model/constrain/token-constraint.js';

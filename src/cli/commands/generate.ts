@@ -10,7 +10,7 @@ import type { WiseEditor } from '../../edits/editor.js';
 import { familyContext, floatArg, intArg, nonEmptyArg, positiveArg, storeExists } from './common.js';
 import { shapes, type LogitShaping } from '../../model/logit-shaping.js';
 import { choiceNode, compileSchema } from '../../model/constrain/json-schema.js';
-import { jsonRecognizer } from '../../model/constrain/json-machine.js';
+import { jsonRecognizer } from '../../model/constrain/json-recognizer.js';
 import { regexRecognizer } from '../../model/constrain/regex.js';
 import { larkOrGbnfRecognizer } from '../../model/constrain/lark.js';
 import type { Recognizer } from '../../model/constrain/recognizer.js';

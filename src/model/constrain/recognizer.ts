@@ -3,9 +3,9 @@
  * moved on one character at a time. A recogniser is immutable and shared by every sequence that
  * follows it; each sequence keeps its own state.
  *
- *   json-machine.ts  JSON that a schema accepts, or one of a list of choices (jsonRecognizer)
- *   regex.ts         text that a regular expression matches whole (regexRecognizer)
- *   grammar.ts       text that a GBNF grammar derives (grammarRecognizer)
+ *   json-recognizer.ts  JSON that a schema accepts, or one of a list of choices (json-machine.ts's steps)
+ *   regex.ts            text that a regular expression matches whole (regexRecognizer)
+ *   grammar.ts          text that a GBNF grammar derives (grammarRecognizer; Lark through lark.ts)
  */
 export interface Recognizer<S> {
   /** the state before any text */
