@@ -110,7 +110,7 @@ describe('wise: usage errors (exit 2, the flag named)', () => {
     const file = path.join(TMP, 'schema.json');
     writeFileSync(file, JSON.stringify({ type: 'object', properties: { capital: { type: 'string', maxLength: 10 }, known: { type: 'boolean' } }, required: ['capital', 'known'], additionalProperties: false }));
     const bad = path.join(TMP, 'bad-schema.json');
-    writeFileSync(bad, JSON.stringify({ type: 'object', properties: { n: { type: 'integer', multipleOf: 2 } } }));
+    writeFileSync(bad, JSON.stringify({ type: 'object', properties: { n: { type: 'integer', patternProperties: {} } } }));
     const gbnf = path.join(TMP, 'year.gbnf');
     writeFileSync(gbnf, 'root ::= " " century [0-9]{2}  # a year\ncentury ::= "1" [89] | "20"\n');
     const badGbnf = path.join(TMP, 'bad.gbnf');
@@ -134,7 +134,7 @@ describe('wise: usage errors (exit 2, the flag named)', () => {
     expect(typeof v.known).toBe('boolean');
     expect(refused.code).toBe(1);
     expect(refused.stderr).toContain('WISE_BAD_SCHEMA');
-    expect(refused.stderr).toContain('#/properties/n: keyword "multipleOf"');
+    expect(refused.stderr).toContain('#/properties/n: keyword "patternProperties"');
     expect(choice.code, choice.stderr).toBe(0);
     expect(['Paris', 'Rome']).toContain((JSON.parse(choice.stdout) as { text: string }).text);
     expect(year.code, year.stderr).toBe(0);

@@ -73,6 +73,41 @@ describe('number bounds against brute force', () => {
     }, 120_000);
   }
 
+  it('multipleOf, alone and with bounds: viable and within agree with enumeration (integers 3 digits, numbers 2 digits a part)', () => {
+    /** the value in hundredths, from the text (exact) */
+    const hundredths = (t: string): number => {
+      const neg = t.startsWith('-');
+      const [i, f = ''] = (neg ? t.slice(1) : t).split('.');
+      const v = Number(i) * 100 + Number(f.padEnd(2, '0'));
+      return neg ? -v : v;
+    };
+    const wrong: string[] = [];
+    let checked = 0;
+    for (const [integer, digits] of [[true, 3], [false, 2]] as const) {
+      const texts = numberTexts(integer, digits);
+      const prefixes = new Set<string>();
+      for (const t of texts) for (let k = 1; k <= t.length; k++) prefixes.add(t.slice(0, k));
+      for (const step of [3, 2.5, 0.5, 0.25, 7, 0.3, 40]) {
+        for (const [lo, hi] of [[undefined, undefined], [-12.5, 9.9], [1, 99.5], [0.3, 0.95], [-120, -1]] as const) {
+          const spec = { lo, hi };
+          const b: Bounds = { lo: lo === undefined ? null : decOf(lo), loOpen: false, hi: hi === undefined ? null : decOf(hi), hiOpen: false, step: decOf(step) };
+          const good = new Set<string>();
+          for (const t of texts) {
+            const ok = inBounds(Number(t), spec) && hundredths(t) % Math.round(step * 100) === 0;
+            if (within(prefixOf(t), b) !== ok) wrong.push(`within ${t} step ${step} ${JSON.stringify(spec)}`);
+            if (ok) for (let k = 1; k <= t.length; k++) good.add(t.slice(0, k));
+          }
+          for (const p of prefixes) {
+            if (viable(prefixOf(p), b, integer, digits) !== good.has(p)) wrong.push(`viable ${p} step ${step} ${JSON.stringify(spec)}`);
+            checked++;
+          }
+        }
+      }
+    }
+    expect(wrong.slice(0, 10)).toEqual([]);
+    expect(checked).toBeGreaterThan(10_000);
+  }, 120_000);
+
   it('decOf: the shortest decimal of a double, exponents included', () => {
     expect(decOf(0.1)).toEqual({ n: 1n, s: 1 });
     expect(decOf(-12.5)).toEqual({ n: -125n, s: 1 });
@@ -107,6 +142,22 @@ describe('bounded numbers in the JSON recogniser', () => {
     expect(feed(initialStates(compileSchema(obj)), '{"n": 3}')).toEqual([]);
     expect(feed(initialStates(compileSchema(obj)), '{"n": -2}').length).toBeGreaterThan(0);
   });
+  it('multipleOf in the recogniser: only multiples end the number; a step with no multiple in the bounds is refused', () => {
+    const five = { type: 'integer', multipleOf: 5, minimum: 0, maximum: 100 };
+    expect(verdict(five, '15')).toBe('accept');
+    expect(verdict(five, '1')).toBe('open'); // 10..19: 10 and 15
+    expect(verdict(five, '17')).toBe('dead');
+    expect(verdict(five, '105')).toBe('dead');
+    const cents = { type: 'number', multipleOf: 0.01 };
+    expect(verdict(cents, '19.99')).toBe('accept');
+    expect(verdict(cents, '19.995')).toBe('dead');
+    expect(verdict(cents, '19.990')).toBe('accept'); // the same value
+    expect(verdict(cents, '1e3')).toBe('dead'); // written without an exponent, as bounded numbers are
+    expect(verdict({ type: 'number', multipleOf: 0.1 }, '0.3')).toBe('accept'); // decimal, not double division
+    expect(thrownMessage(() => compileSchema({ type: 'integer', multipleOf: 0 }), 'WISE_BAD_SCHEMA')).toMatch(/#\/multipleOf: must be greater than 0/);
+    expect(thrownMessage(() => compileSchema({ type: 'integer', multipleOf: 7, minimum: 1, maximum: 6 }), 'WISE_BAD_SCHEMA')).toMatch(/no integer lies within the bounds/);
+  });
+
   it('bounds no writable number meets are refused, naming the path', () => {
     const err = (s: unknown): string => thrownMessage(() => compileSchema(s), 'WISE_BAD_SCHEMA');
     expect(err({ type: 'integer', minimum: 1.2, maximum: 1.8 })).toMatch(/at #: no integer lies within the bounds/);

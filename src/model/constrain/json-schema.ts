@@ -4,7 +4,7 @@
  *
  *   type (one or a list), properties, required, additionalProperties (false, true or a schema),
  *   items (false after prefixItems), prefixItems (tuples), minItems, maxItems, minProperties, maxProperties, minLength, maxLength (characters; an escape counts as one), pattern (a search over
- *   the decoded text, regex.ts's subset), minimum, maximum, exclusiveMinimum, exclusiveMaximum (number-bounds.ts), enum,
+ *   the decoded text, regex.ts's subset), minimum, maximum, exclusiveMinimum, exclusiveMaximum, multipleOf (number-bounds.ts), enum,
  *   const, anyOf, oneOf (when its alternatives are proved apart, schema-overlap.ts), $ref into the schema itself ($defs, definitions, recursion), allOf of one schema,
  *   format (date-time, date, time, duration, email, hostname, ipv4, ipv6, uuid enforced as patterns, formats.ts;
  *   any other an annotation), and the annotations title, description, default, examples, $schema, $id, $comment,
@@ -13,7 +13,7 @@
  * An object with `properties` and no `additionalProperties` takes only its declared keys (OpenAI's
  * strict mode requires `additionalProperties: false` there anyway); keys may come in any order, each
  * at most once, and `}` waits for every required key. uniqueItems holds for scalar items. Every other keyword
- * (multipleOf, propertyNames, …) is refused with WISE_BAD_SCHEMA naming it and its path, rather
+ * (propertyNames, contains, …) is refused with WISE_BAD_SCHEMA naming it and its path, rather
  * than ignored: the output would not be guaranteed to match.
  */
 import { WiseError, isWiseError } from '../../util/errors.js';
@@ -58,7 +58,7 @@ interface Ctx {
 
 /** keywords that do not constrain ($defs and definitions hold schemas that $ref points into) */
 const ANNOTATIONS = new Set(['title', 'description', 'default', 'examples', 'format', '$schema', '$id', '$comment', 'strict', '$defs', 'definitions', 'discriminator']);
-const KEYWORDS = new Set(['type', 'properties', 'required', 'additionalProperties', 'items', 'prefixItems', 'minItems', 'maxItems', 'minLength', 'maxLength', 'pattern', 'minimum', 'maximum', 'exclusiveMinimum', 'exclusiveMaximum', 'enum', 'const', 'anyOf', 'oneOf', '$ref', 'allOf', 'minProperties', 'maxProperties', 'uniqueItems']);
+const KEYWORDS = new Set(['type', 'properties', 'required', 'additionalProperties', 'items', 'prefixItems', 'minItems', 'maxItems', 'minLength', 'maxLength', 'pattern', 'minimum', 'maximum', 'exclusiveMinimum', 'exclusiveMaximum', 'multipleOf', 'enum', 'const', 'anyOf', 'oneOf', '$ref', 'allOf', 'minProperties', 'maxProperties', 'uniqueItems']);
 const TYPES = ['object', 'array', 'string', 'number', 'integer', 'boolean', 'null'] as const;
 type TypeName = (typeof TYPES)[number];
 
@@ -278,7 +278,7 @@ function patternRegex(v: unknown, path: string): Regex {
   }
 }
 
-/** minimum, maximum, exclusiveMinimum, exclusiveMaximum (numbers, as draft 6 on), the tighter of each side; null: none. */
+/** minimum, maximum, exclusiveMinimum, exclusiveMaximum (numbers, as draft 6 on), the tighter of each side, and multipleOf; null: none. */
 function boundsOf(schema: Record<string, unknown>, path: string, integer: boolean): Bounds | null {
   const num = (k: string): number | undefined => {
     const v = schema[k];
@@ -286,12 +286,13 @@ function boundsOf(schema: Record<string, unknown>, path: string, integer: boolea
     if (typeof v !== 'number' || !Number.isFinite(v)) throw bad(`${path}/${k}`, `must be a finite number, got ${JSON.stringify(v)} (draft 4's boolean form is not read)`);
     return v;
   };
-  const [min, xmin, max, xmax] = [num('minimum'), num('exclusiveMinimum'), num('maximum'), num('exclusiveMaximum')];
-  if (min === undefined && xmin === undefined && max === undefined && xmax === undefined) return null;
+  const [min, xmin, max, xmax, mult] = [num('minimum'), num('exclusiveMinimum'), num('maximum'), num('exclusiveMaximum'), num('multipleOf')];
+  if (min === undefined && xmin === undefined && max === undefined && xmax === undefined && mult === undefined) return null;
+  if (mult !== undefined && mult <= 0) throw bad(`${path}/multipleOf`, `must be greater than 0, got ${mult}`);
   // the tighter lower bound: the larger value; at a tie the exclusive one
   const lo = xmin !== undefined && (min === undefined || xmin >= min) ? { d: decOf(xmin), open: true } : min !== undefined ? { d: decOf(min), open: false } : null;
   const hi = xmax !== undefined && (max === undefined || xmax <= max) ? { d: decOf(xmax), open: true } : max !== undefined ? { d: decOf(max), open: false } : null;
-  const b: Bounds = { lo: lo?.d ?? null, loOpen: lo?.open ?? false, hi: hi?.d ?? null, hiOpen: hi?.open ?? false };
+  const b: Bounds = { lo: lo?.d ?? null, loOpen: lo?.open ?? false, hi: hi?.d ?? null, hiOpen: hi?.open ?? false, step: mult === undefined ? null : decOf(mult) };
   // no writable number within them (16 digits a part, as json-machine writes numbers): refused, not a dead end
   if (![false, true].some((neg) => viable({ neg, int: '', frac: null }, b, integer, MAX_NUMBER_DIGITS))) throw bad(path, `no ${integer ? 'integer' : 'number'} lies within the bounds`);
   return b;

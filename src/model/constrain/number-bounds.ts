@@ -1,5 +1,5 @@
 /**
- * JSON Schema's minimum, maximum, exclusiveMinimum and exclusiveMaximum for constrained decoding: whether a
+ * JSON Schema's minimum, maximum, exclusiveMinimum, exclusiveMaximum and multipleOf for constrained decoding: whether a
  * number text read so far can still end within the bounds, and whether a complete one is within them. Exact:
  * decimals as BigInt over a power of ten, bounds as the shortest decimal of their double (String(x)). Pure.
  *
@@ -11,7 +11,8 @@
  *   "I" (k digits)     I·10^j … (I+1)·10^j − one grid step, for j = 0 … maxDigits − k
  *   "I.F"              I.F … I.F + 10^−|F| − one grid step
  * and a minus sign mirrors them (the magnitude is held to the mirrored bounds). Each run is compared with the
- * bounds on its grid, so a bound between two writable values is judged exactly.
+ * bounds on its grid, so a bound between two writable values is judged exactly; under multipleOf, a run must also
+ * hold a multiple of the step (decimal: 0.3 is a multiple of 0.1, as the schema's numbers read, not as doubles divide).
  */
 
 /** digits per part of a JSON number (llama.cpp's JSON grammar: 16 integral ones); json-machine.ts's MAX_DIGITS */
@@ -23,12 +24,13 @@ export interface Dec {
   readonly s: number;
 }
 
-/** The bounds of a number node; null: none on that side. Open: exclusive. */
+/** The bounds of a number node; null: none on that side. Open: exclusive. step: multipleOf (> 0), or none. */
 export interface Bounds {
   readonly lo: Dec | null;
   readonly loOpen: boolean;
   readonly hi: Dec | null;
   readonly hiOpen: boolean;
+  readonly step?: Dec | null;
 }
 
 /** The number text so far, without an exponent: sign, integral digits ('' before any), fraction digits (null before a dot). */
@@ -80,7 +82,18 @@ interface Span {
   g: number;
 }
 
-/** Whether a grid point of `span` lies within `b`. */
+const gcd = (a: bigint, b: bigint): bigint => (b === 0n ? a : gcd(b, a % b));
+
+/**
+ * The grid units (10^−g) whose multiples are multiples of `step`: v·10^−g = k·step ⟺ v·10^step.s ≡ 0 (mod step.n·10^g),
+ * so v runs over multiples of step.n·10^g / gcd(10^step.s, step.n·10^g).
+ */
+function stepUnits(step: Dec, g: number): bigint {
+  const b = step.n * ten(g);
+  return b / gcd(ten(step.s), b);
+}
+
+/** Whether a grid point of `span` lies within `b` (and on its step). */
 function meets(span: Span, b: Bounds): boolean {
   let first = span.lo;
   let last = span.hi;
@@ -92,7 +105,10 @@ function meets(span: Span, b: Bounds): boolean {
     const h = b.hiOpen ? gridCeil(b.hi, span.g) - 1n : gridFloor(b.hi, span.g);
     if (h < last) last = h;
   }
-  return first <= last;
+  if (first > last) return false;
+  if (!b.step) return true;
+  const u = stepUnits(b.step, span.g); // first ≥ 0: magnitudes
+  return ((first + u - 1n) / u) * u <= last;
 }
 
 /** The spans of magnitudes `p` (its sign aside) can still reach, with at most maxDigits digits a part. */
@@ -112,7 +128,7 @@ function magnitudeSpans(p: NumPrefix, integer: boolean, maxDigits: number): Span
 }
 
 /** −b: v is within b exactly when −v is within mirror(b). */
-const mirror = (b: Bounds): Bounds => ({ lo: b.hi && neg(b.hi), loOpen: b.hiOpen, hi: b.lo && neg(b.lo), hiOpen: b.loOpen });
+const mirror = (b: Bounds): Bounds => ({ lo: b.hi && neg(b.hi), loOpen: b.hiOpen, hi: b.lo && neg(b.lo), hiOpen: b.loOpen, step: b.step ?? null });
 
 /** Whether some number text extending `p` (no exponent; at most maxDigits digits per part) ends within `b`. */
 export function viable(p: NumPrefix, b: Bounds, integer: boolean, maxDigits: number): boolean {
@@ -127,7 +143,8 @@ export function within(p: NumPrefix, b: Bounds): boolean {
   const v = p.neg ? neg(m) : m;
   if (b.lo && (cmp(v, b.lo) < 0 || (cmp(v, b.lo) === 0 && b.loOpen))) return false;
   if (b.hi && (cmp(v, b.hi) > 0 || (cmp(v, b.hi) === 0 && b.hiOpen))) return false;
-  return true;
+  // v / step an integer: v.n · 10^step.s divisible by step.n · 10^v.s
+  return !b.step || (v.n * ten(b.step.s)) % (b.step.n * ten(v.s)) === 0n;
 }
 
 /** The number text so far as a prefix (no exponent in it). */
