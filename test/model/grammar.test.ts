@@ -6,24 +6,11 @@
 import { describe, expect, it } from 'vitest';
 import { grammarRecognizer } from '../../src/model/constrain/grammar.js';
 import { regexRecognizer } from '../../src/model/constrain/regex.js';
-import type { Recognizer } from '../../src/model/constrain/recognizer.js';
 import { Rng } from '../../src/util/rng.js';
 import { buildTrie, TokenConstraint, type VocabTrie } from '../../src/model/constrain/token-constraint.js';
 import { thrownMessage } from '../helpers/thrown.js';
+import { accepts, run } from '../helpers/recognize.js';
 
-/** The state after `text`, or null once a character is refused. */
-function run<S>(r: Recognizer<S>, text: string): S | null {
-  let s: S | null = r.initial();
-  for (const ch of text) {
-    s = r.step(s, ch);
-    if (s === null) return null;
-  }
-  return s;
-}
-const accepts = <S>(r: Recognizer<S>, text: string): boolean => {
-  const s = run(r, text);
-  return s !== null && r.accepting(s);
-};
 
 function randomText(rng: Rng, alphabet: string, maxLen: number): string {
   let t = '';

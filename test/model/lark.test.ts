@@ -6,19 +6,11 @@
  */
 import { describe, expect, it } from 'vitest';
 import { isLikelyLark, larkOrGbnfRecognizer, larkToGbnf } from '../../src/model/constrain/lark.js';
-import type { Recognizer } from '../../src/model/constrain/recognizer.js';
 import { Rng } from '../../src/util/rng.js';
 import { thrownMessage } from '../helpers/thrown.js';
 import { sampleTexts } from '../helpers/sample-text.js';
+import { accepts } from '../helpers/recognize.js';
 
-const accepts = <S>(r: Recognizer<S>, text: string): boolean => {
-  let s: S | null = r.initial();
-  for (const ch of text) {
-    s = r.step(s, ch);
-    if (s === null) return false;
-  }
-  return r.accepting(s);
-};
 
 /** [Lark, the same language as a JavaScript regular expression (flags u), the alphabet of random texts, a text in the language] */
 const REGULAR: [string, string, string, string][] = [

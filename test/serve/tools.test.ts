@@ -7,9 +7,9 @@ import { describe, expect, it } from 'vitest';
 import { templateToolFormat, toolPlan, type ToolPlan } from '../../src/serve/tools.js';
 import { ChoiceOutput, choiceMessage, mergeDeltas, parseHermes, parseLlama3Json, type ChatDelta } from '../../src/serve/tool-output.js';
 import { chatMessages, plainChatPrompt, hermesCall, type ToolDef } from '../../src/serve/chat-messages.js';
-import type { Recognizer } from '../../src/model/constrain/recognizer.js';
 import { ApiError } from '../../src/serve/errors.js';
 import { Rng } from '../../src/util/rng.js';
+import { accepts } from '../helpers/recognize.js';
 
 const WEATHER: ToolDef = {
   type: 'function',
@@ -21,15 +21,6 @@ const WEATHER: ToolDef = {
 };
 const TIME: ToolDef = { type: 'function', function: { name: 'get_time' } };
 const TOOLS = [WEATHER, TIME];
-
-function accepts(r: Recognizer<unknown>, text: string): boolean {
-  let s: unknown = r.initial();
-  for (const ch of text) {
-    s = r.step(s, ch);
-    if (s === null) return false;
-  }
-  return r.accepting(s);
-}
 
 function apiError(fn: () => unknown): { code: string; param: string | null; message: string } {
   try {

@@ -14,7 +14,7 @@
 import type { SchemaNode } from './json-schema.js';
 import { regexAccepting, regexCharsToAccept, regexStep, regexTakesIn, type Regex } from './regex.js';
 import { MAX_NUMBER_DIGITS, prefixOf, viable, within, type Bounds } from './number-bounds.js';
-import { alternativesOf } from './schema-overlap.js';
+import { alternativesOf, canonicalJson } from './schema-overlap.js';
 
 type ObjNode = Extract<SchemaNode, { kind: 'object' }>;
 type ArrNode = Extract<SchemaNode, { kind: 'array' }>;
@@ -214,7 +214,7 @@ function startValue(base: readonly Frame[], node: SchemaNode, ch: string, out: M
     case 'literal': {
       // an item of a uniqueItems array: the values already written are not offered again
       const seen = seenOf(base);
-      const texts = seen === null ? node.texts : node.texts.filter((t) => !seen.includes(canonical(t)));
+      const texts = seen === null ? node.texts : node.texts.filter((t) => !seen.includes(canonicalJson(t)));
       if (texts.length > 0) stepOne({ stack: push(base, { t: 'lit', texts, pos: 0 }), ws: 0 }, ch, out);
       return;
     }
@@ -224,7 +224,7 @@ function startValue(base: readonly Frame[], node: SchemaNode, ch: string, out: M
 /** Another item can follow: under uniqueItems, the next item's schema still has a value not written (json-schema.ts allows only scalars there). */
 function itemLeft(a: Extract<Frame, { t: 'arr' }>): boolean {
   const seen = a.seen;
-  return seen === null || alternativesOf(itemNode(a.node, a.count)).some((p) => p.kind !== 'literal' || p.texts.some((t) => !seen.includes(canonical(t))));
+  return seen === null || alternativesOf(itemNode(a.node, a.count)).some((p) => p.kind !== 'literal' || p.texts.some((t) => !seen.includes(canonicalJson(t))));
 }
 
 /** The values of a uniqueItems array written so far, when `base` is one reading its next item; else null. */
@@ -233,8 +233,6 @@ function seenOf(base: readonly Frame[]): readonly string[] | null {
   return top?.t === 'arr' ? top.seen : null;
 }
 
-/** one text per JSON value (compiled schemas allow only scalar items under uniqueItems) */
-const canonical = (json: string): string => JSON.stringify(JSON.parse(json));
 
 /**
  * The value on top of `base` is complete (its JSON text `value` when kept): its parent moves on. Null when it repeats
@@ -247,7 +245,7 @@ function complete(base: readonly Frame[], value: string | null = null): MachineS
   if (parent.t === 'arr') {
     let seen = parent.seen;
     if (seen !== null && value !== null) {
-      const v = canonical(value);
+      const v = canonicalJson(value);
       if (seen.includes(v)) return null;
       seen = [...seen, v];
     }

@@ -19,7 +19,7 @@
 import { WiseError, isWiseError } from '../../util/errors.js';
 import { compileRegex, type Regex } from './regex.js';
 import { formatRegex } from './formats.js';
-import { alternativesOf, apart } from './schema-overlap.js';
+import { alternativesOf, apart, canonicalJson } from './schema-overlap.js';
 import { decOf, viable, MAX_NUMBER_DIGITS, type Bounds } from './number-bounds.js';
 import { isObject } from '../../util/is-object.js';
 
@@ -104,7 +104,7 @@ function checkUnique(a: Extract<SchemaNode, { kind: 'array' }>, path: string): v
         for (const t of p.texts) {
           const v = JSON.parse(t) as unknown;
           if (v !== null && typeof v === 'object') throw bad(`${path}/uniqueItems`, 'uniqueItems over items that may be objects or arrays is not supported (scalar items only)');
-          values.add(JSON.stringify(v));
+          values.add(canonicalJson(t));
         }
       } else if (p.kind === 'string' || p.kind === 'number') finite = false;
       else throw bad(`${path}/uniqueItems`, 'uniqueItems over items that may be objects or arrays is not supported (scalar items only)');

@@ -37,6 +37,9 @@ function canonical(v: unknown): string {
   return JSON.stringify(v);
 }
 
+/** The canonical text of a JSON text's value (json-machine.ts compares uniqueItems items with it). */
+export const canonicalJson = (json: string): string => canonical(JSON.parse(json) as unknown);
+
 /** The node's alternatives with refs and unions opened; a ref met again (recursion) is `any`. */
 export function alternativesOf(n: SchemaNode, seen: Set<SchemaNode> = new Set()): SchemaNode[] {
   if (n.kind === 'union') return n.of.flatMap((p) => alternativesOf(p, seen));
