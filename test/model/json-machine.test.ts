@@ -6,7 +6,7 @@
 import { describe, expect, it } from 'vitest';
 import { thrownMessage } from '../helpers/thrown.js';
 import { choiceNode, compileSchema } from '../../src/model/constrain/json-schema.js';
-import { accepting, feed, finished, initialStates, MAX_DIGITS, MAX_INDENT } from '../../src/model/constrain/json-machine.js';
+import { accepting, feed, finished, initialStates, MAX_DIGITS, MAX_INDENT, step, type MachineState } from '../../src/model/constrain/json-machine.js';
 
 /** 'done' (complete, nothing may follow), 'accept' (complete, may go on), 'open' (a prefix), 'dead' */
 function verdict(schema: unknown, text: string, raw = false): 'done' | 'accept' | 'open' | 'dead' {
@@ -160,10 +160,55 @@ describe('json-machine', () => {
     expect(verdict({ pattern: '^[A-Z]{2}$' }, '"A\\u004')).toBe('open'); // \u0041..\u004F: letters
     expect(verdict({ pattern: '^[A-Z]{2}$' }, '"A\\u003')).toBe('dead'); // \u0030..\u003F: no letter
     expect(verdict({ pattern: '^[A-Z]{2}$' }, '"A\\u0042"')).toBe('done');
+    // ... and only if, decoded, it still leaves a match within maxLength: 日 (U+65E5) needs an "a" after it
+    const kanji = { type: 'string', pattern: '^(日a|c)$', maxLength: 1 };
+    expect(verdict(kanji, '"\\u006')).toBe('open'); // \u0063: c
+    expect(verdict(kanji, '"\\u65e')).toBe('dead'); // U+65E0..U+65EF: 日 fits the pattern, not maxLength
+    expect(verdict(kanji, '"\\n')).toBe('dead');
+    expect(verdict({ ...kanji, maxLength: 2 }, '"\\u65e5a"')).toBe('done');
+    expect(verdict({ type: 'string', pattern: '^(\\na|c)$', maxLength: 1 }, '"\\')).toBe('open'); // \u0063 still
+    expect(verdict({ type: 'string', pattern: '^(\\na|c)$', maxLength: 1 }, '"\\n')).toBe('dead'); // \n needs an "a" after it
     expect(verdict({ type: 'object', properties: { zip: { type: 'string', pattern: '^\\d{5}$' } }, required: ['zip'], additionalProperties: false }, '{"zip": "12345"}')).toBe('done');
     const err = (s: unknown): string => thrownMessage(() => compileSchema(s), 'WISE_BAD_SCHEMA');
     expect(err({ type: 'object', properties: { a: { type: 'string', pattern: '(?=x)' } } })).toMatch(/at #\/properties\/a\/pattern: "\(\?=x\)"/);
     expect(err({ type: 'string', pattern: 5 })).toMatch(/#\/pattern: must be a string/);
+  });
+
+  it('a patterned string under maxLength never walks into a dead end, escapes included (search of every reachable state)', () => {
+    // Every reachable state that is not complete has a next character in the alphabet; since a string's length is
+    // bounded, following next characters must then end complete: no prefix the machine takes is a dead end.
+    // The alphabet has every hex digit, so \uXXXX spells every character of the basic plane.
+    const key = (st: MachineState[]): string => JSON.stringify(st, (k, v: unknown) => (k === 're' || k === 'node' ? undefined : v instanceof Int32Array ? [...v] : v));
+    const cases: [string, number, string][] = [
+      ['^(日a|c)$', 1, 'ac日'],
+      ['^(日a|c)$', 2, 'ac日'],
+      ['^(\\na|c)$', 1, 'ac'],
+      ['^(\\na|c)$', 2, 'ac'],
+      ['^[A-C]{1,2}\\t?[x日]$', 2, 'ABCx日'],
+      ['^[A-C]{1,2}\\t?[x日]$', 3, 'ABCx日'],
+      ['^(ab|\\"c)*$', 3, 'abc'],
+    ];
+    for (const [pattern, maxLength, chars] of cases) {
+      const alphabet = [...new Set([...chars, ...'"\\untb/0123456789abcdefABCDEF'])];
+      const seen = new Set<string>();
+      const stuck: string[] = [];
+      const visit = (st: MachineState[], text: string): void => {
+        const k = key(st);
+        if (seen.has(k)) return;
+        seen.add(k);
+        let moves = 0;
+        for (const ch of alphabet) {
+          const next = step(st, ch);
+          if (next.length === 0) continue;
+          moves++;
+          visit(next, text + ch);
+        }
+        if (moves === 0 && !accepting(st)) stuck.push(text);
+      };
+      visit(initialStates(compileSchema({ type: 'string', pattern, maxLength }), false), '');
+      expect({ pattern, maxLength, stuck: stuck.slice(0, 3) }).toEqual({ pattern, maxLength, stuck: [] });
+      expect(seen.size).toBeGreaterThan(8);
+    }
   });
 
   it('prefixItems: a tuple, each position its own schema; items after it, or none with items: false', () => {

@@ -12,7 +12,7 @@
  * same reason. Keys of an object restricted to its declared properties take no escapes.
  */
 import type { SchemaNode } from './json-schema.js';
-import { regexAccepting, regexCharsToAccept, regexStep, regexTakesIn, type Regex } from './regex.js';
+import { regexAccepting, regexCharsToAccept, regexStep, regexStepsIn, type Regex } from './regex.js';
 import { MAX_NUMBER_DIGITS, prefixOf, viable, within, type Bounds } from './number-bounds.js';
 import { alternativesOf, canonicalJson } from './schema-overlap.js';
 
@@ -131,7 +131,7 @@ function stepOne(s: MachineState, ch: string, out: MachineState[]): void {
             // a character is complete: the pattern reads it decoded
             rs = regexStep(top.re, top.rs!, top.esc === 0 ? ch : top.esc === 1 ? ESCAPED[ch]! : String.fromCharCode(cu));
             if (rs === null || regexCharsToAccept(top.re, rs) > top.max - len) return; // no match within maxLength
-          } else if (top.re && !escapeViable(top.re, rs!, esc, cu)) return; // an escape the pattern could not take once decoded
+          } else if (top.re && !escapeViable(top.re, rs!, esc, cu, top.max - len)) return; // an escape no decoding of which the pattern takes within maxLength
           out.push({ stack: withTop(stack, { ...top, esc, len, rs, cu, raw: top.raw === null ? null : top.raw + ch }), ws: 0 });
         },
         () => {
@@ -277,12 +277,15 @@ function strChar(esc: number, ch: string, next: (esc: number) => void, close: ()
 
 /**
  * A partly read escape (esc 1: after the backslash; 2–5: after \u and esc − 2 hex digits, `cu` their value) can
- * still decode to a character the pattern's state takes, so the string never walks into a dead end.
+ * still decode to a character the pattern's state takes and after which a match is at most `room` more characters
+ * away (maxLength), so the string never walks into a dead end.
  */
-function escapeViable(re: Regex, rs: Int32Array, esc: number, cu: number): boolean {
-  if (esc === 1) return [...ESCAPES].some((e) => regexStep(re, rs, ESCAPED[e]!) !== null) || regexTakesIn(re, rs, 0, 0xffff);
+function escapeViable(re: Regex, rs: Int32Array, esc: number, cu: number, room: number): boolean {
+  const fits = (next: Int32Array | null): boolean => next !== null && regexCharsToAccept(re, next) <= room;
+  const fitsIn = (lo: number, hi: number): boolean => regexStepsIn(re, rs, lo, hi).some(fits);
+  if (esc === 1) return [...ESCAPES].some((e) => fits(regexStep(re, rs, ESCAPED[e]!))) || fitsIn(0, 0xffff);
   const span = 16 ** (6 - esc); // hex digits still to come: 6 − esc
-  return regexTakesIn(re, rs, cu * span, cu * span + span - 1);
+  return fitsIn(cu * span, cu * span + span - 1);
 }
 
 /** Room for another key (maxProperties), and declared keys not used yet or any key when extra keys are allowed. */
