@@ -7,12 +7,12 @@
  * (SSE, `data: {json}\n\n`, ending with `data: [DONE]`) carry each choice's `wise` in its
  * finishing chunk. A client that goes away aborts its generation.
  */
-import { randomBytes } from 'node:crypto';
+import { randomBytes, randomInt } from 'node:crypto';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { GenerateOptions, GenerateResult, ModelService, TokenInfo } from './service.js';
 import { samplingOptions } from './sampling-options.js';
 import { chatMessages, type BodyMessage } from './chat-messages.js';
-import { toolPlan, type ToolPlan } from './tools.js';
+import { MISTRAL_ID_LENGTH, toolPlan, type ToolPlan } from './tools.js';
 import { ChoiceOutput, choiceMessage, type ChatDelta } from './tool-output.js';
 import { ApiError, toApiError } from './errors.js';
 import { bearerAuth, modelId, type ServeContext } from './context.js';
@@ -49,6 +49,10 @@ function checkPromptLength(ctx: ServeContext, service: ModelService, prompt: Pro
 
 const newId = (prefix: string): string => `${prefix}-${randomBytes(12).toString('hex')}`;
 const newCallId = (): string => `call_${randomBytes(12).toString('hex')}`;
+const ALNUM = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789';
+/** Mistral's call ids: 9 letters or digits, as vLLM's MistralToolCall draws them (its template refuses any other). */
+const newMistralCallId = (): string => Array.from({ length: MISTRAL_ID_LENGTH }, () => ALNUM[randomInt(ALNUM.length)]).join('');
+const callIds = (plan: ToolPlan): (() => string) => (plan.format === 'mistral' ? newMistralCallId : newCallId);
 
 /** Token counts summed over the request's prompts. */
 function usage(rs: readonly GenerateResult[]): Record<string, number> {
@@ -191,7 +195,7 @@ async function respond(ctx: ServeContext, call: Call, req: FastifyRequest, reply
       const choice = (r: GenerateResult, index: number): Record<string, unknown> => {
         const lp = call.options.logprobs !== undefined && r.tokens ? r.tokens : null; // the generated tokens' logprobs
         if (kind === 'chat') {
-          const { message, finishReason } = choiceMessage(call.tools ?? NO_TOOLS, r.text, r.finishReason, newCallId);
+          const { message, finishReason } = choiceMessage(call.tools ?? NO_TOOLS, r.text, r.finishReason, callIds(call.tools ?? NO_TOOLS));
           return { index, message, logprobs: lp ? chatLogprobs(lp) : null, finish_reason: finishReason };
         }
         const p = call.prompts[index]!;
@@ -216,7 +220,7 @@ async function respond(ctx: ServeContext, call: Call, req: FastifyRequest, reply
       return lp;
     };
     // chat: each choice's text becomes content or tool-call deltas (tool-output.ts)
-    const outs = call.prompts.map(() => new ChoiceOutput(call.tools ?? NO_TOOLS, newCallId));
+    const outs = call.prompts.map(() => new ChoiceOutput(call.tools ?? NO_TOOLS, callIds(call.tools ?? NO_TOOLS)));
     const chatChunk = (index: number, delta: ChatDelta | { role: 'assistant'; content: '' } | null, finish: string | null, infos?: TokenInfo[]): Record<string, unknown> => ({
       index,
       delta: delta ?? {},
@@ -347,6 +351,8 @@ export function registerOpenAIRoutes(app: FastifyInstance, ctx: ServeContext): v
         throw new ApiError(400, 'invalid_value', `${field}: not with tool_choice "${tools.mode === 'named' ? tools.name : tools.mode}" (the tool calls set the output's form); leave one out`, field);
       }
       if (tools.structured) options.structured = tools.structured;
+      // Mistral's calls follow its special [TOOL_CALLS] token: the text keeps special tokens (as vLLM's mistral parser asks)
+      if (tools.mode !== 'none' && tools.format === 'mistral') options.skipSpecialTokens = false;
       const prompt = service.chatPrompt(messages, tools.tools);
       checkPromptLength(ctx, service, prompt, 'messages');
       const stream = body.stream === true;

@@ -1,6 +1,6 @@
 /**
  * An OpenAI-style request body's sampling fields → GenerateOptions: temperature, top_p, vLLM's top_k, min_p,
- * penalties, logit_bias, stop strings and stop token ids, min_tokens, ignore_eos, the seed (drawn when absent)
+ * penalties, logit_bias, stop strings and stop token ids, min_tokens, ignore_eos, skip_special_tokens, the seed (drawn when absent)
  * and structured output (structured.ts). What the schema cannot check (ids against the vocabulary, min_tokens
  * against max_tokens) is a 400 naming the field. Pure but for the drawn seed.
  */
@@ -55,5 +55,6 @@ export function samplingOptions(body: SamplingBody, maxTokens: number, vocabSize
     // no seed: a fresh one per request (OpenAI, vLLM and llama.cpp sample differently each time), reported in wise.seed
     seed: body.seed ?? randomInt(0, 2 ** 32),
     stop: stop && stop.length > 0 ? stop : undefined,
+    ...(body.skip_special_tokens === false ? { skipSpecialTokens: false } : {}),
   };
 }

@@ -19,6 +19,7 @@
  *   frequency_penalty, presence_penalty  number -2..2 (0 = off)    repetition_penalty  number > 0 (1 = off)
  *   logit_bias   {token id (decimal string): bias -100..100} (keys checked against the vocabulary in the route)
  *   stop_token_ids  up to 64 token ids (checked against the vocabulary in the route)   ignore_eos  boolean
+ *   skip_special_tokens  boolean, default true (vLLM's): false keeps special tokens' text (<|im_start|>, an EOS under ignore_eos)
  *   min_tokens   integer 0..max_tokens (vLLM's extensions: stop ids beside EOS; EOS not ending; no stop id before n tokens, nor a stop string ending within them)
  *   stop         non-empty string, or an array of at most 4 non-empty strings
  *   seed         integer 0..2^53-1 (absent: drawn, and reported in wise.seed)
@@ -52,6 +53,7 @@ function samplingProps(maxTokensCap: number): Record<string, unknown> {
     logit_bias: { type: ['object', 'null'], additionalProperties: { type: 'number', minimum: -100, maximum: 100 } },
     stop_token_ids: { type: ['array', 'null'], maxItems: 64, items: { type: 'integer', minimum: 0 } },
     ignore_eos: { type: ['boolean', 'null'] },
+    skip_special_tokens: { type: ['boolean', 'null'] },
     min_tokens: { type: ['integer', 'null'], minimum: 0 },
     stop: {
       type: ['string', 'array', 'null'],
@@ -202,6 +204,7 @@ export interface SamplingBody {
   logit_bias?: Record<string, number> | null;
   stop_token_ids?: number[] | null;
   ignore_eos?: boolean | null;
+  skip_special_tokens?: boolean | null;
   min_tokens?: number | null;
   stop?: string | string[] | null;
   seed?: number | null;

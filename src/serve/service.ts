@@ -35,6 +35,8 @@ export interface GenerateOptions {
   ignoreEos?: boolean | undefined;
   /** no EOS or stop token id before this many tokens (vLLM's min_tokens) */
   minTokens?: number | undefined;
+  /** special tokens (<|im_start|>, [TOOL_CALLS], an EOS under ignore_eos) left out of the text; default true (vLLM's skip_special_tokens) */
+  skipSpecialTokens?: boolean | undefined;
   /** structured output (structured.ts): only text the schema accepts; the generation ends once it is complete */
   structured?: StructuredOutput | undefined;
   /** stop strings: generation ends before the first occurrence; it is not included in the text */

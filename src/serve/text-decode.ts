@@ -171,7 +171,7 @@ export class TextDecode {
   }
 
   private dec(a: number, b?: number): string {
-    return this.lm.tokenizer.decode(this.ctx.slice(a, b), { skipSpecialTokens: true });
+    return this.lm.tokenizer.decode(this.ctx.slice(a, b), { skipSpecialTokens: this.opts.skipSpecialTokens ?? true });
   }
 
   private advance(final: boolean): void {

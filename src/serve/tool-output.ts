@@ -14,14 +14,18 @@
  *               the blocks at the end                              blank, …}
  *
  * Auto parses the prompt format's syntax (tools.ts ToolFormat): Hermes blocks (<tool_call>{"name", "arguments"}
- * </tool_call>, the last one's closing tag optional, as vLLM's hermes parser), or Llama 3's reply of JSON objects
- * {"name", "parameters"} (a reply that starts with `{`, held whole; vLLM's llama3_json). Every call must name a
- * declared function, with arguments an object; otherwise the whole text is content. Pure: no I/O.
+ * </tool_call>, the last one's closing tag optional, as vLLM's hermes parser), Llama 3's reply of JSON objects
+ * {"name", "parameters"} (a reply that starts with `{`, held whole; vLLM's llama3_json), or Mistral's calls after
+ * [TOOL_CALLS] (streamed as Hermes: content up to the token, the calls at the end; vLLM's mistral). Every call must
+ * name a declared function, with arguments an object; otherwise the whole text is content. Pure: no I/O.
  */
 import { heldBack } from './stop-strings.js';
 import { TOOL_CLOSE, TOOL_OPEN, type ToolCall } from './chat-messages.js';
 import type { ToolPlan } from './tools.js';
 import { isObject } from '../util/is-object.js';
+
+/** Mistral's tool-call token: the calls follow it (a special token, so the text must keep special tokens). */
+export const MISTRAL_OPEN = '[TOOL_CALLS]';
 
 /** One tool call's part of a streamed delta: the first for a call carries id, type and name. */
 export interface DeltaToolCall {
@@ -47,6 +51,21 @@ const callsDelta = (calls: readonly ToolCall[]): ChatDelta => ({
   tool_calls: calls.map((c, index) => ({ index, id: c.id, type: 'function', function: { name: c.function.name, arguments: c.function.arguments } })),
 });
 
+/** JSON.parse, or undefined when the text is not JSON. */
+function parsed(text: string): unknown {
+  try {
+    return JSON.parse(text) as unknown;
+  } catch {
+    return undefined;
+  }
+}
+
+/** A call of a declared function with object arguments, or null. */
+function declaredCall(name: unknown, args: unknown, names: ReadonlySet<string>, newId: () => string): ToolCall | null {
+  if (typeof name !== 'string' || !names.has(name) || !isObject(args)) return null;
+  return { id: newId(), type: 'function', function: { name, arguments: JSON.stringify(args) } };
+}
+
 /** The calls of Hermes blocks in `text` (from its first <tool_call>), or null when one is not a call of a declared function. */
 export function parseHermes(text: string, names: ReadonlySet<string>, newId: () => string): ToolCall[] | null {
   const calls: ToolCall[] = [];
@@ -54,25 +73,18 @@ export function parseHermes(text: string, names: ReadonlySet<string>, newId: () 
   while (at >= 0) {
     const start = at + TOOL_OPEN.length;
     const end = text.indexOf(TOOL_CLOSE, start);
-    const body = text.slice(start, end < 0 ? undefined : end).trim();
-    let v: unknown;
-    try {
-      v = JSON.parse(body) as unknown;
-    } catch {
-      return null;
-    }
-    if (!isObject(v) || typeof v.name !== 'string' || !names.has(v.name)) return null;
-    const args = v.arguments ?? {};
-    if (!isObject(args)) return null;
-    calls.push({ id: newId(), type: 'function', function: { name: v.name, arguments: JSON.stringify(args) } });
+    const v = parsed(text.slice(start, end < 0 ? undefined : end).trim());
+    const call = isObject(v) ? declaredCall(v.name, v.arguments ?? {}, names, newId) : null;
+    if (!call) return null;
+    calls.push(call);
     if (end < 0) break;
     at = text.indexOf(TOOL_OPEN, end + TOOL_CLOSE.length);
   }
   return calls.length > 0 ? calls : null;
 }
 
-/** The end (exclusive) of the JSON object starting at text[from] === '{', or -1 when it does not close. */
-function objectEnd(text: string, from: number): number {
+/** The end (exclusive) of the JSON object or array starting at text[from] ('{' or '['), or -1 when it does not close. */
+function jsonEnd(text: string, from: number): number {
   let depth = 0;
   let inString = false;
   for (let i = from; i < text.length; i++) {
@@ -81,8 +93,8 @@ function objectEnd(text: string, from: number): number {
       if (c === '\\') i++;
       else if (c === '"') inString = false;
     } else if (c === '"') inString = true;
-    else if (c === '{') depth++;
-    else if (c === '}' && --depth === 0) return i + 1;
+    else if (c === '{' || c === '[') depth++;
+    else if ((c === '}' || c === ']') && --depth === 0) return i + 1;
   }
   return -1;
 }
@@ -96,37 +108,57 @@ export function parseLlama3Json(text: string, names: ReadonlySet<string>, newId:
   let at = text.search(/\S/);
   while (at >= 0 && at < text.length) {
     if (text[at] !== '{') return null;
-    const end = objectEnd(text, at);
+    const end = jsonEnd(text, at);
     if (end < 0) return null;
-    let v: unknown;
-    try {
-      v = JSON.parse(text.slice(at, end)) as unknown;
-    } catch {
-      return null;
-    }
-    if (!isObject(v) || typeof v.name !== 'string' || !names.has(v.name)) return null;
-    const args = v.parameters ?? v.arguments ?? {};
-    if (!isObject(args)) return null;
-    calls.push({ id: newId(), type: 'function', function: { name: v.name, arguments: JSON.stringify(args) } });
+    const v = parsed(text.slice(at, end));
+    const call = isObject(v) ? declaredCall(v.name, v.parameters ?? v.arguments ?? {}, names, newId) : null;
+    if (!call) return null;
+    calls.push(call);
     const rest = /^\s*;?\s*/.exec(text.slice(end))![0].length;
     at = end + rest;
   }
   return calls.length > 0 ? calls : null;
 }
 
+/**
+ * The calls after Mistral's [TOOL_CALLS] tokens, or null when one is not a call of a declared function. Each
+ * token is followed by a JSON array of {"name", "arguments"} (tokenizers before v11; what follows the array is
+ * ignored, as vLLM's raw_decode) or by name{arguments}, [ARGS] between them in v11+ text (vLLM's mistral parser).
+ */
+export function parseMistral(text: string, names: ReadonlySet<string>, newId: () => string): ToolCall[] | null {
+  const calls: ToolCall[] = [];
+  for (const part of text.split(MISTRAL_OPEN).slice(1)) {
+    const at = part.search(/\S/);
+    if (at >= 0 && part[at] === '[') {
+      const end = jsonEnd(part, at);
+      const list = end < 0 ? undefined : parsed(part.slice(at, end));
+      if (!Array.isArray(list) || list.length === 0) return null;
+      for (const c of list) {
+        const call = isObject(c) ? declaredCall(c.name, c.arguments ?? {}, names, newId) : null;
+        if (!call) return null;
+        calls.push(call);
+      }
+      continue;
+    }
+    const brace = part.indexOf('{');
+    const end = brace < 0 ? -1 : jsonEnd(part, brace);
+    if (end < 0 || part.slice(end).trim() !== '') return null;
+    const call = declaredCall(part.slice(0, brace).replace('[ARGS]', '').trim(), parsed(part.slice(brace, end)), names, newId);
+    if (!call) return null;
+    calls.push(call);
+  }
+  return calls.length > 0 ? calls : null;
+}
+
 /** The calls of "required"'s array [{name, parameters}], or null when the text is not one (cut short). */
 function parseRequired(text: string, names: ReadonlySet<string>, newId: () => string): ToolCall[] | null {
-  let v: unknown;
-  try {
-    v = JSON.parse(text) as unknown;
-  } catch {
-    return null;
-  }
+  const v = parsed(text);
   if (!Array.isArray(v) || v.length === 0) return null;
   const calls: ToolCall[] = [];
   for (const c of v) {
-    if (!isObject(c) || typeof c.name !== 'string' || !names.has(c.name)) return null;
-    calls.push({ id: newId(), type: 'function', function: { name: c.name, arguments: JSON.stringify(c.parameters ?? {}) } });
+    const call = isObject(c) ? declaredCall(c.name, c.parameters ?? {}, names, newId) : null;
+    if (!call) return null;
+    calls.push(call);
   }
   return calls;
 }
@@ -165,9 +197,10 @@ export class ChoiceOutput {
           }
           return this.content(this.text.length);
         }
-        const open = this.text.indexOf(TOOL_OPEN, this.sent); // none starts before `sent`: a possible start is held back
+        const opener = this.plan.format === 'mistral' ? MISTRAL_OPEN : TOOL_OPEN;
+        const open = this.text.indexOf(opener, this.sent); // none starts before `sent`: a possible start is held back
         if (open >= 0) this.inCall = true;
-        const upTo = open >= 0 ? open : this.text.length - heldBack(this.text, [TOOL_OPEN]);
+        const upTo = open >= 0 ? open : this.text.length - heldBack(this.text, [opener]);
         // leading whitespace waits: before a call it is dropped (content null), before text it is sent with it
         if (this.sent === 0 && this.text.slice(0, upTo).trim() === '') return null;
         return this.content(upTo);
@@ -188,7 +221,7 @@ export class ChoiceOutput {
         return calls ? { delta: callsDelta(calls), finishReason: 'tool_calls' } : { delta: this.content(this.text.length), finishReason: generated };
       }
       case 'auto': {
-        const parse = this.plan.format === 'llama3_json' ? parseLlama3Json : parseHermes;
+        const parse = this.plan.format === 'llama3_json' ? parseLlama3Json : this.plan.format === 'mistral' ? parseMistral : parseHermes;
         const calls = this.inCall ? parse(this.text, names, this.newId) : null;
         return calls ? { delta: callsDelta(calls), finishReason: 'tool_calls' } : { delta: this.content(this.text.length), finishReason: generated };
       }

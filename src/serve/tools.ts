@@ -10,7 +10,8 @@
  *                                                                 (one with parallel_tool_calls false), each constrained to
  *                                                                 its function's schema (vLLM's schema for "required")
  *   "auto" (the default with tools)  yes                          free text, parsed for the calls of the prompt format's
- *                                                                 syntax (service.toolFormat: Hermes blocks or Llama 3 JSON)
+ *                                                                 syntax (service.toolFormat: Hermes blocks, Llama 3 JSON
+ *                                                                 or Mistral's [TOOL_CALLS])
  *
  * Parameters schemas follow structured output's subset (src/model/constrain/json-schema.ts) where they constrain
  * (named, required): another keyword is a 400 naming `tools[i].function.parameters`. A function without parameters
@@ -20,7 +21,7 @@ import { compileSchema, type SchemaNode } from '../model/constrain/json-schema.j
 import { jsonRecognizer } from '../model/constrain/json-recognizer.js';
 import type { Recognizer } from '../model/constrain/recognizer.js';
 import { isWiseError } from '../util/errors.js';
-import type { ToolDef } from './chat-messages.js';
+import type { ChatMessage, ToolDef } from './chat-messages.js';
 import { ApiError } from './errors.js';
 import type { StructuredOutput } from './structured.js';
 import { isObject } from '../util/is-object.js';
@@ -35,7 +36,7 @@ export interface ToolPlan {
   names: ReadonlySet<string>;
   /** named: the function */
   name?: string;
-  /** auto: how the reply writes its calls */
+  /** how the prompt format writes calls: auto parses the reply by it; every mode takes its call ids' form from it */
   format?: ToolFormat;
   /** named and required: what the output is held to */
   structured?: StructuredOutput;
@@ -45,14 +46,36 @@ export interface ToolPlan {
  * A prompt format's way of writing tool calls, or null when it has none:
  *   hermes       <tool_call>{"name": …, "arguments": {…}}</tool_call> blocks (Qwen2.5's, Hermes', the plain fallback)
  *   llama3_json  the reply is {"name": …, "parameters": {…}} objects, `;`-separated (Llama 3.1 / 3.2's templates)
+ *   mistral      [TOOL_CALLS] [{"name": …, "arguments": {…}}, …] (Mistral 7B v0.3's tokenizer and earlier), or
+ *                [TOOL_CALLS]name[ARGS]{…} per call (v11 and later); [TOOL_CALLS] is a special token, so the text keeps
+ *                special tokens (vLLM's mistral parser), and call ids are 9 letters or digits (its template refuses others)
  */
-export type ToolFormat = 'hermes' | 'llama3_json' | null;
+export type ToolFormat = 'hermes' | 'llama3_json' | 'mistral' | null;
 
-/** The format a chat template writes tool calls in: <tool_call> tags, or Llama 3's "parameters" JSON; else null. */
+/** The format a chat template writes tool calls in: <tool_call> tags, Mistral's [TOOL_CALLS], or Llama 3's "parameters" JSON; else null. */
 export function templateToolFormat(template: string): ToolFormat {
   if (template.includes('<tool_call>')) return 'hermes';
+  if (template.includes('[TOOL_CALLS]')) return 'mistral';
   if (template.includes('<|python_tag|>') || template.includes('"parameters"')) return 'llama3_json';
   return null;
+}
+
+/** Mistral's call ids: 9 letters or digits (mistral-common's rule, which its chat templates raise on). */
+export const MISTRAL_ID_LENGTH = 9;
+
+/**
+ * The messages with call ids the format's template takes: for Mistral, an id longer than 9 characters keeps its
+ * last 9 (vLLM's truncate_tool_call_ids), in assistant tool_calls and in tool results alike, so "call_…" ids a
+ * client made itself still pair up. Other formats take any id.
+ */
+export function callIdsFor(messages: readonly ChatMessage[], format: ToolFormat): ChatMessage[] {
+  if (format !== 'mistral') return [...messages];
+  const cut = (id: string): string => (id.length > MISTRAL_ID_LENGTH ? id.slice(-MISTRAL_ID_LENGTH) : id);
+  return messages.map((m) => ({
+    ...m,
+    ...(m.tool_calls ? { tool_calls: m.tool_calls.map((c) => ({ ...c, id: cut(c.id) })) } : {}),
+    ...(m.tool_call_id !== undefined ? { tool_call_id: cut(m.tool_call_id) } : {}),
+  }));
 }
 
 const NAME = /^[A-Za-z0-9_-]{1,64}$/;
@@ -122,14 +145,14 @@ export function toolPlan(body: Record<string, unknown>, format: ToolFormat): Too
       return { mode: 'none', tools: [], names };
     case 'auto':
       if (format === null) {
-        throw new ApiError(400, 'unsupported_value', 'tool_choice: "auto" (the default when tools are given) needs a prompt format that writes tool calls; this checkpoint\'s chat template has none (neither <tool_call> tags nor Llama 3\'s "parameters" JSON): ask for tool_choice "required" or a named function, or "none"', 'tool_choice');
+        throw new ApiError(400, 'unsupported_value', 'tool_choice: "auto" (the default when tools are given) needs a prompt format that writes tool calls; this checkpoint\'s chat template has none (no <tool_call> tags, no [TOOL_CALLS], no Llama 3 "parameters" JSON): ask for tool_choice "required" or a named function, or "none"', 'tool_choice');
       }
       return { mode: 'auto', tools, names, format };
     case 'named': {
       const name = choice.name!;
       const i = tools.findIndex((t) => t.function.name === name);
       const node = compiled(parametersSchema(tools, name), `tools[${i}].function.parameters`);
-      return { mode: 'named', tools, names, name, structured: { recognizer: recognizer(node), field: 'tool_choice' } };
+      return { mode: 'named', tools, names, name, format, structured: { recognizer: recognizer(node), field: 'tool_choice' } };
     }
     case 'required': {
       // vLLM's array of {"name", "parameters"}, built from each function's compiled parameters (each keeps its own $refs)
@@ -149,7 +172,7 @@ export function toolPlan(body: Record<string, unknown>, format: ToolFormat): Too
           })),
         },
       };
-      return { mode: 'required', tools, names, structured: { recognizer: recognizer(calls), field: 'tool_choice' } };
+      return { mode: 'required', tools, names, format, structured: { recognizer: recognizer(calls), field: 'tool_choice' } };
     }
   }
 }

@@ -24,8 +24,10 @@ import { routeNames } from '../router/router.js';
 import { TextDecode, promptVocab, type GenerateTextResult, type Routing } from './text-decode.js';
 import { chunks, decodeTexts } from './decode-texts.js';
 import { plainChatPrompt, type ChatMessage, type ToolDef } from './chat-messages.js';
-import { templateToolFormat, type ToolFormat } from './tools.js';
+import { callIdsFor, templateToolFormat, type ToolFormat } from './tools.js';
 import { DecodeScheduler } from '../model/decode-scheduler.js';
+import { ApiError } from './errors.js';
+import { isWiseError } from '../util/errors.js';
 
 export { promptVocab, type GenerateTextResult, type Routing } from './text-decode.js';
 
@@ -98,8 +100,19 @@ export class WiseModelService implements ModelService {
     return this.lm.tokenizer.decode(ids, { skipSpecialTokens: false }); // special tokens kept: the echoed text is the tokens joined
   }
 
+  /**
+   * The checkpoint's template over the messages (call ids as its format takes them, tools.ts callIdsFor), or the
+   * plain fallback. A template that raises (Mistral's on roles that do not alternate, say) is a 400 naming messages,
+   * as vLLM answers it: the messages are what it refused.
+   */
   chatPrompt(messages: readonly ChatMessage[], tools: readonly ToolDef[] = []): PromptInput {
-    const rendered = this.lm.tokenizer.applyChatTemplate(messages, { addGenerationPrompt: true, tools: tools as unknown as Record<string, unknown>[] });
+    let rendered: string | null;
+    try {
+      rendered = this.lm.tokenizer.applyChatTemplate(callIdsFor(messages, this.toolFormat), { addGenerationPrompt: true, tools: tools as unknown as Record<string, unknown>[] });
+    } catch (e) {
+      if (isWiseError(e) && e.code === 'WISE_TOKENIZER') throw new ApiError(400, 'invalid_value', `messages: ${e.message}`, 'messages');
+      throw e;
+    }
     return rendered === null ? plainChatPrompt(messages, tools) : this.lm.tokenizer.encode(rendered);
   }
 

@@ -49,6 +49,8 @@ export class FakeService implements ModelService {
   generations = 0;
   /** how many generations were aborted (for tests) */
   aborted = 0;
+  /** the options of the last generation (for tests) */
+  lastOptions: GenerateOptions | undefined;
 
   constructor(opts: FakeServiceOptions = {}) {
     this.baseName = opts.baseName ?? 'fake-base';
@@ -109,6 +111,7 @@ export class FakeService implements ModelService {
 
   private async generateOn(state: State, prompt: string, opts: GenerateOptions): Promise<GenerateResult> {
     this.generations++;
+    this.lastOptions = opts;
     const plan = this.answer(state, prompt, opts);
     const full = Array.from(plan.text);
     const chars = full.slice(0, opts.maxTokens);

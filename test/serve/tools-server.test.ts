@@ -32,6 +32,17 @@ const QWEN_LIKE = [
   '{%- endfor %}{%- if add_generation_prompt %}<|im_start|>assistant\n{%- endif %}',
 ].join('');
 
+/** Mistral 7B v0.3's way with tools, shortened: tools before the last user turn, calls after [TOOL_CALLS], ids of exactly 9 characters or an exception. */
+const MISTRAL_LIKE = [
+  '{%- for m in messages %}',
+  '{%- if m.role == "user" %}{%- if tools and loop.last %}[AVAILABLE_TOOLS] {{ tools | tojson }}[/AVAILABLE_TOOLS]{%- endif %}[INST] {{ m.content }}[/INST]',
+  '{%- elif m.tool_calls %}[TOOL_CALLS] [{%- for tc in m.tool_calls %}{%- if tc.id | length != 9 %}{{ raise_exception("Tool call IDs should be alphanumeric strings with length 9!") }}{%- endif %}{"name": "{{ tc.function.name }}", "arguments": {{ tc.function.arguments | tojson }}, "id": "{{ tc.id }}"}{%- endfor %}]',
+  '{%- elif m.role == "tool" %}{%- if m.tool_call_id | length != 9 %}{{ raise_exception("Tool call IDs should be alphanumeric strings with length 9!") }}{%- endif %}[TOOL_RESULTS] {"content": {{ m.content | tojson }}, "call_id": "{{ m.tool_call_id }}"}[/TOOL_RESULTS]',
+  '{%- elif m.role == "assistant" %} {{ m.content }}',
+  '{%- else %}{{ raise_exception("Only user and assistant roles are supported!") }}{%- endif %}',
+  '{%- endfor %}',
+].join('');
+
 describe('tools on the server (fake service)', () => {
   let server: RunningServer;
   let client: OpenAI;
@@ -133,6 +144,33 @@ describe('tools on the server (fake service)', () => {
     }
   });
 
+  it("Mistral's format: [TOOL_CALLS] and its array become tool_calls with 9-character ids; the text keeps special tokens", async () => {
+    const fake = new FakeService({ toolFormat: 'mistral', tickMs: 0, editDelayMs: 0 });
+    await fake.applyEdit({ prompt: `${ASKS}\nAssistant:`, target: 'Checking.[TOOL_CALLS] [{"name": "get_weather", "arguments": {"city": "Oslo"}}]' });
+    const s2 = await startServer({ service: fake, port: 0, token: 't', stderr: { write: () => true } });
+    try {
+      const c2 = new OpenAI({ baseURL: `${s2.url}/v1`, apiKey: 'x', maxRetries: 0 });
+      const body = { model: 'fake-base', messages: [{ role: 'user' as const, content: ASKS }], tools: TOOLS, max_tokens: 200 };
+      const r = await c2.chat.completions.create(body);
+      expect(fake.lastOptions!.skipSpecialTokens).toBe(false);
+      const call = r.choices[0]!.message.tool_calls![0]! as OpenAI.Chat.Completions.ChatCompletionMessageFunctionToolCall;
+      expect(call.id).toMatch(/^[A-Za-z0-9]{9}$/);
+      expect([r.choices[0]!.finish_reason, r.choices[0]!.message.content, call.function.name, JSON.parse(call.function.arguments)]).toEqual(['tool_calls', ' Checking.', 'get_weather', { city: 'Oslo' }]);
+      const final = await c2.chat.completions.stream(body).finalChatCompletion();
+      expect(final.choices[0]!.message.content).toBe(' Checking.');
+      expect((final.choices[0]!.message.tool_calls![0]! as OpenAI.Chat.Completions.ChatCompletionMessageFunctionToolCall).function).toEqual(call.function);
+      // a named function's call gets a Mistral id too; without tools the text skips special tokens as by default
+      const named = await c2.chat.completions.create({ ...body, tool_choice: { type: 'function', function: { name: 'get_time' } } });
+      expect(named.choices[0]!.message.tool_calls![0]!.id).toMatch(/^[A-Za-z0-9]{9}$/);
+      await c2.chat.completions.create({ ...body, tool_choice: 'none' });
+      expect(fake.lastOptions!.skipSpecialTokens).toBeUndefined();
+      await c2.chat.completions.create({ ...body, tools: undefined, skip_special_tokens: false } as never);
+      expect(fake.lastOptions!.skipSpecialTokens).toBe(false); // vLLM's field, asked for directly
+    } finally {
+      await s2.close();
+    }
+  });
+
   it('a checkpoint whose template writes no tool calls: auto is a 400 naming tool_choice, the server keeps serving', async () => {
     const s2 = await startServer({ service: new FakeService({ toolFormat: null, tickMs: 0 }), port: 0, token: 't', stderr: { write: () => true } });
     try {
@@ -183,6 +221,30 @@ describeShared('tools through a checkpoint\'s chat template (tiny-qwen2 with a Q
     expect(w.service.decode(w.service.chatPrompt(messages) as number[])).not.toContain('<tools>');
     const r = await w.post('/v1/chat/completions', { messages: [{ role: 'user', content: ASKS }], tools: TOOLS, max_tokens: 4, temperature: 0 });
     expect(r.choices[0].message.content.length).toBeGreaterThan(0); // the random tiny model writes no call: content (RoPE: a longer context is fine)
+  });
+
+  it("a Mistral-like template: call ids cut to their last 9 characters as its template demands; what it raises is a 400 naming messages", async () => {
+    const w = await open(MISTRAL_LIKE);
+    expect(w.service.toolFormat).toBe('mistral');
+    const turns = [
+      { role: 'user', content: ASKS },
+      { role: 'assistant', content: null, tool_calls: [{ id: 'call_0123456789abcdef', type: 'function', function: { name: 'get_weather', arguments: '{"city": "Oslo"}' } }] },
+      { role: 'tool', tool_call_id: 'call_0123456789abcdef', content: '3 C' },
+    ];
+    const text = w.service.decode(w.service.chatPrompt(chatMessages(turns as never), TOOLS as never) as number[]);
+    expect(text).toContain('[TOOL_CALLS] [{"name": "get_weather", "arguments": {"city": "Oslo"}, "id": "789abcdef"}]');
+    expect(text).toContain('"call_id": "789abcdef"');
+    const bad = await w.app.inject({ method: 'POST', url: '/v1/chat/completions', payload: { model: w.service.baseName, messages: [{ role: 'system', content: 'Be brief.' }, ...turns] } });
+    expect([bad.statusCode, bad.json().error.param]).toEqual([400, 'messages']);
+    expect(bad.json().error.message).toMatch(/Only user and assistant roles are supported/);
+    // auto keeps special tokens in the text (the tiny model's only one, <|endoftext|> = id 0, forced under ignore_eos); none skips them
+    const force = { messages: turns.slice(0, 1), tools: TOOLS, max_tokens: 3, temperature: 0, logit_bias: { '0': 100 }, ignore_eos: true };
+    expect((await w.post('/v1/chat/completions', force)).choices[0].message.content).toBe('<|endoftext|>'.repeat(3));
+    expect((await w.post('/v1/chat/completions', { ...force, tool_choice: 'none' })).choices[0].message.content).toBe('');
+    const text2 = { prompt: 'a b', max_tokens: 2, temperature: 0, logit_bias: { '0': 100 }, ignore_eos: true };
+    expect([(await w.post('/v1/completions', { ...text2, skip_special_tokens: false })).choices[0].text, (await w.post('/v1/completions', text2)).choices[0].text]).toEqual(['<|endoftext|>'.repeat(2), '']);
+    const named = await w.post('/v1/chat/completions', { ...force, logit_bias: undefined, ignore_eos: undefined, max_tokens: 30, tool_choice: { type: 'function', function: { name: 'get_time' } } });
+    expect(named.choices[0].message.tool_calls[0].id).toMatch(/^[A-Za-z0-9]{9}$/);
   });
 
   it('a template without <tool_call>: auto is a 400, required still runs (constrained)', async () => {

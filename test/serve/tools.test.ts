@@ -4,8 +4,8 @@
  * (src/serve/chat-messages.ts).
  */
 import { describe, expect, it } from 'vitest';
-import { templateToolFormat, toolPlan, type ToolPlan } from '../../src/serve/tools.js';
-import { ChoiceOutput, choiceMessage, mergeDeltas, parseHermes, parseLlama3Json, type ChatDelta } from '../../src/serve/tool-output.js';
+import { callIdsFor, templateToolFormat, toolPlan, type ToolPlan } from '../../src/serve/tools.js';
+import { ChoiceOutput, choiceMessage, mergeDeltas, parseHermes, parseLlama3Json, parseMistral, type ChatDelta } from '../../src/serve/tool-output.js';
 import { chatMessages, plainChatPrompt, hermesCall, type ToolDef } from '../../src/serve/chat-messages.js';
 import { ApiError } from '../../src/serve/errors.js';
 import { Rng } from '../../src/util/rng.js';
@@ -145,10 +145,53 @@ describe('parseLlama3Json', () => {
       expect(parseLlama3Json(t, names, counter()), t).toBeNull();
     }
   });
-  it("a template's format: <tool_call> tags, Llama 3's parameters JSON, or none", () => {
+  it("a template's format: <tool_call> tags, Mistral's [TOOL_CALLS], Llama 3's parameters JSON, or none", () => {
     expect(templateToolFormat('{% for t in tools %}<tool_call>{% endfor %}')).toBe('hermes');
+    expect(templateToolFormat('{%- elif message.tool_calls is defined %}{{- "[TOOL_CALLS] [" }}')).toBe('mistral');
     expect(templateToolFormat('Respond in the format {"name": function name, "parameters": dictionary of argument name and its value}')).toBe('llama3_json');
     expect(templateToolFormat('{{ messages[0].content }}')).toBeNull();
+  });
+});
+
+describe('parseMistral', () => {
+  const names = new Set(['get_weather', 'get_time']);
+  const read = (t: string) => parseMistral(t, names, counter())?.map((c) => [c.id, c.function.name, JSON.parse(c.function.arguments)]) ?? null;
+  it('before v11: [TOOL_CALLS] then an array of {name, arguments}; text after the array is ignored (vLLM raw_decode)', () => {
+    expect(read('[TOOL_CALLS] [{"name": "get_weather", "arguments": {"city": "a]b"}}, {"name": "get_time"}]</s>')).toEqual([
+      ['call_0', 'get_weather', { city: 'a]b' }],
+      ['call_1', 'get_time', {}],
+    ]);
+  });
+  it('v11 and later: [TOOL_CALLS]name[ARGS]{…} (or name{…}) per call; content before the first token is not a call', () => {
+    expect(read('Let me look.[TOOL_CALLS]get_weather[ARGS]{"city": "Oslo"}[TOOL_CALLS]get_time{}')).toEqual([
+      ['call_0', 'get_weather', { city: 'Oslo' }],
+      ['call_1', 'get_time', {}],
+    ]);
+  });
+  it('anything else: null', () => {
+    for (const t of [
+      'It is sunny.',
+      '[TOOL_CALLS] [{"name": "get_date", "arguments": {}}]',
+      '[TOOL_CALLS] [{"name": "get_time", "arguments": "now"}]',
+      '[TOOL_CALLS] [{"name": "get_time"',
+      '[TOOL_CALLS] []',
+      '[TOOL_CALLS]get_time{"a": 1} more',
+      '[TOOL_CALLS]get_time',
+      '[TOOL_CALLS]get_weather[ARGS]{"city": }',
+    ]) {
+      expect(parseMistral(t, names, counter()), t).toBeNull();
+    }
+  });
+  it("Mistral's call ids: ids over 9 characters keep their last 9, in calls and results; other formats keep them", () => {
+    const msgs = chatMessages([
+      { role: 'user', content: 'hi' },
+      { role: 'assistant', content: null, tool_calls: [{ id: 'call_0123456789abcdef', type: 'function', function: { name: 'get_time', arguments: '{}' } }, { id: 'Ab3dE6gH9', type: 'function', function: { name: 'get_time', arguments: '{}' } }] },
+      { role: 'tool', tool_call_id: 'call_0123456789abcdef', content: '12:00' },
+    ]);
+    const cut = callIdsFor(msgs, 'mistral');
+    expect([cut[1]!.tool_calls!.map((c) => c.id), cut[2]!.tool_call_id]).toEqual([['789abcdef', 'Ab3dE6gH9'], '789abcdef']);
+    expect(callIdsFor(msgs, 'hermes')).toEqual(msgs);
+    expect(msgs[2]!.tool_call_id).toBe('call_0123456789abcdef'); // not changed in place
   });
 });
 
@@ -159,6 +202,7 @@ describe('ChoiceOutput: a stream assembles to the whole message', () => {
     required: toolPlan({ tools: TOOLS, tool_choice: 'required' }, 'hermes'),
     auto: toolPlan({ tools: TOOLS }, 'hermes'),
     llama: toolPlan({ tools: TOOLS }, 'llama3_json'),
+    mistral: toolPlan({ tools: TOOLS }, 'mistral'),
   };
   const texts = [
     '',
@@ -174,6 +218,9 @@ describe('ChoiceOutput: a stream assembles to the whole message', () => {
     ' {"name": "get_weather", "parameters": {"city": "Oslo"}}; {"name": "get_time", "parameters": {}}',
     '{"name": "get_weather", "parameters": {"ci',
     'Sure: {"name": "get_time", "parameters": {}}',
+    'Checking.[TOOL_CALLS] [{"name": "get_weather", "arguments": {"city": "Oslo"}}]',
+    '[TOOL_CALLS]get_time[ARGS]{}[TOOL_CALLS]get_weather[ARGS]{"city": "Rome"}',
+    'A [TOOL_ token, then [TOOL_CALLS] broken',
   ];
 
   it('for every mode, text and random split: merged deltas = the whole message; same finish reason', () => {
@@ -221,6 +268,18 @@ describe('ChoiceOutput: a stream assembles to the whole message', () => {
     expect([llama.message.content, llama.finishReason, llama.message.tool_calls!.map((c) => c.function.name)]).toEqual([null, 'tool_calls', ['get_weather', 'get_time']]);
     expect(msg('llama', texts[11]!, 'length')).toEqual({ message: { role: 'assistant', content: texts[11] }, finishReason: 'length' }); // cut short: text
     expect(msg('llama', texts[12]!)).toEqual({ message: { role: 'assistant', content: texts[12] }, finishReason: 'stop' }); // a call only as the whole reply
+    const mistral = msg('mistral', texts[13]!);
+    expect([mistral.message.content, mistral.finishReason, mistral.message.tool_calls!.map((c) => [c.function.name, JSON.parse(c.function.arguments)])]).toEqual(['Checking.', 'tool_calls', [['get_weather', { city: 'Oslo' }]]]);
+    expect(msg('mistral', texts[14]!).message).toEqual({
+      role: 'assistant',
+      content: null,
+      tool_calls: [
+        { id: 'call_0', type: 'function', function: { name: 'get_time', arguments: '{}' } },
+        { id: 'call_1', type: 'function', function: { name: 'get_weather', arguments: '{"city":"Rome"}' } },
+      ],
+    });
+    expect(msg('mistral', texts[15]!)).toEqual({ message: { role: 'assistant', content: texts[15] }, finishReason: 'stop' });
+    expect(msg('mistral', texts[7]!)).toEqual({ message: { role: 'assistant', content: texts[7] }, finishReason: 'stop' }); // Hermes blocks are text here
   });
 
   it('auto holds back a piece that may start <tool_call>, and sends it once it does not', () => {
@@ -228,6 +287,10 @@ describe('ChoiceOutput: a stream assembles to the whole message', () => {
     expect(out.push('Sure <tool')).toEqual({ content: 'Sure ' });
     expect(out.push('_c')).toBeNull();
     expect(out.push('at')).toEqual({ content: '<tool_cat' });
+    const m = new ChoiceOutput(plans.mistral!, counter());
+    expect(m.push('Sure [TOOL')).toEqual({ content: 'Sure ' });
+    expect(m.push('_CALLS] [{"name": "get_time"}]')).toBeNull();
+    expect(m.finish('stop')).toEqual({ delta: { tool_calls: [{ index: 0, id: 'call_0', type: 'function', function: { name: 'get_time', arguments: '{}' } }] }, finishReason: 'tool_calls' });
   });
 });
 
