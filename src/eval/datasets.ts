@@ -1,5 +1,5 @@
 /**
- * Evaluation dataset loaders. Five on-disk formats map to one normalized `EvalRecord`:
+ * Evaluation dataset loaders. Six on-disk formats map to one normalized `EvalRecord`:
  *
  *   zsre              MEND/EasyEdit ZsRE: src, alt, rephrase, subject, loc ("nq question: …"), loc_ans,
  *                     optional portability {"New Question","New Answer"} (or an array of them)
@@ -10,6 +10,8 @@
  *                     rephrase_prompt, locality_prompt, locality_ground_truth
  *   hallucination     WISE: prompt, target_new, subject, locality_prompt, locality_ground_truth
  *   temporal          WISE: hallucination's fields + ood_rephrase
+ *   knowedit          EasyEdit's KnowEdit benchmark (ZsRE, wiki_recent, wiki_counterfact, WikiBio): prompt, target_new,
+ *                     subject, portability {Reasoning, …} and locality {Relation_Specificity, …} question lists (knowedit.ts)
  *
  * EasyEdit conventions kept (wise-reference.md §4): ZsRE records with an empty `alt` are skipped and
  * counted; ZsRE `loc` must carry the "nq question: " prefix, which stays in the locality prompt (the
@@ -24,8 +26,10 @@ import { packageRoot } from '../config/paths.js';
 import type { Config } from '../config/schema.js';
 import { WiseError } from '../util/errors.js';
 import { Rng } from '../util/rng.js';
+import { Fields } from './fields.js';
+import { isKnowEdit, knowEditRecord } from './knowedit.js';
 
-export const DATASET_KINDS = ['zsre', 'counterfact', 'counterfact-flat', 'hallucination', 'temporal'] as const;
+export const DATASET_KINDS = ['zsre', 'counterfact', 'counterfact-flat', 'hallucination', 'temporal', 'knowedit'] as const;
 export type DatasetKind = (typeof DATASET_KINDS)[number];
 
 export interface PromptAnswer {
@@ -44,6 +48,8 @@ export interface EvalRecord {
   groundTruth?: string;
   rephrase?: string;
   locality?: PromptAnswer;
+  /** Every locality question where the format has several (KnowEdit); `locality` is the first. Scored as their mean. */
+  localities?: PromptAnswer[];
   portability?: PromptAnswer[];
   /** Temporal only: the out-of-distribution text scored by `ood_acc`. */
   oodRephrase?: string;
@@ -90,55 +96,10 @@ export function detectFormat(rec: unknown): DatasetKind | null {
   if (has('requested_rewrite')) return 'counterfact';
   if (has('src') && has('alt')) return 'zsre';
   if (has('ood_rephrase')) return 'temporal';
+  if (isKnowEdit(rec as Obj)) return 'knowedit';
   if (has('rephrase_prompt') || has('ground_truth')) return 'counterfact-flat';
   if (has('prompt') && has('target_new') && has('locality_prompt')) return 'hallucination';
   return null;
-}
-
-/** Field reader bound to one record, so every error names file, index and field. */
-class Fields {
-  constructor(
-    readonly file: string,
-    readonly index: number,
-    readonly rec: Obj,
-  ) {}
-
-  fail(field: string, what: string): never {
-    throw new WiseError('WISE_DATASET', `${this.file} record ${this.index}: field "${field}" ${what}`, {
-      file: this.file,
-      index: this.index,
-      field,
-    });
-  }
-
-  /** A required non-empty string at a dotted path (e.g. "requested_rewrite.target_new.str"). */
-  str(path: string, opts: { allowEmpty?: boolean } = {}): string {
-    const v = this.get(path);
-    if (typeof v !== 'string') this.fail(path, v === undefined ? 'is missing' : 'must be a string');
-    if (!opts.allowEmpty && v.trim() === '') this.fail(path, 'must not be empty');
-    return v;
-  }
-
-  optStr(path: string): string | undefined {
-    return this.get(path) === undefined ? undefined : this.str(path);
-  }
-
-  /** First element of a required non-empty string array. */
-  firstOf(path: string): string {
-    const v = this.get(path);
-    if (!Array.isArray(v) || v.length === 0) this.fail(path, 'must be a non-empty array of strings');
-    if (typeof v[0] !== 'string' || v[0].trim() === '') this.fail(`${path}[0]`, 'must be a non-empty string');
-    return v[0];
-  }
-
-  get(path: string): unknown {
-    let cur: unknown = this.rec;
-    for (const part of path.split('.')) {
-      if (typeof cur !== 'object' || cur === null || Array.isArray(cur)) return undefined;
-      cur = (cur as Obj)[part];
-    }
-    return cur;
-  }
 }
 
 const NQ_PREFIX = 'nq question: ';
@@ -219,6 +180,8 @@ function mapRecord(kind: DatasetKind, f: Fields): EvalRecord | null {
       if (kind === 'temporal') rec.oodRephrase = f.str('ood_rephrase');
       return rec;
     }
+    case 'knowedit':
+      return knowEditRecord(f);
   }
 }
 
@@ -266,7 +229,7 @@ export function loadDataset(file: string, opts: LoadOptions = {}): LoadedDataset
 /**
  * Irrelevant ("loc") samples from a train split, as the WISE scripts build them:
  * ZsRE `loc + " " + loc_ans`; the other formats `locality_prompt + " " + locality_ground_truth`
- * (ROME CounterFact: first neighborhood prompt + " " + target_true).
+ * (ROME CounterFact: first neighborhood prompt + " " + target_true; KnowEdit: its first locality question).
  */
 export function loadTrainSplit(file: string, opts: LoadOptions = {}): string[] {
   const rows = readJsonArray(file);
@@ -277,7 +240,10 @@ export function loadTrainSplit(file: string, opts: LoadOptions = {}): string[] {
     const f = new Fields(file, i, asObject(file, i, rows[i]));
     if (kind === 'zsre') out.push(`${f.str('loc')} ${f.str('loc_ans')}`);
     else if (kind === 'counterfact') out.push(`${f.firstOf('neighborhood_prompts')} ${f.str('requested_rewrite.target_true.str')}`);
-    else out.push(`${f.str('locality_prompt')} ${f.str('locality_ground_truth')}`);
+    else if (kind === 'knowedit') {
+      const loc = knowEditRecord(f).locality; // a record without a locality question has no sample
+      if (loc) out.push(`${loc.prompt} ${loc.answer}`);
+    }    else out.push(`${f.str('locality_prompt')} ${f.str('locality_ground_truth')}`);
   }
   return out;
 }

@@ -6,7 +6,8 @@
  *   rephrase    rephrase → target: rephrase_acc (+ rephrase_acc_all), where the record has one
  *   ood         temporal: ood_acc over the tokens of `oodRephrase` (the target is ignored, as in EasyEdit)
  *   locality    loc.prompt + " " + loc.answer: the argmax ids at the answer positions (kept raw here;
- *               `combine` turns pre/post ids into the post-side `locality` agreement)
+ *               `combine` turns pre/post ids into the post-side `locality` agreement); a record with several
+ *               locality questions (KnowEdit) keeps each one's ids, and its agreement is their mean
  *   portability each question → answer: token accuracy, averaged over the record's questions
  *
  * Deviation, documented: for temporal EasyEdit reports only ood_acc (rewrite and rephrase share one key);
@@ -29,8 +30,8 @@ export interface EvaluateOptions {
 /** One record's outputs for one model state. */
 export interface SideOutput {
   metrics: RequestMetrics;
-  /** Argmax ids at the locality answer positions (compared pre vs post). */
-  localityIds?: number[];
+  /** Argmax ids at the locality answer positions, one list per locality question (compared pre vs post). */
+  localityIds?: number[][];
 }
 
 type JobKind = 'rewrite' | 'rephrase' | 'ood' | 'locality' | 'portability';
@@ -44,7 +45,7 @@ function jobsFor(scorer: Scorer, rec: EvalRecord, i: number): Job[] {
   const jobs: Job[] = [{ rec: i, kind: 'rewrite', row: promptTargetRow(scorer, rec.prompt, rec.target) }];
   if (rec.rephrase !== undefined) jobs.push({ rec: i, kind: 'rephrase', row: promptTargetRow(scorer, rec.rephrase, rec.target) });
   if (rec.kind === 'temporal' && rec.oodRephrase !== undefined) jobs.push({ rec: i, kind: 'ood', row: wholeTextRow(scorer, rec.oodRephrase) });
-  if (rec.locality) jobs.push({ rec: i, kind: 'locality', row: promptTargetRow(scorer, rec.locality.prompt, rec.locality.answer) });
+  for (const l of rec.localities ?? (rec.locality ? [rec.locality] : [])) jobs.push({ rec: i, kind: 'locality', row: promptTargetRow(scorer, l.prompt, l.answer) });
   for (const p of rec.portability ?? []) jobs.push({ rec: i, kind: 'portability', row: promptTargetRow(scorer, p.prompt, p.answer) });
   return jobs;
 }
@@ -86,7 +87,7 @@ export async function evaluateSide(scorer: Scorer, records: readonly EvalRecord[
         m.ood_acc = oodAccuracy(out.targetLogprobs, opts.oodThreshold);
         break;
       case 'locality':
-        side.localityIds = out.argmax;
+        (side.localityIds ??= []).push(out.argmax);
         break;
       case 'portability':
         (port[job.rec] as number[]).push(tokenAccuracy(out.argmax, target));
@@ -99,9 +100,13 @@ export async function evaluateSide(scorer: Scorer, records: readonly EvalRecord[
   return sides;
 }
 
-/** Pairs one record's pre and post outputs; post.locality = agreement of post ids with pre ids. */
+/** Pairs one record's pre and post outputs; post.locality = agreement of post ids with pre ids (the mean over the questions). */
 export function combine(id: string, pre: SideOutput, post: SideOutput): RequestResult {
   const result: RequestResult = { id, pre: { ...pre.metrics }, post: { ...post.metrics } };
-  if (pre.localityIds && post.localityIds) result.post.locality = localityAgreement(post.localityIds, pre.localityIds);
+  const [a, b] = [pre.localityIds, post.localityIds];
+  if (a && b) {
+    if (a.length !== b.length) throw new WiseError('WISE_INTERNAL', `${id}: ${a.length} locality questions before the edit, ${b.length} after`, {});
+    result.post.locality = meanFinite(b.map((ids, q) => localityAgreement(ids, a[q]!)));
+  }
   return result;
 }

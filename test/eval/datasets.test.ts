@@ -98,6 +98,32 @@ const flat = { prompt: 'P', subject: 'S', target_new: 'T', ground_truth: 'G', re
 const hallu = { prompt: 'This is a Wikipedia passage about X.', target_new: 'X was born in 1900.', subject: 'X', locality_prompt: 'Some text', locality_ground_truth: 'more text' };
 const temporal = { ...hallu, ood_rephrase: 'X, born in 1900, was a painter.' };
 
+// KnowEdit (EasyEdit examples/KnowEdit.md): wiki_recent with alias lists, wiki_counterfact with strings, WikiBio
+const recent = {
+  subject: 'Leo Arons',
+  prompt: 'The place of death of Leo Arons is',
+  target_new: 'Berlin',
+  portability: {
+    Logical_Generalization: [{ prompt: 'Is Leo Arons still alive?', ground_truth: [['no'], ['incorrect']] }],
+    Reasoning: [
+      { prompt: 'The continent of the place of death of Leo Arons is', ground_truth: [['Europe', 'European continent']] },
+      { prompt: 'A blank answer is left out', ground_truth: [[' ']] },
+    ],
+    Subject_Aliasing: [{ prompt: 'The place of death of Martin Leo Arons is', ground_truth: [['Berlin', 'DE-BE']] }],
+  },
+  locality: { Relation_Specificity: [{ prompt: 'The father of Leo Arons is', ground_truth: [['Albert Arons']] }, { prompt: 'The field of work of Leo Arons is', ground_truth: [['physics']] }] },
+};
+const wikiCf = {
+  subject: 'Frederic Piesch',
+  prompt: 'The position held by Frederic Piesch is',
+  target_new: 'Archbishop of León',
+  ground_truth: 'mayor of Vienna',
+  rephrase_prompt: 'Frederic Piesch held the position of',
+  portability: { Subject_Aliasing: [{ prompt: 'The position held by Frederic of Pieschen is', ground_truth: 'Archbishop of León' }] },
+  locality: { Relation_Specificity: [{ prompt: 'The gender of Frederic Piesch is', ground_truth: 'male' }], Forgetfulness: [{ prompt: 'The position held by Frederic Piesch, which is not Archbishop of León, is', ground_truth: 'mayor of Vienna' }] },
+};
+const wikibio = { text: 'This is a Wikipedia passage about john reynolds.', labels: 'He was educated in London.', concept: 'john reynolds', locality: { Relation_Specificity: [{ prompt: 'The field of work of john reynolds is', ground_truth: ['medicine'] }] } };
+
 describe('eval datasets: formats', () => {
   it('detects each format from the first record', () => {
     expect(detectFormat(zsre)).toBe('zsre');
@@ -106,6 +132,35 @@ describe('eval datasets: formats', () => {
     expect(detectFormat(hallu)).toBe('hallucination');
     expect(detectFormat(temporal)).toBe('temporal');
     expect(detectFormat({ foo: 1 })).toBeNull();
+    // KnowEdit's ZsRE and counterfact carry rephrase_prompt / ground_truth too: their question objects decide
+    for (const r of [recent, wikiCf, wikibio]) expect(detectFormat(r)).toBe('knowedit');
+  });
+
+  it('maps KnowEdit: first alias as the answer, blank answers left out, every locality question kept; WikiBio text → labels', () => {
+    const ds = loadDataset(writeJson([recent, wikiCf, wikibio]));
+    expect([ds.kind, ds.records.length]).toEqual(['knowedit', 3]);
+    const [r, c, b] = ds.records;
+    expect(r).toEqual({
+      id: 'knowedit:0',
+      kind: 'knowedit',
+      prompt: 'The place of death of Leo Arons is',
+      target: 'Berlin',
+      subject: 'Leo Arons',
+      portability: [
+        { prompt: 'The continent of the place of death of Leo Arons is', answer: 'Europe' },
+        { prompt: 'The place of death of Martin Leo Arons is', answer: 'Berlin' },
+        { prompt: 'Is Leo Arons still alive?', answer: 'no' },
+      ],
+      locality: { prompt: 'The father of Leo Arons is', answer: 'Albert Arons' },
+      localities: [
+        { prompt: 'The father of Leo Arons is', answer: 'Albert Arons' },
+        { prompt: 'The field of work of Leo Arons is', answer: 'physics' },
+      ],
+    });
+    expect([c!.groundTruth, c!.rephrase, c!.localities!.map((l) => l.answer)]).toEqual(['mayor of Vienna', 'Frederic Piesch held the position of', ['male', 'mayor of Vienna']]);
+    expect([b!.prompt, b!.target, b!.subject, b!.locality]).toEqual([wikibio.text, wikibio.labels, 'john reynolds', { prompt: 'The field of work of john reynolds is', answer: 'medicine' }]);
+    // irrelevant samples: each record's first locality question with its answer
+    expect(loadTrainSplit(writeJson([recent, wikiCf, { ...wikiCf, locality: {} }]))).toEqual(['The father of Leo Arons is Albert Arons', 'The gender of Frederic Piesch is male']);
   });
 
   it('maps ROME CounterFact: prompt fills "{}", first paraphrase/neighborhood prompt, target_true as locality answer', () => {
@@ -200,6 +255,9 @@ describe('eval datasets: malformed records name file, index and field', () => {
     ['hallucination: locality_ground_truth missing', [hallu, bad(hallu, { locality_ground_truth: undefined })], 1, 'locality_ground_truth'],
     ['temporal: ood_rephrase not a string', [temporal, bad(temporal, { ood_rephrase: 5 })], 1, 'ood_rephrase'],
     ['temporal: record is not an object', [temporal, 'oops'], 1, '(record)'],
+    ['knowedit: target_new missing', [recent, bad(recent, { target_new: undefined })], 1, 'target_new'],
+    ['knowedit: a locality question without a prompt', [recent, bad(wikiCf, { locality: { Relation_Specificity: [{ ground_truth: 'x' }] } })], 1, 'locality.Relation_Specificity[0].prompt'],
+    ['knowedit: a portability list that is not an array', [bad(recent, { portability: { Reasoning: { prompt: 'p' } } })], 0, 'portability.Reasoning'],
   ];
   for (const [name, rows, index, field] of cases) {
     it(name, () => {

@@ -152,7 +152,7 @@ describe('evaluateSide / combine / summarize', () => {
     expect(pre[0]!.metrics).toEqual({ rewrite_acc: 0.5, rewrite_acc_all: 0, rephrase_acc: 0.5, rephrase_acc_all: 0, portability: (0.5 + 0) / 2 });
     expect(pre[1]!.metrics).toEqual({ rewrite_ppl: expect.closeTo(10, 9) });
     expect(pre[2]!.metrics).toEqual({ rewrite_acc: 0.5, rewrite_acc_all: 0, ood_acc: 0 });
-    expect(pre[0]!.localityIds).toEqual([0, tok.id(' now')]);
+    expect(pre[0]!.localityIds).toEqual([[0, tok.id(' now')]]);
 
     await fake.applyEdit(recs[0]!);
     const post = await evaluateSide(fake.scorer(), recs, { pplClip: 5 });
@@ -167,6 +167,17 @@ describe('evaluateSide / combine / summarize', () => {
     expect(s.pre.count.rewrite_acc).toBe(2);
     expect(s.post.mean.locality).toBe(0);
     expect(s.post.mean.rewrite_ppl).toBe(5);
+  });
+
+  it('several locality questions (KnowEdit): ids kept per question; locality is the mean of their agreements', async () => {
+    const fake = new FakeEditMethod('fake', tok, { leakAbove: 0 });
+    const rec: EvalRecord = { id: 'k', kind: 'knowedit', prompt: 'Who is S?', target: 'T one', locality: { prompt: 'a', answer: 'b c' }, localities: [{ prompt: 'a', answer: 'b c' }, { prompt: 'd', answer: 'e f g' }] };
+    const [side] = await evaluateSide(fake.scorer(), [rec]);
+    expect(side!.localityIds!.map((ids) => ids.length)).toEqual([2, 3]);
+    const pre = { metrics: {}, localityIds: [[1, 2], [3, 4, 5, 6]] };
+    // per question 1/2 and 4/4: mean 0.75 (pooled over tokens it would be 5/6)
+    expect(combine('k', pre, { metrics: {}, localityIds: [[1, 9], [3, 4, 5, 6]] }).post.locality).toBe(0.75);
+    expect(() => combine('k', pre, { metrics: {}, localityIds: [[1, 2]] })).toThrow(/2 locality questions before the edit, 1 after/);
   });
 
   it('summarize skips NaN; headline = Rel/Gen/Loc/Port and Avg of Rel, Gen, Loc', () => {
