@@ -223,7 +223,8 @@ export class ChoiceOutput {
       case 'auto': {
         const parse = this.plan.format === 'llama3_json' ? parseLlama3Json : this.plan.format === 'mistral' ? parseMistral : parseHermes;
         const calls = this.inCall ? parse(this.text, names, this.newId) : null;
-        return calls ? { delta: callsDelta(calls), finishReason: 'tool_calls' } : { delta: this.content(this.text.length), finishReason: generated };
+        if (!calls) return { delta: this.content(this.text.length), finishReason: generated };
+        return { delta: callsDelta(this.plan.single ? calls.slice(0, 1) : calls), finishReason: 'tool_calls' }; // parallel_tool_calls false: the first
       }
     }
   }

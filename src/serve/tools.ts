@@ -11,7 +11,8 @@
  *                                                                 its function's schema (vLLM's schema for "required")
  *   "auto" (the default with tools)  yes                          free text, parsed for the calls of the prompt format's
  *                                                                 syntax (service.toolFormat: Hermes blocks, Llama 3 JSON
- *                                                                 or Mistral's [TOOL_CALLS])
+ *                                                                 or Mistral's [TOOL_CALLS]); with parallel_tool_calls false,
+ *                                                                 the first call only
  *
  * Parameters schemas follow structured output's subset (src/model/constrain/json-schema.ts) where they constrain
  * (named, required): another keyword is a 400 naming `tools[i].function.parameters`. A function without parameters
@@ -38,6 +39,8 @@ export interface ToolPlan {
   name?: string;
   /** how the prompt format writes calls: auto parses the reply by it; every mode takes its call ids' form from it */
   format?: ToolFormat;
+  /** auto with parallel_tool_calls false: only the first call the reply writes is returned */
+  single?: boolean;
   /** named and required: what the output is held to */
   structured?: StructuredOutput;
 }
@@ -128,7 +131,7 @@ const recognizer = (node: SchemaNode): Recognizer<unknown> => jsonRecognizer(nod
 
 /**
  * The request's plan. `format` is the prompt format's tool-call syntax (null: "auto" is a 400, as vLLM's
- * without a tool parser); `parallel` is parallel_tool_calls (default true).
+ * without a tool parser); the body's parallel_tool_calls (default true) false allows one call.
  */
 export function toolPlan(body: Record<string, unknown>, format: ToolFormat): ToolPlan {
   const given = (k: string): boolean => body[k] !== undefined && body[k] !== null;
@@ -147,7 +150,7 @@ export function toolPlan(body: Record<string, unknown>, format: ToolFormat): Too
       if (format === null) {
         throw new ApiError(400, 'unsupported_value', 'tool_choice: "auto" (the default when tools are given) needs a prompt format that writes tool calls; this checkpoint\'s chat template has none (no <tool_call> tags, no [TOOL_CALLS], no Llama 3 "parameters" JSON): ask for tool_choice "required" or a named function, or "none"', 'tool_choice');
       }
-      return { mode: 'auto', tools, names, format };
+      return { mode: 'auto', tools, names, format, ...(body.parallel_tool_calls === false ? { single: true } : {}) };
     case 'named': {
       const name = choice.name!;
       const i = tools.findIndex((t) => t.function.name === name);

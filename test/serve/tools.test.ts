@@ -203,6 +203,7 @@ describe('ChoiceOutput: a stream assembles to the whole message', () => {
     auto: toolPlan({ tools: TOOLS }, 'hermes'),
     llama: toolPlan({ tools: TOOLS }, 'llama3_json'),
     mistral: toolPlan({ tools: TOOLS }, 'mistral'),
+    single: toolPlan({ tools: TOOLS, parallel_tool_calls: false }, 'hermes'),
   };
   const texts = [
     '',
@@ -280,6 +281,10 @@ describe('ChoiceOutput: a stream assembles to the whole message', () => {
     });
     expect(msg('mistral', texts[15]!)).toEqual({ message: { role: 'assistant', content: texts[15] }, finishReason: 'stop' });
     expect(msg('mistral', texts[7]!)).toEqual({ message: { role: 'assistant', content: texts[7] }, finishReason: 'stop' }); // Hermes blocks are text here
+    // parallel_tool_calls false under auto: the first call the reply wrote, the text before it as content
+    const single = msg('single', texts[7]!);
+    expect([single.message.content, single.finishReason, single.message.tool_calls!.map((c) => c.function.name)]).toEqual(['Checking. ', 'tool_calls', ['get_time']]);
+    expect(msg('auto', texts[7]!).message.tool_calls!.map((c) => c.function.name)).toEqual(['get_time', 'get_weather']);
   });
 
   it('auto holds back a piece that may start <tool_call>, and sends it once it does not', () => {
