@@ -20,6 +20,8 @@ import { compileSchema } from '../src/model/constrain/json-schema.js';
 import { jsonRecognizer } from '../src/model/constrain/json-recognizer.js';
 import { buildTrie, constraintFor, TokenConstraint, vocabTrie, type VocabTrie } from '../src/model/constrain/token-constraint.js';
 import { grammarRecognizer } from '../src/model/constrain/grammar.js';
+import { regexRecognizer } from '../src/model/constrain/regex-dfa.js';
+import { compileRegex, regexStep } from '../src/model/constrain/regex.js';
 import type { Recognizer } from '../src/model/constrain/recognizer.js';
 import { Rng } from '../src/util/rng.js';
 
@@ -83,7 +85,7 @@ function allowedCost(trie: VocabTrie, label: string, rec: Recognizer<unknown>): 
         const t = performance.now();
         n = c.allowed().length;
         const d = performance.now() - t;
-        if (r === 0) first = d; // a plainKey's walk happens here; later calls read its cache
+        if (r === 0) first = d; // a plainKey's walk or a plainWalk's pricing happens here; later calls read its cache
         best = Math.min(best, d);
       }
       return { best, first, n };
@@ -93,6 +95,36 @@ function allowedCost(trie: VocabTrie, label: string, rec: Recognizer<unknown>): 
   }
   console.log(`${label}: ${trie.bytes.length} tokens`);
   for (const r of rows) console.log(r);
+}
+
+/**
+ * Successive tokens under a pattern, each allowed() timed once as a decoder meets it (a new state each token): with
+ * the recogniser's plainWalk (plain tokens priced once per DFA state, then filtered by the room left) against the same
+ * recogniser stepped through the trie at every node (its plainWalk removed). Medians over the tokens of `text`.
+ */
+function successiveCost(trie: VocabTrie, label: string, rec: Recognizer<unknown>, prefix: string, text: string, before?: Recognizer<unknown>): void {
+  const { plainWalk: _, ...stepped } = rec;
+  const utf8 = new TextDecoder();
+  const idOf = new Map(trie.bytes.map((b, id) => [b === null ? null : utf8.decode(b), id]));
+  const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[xs.length >> 1]!;
+  const times = [rec, stepped as Recognizer<unknown>, ...(before ? [before] : [])].map((r) => {
+    const c = new TokenConstraint(trie, r);
+    for (const ch of prefix) c.advance(idOf.get(ch)!);
+    const ms: number[] = [];
+    let n = 0;
+    for (const ch of text) {
+      const t = performance.now();
+      n = c.allowed().length;
+      ms.push(performance.now() - t);
+      c.advance(idOf.get(ch)!);
+    }
+    return { ms, n };
+  });
+  const [fast, slow, old] = times as [{ ms: number[]; n: number }, { ms: number[]; n: number }, { ms: number[]; n: number } | undefined];
+  if (fast.n !== slow.n || (old && old.n !== fast.n)) throw new Error(`${label}: ${fast.n} allowed priced, ${slow.n} stepped, ${old?.n} before`);
+  const show = (ms: number[]): string => `first ${ms[0]!.toFixed(0)} ms, then median ${median(ms.slice(1)).toFixed(1)} ms`;
+  const ratio = (t: { ms: number[] }): string => `×${(median(t.ms.slice(1)) / median(fast.ms.slice(1))).toFixed(1)}`;
+  console.log(`${label}, ${text.length} successive tokens (${fast.n} allowed at the last): priced ${show(fast.ms)}; stepped ${show(slow.ms)} (${ratio(slow)})${old ? `; stepped on the NFA, as before the DFA: ${show(old.ms)} (${ratio(old)})` : ''}`);
 }
 
 function syntheticVocab(): (string | null)[] {
@@ -136,6 +168,11 @@ async function main(): Promise<void> {
   for (const [name, make] of [...recognizers, ['JSON schema, answer with a pattern', () => jsonRecognizer(PATTERN_SCHEMA) as Recognizer<unknown>] as const]) {
     allowedCost(large, `${name}, 150k vocabulary`, make());
   }
+  successiveCost(large, 'schema string, pattern ^[A-Za-z ]*$ and maxLength 24, 150k vocabulary', jsonRecognizer(PATTERN_SCHEMA) as Recognizer<unknown>, '{"answer": "', 'hello world');
+  const counted = '^[A-Za-z ]{1,40}$';
+  const nfa = compileRegex(counted);
+  const onNfa: Recognizer<unknown> = { ...regexRecognizer(counted), plainWalk: undefined, step: (s, ch) => regexStep(nfa, s as Int32Array, ch) } as Recognizer<unknown>;
+  successiveCost(large, `guided_regex ${counted}, 150k vocabulary`, regexRecognizer(counted) as Recognizer<unknown>, '', 'hello world', onNfa);
 
   // decoding: the same token count both ways (the constrained text first, then that many unconstrained tokens, EOS ignored)
   const prompt = lm.tokenizer.encodePrompt('Q: What is the capital of France? A:');

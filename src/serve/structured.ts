@@ -14,7 +14,7 @@
  */
 import { choiceNode, compileSchema, type SchemaNode } from '../model/constrain/json-schema.js';
 import { jsonRecognizer } from '../model/constrain/json-recognizer.js';
-import { regexRecognizer } from '../model/constrain/regex.js';
+import { regexRecognizer } from '../model/constrain/regex-dfa.js';
 import { grammarRecognizer } from '../model/constrain/grammar.js';
 import { larkOrGbnfRecognizer } from '../model/constrain/lark.js';
 import type { Recognizer } from '../model/constrain/recognizer.js';
@@ -71,7 +71,7 @@ const RECENT = 32;
 /**
  * The request's structured output, if it asks for one; 400 for a bad or second one. The last RECENT are kept by the
  * text of their fields (as xgrammar and llama.cpp keep compiled grammars), so a repeated schema skips compiling and
- * its recogniser keeps the plain tokens its states allow (token-constraint.ts plainKey) across requests.
+ * its recogniser keeps the plain tokens its states allow (token-constraint.ts: plainWalk and plainKey caches) across requests.
  */
 export function structuredOutput(body: Record<string, unknown>): StructuredOutput | undefined {
   const key = JSON.stringify(FIELDS.map((k) => body[k] ?? null));

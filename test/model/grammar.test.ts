@@ -5,7 +5,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { grammarRecognizer } from '../../src/model/constrain/grammar.js';
-import { regexRecognizer } from '../../src/model/constrain/regex.js';
+import { regexRecognizer } from '../../src/model/constrain/regex-dfa.js';
 import { Rng } from '../../src/util/rng.js';
 import { buildTrie, TokenConstraint, type VocabTrie } from '../../src/model/constrain/token-constraint.js';
 import { thrownMessage } from '../helpers/thrown.js';

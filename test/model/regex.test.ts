@@ -5,7 +5,8 @@
  */
 import { describe, expect, it } from 'vitest';
 import { thrownMessage } from '../helpers/thrown.js';
-import { compileRegex, regexAccepting, regexFinished, regexRecognizer, regexStep } from '../../src/model/constrain/regex.js';
+import { compileRegex, regexAccepting, regexFinished, regexStep } from '../../src/model/constrain/regex.js';
+import { regexRecognizer } from '../../src/model/constrain/regex-dfa.js';
 
 /** 'done' (matches, nothing may follow), 'accept' (matches, may go on), 'open' (a prefix), 'dead' */
 function verdict(pattern: string, text: string): 'done' | 'accept' | 'open' | 'dead' {

@@ -14,7 +14,7 @@ import { CausalLM } from '../../src/model/causal-lm.js';
 import { bundledModelDir } from '../../src/config/paths.js';
 import { choiceNode, compileSchema } from '../../src/model/constrain/json-schema.js';
 import { jsonRecognizer } from '../../src/model/constrain/json-recognizer.js';
-import { regexRecognizer } from '../../src/model/constrain/regex.js';
+import { regexRecognizer } from '../../src/model/constrain/regex-dfa.js';
 import { grammarRecognizer } from '../../src/model/constrain/grammar.js';
 import { buildTrie, constraintFor, TokenConstraint } from '../../src/model/constrain/token-constraint.js';
 import { BETWEEN, codePointOf, feedByte, needOf, pendingRanges } from '../../src/model/constrain/utf8.js';
@@ -275,37 +275,73 @@ describe('non-ASCII constrained output on the bundled model (its vocabulary spel
   });
 });
 
-describe('plainKey: the plain tokens allowed from a pattern or regex state, walked once per key (pure)', () => {
-  it('a second sequence at the same state steps the recogniser far less and allows the same tokens; a plain token past MAX_PLAIN_CHARS is still walked', () => {
-    const long = 'a'.repeat(300);
-    const vocab = ['a', 'aa', 'b', 'ab', '"', 'é', long, Uint8Array.of(0xc3), ...Array.from({ length: 200 }, (_, i) => `a${'b'.repeat(i % 7)}${i}`), ...Array.from({ length: 512 }, (_, i) => `b${i.toString(2).padStart(9, '0').replace(/0/g, 'a').replace(/1/g, 'b')}`)];
-    const trie = buildTrie(vocab);
-    const cases: [Recognizer<unknown>, number[]][] = [
-      [regexRecognizer('(a|b|é)*') as Recognizer<unknown>, []],
-      [jsonRecognizer(compileSchema({ type: 'string', pattern: '^[abé]*$' })) as Recognizer<unknown>, [vocab.indexOf('"')]], // inside the string
-    ];
-    for (const [inner, prefix] of cases) {
-      let steps = 0;
-      const counting: Recognizer<unknown> = { ...inner, step: (s, ch) => (steps++, inner.step(s, ch)) };
-      const at = (): TokenConstraint<unknown> => {
-        const c = new TokenConstraint(trie, counting);
-        for (const id of prefix) c.advance(id);
-        return c;
-      };
-      const first = at();
-      steps = 0;
-      const a = first.allowed().sort((x, y) => x - y);
-      const firstSteps = steps;
-      const second = at();
-      steps = 0;
-      const b = second.allowed().sort((x, y) => x - y);
-      expect(b).toEqual(a);
-      // the plain tokens came from the cache: what was stepped again is the walk of the others (the long token's 300 steps among them)
-      expect(firstSteps - steps).toBeGreaterThan(1000); // 1,023 trie nodes of a/b tokens not stepped again
-      expect(a).toContain(vocab.indexOf(long));
-      expect(a).toContain(vocab.indexOf('a'));
-      expect(a).toContain(7); // the lead byte of é
-      expect(a).not.toContain(vocab.indexOf('a0')); // a digit the pattern refuses
+describe('plainWalk: the plain tokens from a regex or patterned-string state, priced once per key and kept (pure)', () => {
+  const long = 'a'.repeat(300);
+  const vocab = ['a', 'aa', 'b', 'ab', 'ba', 'bab', '"', 'é', 'aé', 'éa', long, Uint8Array.of(0xc3), Uint8Array.of(0xa9), 'x', ...Array.from({ length: 200 }, (_, i) => `a${'b'.repeat(i % 7)}${i}`), ...Array.from({ length: 512 }, (_, i) => `b${i.toString(2).padStart(9, '0').replace(/0/g, 'a').replace(/1/g, 'b')}`)];
+  const trie = buildTrie(vocab);
+  const ids = (c: TokenConstraint<unknown>): number[] => c.allowed().sort((x, y) => x - y);
+  // every state met along `text`, from every prefix (one byte-level token per byte: pending characters too)
+  const prefixes = (text: string): Uint8Array[] => {
+    const bytes = new TextEncoder().encode(text);
+    return Array.from({ length: bytes.length + 1 }, (_, i) => bytes.slice(0, i));
+  };
+  const cases: [string, Recognizer<unknown>, string][] = [
+    ['regex (a|b|é)*', regexRecognizer('(a|b|é)*') as Recognizer<unknown>, 'abéba'],
+    ['regex [ab]{1,3}é?', regexRecognizer('[ab]{1,3}é?') as Recognizer<unknown>, 'abé'],
+    ['pattern ^[abé]*$, maxLength 4', jsonRecognizer(compileSchema({ type: 'string', pattern: '^[abé]*$', maxLength: 4 })) as Recognizer<unknown>, '"abéb'],
+    ['pattern ^(ab|é)+$, maxLength 5', jsonRecognizer(compileSchema({ type: 'string', pattern: '^(ab|é)+$', maxLength: 5 })) as Recognizer<unknown>, '"abéab'],
+    ['pattern ^a*bx?$, no maxLength', jsonRecognizer(compileSchema({ type: 'string', pattern: '^a*bx?$' })) as Recognizer<unknown>, '"aab'],
+  ];
+
+  it('allows exactly what stepping the recogniser through the whole trie allows, maxLength binding and characters split across tokens included', () => {
+    for (const [name, rec, text] of cases) {
+      const { plainWalk: _, ...stepped } = rec; // the same recogniser walked state by state
+      let checked = 0;
+      for (const bytes of prefixes(text)) {
+        const [fast, slow] = [new TokenConstraint(trie, rec), new TokenConstraint(trie, stepped as Recognizer<unknown>)];
+        for (const b of bytes) {
+          const id = trie.bytes.findIndex((t) => t !== null && t.length === 1 && t[0] === b);
+          fast.advance(id);
+          slow.advance(id);
+        }
+        const want = ids(slow);
+        expect(ids(fast), `${name} after ${JSON.stringify(new TextDecoder().decode(bytes))}`).toEqual(want);
+        checked += want.length;
+      }
+      expect(checked, name).toBeGreaterThan(15);
     }
+  });
+
+  it('a key is priced once: another sequence at the same state, with another room, steps nothing; a plain token past MAX_PLAIN_CHARS is still walked', () => {
+    const inner = cases[2]![1];
+    let steps = 0;
+    const counting: Recognizer<unknown> = {
+      ...inner,
+      plainWalk: (s) => {
+        const pw = inner.plainWalk!(s);
+        return pw && { ...pw, step: (q, cp) => (steps++, pw.step(q, cp)) };
+      },
+    };
+    const at = (text: string): TokenConstraint<unknown> => {
+      const c = new TokenConstraint(trie, counting);
+      for (const ch of text) c.advance(vocab.indexOf(ch));
+      return c;
+    };
+    const first = ids(at('"'));
+    const firstSteps = steps;
+    steps = 0;
+    const second = ids(at('"'));
+    expect(second).toEqual(first);
+    expect([firstSteps > 1000, steps]).toEqual([true, 0]); // 1,023 trie nodes of a/b tokens priced once
+    // after "ab" the pattern's states are those after "" again, with 2 characters of room left: the same key, no walk
+    const later = ids(at('"ab'));
+    expect(steps).toBe(0);
+    expect(later).toContain(vocab.indexOf('ab'));
+    expect(later).not.toContain(vocab.indexOf('bab')); // 3 characters: past maxLength
+    expect(first).toContain(vocab.indexOf('bab'));
+    expect(first).not.toContain(vocab.indexOf(long)); // 300 characters, walked with the others: past maxLength 4
+    const free = ids(new TokenConstraint(trie, regexRecognizer('(a|b|é)*') as Recognizer<unknown>));
+    expect(free).toContain(vocab.indexOf(long));
+    expect(free).not.toContain(vocab.indexOf('a0')); // a digit the pattern refuses
   });
 });

@@ -10,7 +10,7 @@ import { bundledModelDir } from '../../src/config/paths.js';
 import { choiceNode, compileSchema } from '../../src/model/constrain/json-schema.js';
 import { buildTrie, constraintFor, TokenConstraint } from '../../src/model/constrain/token-constraint.js';
 import { jsonRecognizer } from '../../src/model/constrain/json-recognizer.js';
-import { regexRecognizer } from '../../src/model/constrain/regex.js';
+import { regexRecognizer } from '../../src/model/constrain/regex-dfa.js';
 import type { Recognizer } from '../../src/model/constrain/recognizer.js';
 import { Rng } from '../../src/util/rng.js';
 

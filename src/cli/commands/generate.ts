@@ -11,7 +11,7 @@ import { familyContext, floatArg, intArg, nonEmptyArg, positiveArg, storeExists 
 import { shapes, type LogitShaping } from '../../model/logit-shaping.js';
 import { choiceNode, compileSchema } from '../../model/constrain/json-schema.js';
 import { jsonRecognizer } from '../../model/constrain/json-recognizer.js';
-import { regexRecognizer } from '../../model/constrain/regex.js';
+import { regexRecognizer } from '../../model/constrain/regex-dfa.js';
 import { larkOrGbnfRecognizer } from '../../model/constrain/lark.js';
 import type { Recognizer } from '../../model/constrain/recognizer.js';
 import type { StructuredOutput } from '../../serve/structured.js';

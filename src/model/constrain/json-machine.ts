@@ -13,6 +13,7 @@
  */
 import type { SchemaNode } from './json-schema.js';
 import { regexAccepting, regexCharsToAccept, regexStep, regexStepsIn, type Regex } from './regex.js';
+import { regexStepCached } from './regex-dfa.js';
 import { MAX_NUMBER_DIGITS, prefixOf, viable, within, type Bounds } from './number-bounds.js';
 import { alternativesOf, canonicalJson } from './schema-overlap.js';
 
@@ -129,7 +130,7 @@ function stepOne(s: MachineState, ch: string, out: MachineState[]): void {
           let rs = top.rs;
           if (top.re && esc === 0) {
             // a character is complete: the pattern reads it decoded
-            rs = regexStep(top.re, top.rs!, top.esc === 0 ? ch : top.esc === 1 ? ESCAPED[ch]! : String.fromCharCode(cu));
+            rs = regexStepCached(top.re, top.rs!, top.esc === 0 ? ch : top.esc === 1 ? ESCAPED[ch]! : String.fromCharCode(cu));
             if (rs === null || regexCharsToAccept(top.re, rs) > top.max - len) return; // no match within maxLength
           } else if (top.re && !escapeViable(top.re, rs!, esc, cu, top.max - len)) return; // an escape no decoding of which the pattern takes within maxLength
           out.push({ stack: withTop(stack, { ...top, esc, len, rs, cu, raw: top.raw === null ? null : top.raw + ch }), ws: 0 });

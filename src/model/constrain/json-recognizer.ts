@@ -1,14 +1,14 @@
 /**
  * The JSON machine (json-machine.ts) as a Recognizer for constrained decoding: its steps, and what the token level
  * asks beyond them — which code points past ASCII continue a state (takesIn, for byte-level tokens that end inside a
- * character), the room a free string leaves for plain tokens (room), and the key under which a patterned string's
- * plain tokens are cached (plainKey). Pure.
+ * character), the room a free string leaves for plain tokens (room), and a patterned string's plain characters as a
+ * DFA walk priced against maxLength (plainWalk). Pure.
  */
 import type { SchemaNode } from './json-schema.js';
 import { accepting, finished, initialStates, itemNode, keyNames, step, type MachineState } from './json-machine.js';
-import { regexCharsToAccept, regexLongestNeed, regexStepsIn } from './regex.js';
-import type { Recognizer } from './recognizer.js';
-import { MAX_PLAIN_CHARS } from './token-constraint.js';
+import { regexCharsToAccept, regexStepsIn, type Regex } from './regex.js';
+import { dfaOf } from './regex-dfa.js';
+import type { PlainWalk, Recognizer } from './recognizer.js';
 
 /** Some code point of lo..hi starts one of `texts` at UTF-16 offset `pos`. */
 const litTakes = (texts: readonly string[], pos: number, lo: number, hi: number): boolean =>
@@ -61,6 +61,33 @@ export function takesIn(states: readonly MachineState[], lo: number, hi: number)
   });
 }
 
+/**
+ * Recognizer.plainWalk inside a string under a pattern with `room` characters left by maxLength: the pattern's DFA,
+ * each state priced at the fewest characters to a match, so a token is allowed when its characters and that need fit
+ * the room, as stepOne allows it character by character.
+ */
+function stringWalk(re: Regex, rs: Int32Array, room: number): PlainWalk {
+  const d = dfaOf(re);
+  return {
+    key: `${re.pattern}|${rs.join(',')}`,
+    start: d.id(rs),
+    step: (q, cp) => d.step(q, cp),
+    need: (q) => d.need(q),
+    needIn: (q, lo, hi) => {
+      const next = regexStepsIn(re, d.set(q), lo, hi);
+      return next.length === 0 ? null : 1 + Math.min(...next.map((s) => regexCharsToAccept(re, s)));
+    },
+    room,
+  };
+}
+
+/** The string frame whose plain characters plainWalk describes: one state, inside a string under a pattern, not in an escape. */
+function patternedString(states: readonly MachineState[]): Extract<MachineState['stack'][number], { t: 'str' }> | null {
+  if (states.length !== 1) return null;
+  const top = states[0]!.stack.at(-1);
+  return top?.t === 'str' && top.esc === 0 && top.re !== null ? top : null;
+}
+
 /** JSON of `node` (or, `raw`, exactly one of a literal node's texts) as a Recognizer. */
 export function jsonRecognizer(node: SchemaNode, raw = false): Recognizer<MachineState[]> {
   const start = initialStates(node, raw);
@@ -73,14 +100,9 @@ export function jsonRecognizer(node: SchemaNode, raw = false): Recognizer<Machin
     accepting,
     finished,
     takesIn,
-    plainKey: (states) => {
-      // one state inside a string under a pattern: plain characters step only its pattern and its count, and the
-      // count matters only while maxLength could bind (a token of MAX_PLAIN_CHARS, then the longest way to a match)
-      if (states.length !== 1) return null;
-      const top = states[0]!.stack.at(-1);
-      if (top?.t !== 'str' || top.esc !== 0 || top.re === null) return null;
-      const room = top.max - top.len;
-      return `${top.re.pattern}|${top.rs!.join(',')}|${room >= MAX_PLAIN_CHARS + regexLongestNeed(top.re) ? '*' : room}`;
+    plainWalk: (states) => {
+      const top = patternedString(states);
+      return top === null ? null : stringWalk(top.re!, top.rs!, top.max - top.len);
     },
     room: (states) => {
       // the one state is inside a string (a value's, or a key of an object that takes any key) and not in an escape

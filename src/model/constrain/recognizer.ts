@@ -4,7 +4,7 @@
  * follows it; each sequence keeps its own state.
  *
  *   json-recognizer.ts  JSON that a schema accepts, or one of a list of choices (json-machine.ts's steps)
- *   regex.ts            text that a regular expression matches whole (regexRecognizer)
+ *   regex-dfa.ts        text that a regular expression (regex.ts) matches whole (regexRecognizer)
  *   grammar.ts          text that a GBNF grammar derives (grammarRecognizer; Lark through lark.ts)
  */
 export interface Recognizer<S> {
@@ -31,7 +31,34 @@ export interface Recognizer<S> {
   /**
    * A key such that any two states with the same key allow the same plain tokens (token-constraint.ts: a token of at
    * most MAX_PLAIN_CHARS plain characters, possibly ending in a piece of one), or null. Where room() cannot serve (a
-   * string under a pattern, a regular expression), the tokens allowed from a key are walked once and kept.
+   * grammar's string), the tokens allowed from a key are walked once and kept.
    */
   plainKey?(s: S): string | null;
+  /**
+   * Plain characters from `s` as a DFA walk with a length budget (a regular expression; a JSON string under a
+   * pattern and maxLength), or null: token-constraint.ts walks the plain tokens once per key, pricing each token
+   * at its characters plus the fewest a match still needs after it, and allows those priced within `room`.
+   * Must allow exactly what step and takesIn allow from `s`.
+   */
+  plainWalk?(s: S): PlainWalk | null;
+}
+
+/**
+ * Recognizer.plainWalk. A token of k plain characters ending at walk state q costs k + need(q) (k − 1 + the
+ * needIn of its last, partial character); it is allowed when its cost is at most `room`. The cost never falls
+ * along a token's characters (need drops by at most one per character), so no prefix check is needed beyond
+ * stepping.
+ */
+export interface PlainWalk {
+  /** states with the same key walk the same from `start` (the room aside) */
+  key: string;
+  start: number;
+  /** the walk state after plain code point `cp`, or −1: refused whatever the room */
+  step(q: number, cp: number): number;
+  /** the fewest characters from q to an end the text may have (Infinity: none; 0 where nothing limits length) */
+  need(q: number): number;
+  /** 1 + the least need after one code point of lo..hi (a character a token ends inside), or null when none steps q */
+  needIn(q: number, lo: number, hi: number): number | null;
+  /** characters left (maxLength's room; Infinity: no limit) */
+  room: number;
 }

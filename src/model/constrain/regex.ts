@@ -12,7 +12,6 @@
  */
 import { WiseError } from '../../util/errors.js';
 import { complement, cutPoints, inRanges, meets, rangesOf, type Ranges } from './char-ranges.js';
-import type { Recognizer } from './recognizer.js';
 
 export const MAX_STATES = 20_000;
 
@@ -377,16 +376,3 @@ export function regexStepsIn(re: Regex, set: Int32Array, lo: number, hi: number)
 
 /** No state takes a character: the text cannot go on. */
 export const regexFinished = (re: Regex, set: Int32Array): boolean => set.every((s) => re.states[s]!.test === null);
-
-/** `pattern`, matched whole, as a Recognizer (WISE_BAD_SCHEMA for what the subset does not cover). */
-export function regexRecognizer(pattern: string): Recognizer<Int32Array> {
-  const re = compileRegex(pattern);
-  return {
-    initial: () => re.start,
-    step: (set, ch) => regexStep(re, set, ch),
-    takesIn: (set, lo, hi) => regexTakesIn(re, set, lo, hi),
-    plainKey: (set) => set.join(','),
-    accepting: (set) => regexAccepting(re, set),
-    finished: (set) => regexFinished(re, set),
-  };
-}

@@ -14,7 +14,7 @@
  * and tokens that cannot be part of valid UTF-8 are never allowed.
  */
 import type { Tokenizer } from '../tokenizer.js';
-import type { Recognizer } from './recognizer.js';
+import type { PlainWalk, Recognizer } from './recognizer.js';
 import { BETWEEN, codePointOf, feedByte, needOf, pendingRanges } from './utf8.js';
 
 interface TrieNode {
@@ -24,10 +24,10 @@ interface TrieNode {
   ids: number[];
 }
 
-/** the longest plain token served from the list or a plainKey cache; longer ones (rare) are walked with the others */
+/** the longest plain token served from the list, a plainKey cache or a priced plainWalk; longer ones (rare) are walked with the others */
 export const MAX_PLAIN_CHARS = 256;
 
-/** plainKey caches past this many keys per recogniser are dropped (caches: correctness does not depend on them) */
+/** plainKey and plainWalk caches past this many keys per recogniser are dropped (caches: correctness does not depend on them) */
 const MAX_KEYS = 256;
 
 export interface VocabTrie {
@@ -108,7 +108,7 @@ export function buildTrie(tokens: readonly (string | Uint8Array | null)[]): Voca
 
 const plainTries = new WeakMap<VocabTrie, TrieNode>();
 
-/** A trie of the list's plain tokens, built on first use by a plainKey. */
+/** A trie of the list's plain tokens, built on first use by a plainKey or a plainWalk. */
 function plainTrie(trie: VocabTrie): TrieNode {
   let t = plainTries.get(trie);
   if (!t) {
@@ -127,15 +127,74 @@ function plainTrie(trie: VocabTrie): TrieNode {
   return t;
 }
 
-const keyCaches = new WeakMap<VocabTrie, WeakMap<object, Map<string, Int32Array>>>();
+type Caches<T> = WeakMap<VocabTrie, WeakMap<object, Map<string, T>>>;
+/** per trie and recogniser: the plain tokens allowed per plainKey */
+const keyCaches: Caches<Int32Array> = new WeakMap();
+/** per trie and recogniser: the plain tokens priced per PlainWalk key */
+const walkCaches: Caches<Priced> = new WeakMap();
 
-/** The plain tokens allowed per plainKey, for one trie and one recogniser. */
-function keyCache(trie: VocabTrie, rec: object): Map<string, Int32Array> {
-  let byRec = keyCaches.get(trie);
-  if (!byRec) keyCaches.set(trie, (byRec = new WeakMap()));
+/** One trie's and one recogniser's cache in `caches`. */
+function cacheOf<T>(caches: Caches<T>, trie: VocabTrie, rec: object): Map<string, T> {
+  let byRec = caches.get(trie);
+  if (!byRec) caches.set(trie, (byRec = new WeakMap()));
   let m = byRec.get(rec);
   if (!m) byRec.set(rec, (m = new Map()));
   return m;
+}
+
+/** Token ids and their costs (PlainWalk: characters plus the need after them); `sorted` once a room has asked. */
+interface Priced {
+  ids: Int32Array;
+  costs: Float64Array;
+  sorted: boolean;
+}
+
+/** `p` by ascending cost, sorted in place on first use (a room then allows a prefix). */
+function sortedByCost(p: Priced): Priced {
+  if (!p.sorted) {
+    const order = Array.from(p.ids, (_, i) => i).sort((a, b) => p.costs[a]! - p.costs[b]! || a - b);
+    [p.ids, p.costs, p.sorted] = [Int32Array.from(order, (i) => p.ids[i]!), Float64Array.from(order, (i) => p.costs[i]!), true];
+  }
+  return p;
+}
+
+/**
+ * Every token of the plain trie that `pw` steps through from its start, priced (recognizer.ts PlainWalk): a token
+ * ending between characters costs its characters plus need(q); one ending inside a character, its whole characters
+ * plus needIn over what the bytes can still become. Unsorted: a walk without a length limit takes them all.
+ */
+function pricePlain(root: TrieNode, pw: PlainWalk): Priced {
+  const ids: number[] = [];
+  const costs: number[] = [];
+  const visit = (n: TrieNode, q: number, pend: number, chars: number): void => {
+    for (const [b, child] of n.children) {
+      let next = q;
+      let nextPend = BETWEEN;
+      let cost: number;
+      let cp = pend === BETWEEN && b < 0x80 ? b : -1; // the common case, without utf8.ts
+      const p = cp >= 0 ? BETWEEN : feedByte(pend, b);
+      if (p < 0) continue;
+      if (cp < 0 && needOf(p) === 0) cp = codePointOf(p);
+      if (cp >= 0) {
+        next = pw.step(q, cp);
+        if (next < 0) continue;
+        cost = chars + 1 + pw.need(next);
+      } else {
+        let least: number | null = null;
+        for (const [lo, hi] of pendingRanges(p)) {
+          const m = pw.needIn(q, lo, hi);
+          if (m !== null && (least === null || m < least)) least = m;
+        }
+        if (least === null) continue;
+        nextPend = p;
+        cost = chars + least;
+      }
+      for (const id of child.ids) (ids.push(id), costs.push(cost));
+      visit(child, next, nextPend, nextPend === BETWEEN ? chars + 1 : chars);
+    }
+  };
+  visit(root, pw.start, BETWEEN, 0);
+  return { ids: Int32Array.from(ids), costs: Float64Array.from(costs), sorted: false };
 }
 
 const tries = new WeakMap<Tokenizer, VocabTrie>();
@@ -199,10 +258,27 @@ export class TokenConstraint<S = unknown> {
     };
     if (this.state === null) return out;
     const room = this.pend === BETWEEN ? (rec.room?.(this.state) ?? null) : null;
+    const pw = room === null && this.pend === BETWEEN ? (rec.plainWalk?.(this.state) ?? null) : null;
+    if (pw !== null) {
+      // the plain tokens priced from this key, walked once (a regular expression, a pattern's string); those within the room, then the rest
+      const cache = cacheOf(walkCaches, this.trie, rec);
+      let priced = cache.get(pw.key);
+      if (!priced) {
+        if (cache.size >= MAX_KEYS) cache.clear();
+        cache.set(pw.key, (priced = pricePlain(plainTrie(this.trie), pw)));
+      }
+      if (pw.room === Infinity) for (const id of priced.ids) out.push(id); // no length limit: every token the walk priced
+      else {
+        const { ids, costs } = sortedByCost(priced);
+        for (let i = 0; i < ids.length && (costs[i] as number) <= pw.room; i++) out.push(ids[i] as number);
+      }
+      walk(this.trie.special, this.state, BETWEEN);
+      return out;
+    }
     const key = room === null && this.pend === BETWEEN ? (rec.plainKey?.(this.state) ?? null) : null;
     if (key !== null) {
-      // the plain tokens allowed from this key, walked once (a pattern's string, a regular expression), then the rest
-      const cache = keyCache(this.trie, rec);
+      // the plain tokens allowed from this key, walked once (a grammar's string), then the rest
+      const cache = cacheOf(keyCaches, this.trie, rec);
       let ids = cache.get(key);
       if (!ids) {
         walk(plainTrie(this.trie), this.state, BETWEEN);
