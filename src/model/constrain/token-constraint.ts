@@ -14,10 +14,11 @@
  * and tokens that cannot be part of valid UTF-8 are never allowed.
  */
 import type { Tokenizer } from '../tokenizer.js';
-import type { PlainWalk, Recognizer } from './recognizer.js';
+import type { Recognizer } from './recognizer.js';
+import { flatten, pricePlain, sortedByCost, type FlatTrie, type Priced } from './priced-walk.js';
 import { BETWEEN, codePointOf, feedByte, needOf, pendingRanges } from './utf8.js';
 
-interface TrieNode {
+export interface TrieNode {
   /** by byte */
   children: Map<number, TrieNode>;
   /** tokens whose bytes end here */
@@ -127,6 +128,15 @@ function plainTrie(trie: VocabTrie): TrieNode {
   return t;
 }
 
+const flatPlainTries = new WeakMap<VocabTrie, FlatTrie>();
+
+/** The plain tokens' trie in the flat layout plainWalk pricing reads, built on first use. */
+function flatPlainTrie(trie: VocabTrie): FlatTrie {
+  let t = flatPlainTries.get(trie);
+  if (!t) flatPlainTries.set(trie, (t = flatten(plainTrie(trie))));
+  return t;
+}
+
 type Caches<T> = WeakMap<VocabTrie, WeakMap<object, Map<string, T>>>;
 /** per trie and recogniser: the plain tokens allowed per plainKey */
 const keyCaches: Caches<Int32Array> = new WeakMap();
@@ -140,61 +150,6 @@ function cacheOf<T>(caches: Caches<T>, trie: VocabTrie, rec: object): Map<string
   let m = byRec.get(rec);
   if (!m) byRec.set(rec, (m = new Map()));
   return m;
-}
-
-/** Token ids and their costs (PlainWalk: characters plus the need after them); `sorted` once a room has asked. */
-interface Priced {
-  ids: Int32Array;
-  costs: Float64Array;
-  sorted: boolean;
-}
-
-/** `p` by ascending cost, sorted in place on first use (a room then allows a prefix). */
-function sortedByCost(p: Priced): Priced {
-  if (!p.sorted) {
-    const order = Array.from(p.ids, (_, i) => i).sort((a, b) => p.costs[a]! - p.costs[b]! || a - b);
-    [p.ids, p.costs, p.sorted] = [Int32Array.from(order, (i) => p.ids[i]!), Float64Array.from(order, (i) => p.costs[i]!), true];
-  }
-  return p;
-}
-
-/**
- * Every token of the plain trie that `pw` steps through from its start, priced (recognizer.ts PlainWalk): a token
- * ending between characters costs its characters plus need(q); one ending inside a character, its whole characters
- * plus needIn over what the bytes can still become. Unsorted: a walk without a length limit takes them all.
- */
-function pricePlain(root: TrieNode, pw: PlainWalk): Priced {
-  const ids: number[] = [];
-  const costs: number[] = [];
-  const visit = (n: TrieNode, q: number, pend: number, chars: number): void => {
-    for (const [b, child] of n.children) {
-      let next = q;
-      let nextPend = BETWEEN;
-      let cost: number;
-      let cp = pend === BETWEEN && b < 0x80 ? b : -1; // the common case, without utf8.ts
-      const p = cp >= 0 ? BETWEEN : feedByte(pend, b);
-      if (p < 0) continue;
-      if (cp < 0 && needOf(p) === 0) cp = codePointOf(p);
-      if (cp >= 0) {
-        next = pw.step(q, cp);
-        if (next < 0) continue;
-        cost = chars + 1 + pw.need(next);
-      } else {
-        let least: number | null = null;
-        for (const [lo, hi] of pendingRanges(p)) {
-          const m = pw.needIn(q, lo, hi);
-          if (m !== null && (least === null || m < least)) least = m;
-        }
-        if (least === null) continue;
-        nextPend = p;
-        cost = chars + least;
-      }
-      for (const id of child.ids) (ids.push(id), costs.push(cost));
-      visit(child, next, nextPend, nextPend === BETWEEN ? chars + 1 : chars);
-    }
-  };
-  visit(root, pw.start, BETWEEN, 0);
-  return { ids: Int32Array.from(ids), costs: Float64Array.from(costs), sorted: false };
 }
 
 const tries = new WeakMap<Tokenizer, VocabTrie>();
@@ -265,7 +220,7 @@ export class TokenConstraint<S = unknown> {
       let priced = cache.get(pw.key);
       if (!priced) {
         if (cache.size >= MAX_KEYS) cache.clear();
-        cache.set(pw.key, (priced = pricePlain(plainTrie(this.trie), pw)));
+        cache.set(pw.key, (priced = pricePlain(flatPlainTrie(this.trie), pw)));
       }
       if (pw.room === Infinity) for (const id of priced.ids) out.push(id); // no length limit: every token the walk priced
       else {
