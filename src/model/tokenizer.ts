@@ -182,7 +182,7 @@ export class Tokenizer {
   }
 
   /** The prompt text for `messages` per the chat template, or null when the checkpoint has no template. */
-  applyChatTemplate(messages: readonly ChatMessage[], opts: { addGenerationPrompt?: boolean; tools?: readonly Record<string, unknown>[] } = {}): string | null {
+  applyChatTemplate(messages: readonly ChatMessage[], opts: { addGenerationPrompt?: boolean; tools?: readonly Record<string, unknown>[]; kwargs?: Record<string, unknown> } = {}): string | null {
     if (this.chatTemplate === null) return null;
     const msgs = messages.map((m) => ({
       role: m.role,
@@ -192,6 +192,7 @@ export class Tokenizer {
     }));
     try {
       return this.tok.apply_chat_template(msgs as { role: string; content: string }[], {
+        ...opts.kwargs, // template variables (Qwen3's enable_thinking); the renderer's own names are refused upstream
         tokenize: false,
         add_generation_prompt: opts.addGenerationPrompt ?? true,
         ...(opts.tools && opts.tools.length > 0 ? { tools: opts.tools as unknown as Record<string, unknown>[] } : {}),

@@ -16,6 +16,7 @@
  *   Tool: {content}
  * Pure: no I/O.
  */
+import { continueFinal, DEFAULT_RENDER, type ChatRender } from './chat-render.js';
 import type { ChatMessage } from '../model/tokenizer.js';
 import { ApiError } from './errors.js';
 import { contentText, type ChatContent } from './schemas.js';
@@ -104,8 +105,11 @@ export function hermesCall(name: string, args: unknown): string {
   return `${TOOL_OPEN}${JSON.stringify({ name, arguments: args })}${TOOL_CLOSE}`;
 }
 
-/** The plain chat fallback: "Role: content" lines, then "Assistant:"; tools and tool calls as the file header says. */
-export function plainChatPrompt(messages: readonly ChatMessage[], tools: readonly ToolDef[] = []): string {
+/**
+ * The plain chat fallback: "Role: content" lines, then "Assistant:" (with add_generation_prompt; continue_final_message
+ * ends inside the final message instead); tools and tool calls as the file header says.
+ */
+export function plainChatPrompt(messages: readonly ChatMessage[], tools: readonly ToolDef[] = [], render: ChatRender = DEFAULT_RENDER): string {
   const name = (r: string): string => r.charAt(0).toUpperCase() + r.slice(1);
   const lines = messages.map((m) => `${name(m.role)}: ${m.content}${(m.tool_calls ?? []).map((c) => hermesCall(c.function.name, c.function.arguments)).join('')}`);
   if (tools.length > 0) {
@@ -113,5 +117,7 @@ export function plainChatPrompt(messages: readonly ChatMessage[], tools: readonl
     if (messages[0]?.role === 'system') lines[0] = `${lines[0]}\n${block}`;
     else lines.unshift(`System: ${block}`);
   }
-  return lines.join('\n') + '\nAssistant:';
+  const text = lines.join('\n');
+  if (render.continueFinal) return continueFinal(text, messages);
+  return render.addGenerationPrompt ? `${text}\nAssistant:` : text;
 }

@@ -12,6 +12,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { GenerateOptions, GenerateResult, ModelService, TokenInfo } from './service.js';
 import { samplingOptions } from './sampling-options.js';
 import { chatMessages, type BodyMessage } from './chat-messages.js';
+import { chatRender } from './chat-render.js';
 import { MISTRAL_ID_LENGTH, toolPlan, type ToolPlan } from './tools.js';
 import { ChoiceOutput, choiceMessage, type ChatDelta } from './tool-output.js';
 import { ApiError, toApiError } from './errors.js';
@@ -138,6 +139,7 @@ const UNSUPPORTED: Record<string, (v: unknown) => boolean> = {
   function_call: (v) => v !== 'none',
   suffix: (v) => v !== '',
   best_of: (v) => v !== 1,
+  chat_template: (v) => v !== '', // vLLM takes a request's template only with --trust-request-chat-template
 };
 
 /** Completions have no tools (chat has: tools.ts). */
@@ -152,7 +154,14 @@ function checkUnsupported(body: object, kind: Kind): void {
     const v = (body as Record<string, unknown>)[k];
     if (v === undefined || v === null || v === false) continue;
     if (asks(v)) {
-      const why = k in COMPLETIONS_UNSUPPORTED ? 'tools are taken by /v1/chat/completions' : k === 'functions' || k === 'function_call' ? 'give tools and tool_choice instead' : 'suffix and best_of are not implemented; structured output is: response_format, guided_json, guided_choice, guided_regex, guided_grammar, json_schema, grammar';
+      const why =
+        k in COMPLETIONS_UNSUPPORTED
+          ? 'tools are taken by /v1/chat/completions'
+          : k === 'functions' || k === 'function_call'
+            ? 'give tools and tool_choice instead'
+            : k === 'chat_template'
+              ? "the checkpoint's template is used; chat_template_kwargs sets its variables"
+              : 'suffix and best_of are not implemented; structured output is: response_format, guided_json, guided_choice, guided_regex, guided_grammar, json_schema, grammar';
       throw new ApiError(400, 'unsupported_field', `${k}: not supported by this server (${why}); leave it out`, k);
     }
   }
@@ -353,7 +362,7 @@ export function registerOpenAIRoutes(app: FastifyInstance, ctx: ServeContext): v
       if (tools.structured) options.structured = tools.structured;
       // Mistral's calls follow its special [TOOL_CALLS] token: the text keeps special tokens (as vLLM's mistral parser asks)
       if (tools.mode !== 'none' && tools.format === 'mistral') options.skipSpecialTokens = false;
-      const prompt = service.chatPrompt(messages, tools.tools);
+      const prompt = service.chatPrompt(messages, tools.tools, chatRender(body as unknown as Record<string, unknown>));
       checkPromptLength(ctx, service, prompt, 'messages');
       const stream = body.stream === true;
       const logprobs = body.logprobs === true;

@@ -10,7 +10,8 @@
  *                Qwen2), as text prompts get them
  *                or {messages: [...], tools?: [...]} (vLLM's chat form): the tokens the chat route runs for them,
  *                chat template (with the tools, as a request whose tool_choice is not "none") and generation
- *                prompt included (its usage.prompt_tokens)
+ *                prompt included (its usage.prompt_tokens); add_generation_prompt, continue_final_message and
+ *                chat_template_kwargs as on the chat route (chat-render.ts)
  *   /detokenize  {tokens: number[], model?} → {content, prompt} (the same text under both names)
  *
  * Unknown fields are ignored (as on the OpenAI routes); the token rule is the OpenAI routes'.
@@ -20,9 +21,10 @@ import { ApiError } from './errors.js';
 import { bearerAuth, type ServeContext } from './context.js';
 import { checkModel } from './routes-openai.js';
 import { checkIdsBelow } from './prompts.js';
-import { messagesSchema, type ChatBody } from './schemas.js';
+import { chatRenderProps, messagesSchema, type ChatBody } from './schemas.js';
 import { chatMessages, type BodyMessage } from './chat-messages.js';
 import { parseTools } from './tools.js';
+import { chatRender } from './chat-render.js';
 
 const optionalBool = { type: ['boolean', 'null'] };
 
@@ -35,6 +37,7 @@ const tokenizeSchema = {
     add_special: optionalBool,
     add_special_tokens: optionalBool,
     model: { type: 'string' },
+    ...chatRenderProps,
   },
 };
 
@@ -65,7 +68,7 @@ export function registerTokenRoutes(app: FastifyInstance, ctx: ServeContext): vo
     if (b.messages !== undefined) {
       if (b.content !== undefined || b.prompt !== undefined) throw new ApiError(400, 'invalid_value', 'messages: give messages or a text (content, prompt), not both', 'messages');
       // as the chat route runs them: the rendered template's ids, or the fallback text as a text prompt (its special prefix first)
-      const p = service.chatPrompt(chatMessages(b.messages as BodyMessage[]), b.tools == null ? [] : parseTools(b.tools));
+      const p = service.chatPrompt(chatMessages(b.messages as BodyMessage[]), b.tools == null ? [] : parseTools(b.tools), chatRender(b as Record<string, unknown>));
       const tokens = typeof p === 'string' ? [...service.prefixIds, ...service.encode(p)] : [...p];
       return { tokens, count: tokens.length, max_model_len: service.contextLength };
     }

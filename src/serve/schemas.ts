@@ -13,6 +13,7 @@
  *   messages     non-empty array of {role: system|developer|user|assistant|tool, content: string | [{type:'text', text}] | null,
  *                tool_calls?, tool_call_id?}  (chat; chat-messages.ts)
  *   tools, tool_choice, parallel_tool_calls  (chat; checked in tools.ts)
+ *   add_generation_prompt, continue_final_message, chat_template_kwargs  (chat and /tokenize; vLLM's; chat-render.ts)
  *   max_tokens   integer 1..cap (also `max_completion_tokens` for chat)
  *   temperature  number 0..2 (0 = greedy)          top_p  number in (0, 1]
  *   top_k        integer ≥ -1 (-1 or 0 = all; vLLM's and llama.cpp's extension)    min_p  number 0..1 (0 = off)
@@ -94,6 +95,13 @@ export function completionBodySchema(maxTokensCap: number): Record<string, unkno
   };
 }
 
+/** vLLM's chat rendering fields (chat-render.ts), on chat and /tokenize. */
+export const chatRenderProps = {
+  add_generation_prompt: { type: ['boolean', 'null'] },
+  continue_final_message: { type: ['boolean', 'null'] },
+  chat_template_kwargs: { type: ['object', 'null'] },
+};
+
 export function chatBodySchema(maxTokensCap: number): Record<string, unknown> {
   const props = samplingProps(maxTokensCap);
   return {
@@ -105,6 +113,7 @@ export function chatBodySchema(maxTokensCap: number): Record<string, unknown> {
       logprobs: { type: ['boolean', 'null'] },
       top_logprobs: { type: ['integer', 'null'], minimum: 0, maximum: 20 },
       messages: messagesSchema,
+      ...chatRenderProps,
     },
   };
 }

@@ -7,6 +7,7 @@
  * when it starts and uses that snapshot until it finishes, so a stream in flight never sees
  * an edit applied meanwhile; an applied edit becomes visible atomically to later calls.
  */
+import type { ChatRender } from './chat-render.js';
 import type { EditRequest } from '../edits/request.js';
 import type { PromptInput } from './prompts.js';
 import type { LogitShaping } from '../model/logit-shaping.js';
@@ -126,7 +127,7 @@ export interface ModelService {
    * template writes its own BOS, as transformers' apply_chat_template(tokenize=True) has it), or the documented
    * fallback text (which generation encodes as any text prompt)
    */
-  chatPrompt(messages: readonly ChatMessage[], tools?: readonly ToolDef[]): PromptInput;
+  chatPrompt(messages: readonly ChatMessage[], tools?: readonly ToolDef[], render?: ChatRender): PromptInput;
   /** how the chat prompt's format writes tool calls ('hermes': <tool_call> JSON </tool_call>); null or absent: it has no such syntax, and tool_choice "auto" is refused */
   readonly toolFormat?: ToolFormat;
   /**

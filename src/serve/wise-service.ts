@@ -25,6 +25,7 @@ import { TextDecode, promptVocab, type GenerateTextResult, type Routing } from '
 import { chunks, decodeTexts } from './decode-texts.js';
 import { plainChatPrompt, type ChatMessage, type ToolDef } from './chat-messages.js';
 import { callIdsFor, templateToolFormat, type ToolFormat } from './tools.js';
+import { continueFinal, DEFAULT_RENDER, type ChatRender } from './chat-render.js';
 import { DecodeScheduler } from '../model/decode-scheduler.js';
 import { ApiError } from './errors.js';
 import { isWiseError } from '../util/errors.js';
@@ -105,15 +106,16 @@ export class WiseModelService implements ModelService {
    * plain fallback. A template that raises (Mistral's on roles that do not alternate, say) is a 400 naming messages,
    * as vLLM answers it: the messages are what it refused.
    */
-  chatPrompt(messages: readonly ChatMessage[], tools: readonly ToolDef[] = []): PromptInput {
+  chatPrompt(messages: readonly ChatMessage[], tools: readonly ToolDef[] = [], render: ChatRender = DEFAULT_RENDER): PromptInput {
     let rendered: string | null;
     try {
-      rendered = this.lm.tokenizer.applyChatTemplate(callIdsFor(messages, this.toolFormat), { addGenerationPrompt: true, tools: tools as unknown as Record<string, unknown>[] });
+      rendered = this.lm.tokenizer.applyChatTemplate(callIdsFor(messages, this.toolFormat), { addGenerationPrompt: render.addGenerationPrompt, tools: tools as unknown as Record<string, unknown>[], kwargs: render.kwargs });
     } catch (e) {
       if (isWiseError(e) && e.code === 'WISE_TOKENIZER') throw new ApiError(400, 'invalid_value', `messages: ${e.message}`, 'messages');
       throw e;
     }
-    return rendered === null ? plainChatPrompt(messages, tools) : this.lm.tokenizer.encode(rendered);
+    if (rendered === null) return plainChatPrompt(messages, tools, render);
+    return this.lm.tokenizer.encode(render.continueFinal ? continueFinal(rendered, messages) : rendered);
   }
 
   /** Hermes when the fallback writes the prompt; else what the checkpoint's template writes (tools.ts templateToolFormat). */

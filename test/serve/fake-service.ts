@@ -18,6 +18,7 @@ import { firstStop, heldBack } from '../../src/serve/stop-strings.js';
 import type { EditRequest } from '../../src/edits/request.js';
 import { plainChatPrompt, type ChatMessage, type ToolDef } from '../../src/serve/chat-messages.js';
 import type { ToolFormat } from '../../src/serve/tools.js';
+import type { ChatRender } from '../../src/serve/chat-render.js';
 import type { EditSummary, GenerateOptions, GenerateResult, ModelService, PromptInput } from '../../src/serve/service.js';
 
 const BABBLE = ' the quick brown fox jumps over the lazy dog.';
@@ -80,8 +81,8 @@ export class FakeService implements ModelService {
     return String.fromCodePoint(...ids);
   }
 
-  chatPrompt(messages: readonly ChatMessage[], tools: readonly ToolDef[] = []): string {
-    return plainChatPrompt(messages, tools);
+  chatPrompt(messages: readonly ChatMessage[], tools: readonly ToolDef[] = [], render?: ChatRender): string {
+    return plainChatPrompt(messages, tools, render);
   }
 
   readonly toolFormat: ToolFormat;
