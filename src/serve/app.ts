@@ -23,6 +23,7 @@ import { registerOpenAIRoutes } from './routes-openai.js';
 import { registerEmbeddingRoutes } from './routes-embeddings.js';
 import { registerEditRoutes } from './routes-edits.js';
 import { registerTokenRoutes } from './routes-tokens.js';
+import { registerLlamaCppRoutes } from './routes-llamacpp.js';
 
 export interface ServerOptions {
   service: ModelService | Promise<ModelService>;
@@ -142,5 +143,6 @@ export function buildServer(opts: ServerOptions): FastifyInstance {
   registerEmbeddingRoutes(app, ctx);
   registerEditRoutes(app, ctx);
   registerTokenRoutes(app, ctx);
+  registerLlamaCppRoutes(app, ctx);
   return app;
 }

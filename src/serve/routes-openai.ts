@@ -16,6 +16,7 @@ import { chatRender } from './chat-render.js';
 import { MISTRAL_ID_LENGTH, toolPlan, type ToolPlan } from './tools.js';
 import { ChoiceOutput, choiceMessage, type ChatDelta } from './tool-output.js';
 import { ApiError, toApiError } from './errors.js';
+import { abortedError, EventStream, requestAbort } from './sse.js';
 import { bearerAuth, modelId, type ServeContext } from './context.js';
 import { parsePrompts, promptParam, type PromptInput } from './prompts.js';
 import { recordResults } from './serve-metrics.js';
@@ -176,20 +177,12 @@ function choicesPerPrompt(body: SamplingBody, prompts: number): number {
 
 const endpointOf = (kind: Kind): string => (kind === 'chat' ? '/v1/chat/completions' : '/v1/completions');
 
-const abortedError = (): ApiError => new ApiError(503, 'aborted', 'the generation was aborted (the client went away or the server is closing)');
-
 async function respond(ctx: ServeContext, call: Call, req: FastifyRequest, reply: FastifyReply): Promise<unknown> {
   const { kind, service } = call;
   const id = newId(kind === 'chat' ? 'chatcmpl' : 'cmpl');
   const object = kind === 'chat' ? 'chat.completion' : 'text_completion';
   const created = Math.floor(Date.now() / 1000);
-  const ac = new AbortController();
-  const raw = reply.raw;
-  const onClose = (): void => {
-    if (!raw.writableFinished) ac.abort();
-  };
-  raw.on('close', onClose);
-  ctx.active.add(ac);
+  const { ac, release } = requestAbort(ctx, reply);
   // the model id echoed while streaming is the one requested against; the final chunk names the state used
   let model = modelId(service.baseName, service.editSeq());
   const optionsFor = (c: number): GenerateOptions => ({ ...call.options, seed: choiceSeed(call.options.seed ?? 0, c % call.n) });
@@ -244,21 +237,10 @@ async function respond(ctx: ServeContext, call: Call, req: FastifyRequest, reply
     });
     // The event stream starts with the first event, not before the generation does: a request
     // the model refuses (a prompt longer than its context) still gets its HTTP status (400).
-    let started = false;
-    const send = (obj: unknown): void => {
-      if (!started) {
-        started = true;
-        reply.hijack();
-        raw.writeHead(200, {
-          'content-type': 'text/event-stream; charset=utf-8',
-          'cache-control': 'no-cache',
-          connection: 'keep-alive',
-          'x-accel-buffering': 'no',
-        });
-        if (kind === 'chat') call.prompts.forEach((_, c) => send({ id, object: chunkObject, created, model, choices: [chatChunk(c, { role: 'assistant', content: '' }, null)], ...extra })); // each choice opens with its role
-      }
-      if (!raw.destroyed && !raw.writableEnded) raw.write(`data: ${JSON.stringify(obj)}\n\n`);
-    };
+    const stream = new EventStream(reply, (s) => {
+      if (kind === 'chat') call.prompts.forEach((_, c) => s.send({ id, object: chunkObject, created, model, choices: [chatChunk(c, { role: 'assistant', content: '' }, null)], ...extra })); // each choice opens with its role
+    });
+    const send = (obj: unknown): void => stream.send(obj);
     try {
       // Several choices decode together (serve.batch_size at a time), so their chunks interleave, each
       // naming its choice by index; a choice's last chunk (finish_reason set, with its `wise`) comes as soon as it is done.
@@ -287,7 +269,7 @@ async function respond(ctx: ServeContext, call: Call, req: FastifyRequest, reply
       recordResults(ctx.metrics, endpointOf(kind), rs);
       if (call.includeUsage) send({ id, object: chunkObject, created, model, choices: [], usage: usage(rs) });
     } catch (e) {
-      if (!started) {
+      if (!stream.open) {
         if (ac.signal.aborted) throw abortedError();
         throw e; // nothing sent yet: an ordinary error response
       }
@@ -297,11 +279,10 @@ async function respond(ctx: ServeContext, call: Call, req: FastifyRequest, reply
         send({ error: err.body() });
       }
     }
-    if (!raw.destroyed && !raw.writableEnded) raw.end('data: [DONE]\n\n');
+    stream.end('data: [DONE]\n\n');
     return reply;
   } finally {
-    ctx.active.delete(ac);
-    raw.off('close', onClose);
+    release();
   }
 }
 

@@ -59,16 +59,20 @@ export interface GenerateOptions {
 
 /** One token's text (decoded in context) and log-probability under the model's raw distribution, with its top alternatives. */
 export interface TokenInfo {
+  /** the token id (llama.cpp's completion_probabilities report it) */
+  id?: number;
   token: string;
   /** null for the first prompt token, which nothing predicts */
   logprob: number | null;
-  top: { token: string; logprob: number }[] | null;
+  top: { id?: number; token: string; logprob: number }[] | null;
 }
 
 export interface GenerateResult {
   text: string;
   ids: number[];
   finishReason: 'stop' | 'length';
+  /** the stop string that ended the text, if one did (llama.cpp's stopping_word) */
+  stopString?: string;
   promptTokens: number;
   completionTokens: number;
   /** which memory answered: 'main', or the id of a side memory (e.g. 'active', 'merged', 'mem-3') */
@@ -128,6 +132,8 @@ export interface ModelService {
    * fallback text (which generation encodes as any text prompt)
    */
   chatPrompt(messages: readonly ChatMessage[], tools?: readonly ToolDef[], render?: ChatRender): PromptInput;
+  /** the checkpoint's chat template (GET /props), or null / absent: none (the plain fallback) */
+  readonly chatTemplate?: string | null;
   /** how the chat prompt's format writes tool calls ('hermes': <tool_call> JSON </tool_call>); null or absent: it has no such syntax, and tool_choice "auto" is refused */
   readonly toolFormat?: ToolFormat;
   /**

@@ -36,6 +36,8 @@ export interface GenerateTextResult {
   text: string;
   ids: number[];
   finishReason: 'stop' | 'length';
+  /** the stop string that ended the text, if one did (llama.cpp's stopping_word) */
+  stopString?: string;
   promptTokens: number;
   /** 'main' or the id of the side memory the router chose for the prompt */
   memory: string;
@@ -71,6 +73,7 @@ export class TextDecode {
   private checked = 0; // chars of `text` searched for stop strings: a stop must end beyond them
   private generated = 0; // tokens decoded so far
   private stopAt = -1;
+  private stopString: string | undefined;
   /** with logprobs: the prompt and every generated id, each generated token's info, and those not yet passed to onText */
   private readonly all: number[];
   private readonly tokens: TokenInfo[] = [];
@@ -119,7 +122,7 @@ export class TextDecode {
   setEcho(logits: Float32Array, route?: TensorData): void {
     const V = this.lm.config.vocabSize;
     const ids = this.promptIds;
-    this.promptTokenInfo = ids.map((id, t) => (t === 0 ? { token: textAfter(this.lm, ids, 0, id), logprob: null, top: null } : tokenInfo(this.lm, logits.subarray((t - 1) * V, t * V), ids, t, this.k)));
+    this.promptTokenInfo = ids.map((id, t) => (t === 0 ? { id, token: textAfter(this.lm, ids, 0, id), logprob: null, top: null } : tokenInfo(this.lm, logits.subarray((t - 1) * V, t * V), ids, t, this.k)));
     this.echoRoute = route;
   }
 
@@ -163,7 +166,7 @@ export class TextDecode {
     if (r === null) return { text: '', ids: [], finishReason: 'length', memory: this.memoryOf(this.echoRoute), ...base };
     if (this.stopAt < 0) this.advance(true);
     if (this.pending.length > 0) this.opts.onText?.('', this.pending.splice(0)); // tokens whose text was cut by a stop string, or decoded to nothing
-    return { text: this.text, ids: r.ids, finishReason: this.stopAt >= 0 ? 'stop' : r.finishReason, memory: this.memoryOf(r.prefill.route), ...base };
+    return { text: this.text, ids: r.ids, finishReason: this.stopAt >= 0 ? 'stop' : r.finishReason, ...(this.stopString !== undefined ? { stopString: this.stopString } : {}), memory: this.memoryOf(r.prefill.route), ...base };
   }
 
   private memoryOf(route: TensorData | undefined): string {
@@ -187,6 +190,7 @@ export class TextDecode {
       const hit = firstStop(this.text, this.stops, this.checked);
       if (hit >= 0) {
         this.stopAt = hit;
+        this.stopString = this.stops.find((s) => this.text.startsWith(s, hit));
         this.text = this.text.slice(0, hit);
       }
     }
@@ -214,8 +218,8 @@ function textAfter(lm: CausalLM, ids: readonly number[], at: number, id: number)
 /** TokenInfo of ids[at] under the logits row that predicts it, with its `k` most likely alternatives (in the same context). */
 function tokenInfo(lm: CausalLM, row: Float32Array, ids: readonly number[], at: number, k: number): TokenInfo {
   const lse = logSumExp(row);
-  const top = topLogprobs(row, k, lse).map((t) => ({ token: textAfter(lm, ids, at, t.id), logprob: t.logprob }));
-  return { token: textAfter(lm, ids, at, ids[at]!), logprob: logprobOf(row, ids[at]!, lse), top };
+  const top = topLogprobs(row, k, lse).map((t) => ({ id: t.id, token: textAfter(lm, ids, at, t.id), logprob: t.logprob }));
+  return { id: ids[at]!, token: textAfter(lm, ids, at, ids[at]!), logprob: logprobOf(row, ids[at]!, lse), top };
 }
 
 /** What decoding one more token added: `after` beyond `before` (beyond their common prefix when a decoder rewrote the end). */

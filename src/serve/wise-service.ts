@@ -118,6 +118,10 @@ export class WiseModelService implements ModelService {
     return this.lm.tokenizer.encode(render.continueFinal ? continueFinal(rendered, messages) : rendered);
   }
 
+  get chatTemplate(): string | null {
+    return this.lm.tokenizer.chatTemplate;
+  }
+
   /** Hermes when the fallback writes the prompt; else what the checkpoint's template writes (tools.ts templateToolFormat). */
   get toolFormat(): ToolFormat {
     const t = this.lm.tokenizer.chatTemplate;
@@ -132,6 +136,7 @@ export class WiseModelService implements ModelService {
       text: r.text,
       ids: r.ids,
       finishReason: r.finishReason,
+      ...(r.stopString !== undefined ? { stopString: r.stopString } : {}),
       promptTokens: r.promptTokens,
       completionTokens: r.ids.length,
       memory: r.memory,

@@ -121,6 +121,7 @@ export class FakeService implements ModelService {
     let emitted = 0;
     let finish: 'stop' | 'length' = plan.eos && chars.length === full.length ? 'stop' : 'length';
     let count = 0;
+    let stopString: string | undefined;
     for (const c of chars) {
       if (opts.signal?.aborted) {
         this.aborted++;
@@ -131,6 +132,7 @@ export class FakeService implements ModelService {
       count++;
       const hit = firstStop(text, stops);
       if (hit >= 0) {
+        stopString = stops.find((w) => text.startsWith(w, hit));
         text = text.slice(0, hit);
         finish = 'stop';
         break;
@@ -146,6 +148,7 @@ export class FakeService implements ModelService {
       text,
       ids: this.encode(text),
       finishReason: finish,
+      ...(stopString !== undefined ? { stopString } : {}),
       promptTokens: this.encode(prompt).length,
       completionTokens: count,
       memory: plan.memory,

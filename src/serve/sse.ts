@@ -1,0 +1,59 @@
+/**
+ * The plumbing every generating route shares: an AbortController that fires when the client goes away (or the
+ * server closes: ServeContext.active), and a server-sent-event stream that opens with its first event, so that an
+ * error raised before any event (a prompt longer than the context) is still an ordinary HTTP error response.
+ */
+import type { FastifyReply } from 'fastify';
+import { ApiError } from './errors.js';
+import type { ServeContext } from './context.js';
+
+export const abortedError = (): ApiError => new ApiError(503, 'aborted', 'the generation was aborted (the client went away or the server is closing)');
+
+/** An abort signal for the request's generation; call `release` when the response is done. */
+export function requestAbort(ctx: ServeContext, reply: FastifyReply): { ac: AbortController; release: () => void } {
+  const ac = new AbortController();
+  const raw = reply.raw;
+  const onClose = (): void => {
+    if (!raw.writableFinished) ac.abort();
+  };
+  raw.on('close', onClose);
+  ctx.active.add(ac);
+  return {
+    ac,
+    release: () => {
+      ctx.active.delete(ac);
+      raw.off('close', onClose);
+    },
+  };
+}
+
+/** `data: {json}` events on the reply, opened (200, text/event-stream) by the first; `onOpen` runs once, right after. */
+export class EventStream {
+  private started = false;
+
+  constructor(
+    private readonly reply: FastifyReply,
+    private readonly onOpen?: (s: EventStream) => void,
+  ) {}
+
+  get open(): boolean {
+    return this.started;
+  }
+
+  send(obj: unknown): void {
+    const raw = this.reply.raw;
+    if (!this.started) {
+      this.started = true;
+      this.reply.hijack();
+      raw.writeHead(200, { 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-cache', connection: 'keep-alive', 'x-accel-buffering': 'no' });
+      this.onOpen?.(this);
+    }
+    if (!raw.destroyed && !raw.writableEnded) raw.write(`data: ${JSON.stringify(obj)}\n\n`);
+  }
+
+  /** Ends the stream, writing `tail` last (OpenAI's `data: [DONE]`; llama.cpp's native stream has none). */
+  end(tail = ''): void {
+    const raw = this.reply.raw;
+    if (!raw.destroyed && !raw.writableEnded) raw.end(tail);
+  }
+}
