@@ -125,13 +125,20 @@ describe('tools on the server (fake service)', () => {
     expect(r.choices[0]!.finish_reason).toBe('stop');
   });
 
-  it("Llama 3's format: a reply of JSON objects becomes tool_calls, streamed as unstreamed", async () => {
-    const fake = new FakeService({ toolFormat: 'llama3_json', tickMs: 0, editDelayMs: 0 });
-    await fake.applyEdit({ prompt: `${ASKS}\nAssistant:`, target: '{"name": "get_weather", "parameters": {"city": "Oslo"}}' });
+  /** A server over a FakeService whose prompt format is `format` and whose answer to ASKS is `target`; closed after `fn`. */
+  const withFake = async (format: 'llama3_json' | 'mistral', target: string, fn: (fake: FakeService, c: OpenAI, body: { model: string; messages: { role: 'user'; content: string }[]; tools: typeof TOOLS; max_tokens: number }) => Promise<void>): Promise<void> => {
+    const fake = new FakeService({ toolFormat: format, tickMs: 0, editDelayMs: 0 });
+    await fake.applyEdit({ prompt: `${ASKS}\nAssistant:`, target });
     const s2 = await startServer({ service: fake, port: 0, token: 't', stderr: { write: () => true } });
     try {
-      const c2 = new OpenAI({ baseURL: `${s2.url}/v1`, apiKey: 'x', maxRetries: 0 });
-      const body = { model: 'fake-base', messages: [{ role: 'user' as const, content: ASKS }], tools: TOOLS, max_tokens: 200 };
+      await fn(fake, new OpenAI({ baseURL: `${s2.url}/v1`, apiKey: 'x', maxRetries: 0 }), { model: 'fake-base', messages: [{ role: 'user' as const, content: ASKS }], tools: TOOLS, max_tokens: 200 });
+    } finally {
+      await s2.close();
+    }
+  };
+
+  it("Llama 3's format: a reply of JSON objects becomes tool_calls, streamed as unstreamed", async () => {
+    await withFake('llama3_json', '{"name": "get_weather", "parameters": {"city": "Oslo"}}', async (_fake, c2, body) => {
       const r = await c2.chat.completions.create(body);
       const call = r.choices[0]!.message.tool_calls![0]! as OpenAI.Chat.Completions.ChatCompletionMessageFunctionToolCall;
       expect([r.choices[0]!.finish_reason, r.choices[0]!.message.content, call.function.name, JSON.parse(call.function.arguments)]).toEqual(['tool_calls', null, 'get_weather', { city: 'Oslo' }]);
@@ -139,18 +146,11 @@ describe('tools on the server (fake service)', () => {
       expect((final.choices[0]!.message.tool_calls![0]! as OpenAI.Chat.Completions.ChatCompletionMessageFunctionToolCall).function).toEqual(call.function);
       const plain = await c2.chat.completions.create({ ...body, messages: [{ role: 'user', content: 'Hello' }], max_tokens: 5, temperature: 0 });
       expect(plain.choices[0]!.message.content).toBe(' the ');
-    } finally {
-      await s2.close();
-    }
+    });
   });
 
   it("Mistral's format: [TOOL_CALLS] and its array become tool_calls with 9-character ids; the text keeps special tokens", async () => {
-    const fake = new FakeService({ toolFormat: 'mistral', tickMs: 0, editDelayMs: 0 });
-    await fake.applyEdit({ prompt: `${ASKS}\nAssistant:`, target: 'Checking.[TOOL_CALLS] [{"name": "get_weather", "arguments": {"city": "Oslo"}}]' });
-    const s2 = await startServer({ service: fake, port: 0, token: 't', stderr: { write: () => true } });
-    try {
-      const c2 = new OpenAI({ baseURL: `${s2.url}/v1`, apiKey: 'x', maxRetries: 0 });
-      const body = { model: 'fake-base', messages: [{ role: 'user' as const, content: ASKS }], tools: TOOLS, max_tokens: 200 };
+    await withFake('mistral', 'Checking.[TOOL_CALLS] [{"name": "get_weather", "arguments": {"city": "Oslo"}}]', async (fake, c2, body) => {
       const r = await c2.chat.completions.create(body);
       expect(fake.lastOptions!.skipSpecialTokens).toBe(false);
       const call = r.choices[0]!.message.tool_calls![0]! as OpenAI.Chat.Completions.ChatCompletionMessageFunctionToolCall;
@@ -166,9 +166,7 @@ describe('tools on the server (fake service)', () => {
       expect(fake.lastOptions!.skipSpecialTokens).toBeUndefined();
       await c2.chat.completions.create({ ...body, tools: undefined, skip_special_tokens: false } as never);
       expect(fake.lastOptions!.skipSpecialTokens).toBe(false); // vLLM's field, asked for directly
-    } finally {
-      await s2.close();
-    }
+    });
   });
 
   it('a checkpoint whose template writes no tool calls: auto is a 400 naming tool_choice, the server keeps serving', async () => {
