@@ -44,6 +44,9 @@ export class ApiError extends Error {
   }
 }
 
+/** A 400 invalid_value naming `param` (a field, or a path into one): "param: message". */
+export const badValue = (param: string, message: string): ApiError => new ApiError(400, 'invalid_value', `${param}: ${message}`, param);
+
 function defaultType(status: number): ApiErrorType {
   if (status === 401) return 'authentication_error';
   if (status === 503) return 'unavailable_error';

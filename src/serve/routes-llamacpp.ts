@@ -22,8 +22,9 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { randomInt } from 'node:crypto';
 import type { GenerateOptions, GenerateResult, ModelService, PromptInput, TokenInfo } from './service.js';
 import { samplingOptions } from './sampling-options.js';
-import { ApiError, toApiError } from './errors.js';
+import { ApiError, badValue, toApiError } from './errors.js';
 import { bearerAuth, modelId, type ServeContext } from './context.js';
+import { checkPromptLength, promptTokenCount, utf8 } from './routes-openai.js';
 import { abortedError, EventStream, requestAbort } from './sse.js';
 import { recordResults } from './serve-metrics.js';
 import { chatMessages, type BodyMessage } from './chat-messages.js';
@@ -79,17 +80,15 @@ interface CompletionBody extends Record<string, unknown> {
   return_tokens?: boolean | null;
 }
 
-const bad = (param: string, message: string): ApiError => new ApiError(400, 'invalid_value', `${param}: ${message}`, param);
-
 /** One prompt given as token ids and texts mixed (llama.cpp): ids as they are, texts tokenized; BOS first when it starts with a text. */
 function mixedPrompt(service: ModelService, items: readonly unknown[], at: string): number[] {
   const ids: number[] = typeof items[0] === 'string' ? [...service.prefixIds] : [];
   items.forEach((x, i) => {
     if (typeof x === 'string') ids.push(...service.encode(x));
     else if (Number.isInteger(x) && (x as number) >= 0 && (x as number) < service.vocabSize) ids.push(x as number);
-    else throw bad(`${at}[${i}]`, `expected a token id in [0, ${service.vocabSize}) or a text`);
+    else throw badValue(`${at}[${i}]`, `expected a token id in [0, ${service.vocabSize}) or a text`);
   });
-  if (ids.length === 0) throw bad(at, 'the prompt has no tokens');
+  if (ids.length === 0) throw badValue(at, 'the prompt has no tokens');
   return ids;
 }
 
@@ -97,11 +96,11 @@ function mixedPrompt(service: ModelService, items: readonly unknown[], at: strin
 function llamaPrompts(service: ModelService, prompt: string | unknown[]): { prompts: PromptInput[]; many: boolean } {
   if (typeof prompt === 'string') return { prompts: [prompt], many: false };
   if (prompt.some((x) => typeof x === 'number')) return { prompts: [mixedPrompt(service, prompt, 'prompt')], many: false };
-  if (prompt.length > MAX_CHOICES) throw bad('prompt', `${prompt.length} prompts; at most ${MAX_CHOICES} per request`);
+  if (prompt.length > MAX_CHOICES) throw badValue('prompt', `${prompt.length} prompts; at most ${MAX_CHOICES} per request`);
   const prompts = prompt.map((p, i): PromptInput => {
     if (typeof p === 'string' && p.length > 0) return p;
     if (Array.isArray(p) && p.length > 0) return mixedPrompt(service, p, `prompt[${i}]`);
-    throw bad(`prompt[${i}]`, 'expected a non-empty text or a non-empty list of token ids and texts');
+    throw badValue(`prompt[${i}]`, 'expected a non-empty text or a non-empty list of token ids and texts');
   });
   return { prompts, many: true };
 }
@@ -109,13 +108,13 @@ function llamaPrompts(service: ModelService, prompt: string | unknown[]): { prom
 /** llama.cpp's logit_bias: [[id or text, bias or false], …] or {"id or text": bias}; false bans (−100, OpenAI's ban). */
 function logitBias(service: ModelService, v: unknown): Record<string, number> | undefined {
   if (v === undefined || v === null) return undefined;
-  const pairs: [unknown, unknown][] = Array.isArray(v) ? v.map((p, i) => (Array.isArray(p) && p.length === 2 ? (p as [unknown, unknown]) : (() => { throw bad(`logit_bias[${i}]`, 'expected a pair [token id or text, bias or false]'); })())) : isObject(v) ? Object.entries(v) : [];
+  const pairs: [unknown, unknown][] = Array.isArray(v) ? v.map((p, i) => (Array.isArray(p) && p.length === 2 ? (p as [unknown, unknown]) : (() => { throw badValue(`logit_bias[${i}]`, 'expected a pair [token id or text, bias or false]'); })())) : isObject(v) ? Object.entries(v) : [];
   const out: Record<string, number> = {};
   pairs.forEach(([t, b], i) => {
     const bias = b === false ? -100 : typeof b === 'number' ? Math.max(-100, Math.min(100, b)) : NaN;
-    if (Number.isNaN(bias)) throw bad(`logit_bias[${i}]`, 'the bias must be a number or false');
+    if (Number.isNaN(bias)) throw badValue(`logit_bias[${i}]`, 'the bias must be a number or false');
     const ids = typeof t === 'number' ? [t] : typeof t === 'string' && /^\d+$/.test(t) ? [Number(t)] : typeof t === 'string' ? service.encode(t) : [];
-    if (ids.length === 0) throw bad(`logit_bias[${i}]`, 'expected a token id or a non-empty text');
+    if (ids.length === 0) throw badValue(`logit_bias[${i}]`, 'expected a token id or a non-empty text');
     for (const id of ids) out[String(id)] = bias;
   });
   return out;
@@ -149,8 +148,6 @@ function llamaOptions(service: ModelService, b: CompletionBody, cap: number): Ge
   if (b.n_probs) options.logprobs = b.n_probs;
   return options;
 }
-
-const utf8 = (s: string): number[] => [...Buffer.from(s, 'utf8')];
 
 /** llama.cpp's completion_probabilities for the tokens. */
 const probabilities = (infos: readonly TokenInfo[]): Record<string, unknown>[] =>
@@ -217,14 +214,11 @@ async function complete(ctx: ServeContext, req: FastifyRequest<{ Body: Completio
   const service = ctx.ready();
   const b = req.body;
   const { prompts, many } = llamaPrompts(service, b.prompt);
-  for (const p of prompts) {
-    const n = typeof p === 'string' ? service.prefixIds.length + service.encode(p).length : p.length;
-    if (n > ctx.maxPromptTokens) throw new ApiError(400, 'context_length_exceeded', `the prompt has ${n} tokens; this server accepts at most ${ctx.maxPromptTokens}`, 'prompt');
-  }
+  prompts.forEach((p, i) => checkPromptLength(ctx, service, p, many ? `prompt[${i}]` : 'prompt'));
   const options = llamaOptions(service, b, ctx.maxTokensCap);
   if ((b.n_predict ?? -1) === 0) {
     // llama.cpp evaluates the prompt and predicts nothing
-    const empty = (p: PromptInput): GenerateResult => ({ text: '', ids: [], finishReason: 'length', promptTokens: typeof p === 'string' ? service.prefixIds.length + service.encode(p).length : p.length, completionTokens: 0, memory: 'main', editSeq: service.editSeq() });
+    const empty = (p: PromptInput): GenerateResult => ({ text: '', ids: [], finishReason: 'length', promptTokens: promptTokenCount(service, p), completionTokens: 0, memory: 'main', editSeq: service.editSeq() });
     const out = prompts.map((p, i) => ({ ...answer(service, empty(p), p, options, b), index: i }));
     return many ? out : out[0];
   }

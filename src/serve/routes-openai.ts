@@ -42,8 +42,12 @@ export function checkModel(service: ModelService, model: string): void {
   }
 }
 
-function checkPromptLength(ctx: ServeContext, service: ModelService, prompt: PromptInput, param: string): void {
-  const n = typeof prompt === 'string' ? service.prefixIds.length + service.encode(prompt).length : prompt.length; // as generation encodes it
+/** A prompt's tokens as generation encodes it: a text after the tokenizer's special prefix, ids as given. */
+export const promptTokenCount = (service: ModelService, prompt: PromptInput): number => (typeof prompt === 'string' ? service.prefixIds.length + service.encode(prompt).length : prompt.length);
+
+/** 400 context_length_exceeded naming `param` for a prompt longer than the server takes. */
+export function checkPromptLength(ctx: ServeContext, service: ModelService, prompt: PromptInput, param: string): void {
+  const n = promptTokenCount(service, prompt);
   if (n > ctx.maxPromptTokens) {
     throw new ApiError(400, 'context_length_exceeded', `the prompt has ${n} tokens; this server accepts at most ${ctx.maxPromptTokens}`, param);
   }
@@ -111,7 +115,8 @@ function completionLogprobs(infos: readonly TokenInfo[], start = 0): Record<stri
   };
 }
 
-const utf8 = (s: string): number[] => [...Buffer.from(s, 'utf8')];
+/** A token's text as UTF-8 bytes (OpenAI's and llama.cpp's `bytes`). */
+export const utf8 = (s: string): number[] => [...Buffer.from(s, 'utf8')];
 
 /** OpenAI chat's logprobs: one entry per generated token, with its UTF-8 bytes. */
 function chatLogprobs(infos: readonly TokenInfo[]): Record<string, unknown> {

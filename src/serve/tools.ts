@@ -23,7 +23,7 @@ import { jsonRecognizer } from '../model/constrain/json-recognizer.js';
 import type { Recognizer } from '../model/constrain/recognizer.js';
 import { isWiseError } from '../util/errors.js';
 import type { ChatMessage, ToolDef } from './chat-messages.js';
-import { ApiError } from './errors.js';
+import { ApiError, badValue } from './errors.js';
 import type { StructuredOutput } from './structured.js';
 import { isObject } from '../util/is-object.js';
 
@@ -82,22 +82,20 @@ export function callIdsFor(messages: readonly ChatMessage[], format: ToolFormat)
 }
 
 const NAME = /^[A-Za-z0-9_-]{1,64}$/;
-const bad = (param: string, message: string): ApiError => new ApiError(400, 'invalid_value', `${param}: ${message}`, param);
-
 /** `tools`: each {type: 'function', function: {name, description?, parameters?, strict?}}, names unique; 400 naming the entry. */
 export function parseTools(v: unknown): ToolDef[] {
-  if (!Array.isArray(v)) throw bad('tools', 'expected an array of {"type": "function", "function": {"name", "parameters"}}');
+  if (!Array.isArray(v)) throw badValue('tools', 'expected an array of {"type": "function", "function": {"name", "parameters"}}');
   const seen = new Set<string>();
   return v.map((t, i) => {
     const at = `tools[${i}]`;
-    if (!isObject(t) || t.type !== 'function') throw bad(`${at}.type`, 'expected "function" (the only tool type)');
+    if (!isObject(t) || t.type !== 'function') throw badValue(`${at}.type`, 'expected "function" (the only tool type)');
     const f = t.function;
-    if (!isObject(f)) throw bad(`${at}.function`, 'expected an object {"name", "description"?, "parameters"?}');
-    if (typeof f.name !== 'string' || !NAME.test(f.name)) throw bad(`${at}.function.name`, 'required: 1–64 letters, digits, _ or -');
-    if (seen.has(f.name)) throw bad(`${at}.function.name`, `"${f.name}" is declared twice`);
+    if (!isObject(f)) throw badValue(`${at}.function`, 'expected an object {"name", "description"?, "parameters"?}');
+    if (typeof f.name !== 'string' || !NAME.test(f.name)) throw badValue(`${at}.function.name`, 'required: 1–64 letters, digits, _ or -');
+    if (seen.has(f.name)) throw badValue(`${at}.function.name`, `"${f.name}" is declared twice`);
     seen.add(f.name);
-    if (f.description !== undefined && typeof f.description !== 'string') throw bad(`${at}.function.description`, 'expected a string');
-    if (f.parameters !== undefined && !isObject(f.parameters)) throw bad(`${at}.function.parameters`, 'expected a JSON schema object');
+    if (f.description !== undefined && typeof f.description !== 'string') throw badValue(`${at}.function.description`, 'expected a string');
+    if (f.parameters !== undefined && !isObject(f.parameters)) throw badValue(`${at}.function.parameters`, 'expected a JSON schema object');
     return { type: 'function', function: f as ToolDef['function'] };
   });
 }
@@ -106,10 +104,10 @@ function parseChoice(v: unknown, names: ReadonlySet<string>): { mode: ToolMode; 
   if (v === 'none' || v === 'auto' || v === 'required') return { mode: v };
   if (isObject(v) && v.type === 'function' && isObject(v.function) && typeof v.function.name === 'string') {
     const name = v.function.name;
-    if (!names.has(name)) throw bad('tool_choice.function.name', `"${name}" is not one of the tools (${[...names].join(', ')})`);
+    if (!names.has(name)) throw badValue('tool_choice.function.name', `"${name}" is not one of the tools (${[...names].join(', ')})`);
     return { mode: 'named', name };
   }
-  throw bad('tool_choice', 'expected "none", "auto", "required" or {"type": "function", "function": {"name": …}}');
+  throw badValue('tool_choice', 'expected "none", "auto", "required" or {"type": "function", "function": {"name": …}}');
 }
 
 /** A function's arguments schema ({} / absent: an object), compiled where it constrains; 400 naming its path. */
@@ -122,7 +120,7 @@ function compiled(schema: unknown, param: string): SchemaNode {
   try {
     return compileSchema(schema);
   } catch (e) {
-    if (isWiseError(e) && e.code === 'WISE_BAD_SCHEMA') throw bad(param, e.message);
+    if (isWiseError(e) && e.code === 'WISE_BAD_SCHEMA') throw badValue(param, e.message);
     throw e;
   }
 }
@@ -137,9 +135,9 @@ export function toolPlan(body: Record<string, unknown>, format: ToolFormat): Too
   const given = (k: string): boolean => body[k] !== undefined && body[k] !== null;
   const tools = given('tools') ? parseTools(body.tools) : [];
   const names = new Set(tools.map((t) => t.function.name));
-  if (given('parallel_tool_calls') && typeof body.parallel_tool_calls !== 'boolean') throw bad('parallel_tool_calls', 'expected a boolean');
+  if (given('parallel_tool_calls') && typeof body.parallel_tool_calls !== 'boolean') throw badValue('parallel_tool_calls', 'expected a boolean');
   if (tools.length === 0) {
-    if (given('tool_choice') && body.tool_choice !== 'none') throw bad('tool_choice', 'needs tools (none are given)');
+    if (given('tool_choice') && body.tool_choice !== 'none') throw badValue('tool_choice', 'needs tools (none are given)');
     return { mode: 'none', tools: [], names };
   }
   const choice = given('tool_choice') ? parseChoice(body.tool_choice, names) : { mode: 'auto' as const };
