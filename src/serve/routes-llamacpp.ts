@@ -105,17 +105,23 @@ function llamaPrompts(service: ModelService, prompt: string | unknown[]): { prom
   return { prompts, many: true };
 }
 
-/** llama.cpp's logit_bias: [[id or text, bias or false], …] or {"id or text": bias}; false bans (−100, OpenAI's ban). */
+/** llama.cpp's logit_bias: [[id or text, bias or false], …] or {"id or text": bias}; false bans the token (−∞), a text biases each of its tokens. */
 function logitBias(service: ModelService, v: unknown): Record<string, number> | undefined {
   if (v === undefined || v === null) return undefined;
-  const pairs: [unknown, unknown][] = Array.isArray(v) ? v.map((p, i) => (Array.isArray(p) && p.length === 2 ? (p as [unknown, unknown]) : (() => { throw badValue(`logit_bias[${i}]`, 'expected a pair [token id or text, bias or false]'); })())) : isObject(v) ? Object.entries(v) : [];
+  let pairs: [unknown, unknown][];
+  if (isObject(v)) pairs = Object.entries(v);
+  else if (Array.isArray(v)) {
+    pairs = v.map((p, i) => {
+      if (!Array.isArray(p) || p.length !== 2) throw badValue(`logit_bias[${i}]`, 'expected a pair [token id or text, bias or false]');
+      return p as [unknown, unknown];
+    });
+  } else throw badValue('logit_bias', 'expected pairs [token id or text, bias or false] or an object');
   const out: Record<string, number> = {};
   pairs.forEach(([t, b], i) => {
-    const bias = b === false ? -100 : typeof b === 'number' ? Math.max(-100, Math.min(100, b)) : NaN;
-    if (Number.isNaN(bias)) throw badValue(`logit_bias[${i}]`, 'the bias must be a number or false');
+    if (b !== false && (typeof b !== 'number' || !Number.isFinite(b))) throw badValue(`logit_bias[${i}]`, 'the bias must be a number or false');
     const ids = typeof t === 'number' ? [t] : typeof t === 'string' && /^\d+$/.test(t) ? [Number(t)] : typeof t === 'string' ? service.encode(t) : [];
     if (ids.length === 0) throw badValue(`logit_bias[${i}]`, 'expected a token id or a non-empty text');
-    for (const id of ids) out[String(id)] = bias;
+    for (const id of ids) out[String(id)] = b === false ? -Infinity : b;
   });
   return out;
 }
@@ -129,13 +135,13 @@ function llamaOptions(service: ModelService, b: CompletionBody, cap: number): Ge
   const temperature = (b.temperature as number | null | undefined) ?? LLAMA_DEFAULTS.temperature;
   const topK = (b.top_k as number | null | undefined) ?? LLAMA_DEFAULTS.top_k;
   const body: SamplingBody = {
-    temperature: Math.min(2, Math.max(0, temperature)), // ≤ 0: greedy, as llama.cpp
+    temperature: Math.max(0, temperature), // ≤ 0: greedy, as llama.cpp
     top_k: topK <= 0 ? 0 : topK,
     top_p: Math.max(Number.MIN_VALUE, (b.top_p as number | null | undefined) ?? LLAMA_DEFAULTS.top_p),
     min_p: (b.min_p as number | null | undefined) ?? LLAMA_DEFAULTS.min_p,
     repetition_penalty: (b.repeat_penalty as number | null | undefined) ?? LLAMA_DEFAULTS.repeat_penalty,
-    presence_penalty: Math.max(-2, Math.min(2, (b.presence_penalty as number | null | undefined) ?? 0)),
-    frequency_penalty: Math.max(-2, Math.min(2, (b.frequency_penalty as number | null | undefined) ?? 0)),
+    presence_penalty: (b.presence_penalty as number | null | undefined) ?? 0,
+    frequency_penalty: (b.frequency_penalty as number | null | undefined) ?? 0,
     ...(b.stop ? { stop: b.stop } : {}),
     ...(b.seed != null && b.seed >= 0 ? { seed: b.seed } : {}),
     ...(b.ignore_eos ? { ignore_eos: true } : {}),

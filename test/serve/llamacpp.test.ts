@@ -58,6 +58,13 @@ describeShared('llama.cpp routes (tiny-llama)', () => {
     expect((many as unknown as { index: number; content: string }[]).map((a) => [a.index, a.content])).toEqual([[0, base.content], [1, base.content]]);
     const banned = await post('/completion', { prompt: PROMPT, ...greedy, return_tokens: true, logit_bias: [[base.tokens[0], false]] });
     expect(banned.tokens[0]).not.toBe(base.tokens[0]);
+    // a text bans each of its tokens; the object form (OpenAI's) takes ids as keys; a bias that is no number is a 400
+    const first = (await post('/detokenize', { tokens: [base.tokens[0]] })).content as string;
+    const byText = await post('/completion', { prompt: PROMPT, ...greedy, return_tokens: true, logit_bias: [[first, false]] });
+    expect(byText.tokens).not.toContain(base.tokens[0]);
+    expect((await post('/completion', { prompt: PROMPT, ...greedy, return_tokens: true, logit_bias: { [String(base.tokens[0])]: -1000 } })).tokens[0]).not.toBe(base.tokens[0]);
+    const badBias = await w.app.inject({ method: 'POST', url: '/completion', payload: { prompt: PROMPT, logit_bias: [[1, 'x']] } });
+    expect([badBias.statusCode, badBias.json().error.param]).toEqual([400, 'logit_bias[0]']);
     const none = await post('/completion', { prompt: PROMPT, n_predict: 0 });
     expect([none.content, none.tokens_predicted, none.tokens_evaluated]).toEqual(['', 0, base.tokens_evaluated]);
   });
