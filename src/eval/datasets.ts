@@ -35,6 +35,8 @@ export type DatasetKind = (typeof DATASET_KINDS)[number];
 export interface PromptAnswer {
   prompt: string;
   answer: string;
+  /** The question's type where the format names one (KnowEdit: Reasoning, Forgetfulness, …); scored per type too. */
+  key?: string;
 }
 
 export interface EvalRecord {

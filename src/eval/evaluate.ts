@@ -8,14 +8,16 @@
  *   locality    loc.prompt + " " + loc.answer: the argmax ids at the answer positions (kept raw here;
  *               `combine` turns pre/post ids into the post-side `locality` agreement); a record with several
  *               locality questions (KnowEdit) keeps each one's ids, and its agreement is their mean
- *   portability each question → answer: token accuracy, averaged over the record's questions
+ *   portability each question → answer: token accuracy, averaged over the record's questions; KnowEdit's typed
+ *               questions (and locality questions) average per type first, then over the types, and each type's
+ *               mean is kept as `<type>_acc` (run_knowedit_llama2.py's summary)
  *
  * Deviation, documented: for temporal EasyEdit reports only ood_acc (rewrite and rephrase share one key);
  * we also report rewrite_acc so the table has the paper's Rel. column.
  */
 import { WiseError } from '../util/errors.js';
 import type { EvalRecord } from './datasets.js';
-import { allTokensCorrect, localityAgreement, meanFinite, oodAccuracy, perplexity, tokenAccuracy, type RequestMetrics, type RequestResult } from './metrics.js';
+import { allTokensCorrect, localityAgreement, oodAccuracy, perplexity, tokenAccuracy, typedMean, type RequestMetrics, type RequestResult } from './metrics.js';
 import { promptTargetRow, wholeTextRow, type ScoreOut, type ScoreRow, type Scorer } from './scorer.js';
 
 export interface EvaluateOptions {
@@ -32,6 +34,8 @@ export interface SideOutput {
   metrics: RequestMetrics;
   /** Argmax ids at the locality answer positions, one list per locality question (compared pre vs post). */
   localityIds?: number[][];
+  /** Each locality question's type (KnowEdit), parallel to localityIds; absent when no question has one. */
+  localityKeys?: (string | undefined)[];
 }
 
 type JobKind = 'rewrite' | 'rephrase' | 'ood' | 'locality' | 'portability';
@@ -39,14 +43,16 @@ interface Job {
   rec: number;
   kind: JobKind;
   row: ScoreRow;
+  /** The question's type (KnowEdit's portability and locality questions). */
+  key?: string | undefined;
 }
 
 function jobsFor(scorer: Scorer, rec: EvalRecord, i: number): Job[] {
   const jobs: Job[] = [{ rec: i, kind: 'rewrite', row: promptTargetRow(scorer, rec.prompt, rec.target) }];
   if (rec.rephrase !== undefined) jobs.push({ rec: i, kind: 'rephrase', row: promptTargetRow(scorer, rec.rephrase, rec.target) });
   if (rec.kind === 'temporal' && rec.oodRephrase !== undefined) jobs.push({ rec: i, kind: 'ood', row: wholeTextRow(scorer, rec.oodRephrase) });
-  for (const l of rec.localities ?? (rec.locality ? [rec.locality] : [])) jobs.push({ rec: i, kind: 'locality', row: promptTargetRow(scorer, l.prompt, l.answer) });
-  for (const p of rec.portability ?? []) jobs.push({ rec: i, kind: 'portability', row: promptTargetRow(scorer, p.prompt, p.answer) });
+  for (const l of rec.localities ?? (rec.locality ? [rec.locality] : [])) jobs.push({ rec: i, kind: 'locality', row: promptTargetRow(scorer, l.prompt, l.answer), key: l.key });
+  for (const p of rec.portability ?? []) jobs.push({ rec: i, kind: 'portability', row: promptTargetRow(scorer, p.prompt, p.answer), key: p.key });
   return jobs;
 }
 
@@ -68,7 +74,7 @@ export async function evaluateSide(scorer: Scorer, records: readonly EvalRecord[
     outs.push(...got);
   }
   const sides: SideOutput[] = records.map(() => ({ metrics: {} }));
-  const port: number[][] = records.map(() => []);
+  const port: { key?: string | undefined; value: number }[][] = records.map(() => []);
   jobs.forEach((job, k) => {
     const out = outs[k] as ScoreOut;
     const side = sides[job.rec] as SideOutput;
@@ -88,15 +94,21 @@ export async function evaluateSide(scorer: Scorer, records: readonly EvalRecord[
         break;
       case 'locality':
         (side.localityIds ??= []).push(out.argmax);
+        (side.localityKeys ??= []).push(job.key);
         break;
       case 'portability':
-        (port[job.rec] as number[]).push(tokenAccuracy(out.argmax, target));
+        port[job.rec]!.push({ key: job.key, value: tokenAccuracy(out.argmax, target) });
         break;
     }
   });
   port.forEach((accs, i) => {
-    if (accs.length > 0) (sides[i] as SideOutput).metrics.portability = meanFinite(accs);
+    if (accs.length === 0) return;
+    const { mean, byType } = typedMean(accs);
+    const m = (sides[i] as SideOutput).metrics;
+    m.portability = mean;
+    if (byType) m.portability_keys = byType;
   });
+  for (const side of sides) if (side.localityKeys?.every((k) => k === undefined)) delete side.localityKeys;
   return sides;
 }
 
@@ -106,7 +118,9 @@ export function combine(id: string, pre: SideOutput, post: SideOutput): RequestR
   const [a, b] = [pre.localityIds, post.localityIds];
   if (a && b) {
     if (a.length !== b.length) throw new WiseError('WISE_INTERNAL', `${id}: ${a.length} locality questions before the edit, ${b.length} after`, {});
-    result.post.locality = meanFinite(b.map((ids, q) => localityAgreement(ids, a[q]!)));
+    const { mean, byType } = typedMean(b.map((ids, q) => ({ key: post.localityKeys?.[q], value: localityAgreement(ids, a[q]!) })));
+    result.post.locality = mean;
+    if (byType) result.post.locality_keys = byType;
   }
   return result;
 }

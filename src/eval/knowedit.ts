@@ -9,13 +9,16 @@
  * A ground_truth is a string, or lists of aliases ([["Berlin", "Berlin, Germany"]]): the first alias is the answer,
  * as run_knowedit_llama2.py unwraps it (`while isinstance(an, list): an = an[0]`), and a question whose answer is
  * blank is left out, as it does. Every locality question is kept (EvalRecord.localities; `locality` is the first),
- * and every portability question, in the key order above. Pure: no I/O.
+ * and every portability question, in the key order above, each with its type (PromptAnswer.key) so that the scores
+ * come out per type as EasyEdit's summary prints them. Pure: no I/O.
  */
 import type { EvalRecord, PromptAnswer } from './datasets.js';
 import type { Fields } from './fields.js';
 
 export const KNOWEDIT_PORTABILITY = ['Reasoning', 'Subject_Aliasing', 'Logical_Generalization'] as const;
 export const KNOWEDIT_LOCALITY = ['Relation_Specificity', 'Forgetfulness'] as const;
+/** A question's type as EasyEdit's KnowEditDataset names it (its metrics are `<type>_acc`): Reasoning → reasoning. */
+const TYPE_NAME: Record<string, string> = { Reasoning: 'reasoning' };
 
 /** A KnowEdit record: its locality or portability is an object of question lists, or it is a WikiBio passage. */
 export function isKnowEdit(rec: Record<string, unknown>): boolean {
@@ -46,7 +49,7 @@ function questions(f: Fields, group: string, keys: readonly string[]): PromptAns
       const prompt = (q as Record<string, unknown>).prompt;
       if (typeof prompt !== 'string' || prompt.trim() === '') f.fail(`${at}.prompt`, 'must be a non-empty string');
       const answer = firstAlias((q as Record<string, unknown>).ground_truth);
-      if (answer !== undefined) out.push({ prompt, answer });
+      if (answer !== undefined) out.push({ prompt, answer, key: TYPE_NAME[k] ?? k });
     });
   }
   return out;

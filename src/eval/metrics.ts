@@ -69,8 +69,15 @@ export interface RequestMetrics {
   rephrase_acc?: number;
   /** Post only: agreement with the pre-edit argmax ids (pre-edit locality is 1 by definition and is not stored). */
   locality?: number;
-  /** Mean over the record's portability questions (EasyEdit keys them `portability[k]_acc`). */
+  /**
+   * Mean over the record's portability questions; where they have types (KnowEdit), the mean over types of each
+   * type's mean, as run_knowedit_llama2.py's `Overall_portability` takes it per record.
+   */
   portability?: number;
+  /** Per question type (KnowEdit): `<type>_acc` → mean over that type's questions (EasyEdit's keys). */
+  portability_keys?: Record<string, number>;
+  /** Post only, per locality question type (KnowEdit), as `portability_keys`; `locality` is then their mean. */
+  locality_keys?: Record<string, number>;
   rewrite_ppl?: number;
   ood_acc?: number;
   /** All-tokens-correct variants (EasyEdit `token_em_lm_eval`), extra to the paper's metrics. */
@@ -100,6 +107,9 @@ export interface RequestResult {
 export interface SideSummary {
   mean: Partial<Record<MetricKey, number>>;
   count: Partial<Record<MetricKey, number>>;
+  /** Per question type: the mean over the requests that have the type (EasyEdit's summary_metrics per key). */
+  portability_keys?: Record<string, number>;
+  locality_keys?: Record<string, number>;
 }
 
 export interface Summary {
@@ -116,7 +126,27 @@ function summarizeSide(sides: RequestMetrics[]): SideSummary {
     out.mean[k] = meanFinite(vals);
     out.count[k] = vals.filter((v) => Number.isFinite(v)).length;
   }
+  for (const k of ['portability_keys', 'locality_keys'] as const) {
+    const types = [...new Set(sides.flatMap((s) => Object.keys(s[k] ?? {})))];
+    if (types.length > 0) out[k] = Object.fromEntries(types.map((t) => [t, meanFinite(sides.map((s) => s[k]?.[t]))]));
+  }
   return out;
+}
+
+/**
+ * Scores that may carry a type → the overall mean and, where any has a type, the per-type means. Typed scores
+ * average per type first and the overall value is the mean of the type means (run_knowedit_llama2.py's per-record
+ * case_list); untyped scores average directly. Types are named `<type>_acc`, EasyEdit's metric keys.
+ */
+export function typedMean(scores: readonly { key?: string | undefined; value: number }[]): { mean: number; byType?: Record<string, number> } {
+  if (scores.every((s) => s.key === undefined)) return { mean: meanFinite(scores.map((s) => s.value)) };
+  const groups = new Map<string, number[]>();
+  for (const s of scores) {
+    const name = `${s.key ?? 'other'}_acc`;
+    groups.set(name, [...(groups.get(name) ?? []), s.value]);
+  }
+  const byType = Object.fromEntries([...groups].map(([k, vs]) => [k, meanFinite(vs)]));
+  return { mean: meanFinite(Object.values(byType)), byType };
 }
 
 /** EasyEdit `summary_metrics`: the mean of each metric over requests, pre and post. */

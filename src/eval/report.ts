@@ -5,7 +5,8 @@
  *
  * Contents: run metadata (model, dataset, seed, config hash, versions); one table row per
  * (method, T) with Rel./Gen./Loc./Port./Avg. pre and post, n, chunk counts and wall times; one chart
- * per metric of the post-edit value against T (log x), one series per method.
+ * per metric of the post-edit value against T (log x), one series per method; where the dataset types its
+ * questions (KnowEdit), a table of post-edit portability and locality per type.
  */
 import { mkdirSync } from 'node:fs';
 import * as path from 'node:path';
@@ -97,6 +98,23 @@ function table(results: ResultsJson, l: Labels): string {
   return `<table class="results"><thead>${head}</thead><tbody>\n${body}\n</tbody></table>`;
 }
 
+/**
+ * Post-edit portability and locality per question type (KnowEdit's Reasoning, Subject_Aliasing, …; EasyEdit's
+ * `<type>_acc` keys), one row per (method, T); empty when no cell has typed questions.
+ */
+function typeTable(results: ResultsJson): string {
+  const cells = results.methods.flatMap((m) => m.cells.map((c) => ({ method: m.method, c })));
+  const cols = (['portability_keys', 'locality_keys'] as const).flatMap((group) =>
+    [...new Set(cells.flatMap(({ c }) => Object.keys(c.summary.post[group] ?? {})))].map((type) => ({ group, type })),
+  );
+  if (cols.length === 0) return '';
+  const head = `<tr><th>Method</th><th>T</th>${cols.map((k) => `<th>${k.group === 'portability_keys' ? 'Port.' : 'Loc.'} ${esc(k.type)}</th>`).join('')}</tr>`;
+  const body = cells.map(({ method, c }) => `<tr><td class="m">${esc(method)}</td><td>${c.T}</td>${cols.map((k) => num(c.summary.post[k.group]?.[k.type])).join('')}</tr>`).join('\n');
+  return `<h2>By question type (post-edit)</h2>\n<table class="results types"><thead>${head}</thead><tbody>\n${body}\n</tbody></table>
+<p class="note">Each type's value is the mean over the requests that have questions of that type; a request's Port. and Loc. above are the
+means over its types (run_knowedit_llama2.py's summary).</p>`;
+}
+
 function metaTable(results: ResultsJson): string {
   const m = results.meta;
   const rows: [string, string][] = [
@@ -143,6 +161,7 @@ ${table(results, l)}
 then score every request on the final model (post). Cells are means over all requests of the chunks used (the paper averages
 T=1/10/100/1000 over 1000/100/10/1 chunks). Loc. is the post-edit agreement with the unedited model's argmax tokens (pre-edit it is 1 by
 definition). Avg. is the mean of Rel., Gen. and Loc. (post-edit only). Times are summed over chunks; cached chunks count the time they took when computed.</p>
+${typeTable(results)}
 ${notes}
 <h2>Post-edit metrics against the number of sequential edits</h2>
 <div class="charts">

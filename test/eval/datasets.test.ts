@@ -147,18 +147,18 @@ describe('eval datasets: formats', () => {
       target: 'Berlin',
       subject: 'Leo Arons',
       portability: [
-        { prompt: 'The continent of the place of death of Leo Arons is', answer: 'Europe' },
-        { prompt: 'The place of death of Martin Leo Arons is', answer: 'Berlin' },
-        { prompt: 'Is Leo Arons still alive?', answer: 'no' },
+        { prompt: 'The continent of the place of death of Leo Arons is', answer: 'Europe', key: 'reasoning' },
+        { prompt: 'The place of death of Martin Leo Arons is', answer: 'Berlin', key: 'Subject_Aliasing' },
+        { prompt: 'Is Leo Arons still alive?', answer: 'no', key: 'Logical_Generalization' },
       ],
-      locality: { prompt: 'The father of Leo Arons is', answer: 'Albert Arons' },
+      locality: { prompt: 'The father of Leo Arons is', answer: 'Albert Arons', key: 'Relation_Specificity' },
       localities: [
-        { prompt: 'The father of Leo Arons is', answer: 'Albert Arons' },
-        { prompt: 'The field of work of Leo Arons is', answer: 'physics' },
+        { prompt: 'The father of Leo Arons is', answer: 'Albert Arons', key: 'Relation_Specificity' },
+        { prompt: 'The field of work of Leo Arons is', answer: 'physics', key: 'Relation_Specificity' },
       ],
     });
     expect([c!.groundTruth, c!.rephrase, c!.localities!.map((l) => l.answer)]).toEqual(['mayor of Vienna', 'Frederic Piesch held the position of', ['male', 'mayor of Vienna']]);
-    expect([b!.prompt, b!.target, b!.subject, b!.locality]).toEqual([wikibio.text, wikibio.labels, 'john reynolds', { prompt: 'The field of work of john reynolds is', answer: 'medicine' }]);
+    expect([b!.prompt, b!.target, b!.subject, b!.locality]).toEqual([wikibio.text, wikibio.labels, 'john reynolds', { prompt: 'The field of work of john reynolds is', answer: 'medicine', key: 'Relation_Specificity' }]);
     // irrelevant samples: each record's first locality question with its answer
     expect(loadTrainSplit(writeJson([recent, wikiCf, { ...wikiCf, locality: {} }]))).toEqual(['The father of Leo Arons is Albert Arons', 'The gender of Frederic Piesch is male']);
   });

@@ -124,6 +124,40 @@ describeShared('EditMethod adapters on tiny-llama', () => {
     const again = JSON.parse(run().stdout) as typeof out;
     expect(again.methods.flatMap((m) => m.cells.map((c) => c.chunksCached === c.chunks))).toEqual([true, true, true, true]);
   });
+
+  it('wise eval (CLI) on KnowEdit records: portability and locality per question type in the summary, results.json and the report', () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'wise-eval-knowedit-'));
+    tmpDirs.push(dir);
+    const knowedit = RECORDS.map((r, i) => ({
+      subject: 'x', prompt: r.prompt, target_new: r.target, rephrase_prompt: r.rephrase,
+      portability: { Reasoning: [{ prompt: `${r.rephrase} so`, ground_truth: [['yes']] }], ...(i % 2 === 0 ? { Subject_Aliasing: [{ prompt: r.rephrase, ground_truth: r.target }] } : {}) },
+      locality: { Relation_Specificity: [{ prompt: r.locality!.prompt, ground_truth: r.locality!.answer }], Forgetfulness: [{ prompt: TRAIN[i], ground_truth: 'now' }] },
+    }));
+    writeFileSync(path.join(dir, 'edit.json'), JSON.stringify(knowedit));
+    const args = ['--import', 'tsx', path.join(REPO_ROOT, 'src', 'cli', 'main.ts'), '--model', hfFixtureDir('tiny-llama'), 'eval', '--dataset', path.join(dir, 'edit.json'),
+      '--train', path.join(dir, 'edit.json'), '--method', 'ft-m', '--edits', '2', '--chunks', '1', '--ft-steps', '2', '--out', path.join(dir, 'out')];
+    const run = spawnSync(process.execPath, args, { cwd: REPO_ROOT, encoding: 'utf8', env: { ...process.env, WISE_ENGINE__THREADS: '1' } });
+    expect(run.status, run.stderr).toBe(0);
+    type Side = { portability?: number; portability_keys?: Record<string, number>; locality?: number; locality_keys?: Record<string, number> };
+    const results = JSON.parse(readFileSync(path.join(dir, 'out', 'results.json'), 'utf8')) as { meta: { kind: string }; methods: { cells: { summary: { post: { mean: Side } & Side }; requests: { post: Side }[] }[] }[] };
+    expect(results.meta.kind).toBe('knowedit');
+    const cell = results.methods[0]!.cells[0]!;
+    const reqs = cell.requests.map((r) => r.post);
+    expect(reqs.map((p) => Object.keys(p.portability_keys!))).toEqual([['reasoning_acc', 'Subject_Aliasing_acc'], ['reasoning_acc']]);
+    for (const p of reqs) {
+      const types = Object.values(p.portability_keys!);
+      expect(p.portability).toBeCloseTo(types.reduce((a, b) => a + b, 0) / types.length, 12);
+      expect(Object.keys(p.locality_keys!)).toEqual(['Relation_Specificity_acc', 'Forgetfulness_acc']);
+    }
+    // per type over the requests that have it: Subject_Aliasing only from the first of the two edited records
+    const post = cell.summary.post;
+    expect(post.portability_keys!.Subject_Aliasing_acc).toBe(reqs[0]!.portability_keys!.Subject_Aliasing_acc);
+    expect(post.portability_keys!.reasoning_acc).toBeCloseTo((reqs[0]!.portability_keys!.reasoning_acc! + reqs[1]!.portability_keys!.reasoning_acc!) / 2, 12);
+    const f3 = (x: number) => x.toFixed(3);
+    expect(run.stdout).toContain(`Port. by type: reasoning_acc ${f3(post.portability_keys!.reasoning_acc!)}, Subject_Aliasing_acc ${f3(post.portability_keys!.Subject_Aliasing_acc!)}`);
+    expect(run.stdout).toContain(`Loc. by type: Relation_Specificity_acc ${f3(post.locality_keys!.Relation_Specificity_acc!)}, Forgetfulness_acc ${f3(post.locality_keys!.Forgetfulness_acc!)}`);
+    expect(readFileSync(path.join(dir, 'out', 'report.html'), 'utf8')).toContain('<th>Port. reasoning_acc</th><th>Port. Subject_Aliasing_acc</th><th>Loc. Relation_Specificity_acc</th><th>Loc. Forgetfulness_acc</th>');
+  });
 });
 
 const tmpDirs: string[] = [];

@@ -180,6 +180,35 @@ describe('evaluateSide / combine / summarize', () => {
     expect(() => combine('k', pre, { metrics: {}, localityIds: [[1, 2]] })).toThrow(/2 locality questions before the edit, 1 after/);
   });
 
+  it('typed questions (KnowEdit): per type first, then the mean of the types, as run_knowedit_llama2.py; kept as <type>_acc', async () => {
+    const fake = new FakeEditMethod('fake', tok, { leakAbove: 0 });
+    const rec: EvalRecord = {
+      id: 'k', kind: 'knowedit', prompt: 'Who is S?', target: 'T one',
+      // base fake: the first answer token wrong, the rest right → 'x y' 0.5, 'z' 0, 'u v w' 2/3
+      portability: [{ prompt: 'P1?', answer: 'x y', key: 'reasoning' }, { prompt: 'P2?', answer: 'z', key: 'reasoning' }, { prompt: 'P3?', answer: 'u v w', key: 'Subject_Aliasing' }],
+      localities: [{ prompt: 'a', answer: 'b c', key: 'Relation_Specificity' }, { prompt: 'd', answer: 'e f g', key: 'Forgetfulness' }, { prompt: 'h', answer: 'i', key: 'Forgetfulness' }],
+    };
+    const [side] = await evaluateSide(fake.scorer(), [rec]);
+    // types 0.25 and 2/3: overall 11/24 (pooled over the three questions it would be 7/18)
+    expect(side!.metrics.portability_keys).toEqual({ reasoning_acc: 0.25, Subject_Aliasing_acc: expect.closeTo(2 / 3, 12) });
+    expect(side!.metrics.portability).toBeCloseTo(11 / 24, 12);
+    expect(side!.localityKeys).toEqual(['Relation_Specificity', 'Forgetfulness', 'Forgetfulness']);
+    const pre = { metrics: {}, localityIds: [[1, 2], [3, 4, 5], [6]], localityKeys: side!.localityKeys! };
+    const post = { metrics: {}, localityIds: [[1, 9], [3, 4, 5], [0]], localityKeys: side!.localityKeys! };
+    const r = combine('k', pre, post);
+    // Relation_Specificity 1/2, Forgetfulness (1 + 0)/2
+    expect(r.post.locality_keys).toEqual({ Relation_Specificity_acc: 0.5, Forgetfulness_acc: 0.5 });
+    const r2 = combine('k', pre, { ...post, localityIds: [[1, 2], [3, 4, 5], [0]] });
+    // Relation_Specificity 1, Forgetfulness 0.5: 0.75 by type, 2/3 over the three questions
+    expect(r2.post.locality).toBe(0.75);
+    // summary per type over the requests that have it; untyped records (ZsRE) keep the plain mean and no map
+    const s = summarize([r2, { id: 'z', pre: {}, post: { locality: 0, portability: 0.5 } }, { id: 'w', pre: {}, post: { locality_keys: { Forgetfulness_acc: 0 }, locality: 0 } }]);
+    expect(s.post.locality_keys).toEqual({ Relation_Specificity_acc: 1, Forgetfulness_acc: 0.25 });
+    expect(s.post.mean.locality).toBe(0.25);
+    const [plain] = await evaluateSide(fake.scorer(), [{ ...rec, portability: rec.portability!.map(({ prompt, answer }) => ({ prompt, answer })), localities: undefined }]);
+    expect([plain!.metrics.portability, plain!.metrics.portability_keys, plain!.localityKeys]).toEqual([expect.closeTo(7 / 18, 12), undefined, undefined]);
+  });
+
   it('summarize skips NaN; headline = Rel/Gen/Loc/Port and Avg of Rel, Gen, Loc', () => {
     const s = summarize([
       { id: 'a', pre: { rewrite_acc: 0, rephrase_acc: 0 }, post: { rewrite_acc: 1, rephrase_acc: 0.5, locality: 1, portability: 0.2 } },

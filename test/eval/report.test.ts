@@ -76,6 +76,22 @@ describe('report', () => {
     expect(renderReportHtml(json)).toBe(html);
   });
 
+  it('typed questions (KnowEdit): a table of post-edit values per type, one row per method × T; none without types', () => {
+    expect(html).not.toContain('By question type');
+    const r: ResultsJson = JSON.parse(JSON.stringify(results));
+    r.methods[0]!.cells.forEach((c, i) => {
+      c.summary.post.portability_keys = { reasoning_acc: 0.25 * i, Subject_Aliasing_acc: 1 };
+      c.summary.post.locality_keys = { Forgetfulness_acc: 0.5 };
+    });
+    r.methods[1]!.cells[0]!.summary.post.locality_keys = { Relation_Specificity_acc: 0.125 };
+    const out = renderReportHtml(r);
+    const table = out.slice(out.indexOf('By question type'));
+    expect(table).toContain('<tr><th>Method</th><th>T</th><th>Port. reasoning_acc</th><th>Port. Subject_Aliasing_acc</th><th>Loc. Forgetfulness_acc</th><th>Loc. Relation_Specificity_acc</th></tr>');
+    expect(table).toContain('<tr><td class="m">WISE &lt;fake&gt;</td><td>4</td><td>0.500</td><td>1.000</td><td>0.500</td><td class="na">—</td></tr>');
+    expect(table).toContain('<tr><td class="m">FT-L (fake)</td><td>1</td><td class="na">—</td><td class="na">—</td><td class="na">—</td><td>0.125</td></tr>');
+    expect(table.match(/<tr><td class="m">/g)).toHaveLength(8);
+  });
+
   it('PPL runs (hallucination) chart Rel. on a free y scale and leave Avg. out', () => {
     const r: ResultsJson = JSON.parse(JSON.stringify(results));
     for (const m of r.methods) for (const c of m.cells) c.post = { relIsPpl: true, rel: 40 / c.T, loc: 1 };

@@ -188,7 +188,8 @@ export function registerEval(program: Command): void {
             await runLifelong(created.method, {
               model, dataset, records: ds.records, irrelevant: pool, ts: o.edits,
               ...(o.chunks !== undefined ? { chunks: o.chunks } : {}),
-              cacheDir: path.join(outDir, 'cache'), fingerprint: configHash({ ...common, method: created.settings }), evaluate,
+              // KnowEdit's scores became per-type means (docs/eval.md): its chunks cached before that are recomputed
+              cacheDir: path.join(outDir, 'cache'), fingerprint: configHash({ ...common, method: created.settings, ...(ds.kind === 'knowedit' ? { scoring: 'typed' } : {}) }), evaluate,
               onProgress: (p) => ctx.log.progress(progressLine(p)),
             }),
           );
@@ -214,6 +215,9 @@ export function registerEval(program: Command): void {
         for (const c of r.cells) {
           const h = headline(c.summary.post);
           lines.push(`${r.method.padEnd(14)} ${String(c.T).padStart(4)} ${String(c.n).padStart(6)} ${String(c.chunks).padStart(7)}  ${f3(h.rel)}  ${f3(h.gen)}  ${f3(h.loc)}  ${f3(h.avg)}`);
+          for (const [label, types] of [['Port.', c.summary.post.portability_keys], ['Loc.', c.summary.post.locality_keys]] as const) {
+            if (types) lines.push(`${''.padEnd(14)} ${label} by type: ${Object.entries(types).map(([t, v]) => `${t} ${f3(v)}`).join(', ')}`);
+          }
         }
       }
       ctx.out({ results: resultsPath, report: htmlPath, methods: results.methods.map((m) => ({ method: m.method, cells: m.cells.map((c) => ({ T: c.T, n: c.n, chunks: c.chunks, chunksCached: c.chunksCached, post: c.post })) })) }, `${lines.join('\n')}\nwrote ${resultsPath}\n      ${htmlPath}`);
