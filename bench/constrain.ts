@@ -157,6 +157,14 @@ function largeVocab(size = 150_000): (string | Uint8Array | null)[] {
   return [...words, ...Array.from({ length: 256 }, (_, b) => Uint8Array.of(b))];
 }
 
+/** Heap in use after a full collection (MiB); null without --expose-gc (the npm script passes it). */
+function heapMiB(): number | null {
+  const gc = (globalThis as { gc?: () => void }).gc;
+  if (!gc) return null;
+  gc();
+  return process.memoryUsage().heapUsed / 2 ** 20;
+}
+
 async function main(): Promise<void> {
   const lm = await CausalLM.load(bundledModelDir());
   for (const [name, make] of recognizers) {
@@ -164,7 +172,13 @@ async function main(): Promise<void> {
     allowedCost(buildTrie(syntheticVocab()), `${name}, synthetic vocabulary`, make());
   }
   // a 150k vocabulary: where the plain-token list serves a string, and where a pattern makes every token walked
-  const large = buildTrie(largeVocab());
+  const vocab = largeVocab();
+  const heap0 = heapMiB();
+  const t0 = performance.now();
+  const large = buildTrie(vocab);
+  const built = performance.now() - t0;
+  const heap1 = heapMiB();
+  console.log(`150k vocabulary tries: built in ${built.toFixed(0)} ms, ${heap1 === null ? 'heap not measured (run with --expose-gc)' : `${(heap1 - heap0!).toFixed(1)} MiB of heap (after a full GC)`}`);
   for (const [name, make] of [...recognizers, ['JSON schema, answer with a pattern', () => jsonRecognizer(PATTERN_SCHEMA) as Recognizer<unknown>] as const]) {
     allowedCost(large, `${name}, 150k vocabulary`, make());
   }

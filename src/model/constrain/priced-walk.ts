@@ -1,51 +1,11 @@
 /**
  * Plain tokens priced for a Recognizer.plainWalk (recognizer.ts): one walk of the plain tokens' trie per walk key,
  * each token priced at its characters plus the fewest a match still needs after them, so that any room (maxLength's)
- * allows exactly the tokens priced within it. The trie is walked in a flat depth-first layout. Pure.
+ * allows exactly the tokens priced within it. The trie is walked in its flat depth-first layout (flat-trie.ts). Pure.
  */
+import type { FlatTrie } from './flat-trie.js';
 import type { PlainWalk } from './recognizer.js';
-import type { TrieNode } from './token-constraint.js';
 import { BETWEEN, codePointOf, feedByte, needOf, pendingRanges } from './utf8.js';
-
-/**
- * A trie laid out in depth-first order for walks that only read it: node 0 is the root, a node's children follow it,
- * and `end[i]` is the index after i's subtree (so the next sibling of child c is end[c]). Iterating typed arrays in
- * order is several times faster than iterating the Maps of TrieNode over a million nodes.
- */
-export interface FlatTrie {
-  /** the byte that leads into each node (the root's is unused) */
-  byte: Uint8Array;
-  /** the index after each node's subtree */
-  end: Int32Array;
-  /** each node's token ids are ids[idFrom[i] .. idFrom[i + 1]) */
-  idFrom: Int32Array;
-  ids: Int32Array;
-}
-
-export function flatten(root: TrieNode): FlatTrie {
-  let n = 0;
-  let nIds = 0;
-  const count = (t: TrieNode): void => {
-    n++;
-    nIds += t.ids.length;
-    for (const c of t.children.values()) count(c);
-  };
-  count(root);
-  const flat: FlatTrie = { byte: new Uint8Array(n), end: new Int32Array(n), idFrom: new Int32Array(n + 1), ids: new Int32Array(nIds) };
-  let at = 0;
-  let idAt = 0;
-  const place = (t: TrieNode, b: number): void => {
-    const i = at++;
-    flat.byte[i] = b;
-    flat.idFrom[i] = idAt;
-    for (const id of t.ids) flat.ids[idAt++] = id;
-    for (const [cb, c] of t.children) place(c, cb);
-    flat.end[i] = at;
-  };
-  place(root, 0);
-  flat.idFrom[n] = idAt;
-  return flat;
-}
 
 /** Token ids and their costs (PlainWalk: characters plus the need after them); `sorted` once a room has asked. */
 export interface Priced {

@@ -15,15 +15,9 @@
  */
 import type { Tokenizer } from '../tokenizer.js';
 import type { Recognizer } from './recognizer.js';
-import { flatten, pricePlain, sortedByCost, type FlatTrie, type Priced } from './priced-walk.js';
+import { flatTrie, type FlatTrie } from './flat-trie.js';
+import { pricePlain, sortedByCost, type Priced } from './priced-walk.js';
 import { BETWEEN, codePointOf, feedByte, needOf, pendingRanges } from './utf8.js';
-
-export interface TrieNode {
-  /** by byte */
-  children: Map<number, TrieNode>;
-  /** tokens whose bytes end here */
-  ids: number[];
-}
 
 /** the longest plain token served from the list, a plainKey cache or a priced plainWalk; longer ones (rare) are walked with the others */
 export const MAX_PLAIN_CHARS = 256;
@@ -32,14 +26,15 @@ export const MAX_PLAIN_CHARS = 256;
 const MAX_KEYS = 256;
 
 export interface VocabTrie {
-  root: TrieNode;
+  /** every token that can be part of valid UTF-8 */
+  root: FlatTrie;
   /** per id: its UTF-8 bytes inside a sequence, or null (special, empty, or never valid UTF-8) */
   bytes: readonly (Uint8Array | null)[];
   /** the tokens of plain string characters, by ascending length in characters, and those lengths */
   plainIds: Int32Array;
   plainLens: Int32Array;
   /** a trie of the other tokens */
-  special: TrieNode;
+  special: FlatTrie;
 }
 
 /**
@@ -81,59 +76,30 @@ function plainLength(bytes: Uint8Array): number {
 
 /** A trie of `tokens` (index = token id; a string is read as its UTF-8). Pure. */
 export function buildTrie(tokens: readonly (string | Uint8Array | null)[]): VocabTrie {
-  const root: TrieNode = { children: new Map(), ids: [] };
-  const special: TrieNode = { children: new Map(), ids: [] };
-  const add = (at: TrieNode, bytes: Uint8Array, id: number): void => {
-    let n = at;
-    for (const b of bytes) {
-      let c = n.children.get(b);
-      if (!c) n.children.set(b, (c = { children: new Map(), ids: [] }));
-      n = c;
-    }
-    n.ids.push(id);
-  };
   const plain: [number, number][] = [];
+  const valid: number[] = [];
+  const other: number[] = [];
   const bytes = tokens.map((t, id) => {
     const b = t === null ? null : typeof t === 'string' ? utf8.encode(t) : t;
     if (!b || b.length === 0) return null;
     const len = plainLength(b);
     if (len === -2) return null; // invalid wherever it stands
-    add(root, b, id);
+    valid.push(id);
     if (len >= 0 && len <= MAX_PLAIN_CHARS) plain.push([id, len]);
-    else add(special, b, id);
+    else other.push(id);
     return b;
   });
   plain.sort((a, b) => a[1] - b[1] || a[0] - b[0]);
-  return { root, bytes, plainIds: Int32Array.from(plain, (p) => p[0]), plainLens: Int32Array.from(plain, (p) => p[1]), special };
+  const bytesOf = (id: number): Uint8Array => bytes[id]!;
+  return { root: flatTrie(valid, bytesOf), bytes, plainIds: Int32Array.from(plain, (p) => p[0]), plainLens: Int32Array.from(plain, (p) => p[1]), special: flatTrie(other, bytesOf) };
 }
 
-const plainTries = new WeakMap<VocabTrie, TrieNode>();
+const plainTries = new WeakMap<VocabTrie, FlatTrie>();
 
 /** A trie of the list's plain tokens, built on first use by a plainKey or a plainWalk. */
-function plainTrie(trie: VocabTrie): TrieNode {
+function plainTrie(trie: VocabTrie): FlatTrie {
   let t = plainTries.get(trie);
-  if (!t) {
-    t = { children: new Map(), ids: [] };
-    for (const id of trie.plainIds) {
-      let n = t;
-      for (const b of trie.bytes[id]!) {
-        let c = n.children.get(b);
-        if (!c) n.children.set(b, (c = { children: new Map(), ids: [] }));
-        n = c;
-      }
-      n.ids.push(id);
-    }
-    plainTries.set(trie, t);
-  }
-  return t;
-}
-
-const flatPlainTries = new WeakMap<VocabTrie, FlatTrie>();
-
-/** The plain tokens' trie in the flat layout plainWalk pricing reads, built on first use. */
-function flatPlainTrie(trie: VocabTrie): FlatTrie {
-  let t = flatPlainTries.get(trie);
-  if (!t) flatPlainTries.set(trie, (t = flatten(plainTrie(trie))));
+  if (!t) plainTries.set(trie, (t = flatTrie(trie.plainIds, (id) => trie.bytes[id]!)));
   return t;
 }
 
@@ -194,8 +160,11 @@ export class TokenConstraint<S = unknown> {
   allowed(): number[] {
     let out: number[] = [];
     const rec = this.rec;
-    const walk = (n: TrieNode, state: S, pend: number): void => {
-      for (const [b, child] of n.children) {
+    // the subtree of node i of t (flat-trie.ts: children from i + 1, each next sibling at the end of the last's subtree)
+    const walk = (t: FlatTrie, i: number, state: S, pend: number): void => {
+      const { byte, end, idFrom, ids } = t;
+      for (let c = i + 1; c < end[i]!; c = end[c]!) {
+        const b = byte[c]!;
         let next: S | null;
         let nextPend = BETWEEN;
         if (pend === BETWEEN && b < 0x80) next = rec.step(state, ASCII[b]!); // the common case, without utf8.ts
@@ -207,8 +176,8 @@ export class TokenConstraint<S = unknown> {
           else continue;
         }
         if (next === null) continue;
-        for (const id of child.ids) out.push(id);
-        walk(child, next, nextPend);
+        for (let k = idFrom[c]!; k < idFrom[c + 1]!; k++) out.push(ids[k]!);
+        walk(t, c, next, nextPend);
       }
     };
     if (this.state === null) return out;
@@ -220,14 +189,14 @@ export class TokenConstraint<S = unknown> {
       let priced = cache.get(pw.key);
       if (!priced) {
         if (cache.size >= MAX_KEYS) cache.clear();
-        cache.set(pw.key, (priced = pricePlain(flatPlainTrie(this.trie), pw)));
+        cache.set(pw.key, (priced = pricePlain(plainTrie(this.trie), pw)));
       }
       if (pw.room === Infinity) for (const id of priced.ids) out.push(id); // no length limit: every token the walk priced
       else {
         const { ids, costs } = sortedByCost(priced);
         for (let i = 0; i < ids.length && (costs[i] as number) <= pw.room; i++) out.push(ids[i] as number);
       }
-      walk(this.trie.special, this.state, BETWEEN);
+      walk(this.trie.special, 0, this.state, BETWEEN);
       return out;
     }
     const key = room === null && this.pend === BETWEEN ? (rec.plainKey?.(this.state) ?? null) : null;
@@ -236,22 +205,22 @@ export class TokenConstraint<S = unknown> {
       const cache = cacheOf(keyCaches, this.trie, rec);
       let ids = cache.get(key);
       if (!ids) {
-        walk(plainTrie(this.trie), this.state, BETWEEN);
+        walk(plainTrie(this.trie), 0, this.state, BETWEEN);
         if (cache.size >= MAX_KEYS) cache.clear();
         cache.set(key, (ids = Int32Array.from(out)));
         out = [];
       }
       for (const id of ids) out.push(id);
-      walk(this.trie.special, this.state, BETWEEN);
+      walk(this.trie.special, 0, this.state, BETWEEN);
       return out;
     }
     if (room === null) {
-      walk(this.trie.root, this.state, this.pend);
+      walk(this.trie.root, 0, this.state, this.pend);
       return out;
     }
     const { plainIds, plainLens } = this.trie;
     for (let i = 0; i < plainIds.length && (plainLens[i] as number) <= room; i++) out.push(plainIds[i] as number);
-    walk(this.trie.special, this.state, BETWEEN);
+    walk(this.trie.special, 0, this.state, BETWEEN);
     return out;
   }
 
