@@ -6,10 +6,11 @@
  *   // W = W0 + merged
  *
  * Methods: ties (WISE default), magnitude, sign, task_arithmetic, dare, dare_ties,
- * breadcrumbs, pcb. See docs/merge.md for the parameter table and references.
+ * della, della_linear, breadcrumbs, pcb. See docs/merge.md for the parameter table and references.
  */
 import { breadcrumbs } from './breadcrumbs.js';
 import { dare, dareTies } from './dare.js';
+import { della, dellaLinear } from './della.js';
 import { pcb } from './pcb.js';
 import { MergeRegistry } from './registry.js';
 import { taskArithmetic } from './task-arithmetic.js';
@@ -18,7 +19,7 @@ import { magnitude, sign, ties } from './ties.js';
 export { MergeRegistry, defineMethod } from './registry.js';
 export type { LearnedMask, Matrix, MergeFn, MergeMethod, MergeOptions } from './types.js';
 export { selectTopAbs, selectKeyRanks, absAtRankDesc, type TopSet } from './select.js';
-export { ties, magnitude, sign, taskArithmetic, dare, dareTies, breadcrumbs, pcb };
+export { ties, magnitude, sign, taskArithmetic, dare, dareTies, della, dellaLinear, breadcrumbs, pcb };
 
 /** A registry with every built-in method. */
 export function createMergeRegistry(): MergeRegistry {
@@ -29,6 +30,8 @@ export function createMergeRegistry(): MergeRegistry {
     .register(taskArithmetic)
     .register(dare)
     .register(dareTies)
+    .register(della)
+    .register(dellaLinear)
     .register(breadcrumbs)
     .register(pcb);
 }

@@ -11,6 +11,8 @@ const METHOD_PARAMS: Record<string, object> = {
   task_arithmetic: {},
   dare: { seed: 1 },
   dare_ties: { seed: 1 },
+  della: { seed: 1 },
+  della_linear: { seed: 1 },
   breadcrumbs: {},
   pcb: {},
 };
