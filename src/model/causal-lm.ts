@@ -199,8 +199,9 @@ export class CausalLM {
 
   /**
    * One embedding (d) per sequence: the last hidden state (after the final norm) pooled over the
-   * sequence (pooling.ts), through `variant` when given (the router decides per sequence, as for
-   * a forward). One pass over the padded batch; the caller chunks (Variant.maxTokens).
+   * sequence (pooling.ts; with pooling 'none' every token's state, (n, d) row-major), through `variant`
+   * when given (the router decides per sequence, as for a forward). One pass over the padded batch;
+   * the caller chunks (Variant.maxTokens).
    */
   async embed(seqs: readonly (readonly number[])[], o: { variant?: Variant; pooling: Pooling; normalize: boolean }): Promise<{ vectors: Float32Array[]; extra: Record<string, TensorData> }> {
     this.checkIds(seqs);

@@ -6,7 +6,9 @@
  * is room, so a request does not wait for another to finish, and a finished row's slot is
  * refilled at once.
  *
- *  - At most `maxRows` rows decode at a time; waiting rows are admitted in arrival order.
+ *  - At most `maxRows` rows decode at a time; waiting rows are admitted in arrival order. A row holds
+ *    a slot (0 … maxRows − 1, the lowest free one) from its prefill until it ends, as llama.cpp's
+ *    server numbers its slots (`slots()`, GET /slots).
  *  - A batch runs one variant (one graph, one set of memory feeds: a WISE state). Rows of another
  *    variant (requests that started after an edit landed) form a batch of their own; the loop steps
  *    each variant's batch in turn, and the old one ends as its rows finish.
@@ -29,6 +31,13 @@ export interface SchedulerModel extends DecodeModel {
   checkPrompt(prompt: readonly number[]): void;
 }
 
+/** A slot's row (GET /slots): its prompt's tokens, the tokens generated so far, and the most it may generate. */
+export interface SlotRow {
+  promptTokens: number;
+  decoded: number;
+  budget: number;
+}
+
 interface Job {
   row: DecodeRow;
   /** the variant the row's prompt runs under (its steps may run the plain graph: takePlain) */
@@ -43,6 +52,8 @@ export class DecodeScheduler {
   private batches = new Map<Variant | undefined, DecodeBatch>();
   /** the job of every admitted row (to reject it if a shared step fails) */
   private readonly admitted = new Map<DecodeRow, Job>();
+  /** the slot of each row from its prefill until it ends */
+  private readonly slotOf = new Map<DecodeRow, number>();
   private looping = false;
 
   constructor(
@@ -64,6 +75,16 @@ export class DecodeScheduler {
     let P = 0;
     for (const b of this.batches.values()) P = Math.max(P, b.pastLength);
     return P;
+  }
+
+  /**
+   * Every slot in order: the row holding it (prefilling or decoding, not ended), or null when free.
+   * A row keeps its slot number for its whole life; the numbers say nothing of batch positions.
+   */
+  slots(): (SlotRow | null)[] {
+    const out: (SlotRow | null)[] = new Array<SlotRow | null>(this.maxRows).fill(null);
+    for (const [row, i] of this.slotOf) if (!row.done) out[i] = { promptTokens: row.ctx.length - row.ids.length, decoded: row.ids.length, budget: row.budget };
+    return out;
   }
 
   /** running batches: one per variant with rows on its memories, plus the plain model's */
@@ -112,7 +133,7 @@ export class DecodeScheduler {
       while (this.load.running > 0 || this.waiting.length > 0) {
         const ended = new Set<DecodeRow>();
         for (const [v, batch] of this.batches) {
-          for (const r of batch.dropEnded()) ended.add(r);
+          for (const r of batch.dropEnded()) ended.add(r), this.slotOf.delete(r);
           if (batch.size === 0) this.batches.delete(v);
         }
         // rows that ended in the same step are reported in arrival order, whatever batch they were in
@@ -167,6 +188,13 @@ export class DecodeScheduler {
     }
     const taken = new Set([...groups.values()].flat());
     this.waiting = this.waiting.filter((j) => !taken.has(j));
+    // each taken row gets the lowest free slot: room ≤ maxRows − running, and every running row holds one
+    for (const j of taken) {
+      const used = new Set(this.slotOf.values());
+      let i = 0;
+      while (used.has(i)) i++;
+      this.slotOf.set(j.row, i);
+    }
     const fresh = await Promise.all(
       [...groups].map(async ([v, take]): Promise<[Variant | undefined, DecodeBatch][]> => {
         try {
@@ -198,6 +226,7 @@ export class DecodeScheduler {
     for (const j of jobs) {
       j.row.done = true;
       this.admitted.delete(j.row);
+      this.slotOf.delete(j.row);
       j.reject(e);
     }
   }

@@ -119,6 +119,14 @@ export class Tokenizer {
     checkIds(ids, this.vocabSize, what);
   }
 
+  /**
+   * The id of the vocabulary entry spelled exactly `piece` (added and special tokens included, such as
+   * `<|fim_prefix|>`), or null: how llama.cpp finds a model's FIM tokens (the server's /infill).
+   */
+  tokenId(piece: string): number | null {
+    return (this.tok.get_vocab() as Map<string, number>).get(piece) ?? null;
+  }
+
   private texts: (string | null)[] | null = null;
 
   /**

@@ -7,6 +7,8 @@
  *   POST /v1/embeddings           one vector per input, routed          (routes-embeddings.ts)
  *   /wise/edits, /wise/jobs, /wise/merge (bearer token)                 (routes-edits.ts)
  *   POST /tokenize, /detokenize   llama.cpp's and vLLM's token routes    (routes-tokens.ts)
+ *   llama.cpp's native routes: POST /completion, /apply-template, GET /props (routes-llamacpp.ts),
+ *   POST /embedding (routes-llamacpp-embedding.ts), GET /slots (-slots.ts), POST /infill (-infill.ts)
  *   GET  /metrics                 Prometheus text format                 (serve-metrics.ts)
  *
  * Validation is strict (no coercion, no stripping); every error answers in the OpenAI
@@ -20,10 +22,14 @@ import { bearerAuth, generateToken, isLoopback, modelId, type ServeContext } fro
 import { serveMetrics } from './serve-metrics.js';
 import { JobQueue } from './jobs.js';
 import { registerOpenAIRoutes } from './routes-openai.js';
+import { registerResponsesRoutes } from './routes-responses.js';
 import { registerEmbeddingRoutes } from './routes-embeddings.js';
 import { registerEditRoutes } from './routes-edits.js';
 import { registerTokenRoutes } from './routes-tokens.js';
 import { registerLlamaCppRoutes } from './routes-llamacpp.js';
+import { registerLlamaEmbeddingRoutes } from './routes-llamacpp-embedding.js';
+import { registerSlotsRoute } from './routes-llamacpp-slots.js';
+import { registerInfillRoute } from './routes-llamacpp-infill.js';
 
 export interface ServerOptions {
   service: ModelService | Promise<ModelService>;
@@ -140,9 +146,13 @@ export function buildServer(opts: ServerOptions): FastifyInstance {
   });
 
   registerOpenAIRoutes(app, ctx);
+  registerResponsesRoutes(app, ctx);
   registerEmbeddingRoutes(app, ctx);
   registerEditRoutes(app, ctx);
   registerTokenRoutes(app, ctx);
   registerLlamaCppRoutes(app, ctx);
+  registerLlamaEmbeddingRoutes(app, ctx);
+  registerSlotsRoute(app, ctx);
+  registerInfillRoute(app, ctx);
   return app;
 }

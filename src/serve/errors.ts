@@ -15,6 +15,7 @@ export type ApiErrorType =
   | 'invalid_request_error'
   | 'authentication_error'
   | 'unavailable_error'
+  | 'not_supported_error'
   | 'server_error';
 
 export interface ApiErrorBody {
@@ -50,6 +51,7 @@ export const badValue = (param: string, message: string): ApiError => new ApiErr
 function defaultType(status: number): ApiErrorType {
   if (status === 401) return 'authentication_error';
   if (status === 503) return 'unavailable_error';
+  if (status === 501) return 'not_supported_error'; // llama.cpp's type for what the loaded model cannot do (/infill without FIM tokens)
   if (status >= 500) return 'server_error';
   return 'invalid_request_error';
 }

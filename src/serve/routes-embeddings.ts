@@ -7,7 +7,8 @@
  *   input            a string, an array of strings, a token-id array, or an array of token-id arrays
  *                    (at most MAX_EMBED_INPUTS; each within the model's context)
  *   encoding_format  "float" (default) or "base64" (the float32 little-endian bytes, as OpenAI's)
- *   pooling          "mean" (default) or "last" (vLLM's pooling names; an extension)
+ *   pooling          "mean" (default) or "last" (vLLM's pooling names; an extension); "none" (one vector per
+ *                    token) is a 400, as llama.cpp refuses it here: POST /embedding returns those
  *   normalize        boolean, default true (unit vectors, as OpenAI's; an extension)
  *   dimensions       refused (400 unsupported_field): the model's embeddings are not truncatable
  *
@@ -16,12 +17,13 @@
  * retrieval, so similarities are only as good as the base model's states.
  */
 import type { FastifyInstance } from 'fastify';
-import { ApiError } from './errors.js';
+import { ApiError, badValue } from './errors.js';
 import { bearerAuth, modelId, type ServeContext } from './context.js';
 import { checkModel } from './routes-openai.js';
 import { parsePrompts } from './prompts.js';
 import { promptSchema } from './schemas.js';
 import { POOLINGS, type Pooling } from '../model/pooling.js';
+import type { EmbedOptions, EmbedResult, ModelService, PromptInput } from './service.js';
 
 /** Inputs per request (OpenAI takes 2048; the server embeds them 16 to a pass). */
 export const MAX_EMBED_INPUTS = 256;
@@ -48,6 +50,15 @@ const bodySchema = {
   },
 };
 
+/**
+ * The service's embeddings of `inputs` (a 400 naming `field` when it has none): /v1/embeddings and
+ * llama.cpp's /embedding both embed through here, so the two give the same vectors.
+ */
+export async function embedInputs(service: ModelService, inputs: readonly PromptInput[], o: EmbedOptions, field: string): Promise<EmbedResult[]> {
+  if (!service.embed) throw new ApiError(400, 'unsupported_field', 'this server has no embeddings for its model', field);
+  return service.embed(inputs, o);
+}
+
 const base64 = (v: Float32Array): string => Buffer.from(v.buffer, v.byteOffset, v.byteLength).toString('base64'); // little-endian on every platform Node runs on here
 
 export function registerEmbeddingRoutes(app: FastifyInstance, ctx: ServeContext): void {
@@ -57,10 +68,10 @@ export function registerEmbeddingRoutes(app: FastifyInstance, ctx: ServeContext)
     const body = req.body;
     checkModel(service, body.model);
     if (body.dimensions != null) throw new ApiError(400, 'unsupported_field', 'dimensions: not supported (the embedding is the model hidden size; leave it out)', 'dimensions');
-    if (!service.embed) throw new ApiError(400, 'unsupported_field', 'this server has no embeddings for its model', 'input');
+    if (body.pooling === 'none') throw badValue('pooling', "'none' gives one vector per token, which OpenAI's form cannot carry (llama.cpp refuses it here too); POST /embedding returns them");
     const inputs = parsePrompts(body.input, service.vocabSize, 'input', MAX_EMBED_INPUTS);
     // an empty string never gets here: the schema's minLength refuses it, naming input or input[i]
-    const rs = await service.embed(inputs, { pooling: body.pooling ?? 'mean', normalize: body.normalize ?? true });
+    const rs = await embedInputs(service, inputs, { pooling: body.pooling ?? 'mean', normalize: body.normalize ?? true }, 'input');
     const tokens = rs.reduce((s, r) => s + r.tokens, 0);
     return {
       object: 'list',

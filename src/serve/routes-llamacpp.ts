@@ -9,7 +9,9 @@
  *        or an object), n_probs (completion_probabilities), grammar / json_schema (structured.ts), return_tokens;
  *        stream: `data:` events of {content, tokens, stop: false}, then the whole answer with stop: true (no [DONE])
  *   POST /apply-template              {messages} → {prompt}: the chat prompt the chat route would run, as text
- *   GET  /props                       default_generation_settings, total_slots, model_path, chat_template, …
+ *   GET  /props                       default_generation_settings, total_slots (the decode slots), model_path, chat_template, …
+ * and, in files of their own: /embedding (routes-llamacpp-embedding.ts), /slots (routes-llamacpp-slots.ts),
+ * /infill (routes-llamacpp-infill.ts, which runs its prompt through `runCompletion`).
  *
  * An answer: content, tokens, stop, model, tokens_predicted, tokens_evaluated, prompt, stop_type (eos, limit or word),
  * stopping_word, truncated, timings (prompt_* from arrival to the first token, queueing included; predicted_* after it),
@@ -46,32 +48,34 @@ const OFF: Record<string, (v: unknown) => boolean> = {
 };
 
 const num = { type: ['number', 'null'] };
+/** /completion's fields besides `prompt` (/infill takes them all) */
+export const completionProps = {
+  n_predict: { type: ['integer', 'null'], minimum: -1 },
+  temperature: num,
+  top_k: { type: ['integer', 'null'] },
+  top_p: { type: ['number', 'null'], minimum: 0, maximum: 1 },
+  min_p: { type: ['number', 'null'], minimum: 0, maximum: 1 },
+  repeat_penalty: { type: ['number', 'null'], exclusiveMinimum: 0 },
+  presence_penalty: num,
+  frequency_penalty: num,
+  stop: { type: ['array', 'null'], maxItems: 16, items: { type: 'string', minLength: 1 } },
+  seed: { type: ['integer', 'null'], minimum: -1, maximum: MAX_SEED },
+  ignore_eos: { type: ['boolean', 'null'] },
+  n_probs: { type: ['integer', 'null'], minimum: 0, maximum: 20 },
+  logit_bias: { type: ['array', 'object', 'null'] },
+  stream: { type: ['boolean', 'null'] },
+  return_tokens: { type: ['boolean', 'null'] },
+  cache_prompt: { type: ['boolean', 'null'] },
+};
 const completionSchema = {
   type: 'object',
   required: ['prompt'],
-  properties: {
-    prompt: { type: ['string', 'array'], minLength: 1, minItems: 1 },
-    n_predict: { type: ['integer', 'null'], minimum: -1 },
-    temperature: num,
-    top_k: { type: ['integer', 'null'] },
-    top_p: { type: ['number', 'null'], minimum: 0, maximum: 1 },
-    min_p: { type: ['number', 'null'], minimum: 0, maximum: 1 },
-    repeat_penalty: { type: ['number', 'null'], exclusiveMinimum: 0 },
-    presence_penalty: num,
-    frequency_penalty: num,
-    stop: { type: ['array', 'null'], maxItems: 16, items: { type: 'string', minLength: 1 } },
-    seed: { type: ['integer', 'null'], minimum: -1, maximum: MAX_SEED },
-    ignore_eos: { type: ['boolean', 'null'] },
-    n_probs: { type: ['integer', 'null'], minimum: 0, maximum: 20 },
-    logit_bias: { type: ['array', 'object', 'null'] },
-    stream: { type: ['boolean', 'null'] },
-    return_tokens: { type: ['boolean', 'null'] },
-    cache_prompt: { type: ['boolean', 'null'] },
-  },
+  properties: { prompt: { type: ['string', 'array'], minLength: 1, minItems: 1 }, ...completionProps },
 };
 
-interface CompletionBody extends Record<string, unknown> {
-  prompt: string | unknown[];
+/** A /completion body (/infill's has its FIM fields instead of a required prompt). */
+export interface CompletionBody extends Record<string, unknown> {
+  prompt?: string | unknown[];
   n_predict?: number | null;
   stop?: string[] | null;
   seed?: number | null;
@@ -80,27 +84,35 @@ interface CompletionBody extends Record<string, unknown> {
   return_tokens?: boolean | null;
 }
 
-/** One prompt given as token ids and texts mixed (llama.cpp): ids as they are, texts tokenized; BOS first when it starts with a text. */
-function mixedPrompt(service: ModelService, items: readonly unknown[], at: string): number[] {
-  const ids: number[] = typeof items[0] === 'string' ? [...service.prefixIds] : [];
-  items.forEach((x, i) => {
-    if (typeof x === 'string') ids.push(...service.encode(x));
-    else if (Number.isInteger(x) && (x as number) >= 0 && (x as number) < service.vocabSize) ids.push(x as number);
-    else throw badValue(`${at}[${i}]`, `expected a token id in [0, ${service.vocabSize}) or a text`);
+/** Token ids and texts mixed (llama.cpp's tokenize_mixed): ids as they are, texts tokenized, no special tokens added; may be empty. */
+export function mixedIds(service: ModelService, items: string | readonly unknown[], at: string): number[] {
+  if (typeof items === 'string') return service.encode(items);
+  return items.flatMap((x, i) => {
+    if (typeof x === 'string') return service.encode(x);
+    if (Number.isInteger(x) && (x as number) >= 0 && (x as number) < service.vocabSize) return [x as number];
+    throw badValue(`${at}[${i}]`, `expected a token id in [0, ${service.vocabSize}) or a text`);
   });
+}
+
+/** One prompt given as token ids and texts mixed (llama.cpp): BOS first when it starts with a text. */
+function mixedPrompt(service: ModelService, items: readonly unknown[], at: string): number[] {
+  const ids = [...(typeof items[0] === 'string' ? service.prefixIds : []), ...mixedIds(service, items, at)];
   if (ids.length === 0) throw badValue(at, 'the prompt has no tokens');
   return ids;
 }
 
-/** llama.cpp's `prompt`: one prompt (a text; ids and texts mixed), or several (a list of texts or such lists). */
-function llamaPrompts(service: ModelService, prompt: string | unknown[]): { prompts: PromptInput[]; many: boolean } {
+/**
+ * llama.cpp's prompt forms (/completion's `prompt`, /embedding's `content`): one prompt (a text; ids and texts
+ * mixed), or several (a list of texts or such lists, at most `max`). Errors name `field`.
+ */
+export function llamaPrompts(service: ModelService, prompt: string | unknown[], field = 'prompt', max = MAX_CHOICES): { prompts: PromptInput[]; many: boolean } {
   if (typeof prompt === 'string') return { prompts: [prompt], many: false };
-  if (prompt.some((x) => typeof x === 'number')) return { prompts: [mixedPrompt(service, prompt, 'prompt')], many: false };
-  if (prompt.length > MAX_CHOICES) throw badValue('prompt', `${prompt.length} prompts; at most ${MAX_CHOICES} per request`);
+  if (prompt.some((x) => typeof x === 'number')) return { prompts: [mixedPrompt(service, prompt, field)], many: false };
+  if (prompt.length > max) throw badValue(field, `${prompt.length} prompts; at most ${max} per request`);
   const prompts = prompt.map((p, i): PromptInput => {
     if (typeof p === 'string' && p.length > 0) return p;
-    if (Array.isArray(p) && p.length > 0) return mixedPrompt(service, p, `prompt[${i}]`);
-    throw badValue(`prompt[${i}]`, 'expected a non-empty text or a non-empty list of token ids and texts');
+    if (Array.isArray(p) && p.length > 0) return mixedPrompt(service, p, `${field}[${i}]`);
+    throw badValue(`${field}[${i}]`, 'expected a non-empty text or a non-empty list of token ids and texts');
   });
   return { prompts, many: true };
 }
@@ -216,12 +228,25 @@ function answer(service: ModelService, r: GenerateResult, prompt: PromptInput, o
   };
 }
 
-async function complete(ctx: ServeContext, req: FastifyRequest<{ Body: CompletionBody }>, reply: FastifyReply): Promise<unknown> {
+/** What a llama.cpp completion runs: its prompts, whether the answer is a list, the route (metrics), and token ids that also end it. */
+export interface CompletionRun {
+  prompts: PromptInput[];
+  many: boolean;
+  route: string;
+  stopIds?: readonly number[];
+}
+
+/**
+ * A llama.cpp completion of `run.prompts` under the request body's sampling fields: /completion's answer (one, or a
+ * list when `many`), whole or streamed. /completion runs its `prompt` through it, /infill its FIM prompt.
+ */
+export async function runCompletion(ctx: ServeContext, req: FastifyRequest<{ Body: CompletionBody }>, reply: FastifyReply, run: CompletionRun): Promise<unknown> {
   const service = ctx.ready();
   const b = req.body;
-  const { prompts, many } = llamaPrompts(service, b.prompt);
+  const { prompts, many } = run;
   prompts.forEach((p, i) => checkPromptLength(ctx, service, p, many ? `prompt[${i}]` : 'prompt'));
   const options = llamaOptions(service, b, ctx.maxTokensCap);
+  if (run.stopIds?.length) options.stopTokenIds = [...(options.stopTokenIds ?? []), ...run.stopIds];
   if ((b.n_predict ?? -1) === 0) {
     // llama.cpp evaluates the prompt and predicts nothing
     const empty = (p: PromptInput): GenerateResult => ({ text: '', ids: [], finishReason: 'length', promptTokens: promptTokenCount(service, p), completionTokens: 0, memory: 'main', editSeq: service.editSeq() });
@@ -235,7 +260,7 @@ async function complete(ctx: ServeContext, req: FastifyRequest<{ Body: Completio
         if (ac.signal.aborted) throw abortedError();
         throw e;
       });
-      recordResults(ctx.metrics, '/completion', rs);
+      recordResults(ctx.metrics, run.route, rs);
       const out = rs.map((r, i) => ({ ...answer(service, r, prompts[i]!, options, b), index: i }));
       return many ? out : out[0];
     }
@@ -254,7 +279,7 @@ async function complete(ctx: ServeContext, req: FastifyRequest<{ Body: Completio
         }),
         (i, r) => stream.send({ ...answer(service, r, prompts[i]!, options, b), index: i, content: '' }),
       );
-      recordResults(ctx.metrics, '/completion', rs);
+      recordResults(ctx.metrics, run.route, rs);
     } catch (e) {
       if (!stream.open) {
         if (ac.signal.aborted) throw abortedError();
@@ -275,7 +300,7 @@ async function complete(ctx: ServeContext, req: FastifyRequest<{ Body: Completio
 export function registerLlamaCppRoutes(app: FastifyInstance, ctx: ServeContext): void {
   const auth = ctx.openaiNeedsToken ? { onRequest: bearerAuth(ctx.token) } : {};
   for (const url of ['/completion', '/completions']) {
-    app.post<{ Body: CompletionBody }>(url, { ...auth, schema: { body: completionSchema } }, (req, reply) => complete(ctx, req, reply));
+    app.post<{ Body: CompletionBody }>(url, { ...auth, schema: { body: completionSchema } }, (req, reply) => runCompletion(ctx, req, reply, { ...llamaPrompts(ctx.ready(), req.body.prompt!), route: '/completion' }));
   }
   app.post<{ Body: { messages: BodyMessage[] } & Record<string, unknown> }>('/apply-template', { ...auth, schema: { body: { type: 'object', required: ['messages'], properties: { messages: messagesSchema, ...chatRenderProps } } } }, async (req) => {
     const service = ctx.ready();
@@ -286,7 +311,7 @@ export function registerLlamaCppRoutes(app: FastifyInstance, ctx: ServeContext):
     const service = ctx.ready();
     return {
       default_generation_settings: { n_ctx: service.contextLength, params: { ...LLAMA_DEFAULTS, seed: -1, stop: [], ignore_eos: false, stream: false } },
-      total_slots: 1,
+      total_slots: service.slots?.().length ?? 1, // the decode slots GET /slots lists (serve.batch_size); 1 for a service without them
       model_path: service.baseName,
       model_alias: modelId(service.baseName, service.editSeq()),
       chat_template: service.chatTemplate ?? '',

@@ -58,7 +58,7 @@ const newCallId = (): string => `call_${randomBytes(12).toString('hex')}`;
 const ALNUM = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789';
 /** Mistral's call ids: 9 letters or digits, as vLLM's MistralToolCall draws them (its template refuses any other). */
 const newMistralCallId = (): string => Array.from({ length: MISTRAL_ID_LENGTH }, () => ALNUM[randomInt(ALNUM.length)]).join('');
-const callIds = (plan: ToolPlan): (() => string) => (plan.format === 'mistral' ? newMistralCallId : newCallId);
+export const callIds = (plan: ToolPlan): (() => string) => (plan.format === 'mistral' ? newMistralCallId : newCallId);
 
 /** Token counts summed over the request's prompts. */
 function usage(rs: readonly GenerateResult[]): Record<string, number> {
@@ -291,6 +291,28 @@ async function respond(ctx: ServeContext, call: Call, req: FastifyRequest, reply
   }
 }
 
+/**
+ * A chat body's prompt, generation options and tool plan (shared by /v1/chat/completions and /v1/responses, which
+ * converts its body first): the refused fields, tools, messages through the chat template, sampling and structured
+ * output (one of the two: tool calls set the output's form), and the prompt's length.
+ */
+export function prepareChat(ctx: ServeContext, service: ModelService, body: ChatBody): { prompt: PromptInput; options: GenerateOptions; tools: ToolPlan } {
+  checkUnsupported(body, 'chat');
+  const tools = toolPlan(body as unknown as Record<string, unknown>, service.toolFormat ?? null);
+  const messages = chatMessages(body.messages as BodyMessage[]);
+  const options = samplingOptions(body, body.max_completion_tokens ?? body.max_tokens ?? ctx.maxTokensCap, service.vocabSize);
+  if (tools.mode !== 'none' && options.structured) {
+    const field = options.structured.field;
+    throw new ApiError(400, 'invalid_value', `${field}: not with tool_choice "${tools.mode === 'named' ? tools.name : tools.mode}" (the tool calls set the output's form); leave one out`, field);
+  }
+  if (tools.structured) options.structured = tools.structured;
+  // Mistral's calls follow its special [TOOL_CALLS] token: the text keeps special tokens (as vLLM's mistral parser asks)
+  if (tools.mode !== 'none' && tools.format === 'mistral') options.skipSpecialTokens = false;
+  const prompt = service.chatPrompt(messages, tools.tools, chatRender(body as unknown as Record<string, unknown>));
+  checkPromptLength(ctx, service, prompt, 'messages');
+  return { prompt, options, tools };
+}
+
 export function registerOpenAIRoutes(app: FastifyInstance, ctx: ServeContext): void {
   const auth = ctx.openaiNeedsToken ? { onRequest: bearerAuth(ctx.token) } : {};
 
@@ -337,19 +359,7 @@ export function registerOpenAIRoutes(app: FastifyInstance, ctx: ServeContext): v
       const service = ctx.ready();
       const body = req.body;
       checkModel(service, body.model);
-      checkUnsupported(body, 'chat');
-      const tools = toolPlan(body as unknown as Record<string, unknown>, service.toolFormat ?? null);
-      const messages = chatMessages(body.messages as BodyMessage[]);
-      const options = samplingOptions(body, body.max_completion_tokens ?? body.max_tokens ?? ctx.maxTokensCap, service.vocabSize);
-      if (tools.mode !== 'none' && options.structured) {
-        const field = options.structured.field;
-        throw new ApiError(400, 'invalid_value', `${field}: not with tool_choice "${tools.mode === 'named' ? tools.name : tools.mode}" (the tool calls set the output's form); leave one out`, field);
-      }
-      if (tools.structured) options.structured = tools.structured;
-      // Mistral's calls follow its special [TOOL_CALLS] token: the text keeps special tokens (as vLLM's mistral parser asks)
-      if (tools.mode !== 'none' && tools.format === 'mistral') options.skipSpecialTokens = false;
-      const prompt = service.chatPrompt(messages, tools.tools, chatRender(body as unknown as Record<string, unknown>));
-      checkPromptLength(ctx, service, prompt, 'messages');
+      const { prompt, options, tools } = prepareChat(ctx, service, body);
       const stream = body.stream === true;
       const logprobs = body.logprobs === true;
       checkLogprobFields({ stream, echo: false, topWithout: body.top_logprobs != null && !logprobs, zeroTokens: false });

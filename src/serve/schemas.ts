@@ -95,6 +95,29 @@ export function completionBodySchema(maxTokensCap: number): Record<string, unkno
   };
 }
 
+/**
+ * POST /v1/responses (responses-request.ts converts it to a chat body; what the schema leaves open, such as input
+ * items and tools, is checked there and by the chat path): the sampling fields as chat's, less n and max_tokens.
+ */
+export function responsesBodySchema(maxTokensCap: number): Record<string, unknown> {
+  const { n: _n, max_tokens: maxTokens, stream_options: _s, ...props } = samplingProps(maxTokensCap);
+  return {
+    type: 'object',
+    required: ['model', 'input'],
+    properties: {
+      ...props,
+      max_output_tokens: maxTokens,
+      input: { type: ['string', 'array'], minLength: 1, minItems: 1, items: { type: 'object' } },
+      instructions: { type: ['string', 'null'] },
+      tools: { type: ['array', 'null'] },
+      parallel_tool_calls: { type: ['boolean', 'null'] },
+      store: { type: ['boolean', 'null'] },
+      metadata: { type: ['object', 'null'] },
+      chat_template_kwargs: chatRenderProps.chat_template_kwargs,
+    },
+  };
+}
+
 /** vLLM's chat rendering fields (chat-render.ts), on chat and /tokenize. */
 export const chatRenderProps = {
   add_generation_prompt: { type: ['boolean', 'null'] },

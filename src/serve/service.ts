@@ -15,8 +15,10 @@ import type { StructuredOutput } from './structured.js';
 import type { ChatMessage, ToolDef } from './chat-messages.js';
 import type { ToolFormat } from './tools.js';
 import type { Pooling } from '../model/pooling.js';
+import type { SlotRow } from '../model/decode-scheduler.js';
 
 export type { PromptInput } from './prompts.js';
+export type { SlotRow } from '../model/decode-scheduler.js';
 
 export interface GenerateOptions {
   maxTokens: number;
@@ -87,14 +89,14 @@ export interface GenerateResult {
   timing?: { firstToken: number | null; total: number } | undefined;
 }
 
-/** /v1/embeddings: how the last hidden state becomes one vector (src/model/pooling.ts). */
+/** /v1/embeddings and /embedding: how the last hidden state becomes one vector, or one per token (src/model/pooling.ts). */
 export interface EmbedOptions {
   pooling: Pooling;
   normalize: boolean;
 }
 
 export interface EmbedResult {
-  /** (d) */
+  /** (d); with pooling 'none', (tokens, d) row-major */
   vector: Float32Array;
   /** the input's tokens (BOS included for a text input, as prompts get it) */
   tokens: number;
@@ -152,6 +154,10 @@ export interface ModelService {
   revertEdit(id: number): Promise<EditSummary>;
   /** rows decoding now and rows waiting for a slot (GET /metrics); absent when the service does not batch */
   load?(): { running: number; waiting: number };
+  /** every decode slot: the row holding it, or null when free (GET /slots); absent when the service keeps no slots */
+  slots?(): readonly (SlotRow | null)[];
+  /** the id of the vocabulary entry spelled exactly `piece` (special tokens included), or null (/infill's FIM tokens); absent: none known */
+  tokenId?(piece: string): number | null;
   /** forces a merge of pending shards now */
   mergeNow(): Promise<{ merged: boolean; memory: string | null }>;
   /** writes a consistent copy of the store into `dir` (absolute; new or empty), as `wise db backup` does */

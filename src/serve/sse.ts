@@ -27,7 +27,7 @@ export function requestAbort(ctx: ServeContext, reply: FastifyReply): { ac: Abor
   };
 }
 
-/** `data: {json}` events on the reply, opened (200, text/event-stream) by the first; `onOpen` runs once, right after. */
+/** Server-sent events on the reply, opened (200, text/event-stream) by the first; `onOpen` runs once, right after. */
 export class EventStream {
   private started = false;
 
@@ -40,7 +40,8 @@ export class EventStream {
     return this.started;
   }
 
-  send(obj: unknown): void {
+  /** One event: `data: {json}`, after `event: name` when named (OpenAI's Responses stream names every event). */
+  send(obj: unknown, event?: string): void {
     const raw = this.reply.raw;
     if (!this.started) {
       this.started = true;
@@ -48,7 +49,7 @@ export class EventStream {
       raw.writeHead(200, { 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-cache', connection: 'keep-alive', 'x-accel-buffering': 'no' });
       this.onOpen?.(this);
     }
-    if (!raw.destroyed && !raw.writableEnded) raw.write(`data: ${JSON.stringify(obj)}\n\n`);
+    if (!raw.destroyed && !raw.writableEnded) raw.write(`${event === undefined ? '' : `event: ${event}\n`}data: ${JSON.stringify(obj)}\n\n`);
   }
 
   /** Ends the stream, writing `tail` last (OpenAI's `data: [DONE]`; llama.cpp's native stream has none). */

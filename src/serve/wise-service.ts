@@ -19,7 +19,7 @@ import type { CausalLM } from '../model/causal-lm.js';
 import type { WiseEditor } from '../edits/editor.js';
 import type { EditRequest } from '../edits/request.js';
 import { backupStore, type EditRecord } from '../shards/index.js';
-import type { EditSummary, EmbedOptions, EmbedResult, GenerateOptions, GenerateResult, ModelService, PromptInput } from './service.js';
+import type { EditSummary, EmbedOptions, EmbedResult, GenerateOptions, GenerateResult, ModelService, PromptInput, SlotRow } from './service.js';
 import { routeNames } from '../router/router.js';
 import { TextDecode, promptVocab, type GenerateTextResult, type Routing } from './text-decode.js';
 import { chunks, decodeTexts } from './decode-texts.js';
@@ -67,6 +67,15 @@ export class WiseModelService implements ModelService {
 
   load(): { running: number; waiting: number } {
     return this.scheduler.load;
+  }
+
+  /** the scheduler's slots: `batchSize` of them, each held by a row from its prefill until it ends */
+  slots(): readonly (SlotRow | null)[] {
+    return this.scheduler.slots();
+  }
+
+  tokenId(piece: string): number | null {
+    return this.lm.tokenizer.tokenId(piece);
   }
 
   constructor(o: WiseModelServiceOptions) {

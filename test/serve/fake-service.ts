@@ -9,7 +9,9 @@
  *     and ended with EOS (finish 'stop');
  *   - `applyEdit` "trains" for `editDelayMs`, then swaps the state atomically;
  *   - `generateBatch` snapshots the state when it starts and emits one character per tick
- *     (`tickMs`, awaited), so an edit can be applied while a stream is running.
+ *     (`tickMs`, awaited), so an edit can be applied while a stream is running;
+ *   - with `slots: n` it reports n decode slots (GET /slots), the first n generations in flight
+ *     holding them; `specialTokens` spells vocabulary entries for `tokenId` (/infill's FIM tokens).
  * The chat template is the plain one: "System: …\nUser: …\nAssistant:" lines (src/serve/chat-messages.ts).
  */
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -19,7 +21,7 @@ import type { EditRequest } from '../../src/edits/request.js';
 import { plainChatPrompt, type ChatMessage, type ToolDef } from '../../src/serve/chat-messages.js';
 import type { ToolFormat } from '../../src/serve/tools.js';
 import type { ChatRender } from '../../src/serve/chat-render.js';
-import type { EditSummary, GenerateOptions, GenerateResult, ModelService, PromptInput } from '../../src/serve/service.js';
+import type { EditSummary, GenerateOptions, GenerateResult, ModelService, PromptInput, SlotRow } from '../../src/serve/service.js';
 
 const BABBLE = ' the quick brown fox jumps over the lazy dog.';
 
@@ -31,6 +33,10 @@ export interface FakeServiceOptions {
   editDelayMs?: number;
   /** the prompt format's tool-call syntax; default 'hermes' (the plain prompt's); null: tool_choice auto is refused */
   toolFormat?: ToolFormat;
+  /** decode slots for GET /slots; absent: the fake keeps none (a 501) */
+  slots?: number;
+  /** vocabulary spellings → ids (code points) for `tokenId`; default none */
+  specialTokens?: Record<string, number>;
 }
 
 interface State {
@@ -52,12 +58,30 @@ export class FakeService implements ModelService {
   aborted = 0;
   /** the options of the last generation (for tests) */
   lastOptions: GenerateOptions | undefined;
+  /** the prompt of the last generation, as its code points (for tests) */
+  lastPrompt: string | undefined;
+  /** generations in flight, in the order they started */
+  private readonly inflight = new Set<SlotRow>();
+  readonly slots?: () => readonly (SlotRow | null)[];
+  private readonly specialTokens: Record<string, number>;
 
   constructor(opts: FakeServiceOptions = {}) {
     this.baseName = opts.baseName ?? 'fake-base';
     this.tickMs = opts.tickMs ?? 1;
     this.editDelayMs = opts.editDelayMs ?? 20;
     this.toolFormat = opts.toolFormat === undefined ? 'hermes' : opts.toolFormat;
+    this.specialTokens = opts.specialTokens ?? {};
+    const n = opts.slots;
+    if (n !== undefined) {
+      this.slots = () => {
+        const busy = [...this.inflight].slice(0, n);
+        return Array.from({ length: n }, (_, i) => busy[i] ?? null);
+      };
+    }
+  }
+
+  tokenId(piece: string): number | null {
+    return this.specialTokens[piece] ?? null;
   }
 
   editSeq(): number {
@@ -113,13 +137,24 @@ export class FakeService implements ModelService {
   private async generateOn(state: State, prompt: string, opts: GenerateOptions): Promise<GenerateResult> {
     this.generations++;
     this.lastOptions = opts;
+    this.lastPrompt = prompt;
     const plan = this.answer(state, prompt, opts);
     const full = Array.from(plan.text);
     const chars = full.slice(0, opts.maxTokens);
+    const row: SlotRow = { promptTokens: this.encode(prompt).length, decoded: 0, budget: chars.length };
+    this.inflight.add(row);
+    try {
+      return await this.emit(state, prompt, opts, plan, chars, full.length, row);
+    } finally {
+      this.inflight.delete(row);
+    }
+  }
+
+  private async emit(state: State, prompt: string, opts: GenerateOptions, plan: { memory: string; eos: boolean }, chars: string[], fullLength: number, row: SlotRow): Promise<GenerateResult> {
     const stops = opts.stop ?? [];
     let text = '';
     let emitted = 0;
-    let finish: 'stop' | 'length' = plan.eos && chars.length === full.length ? 'stop' : 'length';
+    let finish: 'stop' | 'length' = plan.eos && chars.length === fullLength ? 'stop' : 'length';
     let count = 0;
     let stopString: string | undefined;
     for (const c of chars) {
@@ -130,6 +165,7 @@ export class FakeService implements ModelService {
       if (this.tickMs > 0) await sleep(this.tickMs);
       text += c;
       count++;
+      row.decoded = count;
       const hit = firstStop(text, stops);
       if (hit >= 0) {
         stopString = stops.find((w) => text.startsWith(w, hit));

@@ -2,7 +2,8 @@
  * llama.cpp's native routes (src/serve/routes-llamacpp.ts) on the tiny-llama fixture (a random model: long
  * continuations) with a WISE editor: /completion answers as llama-server does (content, stop_type, stopping_word,
  * tokens, completion_probabilities, several prompts, a mixed prompt, streaming without [DONE]), and the same text as
- * /v1/completions under the same greedy decoding; /apply-template and /props.
+ * /v1/completions under the same greedy decoding; /apply-template and /props (total_slots: the batch's slots).
+ * /embedding, /slots and /infill: llamacpp-embedding.test.ts, llamacpp-extra.test.ts.
  */
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { describeShared, hfFixtureDir } from '../helpers/shared.js';
@@ -92,6 +93,6 @@ describeShared('llama.cpp routes (tiny-llama)', () => {
     expect((await post('/apply-template', { messages })).prompt).toBe('User: Hi\nAssistant:');
     expect((await post('/apply-template', { messages, add_generation_prompt: false })).prompt).toBe('User: Hi');
     const props = await w.app.inject({ method: 'GET', url: '/props', headers: { authorization: 'Bearer t' } });
-    expect(props.json()).toMatchObject({ total_slots: 1, default_generation_settings: { n_ctx: w.service.contextLength, params: { temperature: 0.8, top_k: 40 } } });
+    expect(props.json()).toMatchObject({ total_slots: w.service.batchSize, default_generation_settings: { n_ctx: w.service.contextLength, params: { temperature: 0.8, top_k: 40 } } });
   });
 }, ['fixtures/hf']);

@@ -150,6 +150,19 @@ export function runServerSuite(name: string, factory: () => SuiteSubject | Promi
       expect(chunks.at(-2)?.choices[0]?.finish_reason).toBe(r.choices[0]?.finish_reason);
     });
 
+    it('answers the Responses API as chat answers the same conversation (instructions as the system turn), streamed and not', async () => {
+      const chat = (await client.chat.completions.create({
+        model: currentId(), messages: [{ role: 'system', content: 'You are terse.' }, { role: 'user', content: 'Say something.' }], max_tokens: 6, temperature: 0,
+      })) as OpenAI.ChatCompletion & Extra;
+      const body = { model: currentId(), instructions: 'You are terse.', input: 'Say something.', max_output_tokens: 6, temperature: 0 };
+      const r = await client.responses.create(body);
+      expect(r.output_text).toBe(chat.choices[0]!.message.content);
+      expect(r.status).toBe(chat.choices[0]!.finish_reason === 'length' ? 'incomplete' : 'completed');
+      expect([r.usage?.input_tokens, r.usage?.output_tokens]).toEqual([chat.usage?.prompt_tokens, chat.usage?.completion_tokens]);
+      const streamed = await client.responses.stream(body).finalResponse();
+      expect([streamed.output_text, streamed.status]).toEqual([r.output_text, r.status]);
+    });
+
     it('honours stop, max_tokens and seed', async () => {
       const base = (await greedy('The weather today', 12)).choices[0]?.text ?? '';
       expect(Array.from(base).length).toBeGreaterThanOrEqual(3);

@@ -1,0 +1,186 @@
+/**
+ * POST /v1/responses with the official openai@6 client (`client.responses`), on the FakeService: text, the
+ * max_output_tokens cut (incomplete), instructions and input items rendered as the chat route renders the same
+ * conversation, function calls out and back in, text.format as structured output, the stream's events assembling to
+ * the unstreamed response, and the 400s naming the Responses field.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import OpenAI from 'openai';
+import { FakeService } from './fake-service.js';
+import { startServer, type RunningServer } from '../../src/serve/index.js';
+import { chatMessages, hermesCall, plainChatPrompt } from '../../src/serve/chat-messages.js';
+
+const ASKS = 'What is the weather in Oslo?';
+const TOOLS: OpenAI.Responses.FunctionTool[] = [
+  { type: 'function', name: 'get_weather', description: 'Weather in a city', parameters: { type: 'object', properties: { city: { type: 'string' } }, required: ['city'] }, strict: false },
+  { type: 'function', name: 'get_time', parameters: null, strict: false },
+];
+
+describe('/v1/responses (fake service)', () => {
+  let server: RunningServer;
+  let client: OpenAI;
+  let fake: FakeService;
+  const model = 'fake-base';
+  beforeAll(async () => {
+    fake = new FakeService({ tickMs: 0, editDelayMs: 0 });
+    await fake.applyEdit({ prompt: 'User: The capital of Norway is\nAssistant:', target: 'Oslo.' });
+    await fake.applyEdit({ prompt: `${ASKS}\nAssistant:`, target: `Let me look. ${hermesCall('get_weather', { city: 'Oslo' })}` });
+    server = await startServer({ service: fake, port: 0, token: 't', stderr: { write: () => true } });
+    client = new OpenAI({ baseURL: `${server.url}/v1`, apiKey: 'x', maxRetries: 0 });
+  });
+  afterAll(async () => {
+    await server?.close();
+  });
+
+  const post = async (body: unknown): Promise<{ status: number; json: { error?: { code: string; param: string | null; message: string } } & Record<string, unknown> }> => {
+    const r = await fetch(`${server.url}/v1/responses`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+    return { status: r.status, json: (await r.json()) as never };
+  };
+
+  it('a text input: one message item, output_text, status completed, usage in tokens, the settings echoed', async () => {
+    const r = await client.responses.create({ model, input: 'The capital of Norway is', max_output_tokens: 50, temperature: 0 });
+    expect(r.object).toBe('response');
+    expect(r.id).toMatch(/^resp_[0-9a-f]{48}$/);
+    expect([r.status, r.incomplete_details, r.error]).toEqual(['completed', null, null]);
+    expect(r.output_text).toBe(' Oslo.');
+    expect(r.output).toHaveLength(1);
+    const item = r.output[0] as OpenAI.Responses.ResponseOutputMessage;
+    expect([item.type, item.role, item.status, item.id.startsWith('msg_')]).toEqual(['message', 'assistant', 'completed', true]);
+    expect(item.content).toEqual([{ type: 'output_text', text: ' Oslo.', annotations: [], logprobs: [] }]);
+    const prompt = plainChatPrompt(chatMessages([{ role: 'user', content: 'The capital of Norway is' }]));
+    expect(fake.lastPrompt).toBe(prompt);
+    expect(r.usage).toMatchObject({ input_tokens: Array.from(prompt).length, output_tokens: 6, total_tokens: Array.from(prompt).length + 6 });
+    expect([r.model, r.temperature, r.max_output_tokens, (r as unknown as { store: boolean }).store, r.tool_choice, r.tools]).toEqual([`${model}+edits@2`, 0, 50, false, 'none', []]);
+    expect((r as unknown as { wise: { memory: string } }).wise.memory).toBe('mem-1');
+  });
+
+  it('max_output_tokens cuts the output: status incomplete, reason max_output_tokens, the item incomplete', async () => {
+    const r = await client.responses.create({ model, input: 'Hello', max_output_tokens: 12, temperature: 0 });
+    expect([r.status, r.incomplete_details?.reason, r.output_text]).toEqual(['incomplete', 'max_output_tokens', ' the quick b']);
+    expect((r.output[0] as OpenAI.Responses.ResponseOutputMessage).status).toBe('incomplete');
+  });
+
+  it('instructions and input items render as the same chat conversation would', async () => {
+    await client.responses.create({
+      model,
+      instructions: 'Be brief.',
+      input: [
+        { role: 'user', content: 'Hi' },
+        { type: 'message', role: 'assistant', content: [{ type: 'output_text', text: 'Hello!', annotations: [] }] } as never,
+        { role: 'developer', content: [{ type: 'input_text', text: 'Answer in ' }, { type: 'input_text', text: 'English.' }] },
+        { role: 'user', content: 'The capital of Norway is' },
+      ],
+      max_output_tokens: 20,
+    });
+    expect(fake.lastPrompt).toBe(
+      plainChatPrompt(chatMessages([
+        { role: 'system', content: 'Be brief.' },
+        { role: 'user', content: 'Hi' },
+        { role: 'assistant', content: 'Hello!' },
+        { role: 'developer', content: 'Answer in English.' },
+        { role: 'user', content: 'The capital of Norway is' },
+      ])),
+    );
+  });
+
+  it('tools: a Hermes block becomes a function_call item after the text; the call goes back in with its output', async () => {
+    const r = await client.responses.create({ model, input: ASKS, tools: TOOLS, max_output_tokens: 200 });
+    expect(r.status).toBe('completed');
+    expect(r.output.map((o) => o.type)).toEqual(['message', 'function_call']);
+    expect(r.output_text).toBe(' Let me look. ');
+    const call = r.output[1] as OpenAI.Responses.ResponseFunctionToolCall;
+    expect([call.name, JSON.parse(call.arguments), call.status]).toEqual(['get_weather', { city: 'Oslo' }, 'completed']);
+    expect(call.call_id).toMatch(/^call_[0-9a-f]{24}$/);
+    expect(call.id).toMatch(/^fc_/);
+    expect(r.tool_choice).toBe('auto');
+
+    // the next turn: the output items as input, then the function's result
+    await client.responses.create({ model, input: [{ role: 'user', content: ASKS }, ...(r.output as never[]), { type: 'function_call_output', call_id: call.call_id, output: '3 C and snow' }], tools: TOOLS, max_output_tokens: 5 });
+    const chat = chatMessages([
+      { role: 'user', content: ASKS },
+      { role: 'assistant', content: ' Let me look. ', tool_calls: [{ id: call.call_id, type: 'function', function: { name: 'get_weather', arguments: call.arguments } }] },
+      { role: 'tool', tool_call_id: call.call_id, content: '3 C and snow' },
+    ]);
+    const chatTools = [
+      { type: 'function' as const, function: { name: 'get_weather', description: 'Weather in a city', parameters: TOOLS[0]!.parameters!, strict: false } },
+      { type: 'function' as const, function: { name: 'get_time', strict: false } },
+    ];
+    expect(fake.lastPrompt).toBe(plainChatPrompt(chat, chatTools));
+  });
+
+  it('tool_choice {type: function, name}: the output is that call; none: the block stays text', async () => {
+    const named = await client.responses.create({ model, input: ASKS, tools: TOOLS, tool_choice: { type: 'function', name: 'get_weather' }, max_output_tokens: 200 });
+    expect(fake.lastOptions?.structured?.field).toBe('tool_choice');
+    expect(named.output.every((o) => o.type === 'function_call')).toBe(true);
+    const none = await client.responses.create({ model, input: ASKS, tools: TOOLS, tool_choice: 'none', max_output_tokens: 200 });
+    expect(none.output_text).toBe(` Let me look. ${hermesCall('get_weather', { city: 'Oslo' })}`);
+  });
+
+  it('text.format json_schema is structured output; a schema outside the subset is a 400 naming text.format', async () => {
+    await client.responses.create({ model, input: 'Hi', text: { format: { type: 'json_schema', name: 'x', schema: { type: 'object', properties: { a: { type: 'integer' } } } } }, max_output_tokens: 5 });
+    expect(fake.lastOptions?.structured?.field).toBe('response_format');
+    await client.responses.create({ model, input: 'Hi', text: { format: { type: 'json_object' } }, max_output_tokens: 5 });
+    expect(fake.lastOptions?.structured).toBeDefined();
+    await client.responses.create({ model, input: 'Hi', text: { format: { type: 'text' } }, max_output_tokens: 5 });
+    expect(fake.lastOptions?.structured).toBeUndefined();
+    const bad = await post({ model, input: 'Hi', text: { format: { type: 'json_schema', name: 'x', schema: { type: 'object', patternProperties: { a: {} } } } } });
+    expect(bad.status).toBe(400);
+    expect(bad.json.error!.param).toMatch(/^text\.format/);
+    const both = await post({ model, input: ASKS, tools: TOOLS, tool_choice: 'required', text: { format: { type: 'json_object' } } });
+    expect([both.status, both.json.error!.param]).toEqual([400, 'text.format']);
+  });
+
+  it('streamed: named events in order, numbered from 0, assembling to the unstreamed response', async () => {
+    for (const body of [
+      { model, input: 'The capital of Norway is', max_output_tokens: 50, temperature: 0 },
+      { model, input: ASKS, tools: TOOLS, max_output_tokens: 200 },
+      { model, input: 'Hello', max_output_tokens: 12, temperature: 0 },
+    ]) {
+      const whole = await client.responses.create(body);
+      const stream = client.responses.stream(body);
+      const events: OpenAI.Responses.ResponseStreamEvent[] = [];
+      stream.on('event', (e) => events.push(e));
+      const final = await stream.finalResponse();
+      // ids are drawn per response; the stream helper adds `parsed: null` to text parts and `parsed_arguments: null` to calls
+      const strip = (o: OpenAI.Responses.ResponseOutputItem[]) =>
+        o.map((i) => {
+          const { parsed_arguments: _, ...rest } = i as unknown as Record<string, unknown>;
+          return { ...rest, id: undefined, ...('call_id' in i ? { call_id: undefined } : {}), ...('content' in i ? { content: (i.content as unknown as Record<string, unknown>[]).map(({ parsed: _p, ...c }) => c) } : {}) };
+        });
+      expect(strip(final.output)).toEqual(strip(whole.output));
+      expect([final.status, final.output_text]).toEqual([whole.status, whole.output_text]);
+      expect(events.map((e) => e.sequence_number)).toEqual(events.map((_, i) => i));
+      const types = events.map((e) => e.type);
+      expect(types.slice(0, 4)).toEqual(['response.created', 'response.in_progress', 'response.output_item.added', 'response.content_part.added']);
+      expect(types.at(-1)).toBe(whole.status === 'completed' ? 'response.completed' : 'response.incomplete');
+      const text = events.filter((e): e is OpenAI.Responses.ResponseTextDeltaEvent => e.type === 'response.output_text.delta').map((e) => e.delta).join('');
+      expect(text).toBe(whole.output_text);
+      if (body.tools) {
+        expect(types).toContain('response.function_call_arguments.delta');
+        const done = events.find((e): e is OpenAI.Responses.ResponseFunctionCallArgumentsDoneEvent => e.type === 'response.function_call_arguments.done')!;
+        expect(JSON.parse(done.arguments)).toEqual({ city: 'Oslo' });
+        expect(types.indexOf('response.output_text.done')).toBeLessThan(types.indexOf('response.function_call_arguments.delta'));
+      }
+    }
+  });
+
+  it.each([
+    [{ previous_response_id: 'resp_1' }, 400, 'unsupported_field', 'previous_response_id'],
+    [{ include: ['message.output_text.logprobs'] }, 400, 'unsupported_field', 'include'],
+    [{ truncation: 'auto' }, 400, 'unsupported_field', 'truncation'],
+    [{ input: [{ role: 'user', content: [{ type: 'input_image', image_url: 'x' }] }] }, 400, 'unsupported_value', 'input[0].content[0].type'],
+    [{ input: [{ type: 'reasoning', summary: [] }] }, 400, 'unsupported_value', 'input[0].type'],
+    [{ input: [{ role: 'robot', content: 'x' }] }, 400, 'invalid_value', 'input[0].role'],
+    [{ input: [{ type: 'function_call_output', output: 'x' }] }, 400, 'invalid_value', 'input[0].call_id'],
+    [{ tools: [{ type: 'web_search' }] }, 400, 'unsupported_value', 'tools[0].type'],
+    [{ tools: [{ type: 'function', name: 'bad name' }] }, 400, 'invalid_value', 'tools[0].name'],
+    [{ tools: TOOLS, tool_choice: { type: 'function', name: 'nope' } }, 400, 'invalid_value', 'tool_choice.name'],
+    [{ max_output_tokens: 0 }, 400, 'invalid_value', 'max_output_tokens'],
+    [{ input: undefined }, 400, 'missing_field', 'input'],
+    [{ model: 'other' }, 404, 'model_not_found', 'model'],
+  ])('%o → %i %s naming %s', async (patch, status, code, param) => {
+    const r = await post({ model, input: 'Hi', ...patch });
+    expect([r.status, r.json.error?.code, r.json.error?.param]).toEqual([status, code, param]);
+    if (status === 400 && code !== 'missing_field') expect(r.json.error!.message.startsWith(param)).toBe(true);
+  });
+});
