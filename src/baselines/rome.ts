@@ -53,6 +53,12 @@ export interface RomeOptions extends DeltaOptions, SecondMomentOptions {
    * estimated on the texts given to the constructor (EasyEdit: on for GPT-2, off for Llama/Qwen/Mistral).
    */
   mom2: boolean;
+  /**
+   * R-ROME (Gupta et al. 2024, EasyEdit r_rome with enable_random_prefix_keys): the update's key and the output it
+   * moves from are the template rows' means, as u's key is, instead of the bare prompt's (which makes sequential ROME
+   * collapse): right = (t₀ + δ − W k̄ − b) / (k̄·u) = (δ + W(k₀ − k̄)) / (k̄·u), with k₀ row 0's key, k̄ the mean key.
+   */
+  prefixKeys: boolean;
   name?: string;
   bosId?: number;
 }
@@ -64,7 +70,7 @@ export interface RomeOptions extends DeltaOptions, SecondMomentOptions {
  */
 export const romeDefaultLayer = (numLayers: number): number => Math.floor((numLayers * 5) / 32);
 
-export const ROME_DEFAULTS = { steps: 25, lr: 0.5, weightDecay: 1e-3, clampNorm: 4, klFactor: 0.0625, templates: 10, stopLoss: 5e-2, mom2: false, mom2Texts: 1000, mom2Ridge: 1e-2 } as const satisfies Partial<RomeOptions>;
+export const ROME_DEFAULTS = { steps: 25, lr: 0.5, weightDecay: 1e-3, clampNorm: 4, klFactor: 0.0625, templates: 10, stopLoss: 5e-2, mom2: false, mom2Texts: 1000, mom2Ridge: 1e-2, prefixKeys: false } as const satisfies Partial<RomeOptions>;
 
 /** One edit's rows: E = templates + 1 (the KL row last), right-padded to Tb; Kb scored positions. */
 export interface RomeBatch {
@@ -181,6 +187,7 @@ export class RomeMethod extends WeightEditMethod implements EditMethod {
     const T = b.E - 1;
     let u = new Float32Array(ff);
     for (let r = 0; r < T; r++) addTo(u, keyAt(r), 1 / T);
+    const meanKey = Float32Array.from(u);
     if (o.mom2) {
       const m = await this.secondMoment();
       u = Float32Array.from(choleskySolve(m.l, m.ff, u));
@@ -189,8 +196,17 @@ export class RomeMethod extends WeightEditMethod implements EditMethod {
     const key = Float32Array.from(keyAt(0));
     const fixed = deltaFeeds(b, lower.feeds, this.weightName, this.tensor(this.weight));
     const { delta, losses, steps } = await optimizeDelta(this.lm, this.stepGraph(b.E, b.Tb, b.Kb), fixed, b, o, 'mlp');
-    const ku = dot(key, u);
-    const right = Float32Array.from(delta, (x) => x / ku);
+    let right: Float32Array;
+    if (o.prefixKeys) {
+      // R-ROME: (δ + W(k₀ − k̄)) / (k̄·u); the down projection is linear, so W k₀ − W k̄ is the outputs' difference
+      const diff = Float32Array.from(key, (x, i) => x - meanKey[i]!);
+      const moved = downTimes(this.weight, this.shape, this.lm.spec.layer.mlp.down.layout, diff);
+      const ku = dot(meanKey, u);
+      right = Float32Array.from(delta, (x, i) => (x + moved[i]!) / ku);
+    } else {
+      const ku = dot(key, u);
+      right = Float32Array.from(delta, (x) => x / ku);
+    }
     applyRankOne(this.weight, this.shape, this.lm.spec.layer.mlp.down.layout, right, u);
     if (steps > 0) this.edited = true;
     return { losses, steps, delta, u, right, key, subjectMatch: b.subject.match };
@@ -207,6 +223,20 @@ export class RomeMethod extends WeightEditMethod implements EditMethod {
 }
 
 /** W += right ⊗ u in the stored layout: out_in (d, ff): W[i][j] += right_i u_j; in_out (ff, d): W[j][i] += u_j right_i. */
+/** W v for the down projection `w` (d × ff as used: out_in stores (d, ff), in_out (ff, d)), v (ff) → (d). */
+export function downTimes(w: Float32Array, shape: readonly number[], layout: 'out_in' | 'in_out', v: ArrayLike<number>): Float64Array {
+  const [r0, r1] = shape as [number, number];
+  const out = new Float64Array(layout === 'out_in' ? r0 : r1);
+  for (let i = 0; i < r0; i++) {
+    for (let j = 0; j < r1; j++) {
+      const x = (w[i * r1 + j] as number);
+      if (layout === 'out_in') out[i] = out[i]! + x * (v[j] as number);
+      else out[j] = out[j]! + x * (v[i] as number);
+    }
+  }
+  return out;
+}
+
 export function applyRankOne(w: Float32Array, shape: readonly number[], layout: 'out_in' | 'in_out', right: Float32Array, u: Float32Array): void {
   const [r0, r1] = shape as [number, number];
   const rowsAre = layout === 'out_in' ? right : u;

@@ -8,6 +8,7 @@
  *   locality    loc.prompt + " " + loc.answer: the argmax ids at the answer positions (kept raw here;
  *               `combine` turns pre/post ids into the post-side `locality` agreement); a record with several
  *               locality questions (KnowEdit) keeps each one's ids, and its agreement is their mean
+ *   fluency     (opts.fluency) the n-gram entropy of a text sampled from the prompt (fluency.ts)
  *   portability each question → answer: token accuracy, averaged over the record's questions; KnowEdit's typed
  *               questions (and locality questions) average per type first, then over the types, and each type's
  *               mean is kept as `<type>_acc` (run_knowedit_llama2.py's summary)
@@ -17,6 +18,7 @@
  */
 import { WiseError } from '../util/errors.js';
 import type { EvalRecord } from './datasets.js';
+import { fluencyText, ngramEntropy } from './fluency.js';
 import { allTokensCorrect, localityAgreement, oodAccuracy, perplexity, tokenAccuracy, typedMean, type RequestMetrics, type RequestResult } from './metrics.js';
 import { promptTargetRow, wholeTextRow, type ScoreOut, type ScoreRow, type Scorer } from './scorer.js';
 
@@ -27,6 +29,11 @@ export interface EvaluateOptions {
   oodThreshold?: number;
   /** Rows handed to the Scorer per call (the Scorer batches further). Default 64. */
   rowsPerCall?: number;
+  /**
+   * Fluency (fluency.ts): sample from each record's prompt (ROME's generate_fast: FLUENCY_GENERATION) and score the
+   * text's n-gram entropy. Off by default (one generation per record and side); a Scorer without generate gives none.
+   */
+  fluency?: { maxLength: number; topK: number };
 }
 
 /** One record's outputs for one model state. */
@@ -109,7 +116,21 @@ export async function evaluateSide(scorer: Scorer, records: readonly EvalRecord[
     if (byType) m.portability_keys = byType;
   });
   for (const side of sides) if (side.localityKeys?.every((k) => k === undefined)) delete side.localityKeys;
+  if (opts.fluency && scorer.generate) {
+    // one seed per record, from its id: pre and post sample with the same draws, so they differ by the model only
+    for (const [i, rec] of records.entries()) {
+      const text = await scorer.generate(rec.prompt, { ...opts.fluency, seed: seedOf(rec.id) });
+      sides[i]!.metrics.fluency = ngramEntropy(fluencyText(text));
+    }
+  }
   return sides;
+}
+
+/** A 32-bit seed from a record id (FNV-1a over its UTF-16 units). */
+function seedOf(id: string): number {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < id.length; i++) h = Math.imul(h ^ id.charCodeAt(i), 0x01000193) >>> 0;
+  return h;
 }
 
 /** Pairs one record's pre and post outputs; post.locality = agreement of post ids with pre ids (the mean over the questions). */

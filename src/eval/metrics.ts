@@ -80,6 +80,8 @@ export interface RequestMetrics {
   locality_keys?: Record<string, number>;
   rewrite_ppl?: number;
   ood_acc?: number;
+  /** n-gram entropy of a text sampled from the prompt (EasyEdit's fluency.ngram_entropy; fluency.ts), pre and post */
+  fluency?: number;
   /** All-tokens-correct variants (EasyEdit `token_em_lm_eval`), extra to the paper's metrics. */
   rewrite_acc_all?: number;
   rephrase_acc_all?: number;
@@ -92,6 +94,7 @@ export const METRIC_KEYS = [
   'portability',
   'rewrite_ppl',
   'ood_acc',
+  'fluency',
   'rewrite_acc_all',
   'rephrase_acc_all',
 ] as const satisfies readonly (keyof RequestMetrics)[];
@@ -163,6 +166,8 @@ export interface Headline {
   gen?: number;
   loc?: number;
   port?: number;
+  /** Fluency (n-gram entropy, not a rate: higher is less repetitive), where measured. */
+  flu?: number;
   /** Mean of Rel./Gen./Loc. that are present (the paper's Avg.); undefined when Rel. is a PPL. */
   avg?: number;
 }
@@ -177,6 +182,7 @@ export function headline(side: SideSummary): Headline {
   if (gen !== undefined) h.gen = gen;
   if (m.locality !== undefined) h.loc = m.locality;
   if (m.portability !== undefined) h.port = m.portability;
+  if (m.fluency !== undefined) h.flu = m.fluency;
   if (!relIsPpl) {
     const parts = [h.rel, h.gen, h.loc].filter((v): v is number => v !== undefined && Number.isFinite(v));
     if (parts.length > 0) h.avg = parts.reduce((a, b) => a + b, 0) / parts.length;

@@ -73,7 +73,7 @@ function headlineCells(pre: Headline, post: Headline, k: keyof Omit<Headline, 'r
   return num(pre[k], ppl) + num(post[k], ppl);
 }
 
-function row(method: string, c: CellJson): string {
+function row(method: string, c: CellJson, flu: boolean): string {
   const ppl = c.post.relIsPpl;
   const chunks = `${c.chunks}${c.chunksCached ? ` (${c.chunksCached} cached)` : ''} / ${c.chunksAvailable}`;
   return (
@@ -82,6 +82,7 @@ function row(method: string, c: CellJson): string {
     headlineCells(c.pre, c.post, 'gen', false) +
     num(c.post.loc) +
     headlineCells(c.pre, c.post, 'port', false) +
+    (flu ? headlineCells(c.pre, c.post, 'flu', false) : '') +
     num(c.post.avg) +
     `<td>${secs(c.timing.editSeconds)}</td><td>${secs(c.timing.preSeconds + c.timing.postSeconds)}</td><td>${secs(c.timing.wallSeconds)}</td></tr>`
   );
@@ -89,12 +90,14 @@ function row(method: string, c: CellJson): string {
 
 function table(results: ResultsJson, l: Labels): string {
   const t = (k: ChartMetric): string => esc(metricTitle(k, l).short);
+  // Fluency (n-gram entropy) only where the run measured it (wise eval --fluency)
+  const flu = results.methods.some((m) => m.cells.some((c) => c.post.flu !== undefined));
   const head =
     '<tr><th rowspan="2">Method</th><th rowspan="2">T</th><th rowspan="2">n</th><th rowspan="2">chunks used / available</th>' +
-    `<th colspan="2">${t('rel')}</th><th colspan="2">${t('gen')}</th><th>${t('loc')}</th><th colspan="2">${t('port')}</th><th>${t('avg')}</th>` +
+    `<th colspan="2">${t('rel')}</th><th colspan="2">${t('gen')}</th><th>${t('loc')}</th><th colspan="2">${t('port')}</th>${flu ? '<th colspan="2">Flu.</th>' : ''}<th>${t('avg')}</th>` +
     '<th rowspan="2">edit time</th><th rowspan="2">eval time</th><th rowspan="2">wall time</th></tr>' +
-    '<tr><th>pre</th><th>post</th><th>pre</th><th>post</th><th>post</th><th>pre</th><th>post</th><th>post</th></tr>';
-  const body = results.methods.flatMap((m) => m.cells.map((c) => row(m.method, c))).join('\n');
+    `<tr><th>pre</th><th>post</th><th>pre</th><th>post</th><th>post</th><th>pre</th><th>post</th>${flu ? '<th>pre</th><th>post</th>' : ''}<th>post</th></tr>`;
+  const body = results.methods.flatMap((m) => m.cells.map((c) => row(m.method, c, flu))).join('\n');
   return `<table class="results"><thead>${head}</thead><tbody>\n${body}\n</tbody></table>`;
 }
 
@@ -160,7 +163,8 @@ ${table(results, l)}
 <p class="note">Protocol: per chunk, restore the unedited model, score every request (pre), apply the chunk's T edits in sequence,
 then score every request on the final model (post). Cells are means over all requests of the chunks used (the paper averages
 T=1/10/100/1000 over 1000/100/10/1 chunks). Loc. is the post-edit agreement with the unedited model's argmax tokens (pre-edit it is 1 by
-definition). Avg. is the mean of Rel., Gen. and Loc. (post-edit only). Times are summed over chunks; cached chunks count the time they took when computed.</p>
+definition). Avg. is the mean of Rel., Gen. and Loc. (post-edit only). Flu., where measured, is the n-gram entropy of a text sampled from each
+edit prompt (EasyEdit's fluency; higher is less repetitive). Times are summed over chunks; cached chunks count the time they took when computed.</p>
 ${typeTable(results)}
 ${notes}
 <h2>Post-edit metrics against the number of sequential edits</h2>

@@ -2,7 +2,8 @@
  * Scorers over a CausalLM: the model side of the harness's `Scorer` contract (scorer.ts).
  *
  *   lmScorer(lm, { variant })       teacher-forced rows through lm.forward(seqs, { side: 'left', variant }),
- *                                   via makeScorer (left padding and the logits bookkeeping live there)
+ *                                   via makeScorer (left padding and the logits bookkeeping live there);
+ *                                   and generate(), sampling on the same variant (fluency.ts)
  *   lmRowScorer(lm, { variantFor }) the same pass, for methods whose variant needs to know each row's
  *                                   prompt length (GRACE keys on the last prompt token): the variant is
  *                                   built per batch from the rows and their left padding
@@ -39,8 +40,9 @@ export function textEncoder(lm: CausalLM, bosId?: number): (text: string) => num
 export function lmScorer(lm: CausalLM, opts: LmScorerOptions = {}): Scorer {
   const variant = opts.variant;
   const promptIds = opts.promptIds;
-  return makeScorer({
-    encode: textEncoder(lm, opts.bosId),
+  const encode = textEncoder(lm, opts.bosId);
+  const scorer = makeScorer({
+    encode,
     ...(promptIds ? { row: (prompt: string, target: string) => ({ promptIds: promptIds(prompt), targetIds: lm.tokenizer.encode(normalizeTarget(target)) }) } : {}),
     forward: async (_batch, seqs) => (await lm.forward(seqs, variant ? { side: 'left', variant } : { side: 'left' })).logits,
     vocab: lm.config.vocabSize,
@@ -48,6 +50,13 @@ export function lmScorer(lm: CausalLM, opts: LmScorerOptions = {}): Scorer {
     ...(opts.maxBatch !== undefined ? { maxBatch: opts.maxBatch } : {}),
     ...(variant?.maxTokens !== undefined ? { maxTokens: variant.maxTokens } : {}),
   });
+  scorer.generate = async (prompt, o) => {
+    const ids = promptIds ? promptIds(prompt) : encode(prompt);
+    const maxTokens = Math.max(0, Math.min(o.maxLength, variant?.maxTokens ?? Infinity) - ids.length);
+    const out = maxTokens === 0 ? { ids: [] } : await lm.generate(ids, { maxTokens, temperature: 1, topK: o.topK, seed: o.seed, stopIds: [], ...(variant ? { variant } : {}) });
+    return lm.tokenizer.decode([...ids, ...out.ids], { skipSpecialTokens: true });
+  };
+  return scorer;
 }
 
 export interface LmRowScorerOptions {

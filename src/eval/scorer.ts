@@ -41,6 +41,12 @@ export interface Scorer {
   row?(prompt: string, target: string): ScoreRow;
   /** Teacher-forced outputs for each row; rows may be batched (and padded) as the implementation likes. */
   argmaxAndLogprobs(rows: ScoreRow[]): Promise<ScoreOut[]>;
+  /**
+   * Optional (fluency.ts): a text sampled from `prompt` on this state, top-k at temperature 1 with `seed`, until the
+   * sequence (prompt included) is `maxLength` tokens, EOS not stopping it; the whole sequence decoded, prompt first,
+   * special tokens left out. Absent where the state cannot generate (GRACE's per-row variant): no fluency.
+   */
+  generate?(prompt: string, o: { maxLength: number; topK: number; seed: number }): Promise<string>;
 }
 
 export interface LeftPadded {

@@ -173,6 +173,39 @@ describeShared('ROME on tiny-llama', () => {
     expect(rome.weight).toEqual(rome.base);
   });
 
+  it('R-ROME (prefixKeys): after the edit the template rows\' mean MLP output at the lookups is t₀ + δ, where ROME puts t₀ + δ at the bare prompt', async () => {
+    const prompt = 'The capital of France is';
+    const rr = new RomeMethod(lm, { layer: 1, templates: 2, steps: 6, prefixKeys: true });
+    const b = await rr.batchFor(prompt, 'Rome', 'France');
+    const d = lm.config.hiddenSize;
+    // the MLP output at each template row's lookup (the KL row left out), under `weight`
+    const outsAtLookups = async (weight: Float32Array): Promise<Float32Array[]> => {
+      const lower = await lowerPassRows(lm, 1, b.ids, b.mask, b.E, b.Tb);
+      const out = await lm.engine.run(rr.stepGraph(b.E, b.Tb, b.Kb), {
+        ...lower.feeds,
+        rows: tensorData('int64', [b.Kb], b.rows), row_targets: tensorData('int64', [b.Kb], b.targets), row_weights: tensorData('float32', [b.Kb], b.weights),
+        value_sel: tensorData('float32', [b.E, b.Tb], new Float32Array(b.E * b.Tb)), kl_sel: tensorData('float32', [b.Kb], new Float32Array(b.Kb)),
+        kl_logp0: tensorData('float32', [lm.config.vocabSize], new Float32Array(lm.config.vocabSize)), value_delta: tensorData('float32', [d], new Float32Array(d)),
+        [rr.weightName]: tensorData('float32', rr.shape, weight),
+      }, ['mlp_out']);
+      const all = out.mlp_out!.data as Float32Array;
+      return b.lookup.slice(0, b.E - 1).map((p, r) => all.slice((r * b.Tb + p) * d, (r * b.Tb + p + 1) * d));
+    };
+    const mean = (vs: Float32Array[]): Float32Array => Float32Array.from(vs[0]!, (_, i) => vs.reduce((s, v) => s + v[i]!, 0) / vs.length);
+    const before = await outsAtLookups(rr.base);
+    const r = await rr.edit(prompt, 'Rome', 'France');
+    const after = mean(await outsAtLookups(rr.weight));
+    for (let i = 0; i < d; i++) expect(after[i]!).toBeCloseTo(before[0]![i]! + r.delta[i]!, 3);
+    // still one rank-one update along u
+    const diff = Float32Array.from(rr.weight, (x, i) => x - rr.base[i]!);
+    const ff = rr.shape[1]!;
+    for (let i = 0; i < d; i += 7) for (let j = 0; j < ff; j += 5) expect(diff[i * ff + j]).toBeCloseTo(r.right[i]! * r.u[j]!, 5);
+    // ROME's update from the same δ would differ: (δ / (k₀·u)) is not (δ + W(k₀ − k̄)) / (k̄·u)
+    const ku = r.key.reduce((s, x, j) => s + x * r.u[j]!, 0);
+    expect(Math.max(...r.right.map((x, i) => Math.abs(x - r.delta[i]! / ku)))).toBeGreaterThan(1e-3);
+    expect(createMethod('r-rome', { lm, config: { layer: 1 } as WiseConfig, pool: [], newStore: () => { throw new Error('unused'); } } as never).settings).toMatchObject({ method: 'r-rome', prefixKeys: true });
+  });
+
   it('the second moment is Σ k kᵀ / N over the real tokens (padding left out) plus the ridge, and mom2 edits use u ∝ C⁻¹ k*', async () => {
     const texts = ['The sky is blue', 'Paris', 'My dog likes long walks in the park'];
     const enc = textEncoder(lm);

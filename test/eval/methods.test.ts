@@ -125,7 +125,7 @@ describeShared('EditMethod adapters on tiny-llama', () => {
     expect(again.methods.flatMap((m) => m.cells.map((c) => c.chunksCached === c.chunks))).toEqual([true, true, true, true]);
   });
 
-  it('wise eval (CLI) on KnowEdit records: portability and locality per question type in the summary, results.json and the report', () => {
+  it('wise eval (CLI) on KnowEdit records with --fluency: portability and locality per question type, and fluency, in the summary, results.json and the report', () => {
     const dir = mkdtempSync(path.join(tmpdir(), 'wise-eval-knowedit-'));
     tmpDirs.push(dir);
     const knowedit = RECORDS.map((r, i) => ({
@@ -135,11 +135,11 @@ describeShared('EditMethod adapters on tiny-llama', () => {
     }));
     writeFileSync(path.join(dir, 'edit.json'), JSON.stringify(knowedit));
     const args = ['--import', 'tsx', path.join(REPO_ROOT, 'src', 'cli', 'main.ts'), '--model', hfFixtureDir('tiny-llama'), 'eval', '--dataset', path.join(dir, 'edit.json'),
-      '--train', path.join(dir, 'edit.json'), '--method', 'ft-m', '--edits', '2', '--chunks', '1', '--ft-steps', '2', '--out', path.join(dir, 'out')];
+      '--train', path.join(dir, 'edit.json'), '--method', 'ft-m', '--edits', '2', '--chunks', '1', '--ft-steps', '2', '--fluency', '--out', path.join(dir, 'out')];
     const run = spawnSync(process.execPath, args, { cwd: REPO_ROOT, encoding: 'utf8', env: { ...process.env, WISE_ENGINE__THREADS: '1' } });
     expect(run.status, run.stderr).toBe(0);
-    type Side = { portability?: number; portability_keys?: Record<string, number>; locality?: number; locality_keys?: Record<string, number> };
-    const results = JSON.parse(readFileSync(path.join(dir, 'out', 'results.json'), 'utf8')) as { meta: { kind: string }; methods: { cells: { summary: { post: { mean: Side } & Side }; requests: { post: Side }[] }[] }[] };
+    type Side = { portability?: number; portability_keys?: Record<string, number>; locality?: number; locality_keys?: Record<string, number>; fluency?: number };
+    const results = JSON.parse(readFileSync(path.join(dir, 'out', 'results.json'), 'utf8')) as { meta: { kind: string }; methods: { cells: { summary: { pre: { mean: Side }; post: { mean: Side } & Side }; requests: { pre: Side; post: Side }[] }[] }[] };
     expect(results.meta.kind).toBe('knowedit');
     const cell = results.methods[0]!.cells[0]!;
     const reqs = cell.requests.map((r) => r.post);
@@ -157,6 +157,11 @@ describeShared('EditMethod adapters on tiny-llama', () => {
     expect(run.stdout).toContain(`Port. by type: reasoning_acc ${f3(post.portability_keys!.reasoning_acc!)}, Subject_Aliasing_acc ${f3(post.portability_keys!.Subject_Aliasing_acc!)}`);
     expect(run.stdout).toContain(`Loc. by type: Relation_Specificity_acc ${f3(post.locality_keys!.Relation_Specificity_acc!)}, Forgetfulness_acc ${f3(post.locality_keys!.Forgetfulness_acc!)}`);
     expect(readFileSync(path.join(dir, 'out', 'report.html'), 'utf8')).toContain('<th>Port. reasoning_acc</th><th>Port. Subject_Aliasing_acc</th><th>Loc. Relation_Specificity_acc</th><th>Loc. Forgetfulness_acc</th>');
+    // --fluency: every request scored before and after (n-gram entropy of a 100-token sample), in the summary and the report
+    for (const r of cell.requests) for (const side of [r.pre, r.post]) expect(side.fluency).toBeGreaterThan(0);
+    expect(cell.summary.post.mean.fluency).toBeCloseTo((reqs[0]!.fluency! + reqs[1]!.fluency!) / 2, 12);
+    expect(run.stdout).toContain(`Flu. ${f3(cell.summary.pre.mean.fluency!)} → ${f3(cell.summary.post.mean.fluency!)}`);
+    expect(readFileSync(path.join(dir, 'out', 'report.html'), 'utf8')).toContain('<th colspan="2">Flu.</th>');
   });
 });
 

@@ -17,6 +17,7 @@ import { WiseEditor } from '../../edits/editor.js';
 import { DATASET_KINDS, irrelevantPool, loadDataset, loadTrainSplit, readJsonArray, type DatasetKind, type EvalRecord, type LoadedDataset } from '../../eval/datasets.js';
 import { runLifelong, type MethodRun, type Progress } from '../../eval/lifelong.js';
 import { createMethod, isMethodName, METHOD_NAMES, WiseMethod } from '../../eval/methods/index.js';
+import { FLUENCY_GENERATION } from '../../eval/fluency.js';
 import { headline } from '../../eval/metrics.js';
 import { writeReport } from '../../eval/report.js';
 import { buildResults, configHash, runVersions } from '../../eval/results.js';
@@ -47,6 +48,7 @@ interface EvalOpts {
   alphaeditThreshold?: number;
   romeLr?: number;
   pplClip?: number;
+  fluency?: boolean;
   keepState?: boolean;
 }
 
@@ -136,6 +138,7 @@ export function registerEval(program: Command): void {
     .option('--alphaedit-l2 <x>', 'AlphaEdit: the ridge of the projected solve (EasyEdit L2: 10)', floatArg('--alphaedit-l2', 1e-12, 1e12))
     .option('--keep-state', "keep each WISE chunk's edited store under DIR/states/ (about 0.7 MB per edit on the bundled model); a rerun whose config differs only in routing settings (act_ratio, threshold_above_edits, threshold_pool, threshold_above_pool, route_*) reopens it instead of applying the edits again")
     .option('--ppl-clip <x>', 'clip rewrite_ppl (hallucination) at this value (EasyEdit issue #531: 100)', floatArg('--ppl-clip', 1, 1e12))
+    .option('--fluency', "also score fluency, pre and post: the n-gram entropy of a text sampled from each edit prompt (EasyEdit's test_generation: top-5 sampling to 100 tokens; one generation per record and side)")
     .action(async function (this: Command) {
       const o = this.opts() as EvalOpts;
       const names = o.method && o.method.length > 0 ? [...new Set(o.method)] : ['wise'];
@@ -159,7 +162,7 @@ export function registerEval(program: Command): void {
       const model = path.basename(mdir);
       const dataset = bundled ? 'bundled-zsre' : path.basename(file).replace(/\.json$/i, '');
       const layer = ctx.config.wise.layer ?? WiseEditor.defaultLayer(lm);
-      const evaluate = o.pplClip !== undefined ? { pplClip: o.pplClip } : {};
+      const evaluate = { ...(o.pplClip !== undefined ? { pplClip: o.pplClip } : {}), ...(o.fluency ? { fluency: { ...FLUENCY_GENERATION } } : {}) };
       const common = { model: WiseEditor.fingerprint(lm, layer), dataset: sha(file), train: sha(poolSource), evaluate, format: o.format };
       ctx.log.info(`${ds.records.length} records (${ds.kind}) from ${file}; ${pool.length} irrelevant samples from ${poolSource}; layer ${layer}`);
 
@@ -215,6 +218,7 @@ export function registerEval(program: Command): void {
         for (const c of r.cells) {
           const h = headline(c.summary.post);
           lines.push(`${r.method.padEnd(14)} ${String(c.T).padStart(4)} ${String(c.n).padStart(6)} ${String(c.chunks).padStart(7)}  ${f3(h.rel)}  ${f3(h.gen)}  ${f3(h.loc)}  ${f3(h.avg)}`);
+          if (h.flu !== undefined) lines.push(`${''.padEnd(14)} Flu. ${f3(headline(c.summary.pre).flu)} → ${f3(h.flu)} (n-gram entropy, pre → post)`);
           for (const [label, types] of [['Port.', c.summary.post.portability_keys], ['Loc.', c.summary.post.locality_keys]] as const) {
             if (types) lines.push(`${''.padEnd(14)} ${label} by type: ${Object.entries(types).map(([t, v]) => `${t} ${f3(v)}`).join(', ')}`);
           }

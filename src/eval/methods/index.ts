@@ -7,6 +7,7 @@
  *   ft-l           EasyEdit FT, objective prompt_last (src/baselines/ft.ts)
  *   ft-m           EasyEdit FT, objective target_new
  *   rome           EasyEdit ROME, rank-one update of the down projection (src/baselines/rome.ts)
+ *   r-rome         R-ROME (EasyEdit r_rome): ROME whose update uses the templates' mean key and output (prefixKeys)
  *   memit          EasyEdit MEMIT, one edit at a time, over a range of early layers (src/baselines/memit.ts)
  *   memit-mass     MEMIT with each chunk's edits as one batch (the paper's MEMIT-MASS)
  *   alphaedit      EasyEdit AlphaEdit: MEMIT's update projected onto the preserved keys' null space,
@@ -32,7 +33,7 @@ import { WiseMethod, type KeptStates, type StoreFactory } from './wise.js';
 
 export { WiseMethod, type KeptStates, type StoreFactory, type WiseMethodOptions } from './wise.js';
 
-export const METHOD_NAMES = ['wise', 'wise-retrieve', 'grace', 'ft-l', 'ft-m', 'rome', 'memit', 'memit-mass', 'alphaedit'] as const;
+export const METHOD_NAMES = ['wise', 'wise-retrieve', 'grace', 'ft-l', 'ft-m', 'rome', 'r-rome', 'memit', 'memit-mass', 'alphaedit'] as const;
 export type MethodName = (typeof METHOD_NAMES)[number];
 
 export function isMethodName(s: string): s is MethodName {
@@ -89,8 +90,9 @@ export function createMethod(name: string, c: MethodContext): CreatedMethod {
       const opts: FtOptions = { ...FT_DEFAULTS, ...defined(c.ft), layer, objective: name === 'ft-l' ? 'prompt_last' : 'target_new', name };
       return { method: new FtMethod(c.lm, opts), settings: { method: name, ...opts } };
     }
-    case 'rome': {
-      const opts: RomeOptions = { ...ROME_DEFAULTS, layer: romeDefaultLayer(c.lm.config.numLayers), ...defined(c.rome), name };
+    case 'rome':
+    case 'r-rome': {
+      const opts: RomeOptions = { ...ROME_DEFAULTS, layer: romeDefaultLayer(c.lm.config.numLayers), ...defined(c.rome), prefixKeys: name === 'r-rome', name };
       return { method: new RomeMethod(c.lm, opts, c.pool), settings: { method: name, ...opts } };
     }
     case 'memit':
