@@ -20,7 +20,8 @@ export interface OutputText {
   type: 'output_text';
   text: string;
   annotations: never[];
-  logprobs: never[];
+  /** the text's tokens with their alternatives when logprobs were asked for (routes-openai.ts logprobEntries) */
+  logprobs: Record<string, unknown>[];
 }
 
 export interface MessageItem {
@@ -52,16 +53,25 @@ const textPart = (text: string): OutputText => ({ type: 'output_text', text, ann
 export class ResponseItems {
   readonly items: OutputItem[] = [];
   private open: OutputItem | null = null;
+  /** logprob entries of tokens whose text has not come out as content yet (held back, or a call's) */
+  private pending: Record<string, unknown>[] = [];
 
   constructor(private readonly emit: (e: ResponseEvent) => void = () => {}) {}
 
-  /** The events and item growth of one delta. */
-  push(d: ChatDelta | null): void {
+  /**
+   * The events and item growth of one delta; `logprobs`: the entries of the tokens that produced it, which go with
+   * the next content (the text's logprobs: every generated token's, as chat's are).
+   */
+  push(d: ChatDelta | null, logprobs: readonly Record<string, unknown>[] = []): void {
+    this.pending.push(...logprobs);
     if (!d) return;
     if (d.content !== undefined && d.content !== '') {
       const m = this.open?.type === 'message' ? this.open : this.openMessage();
+      const lp = this.pending;
+      this.pending = [];
       m.content[0]!.text += d.content;
-      this.emit({ type: 'response.output_text.delta', item_id: m.id, output_index: this.items.length - 1, content_index: 0, delta: d.content, logprobs: [] });
+      m.content[0]!.logprobs.push(...lp);
+      this.emit({ type: 'response.output_text.delta', item_id: m.id, output_index: this.items.length - 1, content_index: 0, delta: d.content, logprobs: lp });
     }
     for (const tc of d.tool_calls ?? []) {
       // a delta that names a call starts it (tool-output.ts: the first delta of each call carries id and name)
@@ -74,6 +84,10 @@ export class ResponseItems {
 
   /** Closes the open item with `status` (incomplete when the output was cut there; earlier items were completed). */
   finish(status: 'completed' | 'incomplete'): OutputItem[] {
+    // tokens after the last content (a tool call's) count with the text, as chat's logprobs do
+    const m = this.items.find((it): it is MessageItem => it.type === 'message');
+    if (m) m.content[0]!.logprobs.push(...this.pending);
+    this.pending = [];
     this.close(status);
     return this.items;
   }
@@ -106,9 +120,9 @@ export class ResponseItems {
     this.open = null;
     const index = this.items.indexOf(it);
     if (it.type === 'message') {
-      const text = it.content[0]!.text;
-      this.emit({ type: 'response.output_text.done', item_id: it.id, output_index: index, content_index: 0, text, logprobs: [] });
-      this.emit({ type: 'response.content_part.done', item_id: it.id, output_index: index, content_index: 0, part: textPart(text) });
+      const part = it.content[0]!;
+      this.emit({ type: 'response.output_text.done', item_id: it.id, output_index: index, content_index: 0, text: part.text, logprobs: part.logprobs });
+      this.emit({ type: 'response.content_part.done', item_id: it.id, output_index: index, content_index: 0, part: structuredClone(part) });
     } else {
       this.emit({ type: 'response.function_call_arguments.done', item_id: it.id, output_index: index, name: it.name, arguments: it.arguments });
     }

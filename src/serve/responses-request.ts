@@ -15,8 +15,9 @@
  *   logit_bias, stop, stop_token_ids, ignore_eos, min_tokens, skip_special_tokens, chat_template_kwargs): as chat's
  *
  * Refused (400 unsupported_field, naming it), because this server keeps no responses and runs text-only models:
- * previous_response_id, conversation, background, prompt (stored prompts), include, truncation "auto",
- * max_tool_calls, top_logprobs, image/file/audio input parts, and hosted tools (web_search, file_search, …).
+ * previous_response_id, conversation, background, prompt (stored prompts), include (but its
+ * "message.output_text.logprobs"), truncation "auto", max_tool_calls, image/file/audio input parts, and hosted tools
+ * (web_search, file_search, …). Logprobs: include "message.output_text.logprobs" or top_logprobs > 0 (0..20 alternatives).
  * `store` is accepted and reported false; `reasoning`, `metadata`, `user`, `service_tier` and `text.verbosity` are
  * accepted and do nothing (vLLM does the same for a model without reasoning).
  */
@@ -36,11 +37,19 @@ const UNSUPPORTED: Record<string, [(v: unknown) => boolean, string]> = {
   conversation: [() => true, 'conversations are not stored: send the whole conversation as input'],
   background: [(v) => v !== false, 'responses run in the foreground only'],
   prompt: [() => true, 'stored prompts are not kept: send instructions and input'],
-  include: [(v) => !Array.isArray(v) || v.length > 0, 'no extra output data is produced'],
+  include: [(v) => !Array.isArray(v) || v.some((x) => x !== LOGPROBS), 'of the extra output data only "message.output_text.logprobs" is produced'],
   truncation: [(v) => v !== 'disabled', 'an input longer than the context is a 400, never truncated'],
   max_tool_calls: [() => true, 'leave it out; parallel_tool_calls: false allows one call'],
-  top_logprobs: [(v) => v !== 0, 'logprobs are given by /v1/chat/completions'],
 };
+
+/** The `include` entry that asks for the output text's token logprobs. */
+const LOGPROBS = 'message.output_text.logprobs';
+
+/** Alternatives per token when the body asks for logprobs (include's entry, or top_logprobs > 0), else null. */
+export function responseLogprobs(body: Record<string, unknown>): number | null {
+  const top = typeof body.top_logprobs === 'number' ? body.top_logprobs : 0;
+  return (Array.isArray(body.include) && body.include.includes(LOGPROBS)) || top > 0 ? top : null;
+}
 
 const given = (v: unknown): boolean => v !== undefined && v !== null;
 

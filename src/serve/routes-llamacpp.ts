@@ -24,10 +24,10 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { randomInt } from 'node:crypto';
 import type { GenerateOptions, GenerateResult, ModelService, PromptInput, TokenInfo } from './service.js';
 import { samplingOptions } from './sampling-options.js';
-import { ApiError, badValue, toApiError } from './errors.js';
+import { ApiError, badValue } from './errors.js';
 import { bearerAuth, modelId, type ServeContext } from './context.js';
 import { checkPromptLength, promptTokenCount, utf8 } from './routes-openai.js';
-import { abortedError, EventStream, requestAbort } from './sse.js';
+import { abortedError, EventStream, requestAbort, streamFailure } from './sse.js';
 import { recordResults } from './serve-metrics.js';
 import { chatMessages, type BodyMessage } from './chat-messages.js';
 import { chatRender } from './chat-render.js';
@@ -281,14 +281,7 @@ export async function runCompletion(ctx: ServeContext, req: FastifyRequest<{ Bod
       );
       recordResults(ctx.metrics, run.route, rs);
     } catch (e) {
-      if (!stream.open) {
-        if (ac.signal.aborted) throw abortedError();
-        throw e;
-      }
-      if (!ac.signal.aborted) {
-        req.log.error({ err: e }, 'stream failed');
-        stream.send({ error: toApiError(e).body() });
-      }
+      streamFailure(e, stream, ac.signal, req.log, (err) => stream.send({ error: err.body() }));
     }
     stream.end();
     return reply;

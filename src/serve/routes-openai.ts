@@ -15,8 +15,8 @@ import { chatMessages, type BodyMessage } from './chat-messages.js';
 import { chatRender } from './chat-render.js';
 import { MISTRAL_ID_LENGTH, toolPlan, type ToolPlan } from './tools.js';
 import { ChoiceOutput, choiceMessage, type ChatDelta } from './tool-output.js';
-import { ApiError, toApiError } from './errors.js';
-import { abortedError, EventStream, requestAbort } from './sse.js';
+import { ApiError } from './errors.js';
+import { abortedError, EventStream, requestAbort, streamFailure } from './sse.js';
 import { bearerAuth, modelId, type ServeContext } from './context.js';
 import { parsePrompts, promptParam, type PromptInput } from './prompts.js';
 import { recordResults } from './serve-metrics.js';
@@ -118,12 +118,13 @@ function completionLogprobs(infos: readonly TokenInfo[], start = 0): Record<stri
 /** A token's text as UTF-8 bytes (OpenAI's and llama.cpp's `bytes`). */
 export const utf8 = (s: string): number[] => [...Buffer.from(s, 'utf8')];
 
+/** One entry per generated token with its UTF-8 bytes and alternatives (OpenAI chat's `logprobs.content`, Responses' output_text `logprobs`). */
+export const logprobEntries = (infos: readonly TokenInfo[]): Record<string, unknown>[] =>
+  infos.map((t) => ({ token: t.token, logprob: t.logprob, bytes: utf8(t.token), top_logprobs: (t.top ?? []).map((a) => ({ token: a.token, logprob: a.logprob, bytes: utf8(a.token) })) }));
+
 /** OpenAI chat's logprobs: one entry per generated token, with its UTF-8 bytes. */
 function chatLogprobs(infos: readonly TokenInfo[]): Record<string, unknown> {
-  return {
-    content: infos.map((t) => ({ token: t.token, logprob: t.logprob, bytes: utf8(t.token), top_logprobs: (t.top ?? []).map((a) => ({ token: a.token, logprob: a.logprob, bytes: utf8(a.token) })) })),
-    refusal: null,
-  };
+  return { content: logprobEntries(infos), refusal: null };
 }
 
 /** The 400s of the logprob fields: echo is not streamed; chat's top_logprobs needs logprobs; max_tokens 0 needs echo. */
@@ -274,15 +275,7 @@ async function respond(ctx: ServeContext, call: Call, req: FastifyRequest, reply
       recordResults(ctx.metrics, endpointOf(kind), rs);
       if (call.includeUsage) send({ id, object: chunkObject, created, model, choices: [], usage: usage(rs) });
     } catch (e) {
-      if (!stream.open) {
-        if (ac.signal.aborted) throw abortedError();
-        throw e; // nothing sent yet: an ordinary error response
-      }
-      if (!ac.signal.aborted) {
-        const err = toApiError(e);
-        req.log.error({ err: e }, 'stream failed');
-        send({ error: err.body() });
-      }
+      streamFailure(e, stream, ac.signal, req.log, (err) => send({ error: err.body() }));
     }
     stream.end('data: [DONE]\n\n');
     return reply;

@@ -15,15 +15,14 @@
  */
 import { randomBytes } from 'node:crypto';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import type { GenerateResult, ModelService } from './service.js';
+import type { GenerateResult, ModelService, TokenInfo } from './service.js';
 import { ChoiceOutput } from './tool-output.js';
-import { toApiError } from './errors.js';
-import { abortedError, EventStream, requestAbort } from './sse.js';
+import { abortedError, EventStream, requestAbort, streamFailure } from './sse.js';
 import { bearerAuth, modelId, type ServeContext } from './context.js';
-import { callIds, checkModel, prepareChat } from './routes-openai.js';
+import { callIds, checkModel, logprobEntries, prepareChat } from './routes-openai.js';
 import { recordResults } from './serve-metrics.js';
 import { responsesBodySchema, type ChatBody } from './schemas.js';
-import { responsesError, responsesToChat } from './responses-request.js';
+import { responseLogprobs, responsesError, responsesToChat } from './responses-request.js';
 import { ResponseItems, type OutputItem, type ResponseEvent } from './responses-output.js';
 
 const ENDPOINT = '/v1/responses';
@@ -49,6 +48,9 @@ async function respond(ctx: ServeContext, service: ModelService, body: Record<st
     throw responsesError(e);
   }
   const { prompt, options, tools } = prep;
+  const top = responseLogprobs(body);
+  if (top !== null) options.logprobs = top;
+  const entries = (infos: readonly TokenInfo[] | undefined): Record<string, unknown>[] => (top !== null && infos ? logprobEntries(infos) : []);
   const id = `resp_${randomBytes(24).toString('hex')}`;
   const createdAt = Math.floor(Date.now() / 1000);
   let model = modelId(service.baseName, service.editSeq());
@@ -74,6 +76,7 @@ async function respond(ctx: ServeContext, service: ModelService, body: Record<st
     tool_choice: body.tool_choice ?? (tools.mode === 'none' ? 'none' : 'auto'),
     tools: body.tools ?? [],
     top_p: options.topP,
+    top_logprobs: top ?? 0,
     truncation: 'disabled',
     usage: usage(r),
     metadata: body.metadata ?? {},
@@ -90,7 +93,7 @@ async function respond(ctx: ServeContext, service: ModelService, body: Record<st
       recordResults(ctx.metrics, ENDPOINT, [r!]);
       model = modelId(service.baseName, r!.editSeq);
       const items = new ResponseItems();
-      items.push(out.push(r!.text));
+      items.push(out.push(r!.text), entries(r!.tokens));
       const last = out.finish(r!.finishReason);
       items.push(last.delta);
       const status = last.finishReason === 'length' ? 'incomplete' : 'completed';
@@ -104,7 +107,7 @@ async function respond(ctx: ServeContext, service: ModelService, body: Record<st
     };
     const items = new ResponseItems(emit);
     try {
-      const [r] = await service.generateBatch([prompt], () => ({ ...options, signal: ac.signal, onText: (piece) => items.push(out.push(piece)) }));
+      const [r] = await service.generateBatch([prompt], () => ({ ...options, signal: ac.signal, onText: (piece, infos) => items.push(out.push(piece), entries(infos)) }));
       recordResults(ctx.metrics, ENDPOINT, [r!]);
       model = modelId(service.baseName, r!.editSeq);
       const last = out.finish(r!.finishReason);
@@ -113,15 +116,7 @@ async function respond(ctx: ServeContext, service: ModelService, body: Record<st
       const output = items.finish(status);
       emit({ type: `response.${status}`, response: response(status, output, r!) });
     } catch (e) {
-      if (!stream.open) {
-        if (ac.signal.aborted) throw abortedError();
-        throw e; // nothing sent yet: an ordinary error response
-      }
-      if (!ac.signal.aborted) {
-        const err = toApiError(e);
-        req.log.error({ err: e }, 'stream failed');
-        emit({ type: 'error', code: err.code, message: err.message, param: err.param });
-      }
+      streamFailure(e, stream, ac.signal, req.log, (err) => emit({ type: 'error', code: err.code, message: err.message, param: err.param }));
     }
     stream.end();
     return reply;

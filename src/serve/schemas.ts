@@ -113,6 +113,7 @@ export function responsesBodySchema(maxTokensCap: number): Record<string, unknow
       parallel_tool_calls: { type: ['boolean', 'null'] },
       store: { type: ['boolean', 'null'] },
       metadata: { type: ['object', 'null'] },
+      top_logprobs: { type: ['integer', 'null'], minimum: 0, maximum: 20 },
       chat_template_kwargs: chatRenderProps.chat_template_kwargs,
     },
   };

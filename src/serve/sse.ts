@@ -3,8 +3,8 @@
  * server closes: ServeContext.active), and a server-sent-event stream that opens with its first event, so that an
  * error raised before any event (a prompt longer than the context) is still an ordinary HTTP error response.
  */
-import type { FastifyReply } from 'fastify';
-import { ApiError } from './errors.js';
+import type { FastifyBaseLogger, FastifyReply } from 'fastify';
+import { ApiError, toApiError } from './errors.js';
 import type { ServeContext } from './context.js';
 
 export const abortedError = (): ApiError => new ApiError(503, 'aborted', 'the generation was aborted (the client went away or the server is closing)');
@@ -56,5 +56,21 @@ export class EventStream {
   end(tail = ''): void {
     const raw = this.reply.raw;
     if (!raw.destroyed && !raw.writableEnded) raw.end(tail);
+  }
+}
+
+/**
+ * An error of a streaming generation: before the stream's first event it is thrown on (an ordinary HTTP error
+ * response; 503 `aborted` when the client went away), after it the stream carries it (`send`, in the route's own
+ * event form) unless the client is gone.
+ */
+export function streamFailure(e: unknown, stream: EventStream, signal: AbortSignal, log: FastifyBaseLogger, send: (err: ApiError) => void): void {
+  if (!stream.open) {
+    if (signal.aborted) throw abortedError();
+    throw e;
+  }
+  if (!signal.aborted) {
+    log.error({ err: e }, 'stream failed');
+    send(toApiError(e));
   }
 }

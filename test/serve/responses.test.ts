@@ -166,7 +166,8 @@ describe('/v1/responses (fake service)', () => {
 
   it.each([
     [{ previous_response_id: 'resp_1' }, 400, 'unsupported_field', 'previous_response_id'],
-    [{ include: ['message.output_text.logprobs'] }, 400, 'unsupported_field', 'include'],
+    [{ include: ['reasoning.encrypted_content'] }, 400, 'unsupported_field', 'include'],
+    [{ top_logprobs: 21 }, 400, 'invalid_value', 'top_logprobs'],
     [{ truncation: 'auto' }, 400, 'unsupported_field', 'truncation'],
     [{ input: [{ role: 'user', content: [{ type: 'input_image', image_url: 'x' }] }] }, 400, 'unsupported_value', 'input[0].content[0].type'],
     [{ input: [{ type: 'reasoning', summary: [] }] }, 400, 'unsupported_value', 'input[0].type'],

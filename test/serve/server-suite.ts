@@ -347,6 +347,17 @@ export function runServerSuite(name: string, factory: () => SuiteSubject | Promi
         expect(t.top_logprobs.length).toBeLessThanOrEqual(2);
       }
 
+      // the Responses API: the same tokens and values as chat's for the same conversation, whole and over the stream's deltas
+      const rb = { model: currentId(), input: 'Hello', max_output_tokens: 3, temperature: 0, top_logprobs: 2, include: ['message.output_text.logprobs' as const] };
+      const rr = await client.responses.create(rb);
+      const rlp = (rr.output[0] as OpenAI.Responses.ResponseOutputMessage).content[0] as OpenAI.Responses.ResponseOutputText;
+      expect(rlp.logprobs).toEqual(content);
+      const deltas: OpenAI.Responses.ResponseTextDeltaEvent[] = [];
+      const rs = client.responses.stream(rb);
+      rs.on('response.output_text.delta', (ev) => deltas.push(ev));
+      await rs.finalResponse();
+      expect(deltas.flatMap((ev) => ev.logprobs)).toEqual(content);
+
       for (const body of [{ logprobs: 1, echo: true, stream: true }, { max_tokens: 0 }] as const) {
         const err = await client.completions.create({ model: currentId(), prompt: 'x', ...body } as never).catch((x: unknown) => x);
         expect(err).toBeInstanceOf(OpenAI.BadRequestError);
