@@ -162,6 +162,11 @@ export const ServeSchema = z.strictObject({
    * (continuous batching; each row as alone, up to float rounding; docs/serve.md). 1 = one after another.
    */
   batch_size: positiveInt.max(64).default(8),
+  /**
+   * Responses API: how many responses the server keeps in memory for previous_response_id and GET/DELETE
+   * /v1/responses/{id} (least recently used out first; lost on restart). 0 keeps none (previous_response_id is then refused).
+   */
+  responses_store: z.number().int().min(0).max(100_000).default(256),
 });
 
 export const ConfigSchema = z.strictObject({

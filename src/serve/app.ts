@@ -23,6 +23,7 @@ import { serveMetrics } from './serve-metrics.js';
 import { JobQueue } from './jobs.js';
 import { registerOpenAIRoutes } from './routes-openai.js';
 import { registerResponsesRoutes } from './routes-responses.js';
+import { ResponsesStore } from './responses-store.js';
 import { registerEmbeddingRoutes } from './routes-embeddings.js';
 import { registerEditRoutes } from './routes-edits.js';
 import { registerTokenRoutes } from './routes-tokens.js';
@@ -43,6 +44,8 @@ export interface ServerOptions {
   maxPromptTokens?: number | undefined;
   /** the largest accepted max_tokens; default 1024 */
   maxTokensCap?: number | undefined;
+  /** responses kept for the Responses API (previous_response_id, GET /v1/responses/{id}); default 256, 0 = none */
+  responsesStore?: number | undefined;
   logger?: FastifyServerOptions['logger'];
 }
 
@@ -55,6 +58,7 @@ declare module 'fastify' {
 export const DEFAULT_BODY_LIMIT = 1 << 20;
 export const DEFAULT_MAX_PROMPT_TOKENS = 2048;
 export const DEFAULT_MAX_TOKENS_CAP = 1024;
+export const DEFAULT_RESPONSES_STORE = 256;
 
 export function buildServer(opts: ServerOptions): FastifyInstance {
   const bodyLimit = opts.bodyLimit ?? DEFAULT_BODY_LIMIT;
@@ -96,6 +100,7 @@ export function buildServer(opts: ServerOptions): FastifyInstance {
     jobs,
     active: new Set(),
     metrics,
+    responses: new ResponsesStore(opts.responsesStore ?? DEFAULT_RESPONSES_STORE),
     ready(): ModelService {
       if (service) return service;
       if (loadFailure) throw new ApiError(503, 'model_load_failed', `the model failed to load: ${loadFailure.message}`);

@@ -7,6 +7,7 @@ import type { ModelService } from './service.js';
 import { ApiError } from './errors.js';
 import type { JobQueue } from './jobs.js';
 import type { ServeMetrics } from './serve-metrics.js';
+import type { ResponsesStore } from './responses-store.js';
 
 /** Per-app state shared by the route modules. */
 export interface ServeContext {
@@ -21,6 +22,8 @@ export interface ServeContext {
   readonly active: Set<AbortController>;
   /** what GET /metrics reports (serve-metrics.ts) */
   readonly metrics: ServeMetrics;
+  /** the Responses API's kept responses (responses-store.ts) */
+  readonly responses: ResponsesStore;
 }
 
 export function isLoopback(host: string): boolean {

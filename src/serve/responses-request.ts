@@ -14,11 +14,14 @@
  *   temperature, top_p, seed, parallel_tool_calls, stream, and vLLM's sampling extras (top_k, min_p, penalties,
  *   logit_bias, stop, stop_token_ids, ignore_eos, min_tokens, skip_special_tokens, chat_template_kwargs): as chat's
  *
- * Refused (400 unsupported_field, naming it), because this server keeps no responses and runs text-only models:
- * previous_response_id, conversation, background, prompt (stored prompts), include (but its
+ * `previous_response_id` continues a stored response (responses-store.ts; the caller passes its conversation as
+ * `before`); its instructions are not carried over, as OpenAI's are not.
+ *
+ * Refused (400 unsupported_field, naming it), because this server keeps no conversations or prompts and runs
+ * text-only models: conversation, background, prompt (stored prompts), include (but its
  * "message.output_text.logprobs"), truncation "auto", max_tool_calls, image/file/audio input parts, and hosted tools
  * (web_search, file_search, …). Logprobs: include "message.output_text.logprobs" or top_logprobs > 0 (0..20 alternatives).
- * `store` is accepted and reported false; `reasoning`, `metadata`, `user`, `service_tier` and `text.verbosity` are
+ * `reasoning`, `metadata`, `user`, `service_tier` and `text.verbosity` are
  * accepted and do nothing (vLLM does the same for a model without reasoning).
  */
 import type { BodyMessage, ToolCall } from './chat-messages.js';
@@ -33,8 +36,7 @@ const PASSED = [
 
 /** Fields that ask for what this server does not do, with the test of whether a value asks for anything. */
 const UNSUPPORTED: Record<string, [(v: unknown) => boolean, string]> = {
-  previous_response_id: [() => true, 'responses are not stored: send the whole conversation as input'],
-  conversation: [() => true, 'conversations are not stored: send the whole conversation as input'],
+  conversation: [() => true, 'conversation objects are not kept: continue with previous_response_id, or send the whole conversation as input'],
   background: [(v) => v !== false, 'responses run in the foreground only'],
   prompt: [() => true, 'stored prompts are not kept: send instructions and input'],
   include: [(v) => !Array.isArray(v) || v.some((x) => x !== LOGPROBS), 'of the extra output data only "message.output_text.logprobs" is produced'],
@@ -82,13 +84,11 @@ function contentText(v: unknown, at: string): string {
 
 const ROLES = new Set(['user', 'system', 'developer', 'assistant']);
 
-/** The input items → chat messages. */
-function inputMessages(input: unknown): BodyMessage[] {
-  if (typeof input === 'string') return [{ role: 'user', content: input }];
-  if (!Array.isArray(input) || input.length === 0) throw badValue('input', 'expected a string or a non-empty array of input items');
+/** Input items → chat messages; `field` names them in errors (`input`, or the stored conversation before it). */
+function inputMessages(input: readonly unknown[], field: string): BodyMessage[] {
   const out: BodyMessage[] = [];
   input.forEach((item, i) => {
-    const at = `input[${i}]`;
+    const at = `${field}[${i}]`;
     if (!isObject(item)) throw badValue(at, 'expected an object (a message, a function_call or a function_call_output)');
     const type = item.type ?? 'message';
     if (type === 'message') {
@@ -147,10 +147,15 @@ function responseFormat(text: unknown): unknown {
   throw badValue('text.format.type', 'expected "text", "json_object" or "json_schema"');
 }
 
-/** A Responses body → the chat completions body it asks for; 400 naming the Responses field for what cannot map. */
-export function responsesToChat(body: Record<string, unknown>): Record<string, unknown> {
+/**
+ * A Responses body → the chat completions body it asks for; 400 naming the Responses field for what cannot map.
+ * `before`: the stored conversation it continues (previous_response_id: inputs and outputs, oldest first).
+ */
+export function responsesToChat(body: Record<string, unknown>, before: readonly Record<string, unknown>[] = []): Record<string, unknown> {
   checkUnsupported(body);
-  const messages = inputMessages(body.input);
+  const input = body.input;
+  if (typeof input !== 'string' && (!Array.isArray(input) || input.length === 0)) throw badValue('input', 'expected a string or a non-empty array of input items');
+  const messages = [...inputMessages(before, 'previous_response_id'), ...(typeof input === 'string' ? [{ role: 'user' as const, content: input }] : inputMessages(input, 'input'))];
   if (given(body.instructions)) {
     if (typeof body.instructions !== 'string') throw badValue('instructions', 'expected a string');
     messages.unshift({ role: 'system', content: body.instructions });

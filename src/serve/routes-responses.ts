@@ -11,7 +11,10 @@
  * response.created and response.in_progress, the items' events (responses-output.ts), then response.completed (or
  * response.incomplete) with the whole response; no `[DONE]`. An error after the stream opened is an `error` event.
  * The stream opens with the first generated event, so a request the model refuses still gets its HTTP status.
- * Nothing is stored: `previous_response_id` is refused and there is no GET /v1/responses/{id}.
+ * Kept responses (`store`, default true; the last `serve.responses_store` in memory, responses-store.ts): a later
+ * request continues one with `previous_response_id` (its conversation, inputs and outputs, before the new input;
+ * instructions are not carried over), and GET /v1/responses/{id}, DELETE /v1/responses/{id} and
+ * GET /v1/responses/{id}/input_items read and drop them, as OpenAI's do.
  */
 import { randomBytes } from 'node:crypto';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
@@ -20,6 +23,8 @@ import { ChoiceOutput } from './tool-output.js';
 import { abortedError, EventStream, requestAbort, streamFailure } from './sse.js';
 import { bearerAuth, modelId, type ServeContext } from './context.js';
 import { callIds, checkModel, logprobEntries, prepareChat } from './routes-openai.js';
+import { ApiError, badValue } from './errors.js';
+import { inputItems, ResponsesStore, type StoredResponse } from './responses-store.js';
 import { recordResults } from './serve-metrics.js';
 import { responsesBodySchema, type ChatBody } from './schemas.js';
 import { responseLogprobs, responsesError, responsesToChat } from './responses-request.js';
@@ -39,10 +44,12 @@ function usage(r: GenerateResult | null): Record<string, unknown> | null {
 }
 
 async function respond(ctx: ServeContext, service: ModelService, body: Record<string, unknown>, req: FastifyRequest, reply: FastifyReply): Promise<unknown> {
+  const before = previousConversation(ctx, body.previous_response_id);
+  const stored = body.store !== false && ctx.responses.capacity > 0;
   let chat: Record<string, unknown>;
   let prep: ReturnType<typeof prepareChat>;
   try {
-    chat = responsesToChat(body);
+    chat = responsesToChat(body, before);
     prep = prepareChat(ctx, service, chat as unknown as ChatBody);
   } catch (e) {
     throw responsesError(e);
@@ -68,9 +75,9 @@ async function respond(ctx: ServeContext, service: ModelService, body: Record<st
     model,
     output,
     parallel_tool_calls: body.parallel_tool_calls ?? true,
-    previous_response_id: null,
+    previous_response_id: body.previous_response_id ?? null,
     reasoning: { effort: null, summary: null },
-    store: false,
+    store: stored,
     temperature: options.temperature,
     text: { format: text?.format ?? { type: 'text' } },
     tool_choice: body.tool_choice ?? (tools.mode === 'none' ? 'none' : 'auto'),
@@ -83,6 +90,17 @@ async function respond(ctx: ServeContext, service: ModelService, body: Record<st
     ...(r ? { wise: { memory: r.memory, edit_seq: r.editSeq, seed: options.seed } } : {}),
   });
   const out = new ChoiceOutput(tools, callIds(tools));
+  // the finished response: counted, named by the state it ran on, its items closed, and kept when asked
+  const finished = (r: GenerateResult, items: ResponseItems): Record<string, unknown> => {
+    recordResults(ctx.metrics, ENDPOINT, [r]);
+    model = modelId(service.baseName, r.editSeq);
+    const last = out.finish(r.finishReason);
+    items.push(last.delta);
+    const status = last.finishReason === 'length' ? 'incomplete' : 'completed';
+    const res = response(status, items.finish(status), r);
+    if (stored) ctx.responses.put(id, { response: res, before, input: inputItems(body.input) });
+    return res;
+  };
   const { ac, release } = requestAbort(ctx, reply);
   try {
     if (body.stream !== true) {
@@ -90,14 +108,9 @@ async function respond(ctx: ServeContext, service: ModelService, body: Record<st
         if (ac.signal.aborted) throw abortedError();
         throw e;
       });
-      recordResults(ctx.metrics, ENDPOINT, [r!]);
-      model = modelId(service.baseName, r!.editSeq);
       const items = new ResponseItems();
       items.push(out.push(r!.text), entries(r!.tokens));
-      const last = out.finish(r!.finishReason);
-      items.push(last.delta);
-      const status = last.finishReason === 'length' ? 'incomplete' : 'completed';
-      return response(status, items.finish(status), r!);
+      return finished(r!, items);
     }
     let seq = 0;
     const stream = new EventStream(reply);
@@ -108,13 +121,8 @@ async function respond(ctx: ServeContext, service: ModelService, body: Record<st
     const items = new ResponseItems(emit);
     try {
       const [r] = await service.generateBatch([prompt], () => ({ ...options, signal: ac.signal, onText: (piece, infos) => items.push(out.push(piece), entries(infos)) }));
-      recordResults(ctx.metrics, ENDPOINT, [r!]);
-      model = modelId(service.baseName, r!.editSeq);
-      const last = out.finish(r!.finishReason);
-      items.push(last.delta);
-      const status = last.finishReason === 'length' ? 'incomplete' : 'completed';
-      const output = items.finish(status);
-      emit({ type: `response.${status}`, response: response(status, output, r!) });
+      const res = finished(r!, items);
+      emit({ type: `response.${String(res.status)}`, response: res });
     } catch (e) {
       streamFailure(e, stream, ac.signal, req.log, (err) => emit({ type: 'error', code: err.code, message: err.message, param: err.param }));
     }
@@ -125,11 +133,43 @@ async function respond(ctx: ServeContext, service: ModelService, body: Record<st
   }
 }
 
+/** The conversation a previous_response_id continues (empty without one); a 400 naming it when it is not kept. */
+function previousConversation(ctx: ServeContext, prev: unknown): Record<string, unknown>[] {
+  if (prev === undefined || prev === null) return [];
+  if (typeof prev !== 'string') throw badValue('previous_response_id', 'expected a string');
+  if (ctx.responses.capacity === 0) throw new ApiError(400, 'unsupported_field', 'previous_response_id: not supported by this server (serve.responses_store is 0: no responses are kept); send the whole conversation as input', 'previous_response_id');
+  const e = ctx.responses.get(prev);
+  if (!e) throw badValue('previous_response_id', `no kept response "${prev}" (not stored, deleted, or older than the last ${ctx.responses.capacity} kept)`);
+  return ResponsesStore.conversation(e);
+}
+
 export function registerResponsesRoutes(app: FastifyInstance, ctx: ServeContext): void {
   const auth = ctx.openaiNeedsToken ? { onRequest: bearerAuth(ctx.token) } : {};
   app.post<{ Body: Record<string, unknown> }>(ENDPOINT, { ...auth, schema: { body: responsesBodySchema(ctx.maxTokensCap) } }, async (req, reply) => {
     const service = ctx.ready();
     checkModel(service, req.body.model as string);
     return respond(ctx, service, req.body, req, reply);
+  });
+
+  const kept = (id: string): StoredResponse => {
+    const e = ctx.responses.get(id);
+    if (!e) throw new ApiError(404, 'not_found', `no kept response "${id}" (not stored, deleted, or older than the last ${ctx.responses.capacity} kept)`, 'response_id');
+    return e;
+  };
+  app.get<{ Params: { id: string } }>(`${ENDPOINT}/:id`, auth, async (req) => kept(req.params.id).response);
+  app.delete<{ Params: { id: string } }>(`${ENDPOINT}/:id`, auth, async (req) => {
+    kept(req.params.id);
+    ctx.responses.delete(req.params.id);
+    return { id: req.params.id, object: 'response', deleted: true };
+  });
+  // a response's own input items, newest first unless order=asc; `after` an item id, `limit` 1..100 (default 20)
+  const querystring = { type: 'object', properties: { order: { type: 'string', enum: ['asc', 'desc'] }, limit: { type: 'string', pattern: '^(100|[1-9][0-9]?)$' }, after: { type: 'string' } } };
+  app.get<{ Params: { id: string }; Querystring: { order?: 'asc' | 'desc'; limit?: string; after?: string } }>(`${ENDPOINT}/:id/input_items`, { ...auth, schema: { querystring } }, async (req) => {
+    const items = [...kept(req.params.id).input];
+    if (req.query.order !== 'asc') items.reverse();
+    const from = req.query.after === undefined ? 0 : items.findIndex((it) => it.id === req.query.after) + 1;
+    if (from === 0 && req.query.after !== undefined) throw badValue('after', `no input item "${req.query.after}" in this response`);
+    const data = items.slice(from, from + Number(req.query.limit ?? 20));
+    return { object: 'list', data, first_id: data[0]?.id ?? null, last_id: data.at(-1)?.id ?? null, has_more: from + data.length < items.length };
   });
 }

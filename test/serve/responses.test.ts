@@ -50,7 +50,7 @@ describe('/v1/responses (fake service)', () => {
     const prompt = plainChatPrompt(chatMessages([{ role: 'user', content: 'The capital of Norway is' }]));
     expect(fake.lastPrompt).toBe(prompt);
     expect(r.usage).toMatchObject({ input_tokens: Array.from(prompt).length, output_tokens: 6, total_tokens: Array.from(prompt).length + 6 });
-    expect([r.model, r.temperature, r.max_output_tokens, (r as unknown as { store: boolean }).store, r.tool_choice, r.tools]).toEqual([`${model}+edits@2`, 0, 50, false, 'none', []]);
+    expect([r.model, r.temperature, r.max_output_tokens, (r as unknown as { store: boolean }).store, r.tool_choice, r.tools]).toEqual([`${model}+edits@2`, 0, 50, true, 'none', []]);
     expect((r as unknown as { wise: { memory: string } }).wise.memory).toBe('mem-1');
   });
 
@@ -164,8 +164,88 @@ describe('/v1/responses (fake service)', () => {
     }
   });
 
+  it('keeps responses: previous_response_id continues the conversation (not its instructions); retrieve, input_items, delete', async () => {
+    const first = await client.responses.create({ model, instructions: 'Be brief.', input: 'Hi', max_output_tokens: 6, temperature: 0 });
+    expect((first as unknown as { store: boolean }).store).toBe(true);
+    const second = await client.responses.create({ model, previous_response_id: first.id, input: [{ role: 'user', content: 'The capital of Norway is' }], max_output_tokens: 20 });
+    expect(second.previous_response_id).toBe(first.id);
+    expect(second.output_text).toBe(' Oslo.');
+    expect(fake.lastPrompt).toBe(plainChatPrompt(chatMessages([
+      { role: 'user', content: 'Hi' },
+      { role: 'assistant', content: first.output_text },
+      { role: 'user', content: 'The capital of Norway is' },
+    ])));
+    // a chain: the third sees both turns before it
+    await client.responses.create({ model, previous_response_id: second.id, input: 'Thanks', max_output_tokens: 3 });
+    expect(fake.lastPrompt).toBe(plainChatPrompt(chatMessages([
+      { role: 'user', content: 'Hi' },
+      { role: 'assistant', content: first.output_text },
+      { role: 'user', content: 'The capital of Norway is' },
+      { role: 'assistant', content: ' Oslo.' },
+      { role: 'user', content: 'Thanks' },
+    ])));
+
+    const got = await client.responses.retrieve(first.id);
+    expect([got.id, got.output_text, got.status]).toEqual([first.id, first.output_text, first.status]);
+    const items = await client.responses.inputItems.list(second.id);
+    expect(items.data.map((i) => [i.type, (i as { role?: string }).role])).toEqual([['message', 'user']]);
+    expect(items.data[0]!.id).toMatch(/^msg_/);
+    const del = await client.responses.delete(first.id);
+    expect(del).toEqual({ id: first.id, object: 'response', deleted: true });
+    const gone = await fetch(`${server.url}/v1/responses/${first.id}`);
+    expect([gone.status, ((await gone.json()) as { error: { code: string } }).error.code]).toEqual([404, 'not_found']);
+    // what the deleted response held is still in the responses that continued it
+    await client.responses.create({ model, previous_response_id: second.id, input: 'Again', max_output_tokens: 3 });
+    expect(fake.lastPrompt).toContain('User: Hi');
+
+    const unkept = await client.responses.create({ model, input: 'Hi', store: false, max_output_tokens: 3 });
+    expect((unkept as unknown as { store: boolean }).store).toBe(false);
+    expect((await fetch(`${server.url}/v1/responses/${unkept.id}`)).status).toBe(404);
+  });
+
+  it('input_items: newest first unless order=asc, limit and after', async () => {
+    const r = await client.responses.create({ model, input: [{ role: 'user', content: 'a' }, { role: 'assistant', content: 'b' }, { role: 'user', content: 'c' }], max_output_tokens: 2 });
+    const list = async (q: string) => (await (await fetch(`${server.url}/v1/responses/${r.id}/input_items${q}`)).json()) as { data: { id: string; content: { text: string }[] }[]; has_more: boolean; first_id: string; last_id: string };
+    const text = (d: { content: { text: string }[] }[]) => d.map((i) => i.content[0]!.text);
+    expect(text((await list('')).data)).toEqual(['c', 'b', 'a']);
+    const asc = await list('?order=asc&limit=2');
+    expect([text(asc.data), asc.has_more]).toEqual([['a', 'b'], true]);
+    const rest = await list(`?order=asc&after=${asc.last_id}`);
+    expect([text(rest.data), rest.has_more]).toEqual([['c'], false]);
+    expect((await fetch(`${server.url}/v1/responses/${r.id}/input_items?limit=0`)).status).toBe(400);
+  });
+
+  it('keeps the last serve.responses_store responses; with 0 none, and previous_response_id is refused', async () => {
+    const f2 = new FakeService({ tickMs: 0, editDelayMs: 0 });
+    for (const [keep, check] of [
+      [2, async (c: OpenAI, url: string) => {
+        const ids: string[] = [];
+        for (let i = 0; i < 3; i++) ids.push((await c.responses.create({ model, input: `q${i}`, max_output_tokens: 1 })).id);
+        await c.responses.retrieve(ids[1]!); // q0 is already out (three kept into two); reading q1 leaves q2 the oldest
+        expect((await fetch(`${url}/v1/responses/${ids[0]}`)).status).toBe(404);
+        await c.responses.create({ model, input: 'q3', max_output_tokens: 1 });
+        expect((await fetch(`${url}/v1/responses/${ids[2]}`)).status).toBe(404);
+        expect((await fetch(`${url}/v1/responses/${ids[1]}`)).status).toBe(200);
+      }],
+      [0, async (c: OpenAI, url: string) => {
+        const r = await c.responses.create({ model, input: 'q', max_output_tokens: 1 });
+        expect((r as unknown as { store: boolean }).store).toBe(false);
+        const e = await fetch(`${url}/v1/responses`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ model, input: 'x', previous_response_id: r.id }) });
+        expect([e.status, ((await e.json()) as { error: { code: string; param: string } }).error]).toEqual([400, expect.objectContaining({ code: 'unsupported_field', param: 'previous_response_id' })]);
+      }],
+    ] as const) {
+      const s2 = await startServer({ service: f2, port: 0, token: 't', responsesStore: keep, stderr: { write: () => true } });
+      try {
+        await check(new OpenAI({ baseURL: `${s2.url}/v1`, apiKey: 'x', maxRetries: 0 }), s2.url);
+      } finally {
+        await s2.close();
+      }
+    }
+  });
+
   it.each([
-    [{ previous_response_id: 'resp_1' }, 400, 'unsupported_field', 'previous_response_id'],
+    [{ previous_response_id: 'resp_1' }, 400, 'invalid_value', 'previous_response_id'],
+    [{ conversation: 'conv_1' }, 400, 'unsupported_field', 'conversation'],
     [{ include: ['reasoning.encrypted_content'] }, 400, 'unsupported_field', 'include'],
     [{ top_logprobs: 21 }, 400, 'invalid_value', 'top_logprobs'],
     [{ truncation: 'auto' }, 400, 'unsupported_field', 'truncation'],

@@ -36,7 +36,7 @@ export function registerServe(program: Command): void {
       const pending = new Promise<WiseModelService>((res, rej) => ((resolve = res), (reject = rej)));
       const server = await startServer({
         service: pending, host, port, token: o.token,
-        bodyLimit: ctx.config.serve.body_limit, maxPromptTokens: ctx.config.serve.max_prompt_tokens,
+        bodyLimit: ctx.config.serve.body_limit, maxPromptTokens: ctx.config.serve.max_prompt_tokens, responsesStore: ctx.config.serve.responses_store,
         ...(quietErr ? { stderr: { write: () => true } } : {}),
       });
       let service: WiseModelService;
