@@ -94,9 +94,13 @@ export async function prepareOutDir(dir: string, overwrite = false): Promise<voi
 
 /** Copies config.json and the tokenizer files of the checkpoint into `dir`; returns the names copied. */
 export async function copyModelFiles(src: ExportSource, dir: string): Promise<string[]> {
-  const from = src.lm.ckpt.dir;
+  return copyCheckpointFiles(src.lm.ckpt.dir, dir, COPIED_FILES);
+}
+
+/** Copies those of `names` that exist in `from` into `dir` (config.json must); returns the names copied. */
+export async function copyCheckpointFiles(from: string, dir: string, names: readonly string[]): Promise<string[]> {
   const copied: string[] = [];
-  for (const name of COPIED_FILES) {
+  for (const name of names) {
     try {
       await fsp.copyFile(path.join(from, name), path.join(dir, name));
       copied.push(name);

@@ -7,6 +7,7 @@ import { registerEdit } from './edit.js';
 import { registerEdits } from './edits.js';
 import { registerDb } from './db.js';
 import { registerMerge } from './merge.js';
+import { registerMergeModels } from './merge-models.js';
 import { registerServe } from './serve.js';
 import { registerExport } from './export.js';
 import { registerEval } from './eval.js';
@@ -23,6 +24,7 @@ export const COMMANDS: Registrar[] = [
   registerEdits,
   registerDb,
   registerMerge,
+  registerMergeModels,
   registerServe,
   registerExport,
   registerEval,
