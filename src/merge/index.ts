@@ -6,11 +6,13 @@
  *   // W = W0 + merged
  *
  * Methods: ties (WISE default), magnitude, sign, task_arithmetic, dare, dare_ties,
- * della, della_linear, breadcrumbs, pcb. See docs/merge.md for the parameter table and references.
+ * della, della_linear, breadcrumbs, pcb, slerp, model_stock. See docs/merge.md for the parameter table and references.
  */
 import { breadcrumbs } from './breadcrumbs.js';
 import { dare, dareTies } from './dare.js';
 import { della, dellaLinear } from './della.js';
+import { modelStock } from './model-stock.js';
+import { slerp } from './slerp.js';
 import { pcb } from './pcb.js';
 import { MergeRegistry } from './registry.js';
 import { taskArithmetic } from './task-arithmetic.js';
@@ -19,7 +21,7 @@ import { magnitude, sign, ties } from './ties.js';
 export { MergeRegistry, defineMethod } from './registry.js';
 export type { LearnedMask, Matrix, MergeFn, MergeMethod, MergeOptions } from './types.js';
 export { selectTopAbs, selectKeyRanks, absAtRankDesc, type TopSet } from './select.js';
-export { ties, magnitude, sign, taskArithmetic, dare, dareTies, della, dellaLinear, breadcrumbs, pcb };
+export { ties, magnitude, sign, taskArithmetic, dare, dareTies, della, dellaLinear, breadcrumbs, pcb, slerp, modelStock };
 
 /** A registry with every built-in method. */
 export function createMergeRegistry(): MergeRegistry {
@@ -33,7 +35,9 @@ export function createMergeRegistry(): MergeRegistry {
     .register(della)
     .register(dellaLinear)
     .register(breadcrumbs)
-    .register(pcb);
+    .register(pcb)
+    .register(slerp)
+    .register(modelStock);
 }
 
 /** The shared default registry. */

@@ -18,17 +18,18 @@
  *   dare_linear       random drop, rescale, Σ w Δ                     dare
  *   breadcrumbs(_ties) outliers and small entries dropped             breadcrumbs (consensus none / sum)
  *   della(_linear)    MagPrune (epsilon 0.15), rescale l1, …          della / della_linear
+ *   slerp             spherical interpolation at t, base and one model slerp (t one number; mergekit's gradients refused)
+ *   model_stock       t·mean(W_i) + (1 − t) W0, t from the deltas' angle model_stock (filter_wise)
  *
  * One value per parameter for all models where the registry takes one per call (density, gamma, epsilon, lambda):
  * models that differ are refused, naming the field. The random methods draw from `parameters.seed` (default 0; an
  * extension: mergekit draws from torch's unseeded generator). Gradients (lists of values over layers) and per-tensor
- * filters are refused. Methods that are not delta merges (slerp, nuslerp, model_stock, karcher, passthrough, sce, …)
- * are refused naming merge_method.
+ * filters are refused. Other methods (nuslerp, karcher, passthrough, sce, multislerp, …) are refused naming merge_method.
  */
 import { z } from 'zod';
 import { WiseError } from '../util/errors.js';
 
-export const RECIPE_METHODS = ['linear', 'task_arithmetic', 'ties', 'dare_ties', 'dare_linear', 'breadcrumbs', 'breadcrumbs_ties', 'della', 'della_linear'] as const;
+export const RECIPE_METHODS = ['linear', 'task_arithmetic', 'ties', 'dare_ties', 'dare_linear', 'breadcrumbs', 'breadcrumbs_ties', 'della', 'della_linear', 'slerp', 'model_stock'] as const;
 export type RecipeMethod = (typeof RECIPE_METHODS)[number];
 
 const scalar = z.union([z.number(), z.boolean(), z.string()]);
@@ -84,7 +85,7 @@ const flag = (global: Record<string, unknown>, key: string, fallback: boolean): 
   return v;
 };
 
-const KNOWN_PARAMS = new Set(['weight', 'density', 'gamma', 'epsilon', 'lambda', 'normalize', 'rescale', 'seed', 'int8_mask']);
+const KNOWN_PARAMS = new Set(['weight', 'density', 'gamma', 'epsilon', 'lambda', 'normalize', 'rescale', 'seed', 'int8_mask', 't', 'filter_wise']);
 
 /** The plan of a parsed YAML recipe; WISE_BAD_CONFIG naming the field for what it cannot do. */
 export function mergePlan(raw: unknown): MergePlan {
@@ -96,7 +97,7 @@ export function mergePlan(raw: unknown): MergePlan {
   }
   const rec = r.data;
   if (!(RECIPE_METHODS as readonly string[]).includes(rec.merge_method)) {
-    throw bad('merge_method', `"${rec.merge_method}" is not supported (supported: ${RECIPE_METHODS.join(', ')}; slerp, nuslerp, model_stock, karcher, passthrough and the like are not delta merges)`);
+    throw bad('merge_method', `"${rec.merge_method}" is not supported (supported: ${RECIPE_METHODS.join(', ')})`);
   }
   const method = rec.merge_method as RecipeMethod;
   const global = rec.parameters;
@@ -155,6 +156,17 @@ export function mergePlan(raw: unknown): MergePlan {
     case 'della':
     case 'della_linear':
       [registry, p] = [method, { density: density(), epsilon: shared(merged, global, 'epsilon', 0.15), lambda: lambda(), seed: seedRaw, rescale, normalize: flag(global, 'normalize', method === 'della') }];
+      break;
+    case 'slerp': {
+      if (merged.length !== 1) throw bad('models', `slerp interpolates the base and one other model; ${merged.length} given besides the base`);
+      const t = global.t;
+      if (typeof t !== 'number') throw bad('parameters.t', `required: one number in [0, 1] (${Array.isArray(t) ? 'gradients and filters are not supported' : 'missing'})`);
+      [registry, p] = ['slerp', { t }];
+      break;
+    }
+    case 'model_stock':
+      if (merged.length < 2) throw bad('models', `model_stock needs at least two models besides the base; ${merged.length} given`);
+      [registry, p] = ['model_stock', { filter_wise: flag(global, 'filter_wise', false) }];
       break;
   }
   const dtypeName = rec.out_dtype ?? rec.dtype;

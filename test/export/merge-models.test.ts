@@ -121,7 +121,7 @@ describeShared('wise merge-models on tiny-llama', () => {
     const ok = run([recipeFile, '--out', path.join(TMP, 'out-cli')]);
     expect(ok.status, ok.stderr).toBe(0);
     expect(JSON.parse(ok.stdout)).toMatchObject({ method: 'dare_ties', registry: 'dare_ties', params: { p: expect.closeTo(0.3, 12), seed: 9 }, tensors: tensors.size, dtype: 'F32' });
-    writeFileSync(recipeFile, `merge_method: slerp\nbase_model: ${base}\nmodels: [{model: ${a}}]\n`);
+    writeFileSync(recipeFile, `merge_method: nuslerp\nbase_model: ${base}\nmodels: [{model: ${a}}]\n`);
     const bad = run([recipeFile, '--out', path.join(TMP, 'out-cli-2')]);
     expect(bad.status).toBe(2);
     expect(bad.stderr).toContain('merge_method');

@@ -54,7 +54,7 @@ describe('parameter validation', () => {
   });
 
   it('unknown method', () => {
-    const e = fails(() => mergeRegistry.merge('slerp', base, [a, b], [1, 1], {}));
+    const e = fails(() => mergeRegistry.merge('nuslerp', base, [a, b], [1, 1], {}));
     expect(e.code).toBe('WISE_MERGE_UNKNOWN_METHOD');
     expect(e.details.param).toBe('method');
   });

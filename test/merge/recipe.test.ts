@@ -30,10 +30,15 @@ describe('merge recipe → plan', () => {
     expect(mergePlan({ merge_method: 'ties', base_model: 'base', models: two(), parameters: { density: 0.3 } }).params).toMatchObject({ density: 0.3 });
     expect(mergePlan({ merge_method: 'ties', base_model: 'base', models: two() }).params).toMatchObject({ density: 1 });
     expect(mergePlan({ merge_method: 'ties', base_model: 'base', models: two(), tokenizer_source: 'a' })).toMatchObject({ configFrom: 'base', tokenizerFrom: 'a' });
+    expect(mergePlan({ merge_method: 'slerp', base_model: 'base', models: [{ model: 'base' }, { model: 'a' }], parameters: { t: 0.3 } })).toMatchObject({ registry: 'slerp', params: { t: 0.3 }, models: [{ dir: 'a', weight: 1 }] });
+    expect(mergePlan({ merge_method: 'model_stock', base_model: 'base', models: two(), parameters: { filter_wise: true } })).toMatchObject({ registry: 'model_stock', params: { filter_wise: true } });
   });
 
   it.each([
-    [{ merge_method: 'slerp', base_model: 'base', models: two() }, 'merge_method'],
+    [{ merge_method: 'nuslerp', base_model: 'base', models: two() }, 'merge_method'],
+    [{ merge_method: 'slerp', base_model: 'base', models: two(), parameters: { t: 0.5 } }, 'models'],
+    [{ merge_method: 'slerp', base_model: 'base', models: [{ model: 'a' }], parameters: { t: [0, 0.5, 1] } }, 'parameters.t'],
+    [{ merge_method: 'model_stock', base_model: 'base', models: [{ model: 'a' }] }, 'models'],
     [{ merge_method: 'ties', models: two() }, 'base_model'],
     [{ merge_method: 'ties', base_model: 'base', models: two({ density: 0.5 }, { density: 0.7 }) }, 'models[1].parameters.density'],
     [{ merge_method: 'ties', base_model: 'base', models: two({ density: [0.1, 0.5] }) }, 'models[0].parameters.density'],

@@ -1,7 +1,7 @@
 /**
  * `wise merge-models RECIPE --out DIR [--force]`: merges Hugging Face checkpoints as a mergekit YAML recipe asks
  * (`mergekit-yaml RECIPE OUT`; src/merge/recipe.ts, src/export/merge-models.ts, docs/merge.md), with this project's
- * merge methods: linear, task_arithmetic, ties, dare_ties, dare_linear, breadcrumbs(_ties), della(_linear).
+ * merge methods: linear, task_arithmetic, ties, dare_ties, dare_linear, breadcrumbs(_ties), della(_linear), slerp, model_stock.
  */
 import { readFileSync } from 'node:fs';
 import * as path from 'node:path';
@@ -31,7 +31,7 @@ function readRecipe(file: string): unknown {
 export function registerMergeModels(program: Command): void {
   program
     .command('merge-models')
-    .description('merge checkpoints as a mergekit YAML recipe asks (linear, task_arithmetic, ties, dare_ties, dare_linear, breadcrumbs, della, …)')
+    .description('merge checkpoints as a mergekit YAML recipe asks (linear, task_arithmetic, ties, dare_ties, dare_linear, breadcrumbs, della, slerp, model_stock)')
     .argument('<recipe>', "mergekit's YAML: merge_method, base_model, models [{model, parameters}], parameters, dtype")
     .requiredOption('--out <dir>', 'output folder (new or empty)', nonEmptyArg('--out'))
     .option('--force', 'write into a non-empty output folder')
