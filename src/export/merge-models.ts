@@ -14,9 +14,9 @@ import * as path from 'node:path';
 import { stringify } from 'yaml';
 import { WiseError } from '../util/errors.js';
 import { mergeRegistry } from '../merge/index.js';
-import { mergePlan, type MergePlan } from '../merge/recipe.js';
+import { mergePlan, tensorT, type MergePlan } from '../merge/recipe.js';
 import { numel, writeSafetensors, type TensorToWrite } from '../model/safetensors.js';
-import { TensorSource, writeShardedSafetensors } from '../model/weights.js';
+import { loadModelConfig, TensorSource, writeShardedSafetensors } from '../model/weights.js';
 import { copyCheckpointFiles, COPIED_FILES, prepareOutDir, writeFileAtomic } from './source.js';
 import { SHARD_BYTES } from './safetensors.js';
 
@@ -42,6 +42,12 @@ export async function mergeModels(recipe: unknown, out: string, opts: { overwrit
     }
     const reference = base ?? models[0]!;
     const names = reference.names().sort();
+    // each tensor's params and weights at its t (its layer's place; recipe.ts tensorT), checked before anything is written
+    const layers = (await loadModelConfig(plan.configFrom)).numLayers;
+    if (plan.layerRange && plan.layerRange[1] !== layers) {
+      throw new WiseError('WISE_BAD_CONFIG', `merge recipe: slices[0].sources[0].layer_range: [${plan.layerRange.join(', ')}] is not every layer of ${plan.configFrom} ([0, ${layers}]); layer stacking is not supported`, { field: 'slices[0].sources[0].layer_range' });
+    }
+    const per = new Map(names.map((name) => [name, plan.at(name, tensorT(name, layers))]));
     // every model holds every tensor with the reference's shape: checked on the headers before anything is read
     for (const name of names) {
       const shape = reference.info(name).shape;
@@ -55,8 +61,8 @@ export async function mergeModels(recipe: unknown, out: string, opts: { overwrit
     }
     await prepareOutDir(out, opts.overwrite);
     const merged = new Map<string, TensorToWrite>();
-    const weights = plan.models.map((m) => m.weight);
     for (const name of names) {
+      const { params, weights } = per.get(name)!;
       const shape = [...reference.info(name).shape];
       const baseData = base ? (await base.readFloat32(name)).data : new Float32Array(numel(shape));
       const deltas = [];
@@ -64,7 +70,7 @@ export async function mergeModels(recipe: unknown, out: string, opts: { overwrit
         const w = (await s.readFloat32(name)).data;
         deltas.push({ data: Float32Array.from(w, (x, i) => x - baseData[i]!), shape });
       }
-      const delta = mergeRegistry.merge(plan.registry, { data: baseData, shape }, deltas, weights, plan.params);
+      const delta = mergeRegistry.merge(plan.registry, { data: baseData, shape }, deltas, weights, params);
       for (let i = 0; i < delta.length; i++) delta[i] = baseData[i]! + delta[i]!;
       merged.set(name, { data: delta, shape, dtype: plan.dtype });
     }

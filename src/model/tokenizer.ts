@@ -124,8 +124,12 @@ export class Tokenizer {
    * `<|fim_prefix|>`), or null: how llama.cpp finds a model's FIM tokens (the server's /infill).
    */
   tokenId(piece: string): number | null {
-    return (this.tok.get_vocab() as Map<string, number>).get(piece) ?? null;
+    // get_vocab builds a new Map of the whole vocabulary on every call: built once here
+    this.vocabMap ??= this.tok.get_vocab() as Map<string, number>;
+    return this.vocabMap.get(piece) ?? null;
   }
+
+  private vocabMap: Map<string, number> | null = null;
 
   private texts: (string | null)[] | null = null;
 

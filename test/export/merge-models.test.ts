@@ -12,6 +12,7 @@ import { afterAll, beforeAll, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { mergeModels } from '../../src/export/merge-models.js';
 import { mergeRegistry } from '../../src/merge/index.js';
+import { tensorT } from '../../src/merge/recipe.js';
 import { CausalLM } from '../../src/model/causal-lm.js';
 import { readSafetensors, SafetensorsFile, writeSafetensors, type F32Tensor } from '../../src/model/safetensors.js';
 import { Rng } from '../../src/util/rng.js';
@@ -79,7 +80,7 @@ describeShared('wise merge-models on tiny-llama', () => {
     for (const [method, registry, params] of [['ties', 'ties', { density: 0.5, lambda: 1 }], ['della', 'della', { density: 0.5, epsilon: 0.15, lambda: 1, seed: 3, rescale: 'l1', normalize: true }]] as const) {
       const recipe = { merge_method: method, base_model: base, models: [{ model: a, parameters: { weight: 0.5, density: 0.5 } }, { model: b, parameters: { weight: 0.5, density: 0.5 } }], parameters: { seed: 3 }, dtype: 'float16' };
       const r = await mergeModels(recipe, path.join(TMP, `out-${method}`));
-      expect([r.plan.registry, r.plan.params]).toEqual([registry, params]);
+      expect([r.plan.registry, r.plan.at('model.norm.weight', 1).params]).toEqual([registry, params]);
       const st = await SafetensorsFile.open(path.join(r.dir, 'model.safetensors'));
       try {
         for (const [k, t] of tensors) {
@@ -96,6 +97,27 @@ describeShared('wise merge-models on tiny-llama', () => {
       expect(existsSync(path.join(r.dir, 'tokenizer.json'))).toBe(true);
       expect(parse(readFileSync(path.join(r.dir, 'mergekit_config.yml'), 'utf8'))).toEqual(recipe);
     }
+  });
+
+  it('SLERP as mergekit\'s README writes it (one slice, t by filter and gradient over the layers): each tensor at its own t', async () => {
+    const recipe = {
+      merge_method: 'slerp', base_model: base,
+      slices: [{ sources: [{ model: base, layer_range: [0, 3] }, { model: a, layer_range: [0, 3] }] }],
+      parameters: { t: [{ filter: 'self_attn', value: [0, 0.5, 0.3, 0.7, 1] }, { filter: 'mlp', value: [1, 0.5, 0.7, 0.3, 0] }, { value: 0.5 }] },
+    };
+    const r = await mergeModels(recipe, path.join(TMP, 'out-slerp'));
+    const got = await read(r.dir);
+    const tOf = (k: string): number => {
+      const at = tensorT(k, 3);
+      return k.includes('self_attn') ? [0, 0.5, 0.3, 0.7, 1][Math.round(at * 4)]! : k.includes('mlp') ? [1, 0.5, 0.7, 0.3, 0][Math.round(at * 4)]! : 0.5;
+    };
+    expect(new Set([...tensors.keys()].map(tOf))).toEqual(new Set([0, 0.3, 1, 0.7, 0.5])); // layers 0, 1, 2 of 3: t 0, 0.5, 1 on the lists
+    for (const [k, t] of tensors) {
+      const want = mergeRegistry.merge('slerp', { data: t.data, shape: [...t.shape] }, [{ data: Float32Array.from(variants.a!.get(k)!.data, (x, i) => x - t.data[i]!), shape: [...t.shape] }], [1], { t: tOf(k) });
+      got.get(k)!.data.forEach((v, i) => expect(v).toBeCloseTo(t.data[i]! + want[i]!, 5));
+    }
+    const wrongRange = await mergeModels({ ...recipe, slices: [{ sources: [{ model: base, layer_range: [0, 2] }, { model: a, layer_range: [0, 2] }] }] }, path.join(TMP, 'out-slerp-2')).catch((x: unknown) => x);
+    expect([(wrongRange as WiseError).code, (wrongRange as WiseError).details.field]).toEqual(['WISE_BAD_CONFIG', 'slices[0].sources[0].layer_range']);
   });
 
   it('refuses a model without a tensor or with another shape (naming both), and a non-empty output folder', async () => {
@@ -120,7 +142,7 @@ describeShared('wise merge-models on tiny-llama', () => {
     const run = (args: string[]) => spawnSync(process.execPath, ['--import', 'tsx', path.join(REPO_ROOT, 'src', 'cli', 'main.ts'), '--json', 'merge-models', ...args], { cwd: REPO_ROOT, encoding: 'utf8' });
     const ok = run([recipeFile, '--out', path.join(TMP, 'out-cli')]);
     expect(ok.status, ok.stderr).toBe(0);
-    expect(JSON.parse(ok.stdout)).toMatchObject({ method: 'dare_ties', registry: 'dare_ties', params: { p: expect.closeTo(0.3, 12), seed: 9 }, tensors: tensors.size, dtype: 'F32' });
+    expect(JSON.parse(ok.stdout)).toMatchObject({ method: 'dare_ties', registry: 'dare_ties', models: [{ dir: a }, { dir: b }], tensors: tensors.size, dtype: 'F32' });
     writeFileSync(recipeFile, `merge_method: nuslerp\nbase_model: ${base}\nmodels: [{model: ${a}}]\n`);
     const bad = run([recipeFile, '--out', path.join(TMP, 'out-cli-2')]);
     expect(bad.status).toBe(2);

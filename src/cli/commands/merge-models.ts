@@ -41,6 +41,6 @@ export function registerMergeModels(program: Command): void {
       const recipe = readRecipe(recipeFile);
       const r = await mergeModels(recipe, path.resolve(o.out), { overwrite: o.force === true });
       const what = `${r.plan.method} of ${r.plan.models.length} model(s)${r.plan.base ? ` onto ${r.plan.base}` : ''}`;
-      ctx.out({ dir: r.dir, method: r.plan.method, registry: r.plan.registry, params: r.plan.params, models: r.plan.models, base: r.plan.base, dtype: r.plan.dtype, tensors: r.tensors, files: r.files }, `merged ${r.tensors} tensors (${what}) into ${r.dir}`);
+      ctx.out({ dir: r.dir, method: r.plan.method, registry: r.plan.registry, models: r.plan.models, base: r.plan.base, dtype: r.plan.dtype, tensors: r.tensors, files: r.files }, `merged ${r.tensors} tensors (${what}) into ${r.dir}`);
     });
 }
