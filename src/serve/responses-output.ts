@@ -46,7 +46,8 @@ export type OutputItem = MessageItem | CallItem;
 /** An event without its sequence number (the emitter numbers them). */
 export type ResponseEvent = { type: string } & Record<string, unknown>;
 
-export const itemId = (prefix: 'msg' | 'fc'): string => `${prefix}_${randomBytes(16).toString('hex')}`;
+/** A new item id: `msg_…` for messages, `fc_…` for function calls, `fco_…` for their outputs (GET …/input_items). */
+export const itemId = (prefix: string): string => `${prefix}_${randomBytes(16).toString('hex')}`;
 
 const textPart = (text: string): OutputText => ({ type: 'output_text', text, annotations: [], logprobs: [] });
 

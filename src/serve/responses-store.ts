@@ -3,7 +3,7 @@
  * GET …/input_items: in memory, the last `capacity` stored (least recently used out first; `serve.responses_store`,
  * 0 = none, as vLLM keeps them in memory behind VLLM_ENABLE_RESPONSES_API_STORE). Lost when the server stops.
  */
-import { randomBytes } from 'node:crypto';
+import { itemId } from './responses-output.js';
 
 /** An input item as the Responses API lists it: with a type and an id. */
 export type InputItem = { type: string; id: string } & Record<string, unknown>;
@@ -24,7 +24,7 @@ export function inputItems(input: unknown): InputItem[] {
   const items = typeof input === 'string' ? [{ type: 'message', role: 'user', content: [{ type: 'input_text', text: input }] }] : Array.isArray(input) ? (input as Record<string, unknown>[]) : [];
   return items.map((it) => {
     const type = typeof it.type === 'string' ? it.type : 'message';
-    const id = typeof it.id === 'string' ? it.id : `${ID_PREFIX[type] ?? 'item'}_${randomBytes(16).toString('hex')}`;
+    const id = typeof it.id === 'string' ? it.id : itemId(ID_PREFIX[type] ?? 'item');
     // a message's text content as parts, as OpenAI lists it (an assistant turn's as output_text)
     const content = type === 'message' && typeof it.content === 'string' ? { content: [{ type: it.role === 'assistant' ? 'output_text' : 'input_text', text: it.content }] } : {};
     return { ...it, type, id, ...content };
